@@ -1,0 +1,3 @@
+export type * from './types.ts';
+export { runTool, commandFor, describeTarget, ToolError } from './exec.ts';
+export type { ToolResult, RunOptions } from './exec.ts';

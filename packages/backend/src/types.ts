@@ -1,0 +1,112 @@
+/**
+ * The one small interface every kpb backend implements.
+ */
+import type { Plan } from '@kpb/compiler';
+
+/** Where rules go: a named network namespace, or (only when explicitly asked) the host. */
+export type Target =
+  | { readonly kind: 'netns'; readonly name: string }
+  | { readonly kind: 'host' };
+
+/** Time spent in each stage of an apply or sync, in milliseconds. */
+export interface StageTimings {
+  /** Building the backend's output (text or batch) from the plan. */
+  readonly render: number;
+  /** Handing it to the kernel (tool run or netlink batch), including the tool's own parsing. */
+  readonly kernel: number;
+  /** Anything else the backend did (reading current state, drift check…), if measured. */
+  readonly other?: number;
+}
+
+export interface ApplyResult {
+  readonly timings: StageTimings;
+  /** Size of what was sent: lines of text or netlink messages. */
+  readonly size: { readonly unit: 'lines' | 'messages'; readonly count: number };
+}
+
+export interface SyncResult extends ApplyResult {
+  /** 'incremental': only changes were sent; 'full': a full apply was done. */
+  readonly mode: 'incremental' | 'full';
+  /** Why a full apply was done instead (drift detected, settings changed, ...). */
+  readonly reason?: string;
+  /** Service port keys whose objects were sent. */
+  readonly changedServicePorts: readonly string[];
+}
+
+/** One difference between what the kernel holds and what the plan wants. */
+export interface Difference {
+  /** 'missing': wanted, not in kernel; 'unexpected': in kernel, not wanted; 'changed': both, differ. */
+  readonly kind: 'missing' | 'unexpected' | 'changed';
+  /** The object, readable: `nat chain KUBE-SVC-…`, `map service-ips element 10.0.0.1 . tcp . 80`. */
+  readonly object: string;
+  /** Details: the wanted and found text where helpful. */
+  readonly detail?: string;
+}
+
+export interface VerifyResult {
+  readonly ok: boolean;
+  readonly differences: readonly Difference[];
+}
+
+/** A packet for the in-memory tracer. */
+export interface TracePacket {
+  /** Source address. */
+  readonly src: string;
+  readonly protocol: 'TCP' | 'UDP' | 'SCTP';
+  readonly dst: string;
+  readonly dport: number;
+  /**
+   * Where the packet enters the node's rules: 'forward' for traffic arriving from another host
+   * or a pod (PREROUTING), 'local' for traffic the node itself sends (OUTPUT).
+   */
+  readonly origin: 'forward' | 'local';
+}
+
+/** What the rules may do with a packet. */
+export type TraceVerdict =
+  /** DNAT to one of these endpoints (`ip:port`), each reachable with some probability. */
+  | { readonly kind: 'endpoints'; readonly endpoints: readonly string[]; readonly masquerade: boolean }
+  /** Rejected (ICMP unreachable / TCP reset). */
+  | { readonly kind: 'rejected' }
+  /** Silently dropped. */
+  | { readonly kind: 'dropped' }
+  /** The rules do not touch it (not a service address). */
+  | { readonly kind: 'untouched' };
+
+export interface TraceResult {
+  readonly verdict: TraceVerdict;
+  /** The rules or chains the packet went through, readable, for failure messages. */
+  readonly path: readonly string[];
+}
+
+/** Options that every backend understands; backends ignore what does not concern them. */
+export interface BackendOptions {
+  /** iptables only: 'nft' (iptables-nft, default) or 'legacy'. */
+  readonly iptablesVariant?: 'nft' | 'legacy';
+  /** nft and nftnl: 'flat' (default) or 'kube-proxy'. */
+  readonly layout?: 'flat' | 'kube-proxy';
+}
+
+export interface Backend {
+  /** 'iptables', 'nft' or 'nftnl'. */
+  readonly name: string;
+  /** Variant or layout in use, for reports ('nft', 'legacy', 'flat', 'kube-proxy'). */
+  readonly variant: string;
+  /** The text that `kpb compile` prints: iptables-restore input, an nft script, ... */
+  renderText(plan: Plan): string;
+  /** Load the plan, replacing whatever kpb owned before, in one atomic transaction. */
+  apply(target: Target, plan: Plan): Promise<ApplyResult>;
+  /**
+   * Bring the kernel from `from` to `to`, sending only what changed. If the kernel does not hold
+   * `from` (drift), or nothing is known, falls back to a full apply of `to` and says why.
+   */
+  sync(target: Target, from: Plan | undefined, to: Plan): Promise<SyncResult>;
+  /** What kpb owns in the kernel now, as canonical text (for diffs and equality tests). */
+  readBack(target: Target): Promise<string>;
+  /** Compare the kernel with the plan. */
+  verify(target: Target, plan: Plan): Promise<VerifyResult>;
+  /** Remove everything kpb owns (and nothing else). */
+  flush(target: Target): Promise<void>;
+  /** Walk a packet through the rendered rules in memory. */
+  trace(plan: Plan, packet: TracePacket): TraceResult;
+}

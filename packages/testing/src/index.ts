@@ -1,0 +1,1 @@
+export { canUseKernel, isRoot } from './kernel.ts';
