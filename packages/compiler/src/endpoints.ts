@@ -1,0 +1,67 @@
+/**
+ * Which endpoints serve which traffic, following kube-proxy's CategorizeEndpoints
+ * (pkg/proxy/topology.go), without topology hints.
+ */
+import type { PlanEndpoint } from './types.ts';
+
+export interface EndpointCategories {
+  /** Endpoints for Cluster policy; empty when the service port does not use them. */
+  readonly cluster: readonly PlanEndpoint[];
+  /** Endpoints for Local policy; empty when the service port does not use them. */
+  readonly local: readonly PlanEndpoint[];
+  /** Union of the two: every endpoint some chain may reach. */
+  readonly reachable: readonly PlanEndpoint[];
+  /** Some usable endpoint exists anywhere (kube-proxy's hasAnyEndpoints). */
+  readonly hasAny: boolean;
+}
+
+const isServingTerminating = (ep: PlanEndpoint): boolean => ep.serving && ep.terminating;
+
+/**
+ * @param usesCluster internal policy Cluster, or externally accessible (short-circuiting needs cluster endpoints)
+ * @param usesLocal internal policy Local, or external policy Local on an externally accessible port
+ */
+export function categorizeEndpoints(
+  endpoints: readonly PlanEndpoint[],
+  usesCluster: boolean,
+  usesLocal: boolean,
+): EndpointCategories {
+  let cluster: readonly PlanEndpoint[] = [];
+  let hasAny = false;
+  if (usesCluster) {
+    cluster = endpoints.filter((ep) => ep.ready);
+    // No ready endpoint anywhere: fall back to serving-and-terminating ones.
+    if (cluster.length === 0) cluster = endpoints.filter(isServingTerminating);
+    hasAny = cluster.length > 0;
+  }
+  if (!usesLocal) return { cluster, local: [], reachable: cluster, hasAny };
+
+  let hasLocalReady = false;
+  let hasLocalServingTerminating = false;
+  for (const ep of endpoints) {
+    if (ep.ready) {
+      hasAny = true;
+      if (ep.isLocal) hasLocalReady = true;
+    } else if (isServingTerminating(ep)) {
+      hasAny = true;
+      if (ep.isLocal) hasLocalServingTerminating = true;
+    }
+  }
+  let local: readonly PlanEndpoint[] = [];
+  if (hasLocalReady) local = endpoints.filter((ep) => ep.isLocal && ep.ready);
+  else if (hasLocalServingTerminating) local = endpoints.filter((ep) => ep.isLocal && isServingTerminating(ep));
+
+  if (!usesCluster) return { cluster, local, reachable: local, hasAny };
+  // Local endpoints that are ready are already among the cluster endpoints.
+  if (hasLocalReady || local.length === 0) return { cluster, local, reachable: cluster, hasAny };
+  const byAddress = new Map<string, PlanEndpoint>();
+  for (const ep of cluster) byAddress.set(ep.address, ep);
+  for (const ep of local) byAddress.set(ep.address, ep);
+  const reachable = [...byAddress.values()].sort(compareEndpoints);
+  return { cluster, local, reachable, hasAny };
+}
+
+/** kube-proxy orders endpoints by their `ip:port` string. */
+export function compareEndpoints(a: PlanEndpoint, b: PlanEndpoint): number {
+  return a.address < b.address ? -1 : a.address > b.address ? 1 : 0;
+}
