@@ -51,7 +51,14 @@ export function compile(cluster: Cluster, settings: NodeSettings, family: IPFami
     throw new RangeError(`cluster CIDR ${settings.clusterCIDR} is not an ${family} range`);
   }
   const node = cluster.nodes.find((n) => n.name === settings.nodeName);
-  const nodeIPs = [...new Set((node?.addresses ?? []).map((a) => a.address).filter((ip) => familyOf(ip) === family))].sort();
+  const nodeIPs = [
+    ...new Set(
+      (node?.addresses ?? [])
+        .filter((a) => a.type === 'InternalIP' || a.type === 'ExternalIP')
+        .map((a) => a.address)
+        .filter((ip) => familyOf(ip) === family),
+    ),
+  ].sort();
 
   const slicesByService = new Map<string, EndpointSlice[]>();
   for (const slice of cluster.endpointSlices) {

@@ -1,0 +1,16 @@
+import { Command } from 'commander';
+import { describeTarget } from '@kpb/backend';
+import { loadBackend } from '../backends.ts';
+import { backendOptions, resolveTarget, withCommonOptions, type CommonOptions } from '../options.ts';
+
+export function flushCommand(): Command {
+  return withCommonOptions(
+    new Command('flush').description("remove every rule, chain, set and table the backend owns, and nothing else (others' rules stay)"),
+  ).action(async (opts: CommonOptions) => {
+    const target = resolveTarget(opts, 'change');
+    const backend = await loadBackend(opts.backend, backendOptions(opts));
+    const t0 = performance.now();
+    await backend.flush(target);
+    process.stdout.write(`kpb flush: removed ${backend.name} rules from ${describeTarget(target)} (${(performance.now() - t0).toFixed(0)} ms)\n`);
+  });
+}

@@ -1,0 +1,38 @@
+import { Command } from 'commander';
+import { describeTarget } from '@kpb/backend';
+import { compile } from '@kpb/compiler';
+import { loadBackend } from '../backends.ts';
+import { UsageError } from '../errors.ts';
+import { loadCluster } from '../input.ts';
+import { backendOptions, resolveSettings, resolveTarget, withCommonOptions, type CommonOptions } from '../options.ts';
+import { StageClock, formatStages } from '../timing.ts';
+
+export function syncCommand(): Command {
+  return withCommonOptions(
+    new Command('sync')
+      .description(
+        'bring a kernel from the rules of one cluster description (--from) to another (--to), sending only what changed; ' +
+          'falls back to a full apply, and says why, when the kernel does not hold what --from says',
+      )
+      .option('--from <file>', 'the cluster description the kernel holds now (omit for a full apply)')
+      .option('--to <file>', 'the cluster description to reach'),
+  ).action(async (opts: CommonOptions & { from?: string; to?: string }) => {
+    const target = resolveTarget(opts, 'change');
+    if (opts.to === undefined) throw new UsageError('--to FILE is required');
+    const clock = new StageClock();
+    const [from, to] = await clock.time('parse', () => [opts.from === undefined ? undefined : loadCluster(opts.from, '--from'), loadCluster(opts.to, '--to')] as const);
+    const { settings, note } = resolveSettings(opts, to);
+    if (note) process.stderr.write(`kpb: ${note}\n`);
+    const [fromPlan, toPlan] = await clock.time('compile', () => [from && compile(from, settings), compile(to, settings)] as const);
+    const backend = await loadBackend(opts.backend, backendOptions(opts));
+    const result = await backend.sync(target, fromPlan, toPlan);
+    clock.add('render', result.timings.render, `${result.size.count} ${result.size.unit}`);
+    if (result.timings.other !== undefined) clock.add('check', result.timings.other);
+    clock.add('kernel', result.timings.kernel);
+    const how =
+      result.mode === 'incremental'
+        ? `incremental, ${result.changedServicePorts.length} service port(s) changed`
+        : `full apply (${result.reason ?? 'no reason given'})`;
+    process.stdout.write(`kpb sync: ${backend.name} (${backend.variant}) → ${describeTarget(target)}: ${how}\n${formatStages(clock.stages, clock.total())}\n`);
+  });
+}

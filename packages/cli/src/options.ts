@@ -1,0 +1,109 @@
+/**
+ * The flags every rule-touching command accepts, and turning them into a target, node settings
+ * and backend options. Scripts can pass one set of flags to every command.
+ */
+import { existsSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import ipaddr from 'ipaddr.js';
+import type { BackendOptions, Target } from '@kpb/backend';
+import { nodeSettings, type NodeSettings } from '@kpb/compiler';
+import type { Cluster } from '@kpb/model';
+import { BACKEND_NAMES } from './backends.ts';
+import { UsageError } from './errors.ts';
+
+export interface CommonOptions {
+  backend: string;
+  netns?: string;
+  host?: boolean;
+  node?: string;
+  clusterCidr?: string;
+  masqueradeAll?: boolean;
+  masqueradeBit: string;
+  layout: string;
+  iptables: string;
+}
+
+/** Add the common flags to a command. */
+export function withCommonOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('-b, --backend <name>', 'backend').choices(BACKEND_NAMES).default('iptables'))
+    .option('--netns <name>', 'network namespace to work in (must exist: ip netns add NAME)')
+    .option('--host', "work on the host's own firewall (the root network namespace); never the default")
+    .option('--node <name>', "this node's name: endpoints on it are local (default: the first Node in the input)")
+    .option('--cluster-cidr <cidr>', 'pod CIDR: ClusterIP traffic from outside it is masqueraded')
+    .option('--masquerade-all', 'masquerade all ClusterIP traffic (kube-proxy --masquerade-all)')
+    .option('--masquerade-bit <n>', 'bit of the packet mark that requests masquerading (0-31)', '14')
+    .addOption(new Option('--layout <layout>', 'nft/nftnl ruleset layout').choices(['flat', 'kube-proxy']).default('flat'))
+    .addOption(new Option('--iptables <variant>', 'iptables variant').choices(['nft', 'legacy']).default('nft'));
+}
+
+const NETNS_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/**
+ * Where a rule-changing (or rule-reading) command works. Without --netns or --host it refuses:
+ * kpb never touches the host's firewall by default.
+ */
+export function resolveTarget(opts: CommonOptions, verb: string): Target {
+  if (opts.netns !== undefined && opts.host) throw new UsageError('give either --netns NAME or --host, not both');
+  if (opts.host) return { kind: 'host' };
+  if (opts.netns === undefined) {
+    throw new UsageError(
+      `refusing to ${verb} the host's own firewall: give --netns NAME to work in a network namespace, or --host to really change this host's rules`,
+    );
+  }
+  if (!NETNS_NAME.test(opts.netns) || opts.netns === '.' || opts.netns === '..') {
+    throw new UsageError(`--netns ${JSON.stringify(opts.netns)} is not a network namespace name`);
+  }
+  if (!existsSync(`/var/run/netns/${opts.netns}`)) {
+    throw new UsageError(`network namespace ${opts.netns} does not exist (create it with: ip netns add ${opts.netns})`);
+  }
+  return { kind: 'netns', name: opts.netns };
+}
+
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** Node settings from the flags; the node defaults to the input's first Node. */
+export function resolveSettings(opts: CommonOptions, cluster?: Cluster): { settings: NodeSettings; note?: string } {
+  let nodeName = opts.node;
+  let note: string | undefined;
+  if (nodeName === undefined) {
+    const first = cluster?.nodes[0]?.name;
+    if (first === undefined) {
+      nodeName = 'localhost';
+      note = 'no --node and no Node in the input: no endpoint is local';
+    } else {
+      nodeName = first;
+      if ((cluster?.nodes.length ?? 0) > 1) note = `no --node given: using the first Node in the input, ${first}`;
+    }
+  }
+  if (nodeName.length > 253 || !DNS1123_SUBDOMAIN.test(nodeName)) {
+    throw new UsageError(`--node ${JSON.stringify(nodeName)} is not a valid node name (a DNS-1123 subdomain)`);
+  }
+  let clusterCIDR: string | undefined;
+  if (opts.clusterCidr !== undefined) {
+    if (!ipaddr.isValidCIDR(opts.clusterCidr)) throw new UsageError(`--cluster-cidr ${JSON.stringify(opts.clusterCidr)} is not a CIDR`);
+    const [addr, bits] = ipaddr.parseCIDR(opts.clusterCidr);
+    const network = ipaddr.IPv4.isIPv4(opts.clusterCidr.split('/')[0]!)
+      ? ipaddr.IPv4.networkAddressFromCIDR(opts.clusterCidr)
+      : ipaddr.IPv6.networkAddressFromCIDR(opts.clusterCidr);
+    if (network.toString() !== addr.toString()) {
+      throw new UsageError(`--cluster-cidr ${opts.clusterCidr} has host bits set (did you mean ${network.toString()}/${bits}?)`);
+    }
+    clusterCIDR = `${addr.toString()}/${bits}`;
+  }
+  const bit = Number(opts.masqueradeBit);
+  if (!/^\d+$/.test(opts.masqueradeBit) || bit > 31) {
+    throw new UsageError(`--masquerade-bit ${JSON.stringify(opts.masqueradeBit)} is not a whole number from 0 to 31`);
+  }
+  const settings = nodeSettings({
+    nodeName,
+    masqueradeAll: opts.masqueradeAll ?? false,
+    masqueradeBit: bit,
+    ...(clusterCIDR !== undefined ? { clusterCIDR } : {}),
+  });
+  return note !== undefined ? { settings, note } : { settings };
+}
+
+export function backendOptions(opts: CommonOptions): BackendOptions {
+  return { layout: opts.layout as 'flat' | 'kube-proxy', iptablesVariant: opts.iptables as 'nft' | 'legacy' };
+}

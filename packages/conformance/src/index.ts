@@ -1,0 +1,4 @@
+export * from './flows.ts';
+export { BACKEND_CASES } from './backends.ts';
+export type { BackendCase } from './backends.ts';
+export { checkTrace, fixturePlan } from './trace.ts';

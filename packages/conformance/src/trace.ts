@@ -1,0 +1,40 @@
+/** Running the flow table through a backend's in-memory tracer. */
+import type { Backend, TraceResult } from '@kpb/backend';
+import { compile, nodeSettings, type Plan } from '@kpb/compiler';
+import { parseCluster } from '@kpb/model';
+import { readFileSync } from 'node:fs';
+import { FIXTURE_CLUSTER_CIDR, FIXTURE_FILE, FIXTURE_NODE, podIP, sourceAddress, type FlowRow } from './flows.ts';
+
+export function fixturePlan(): Plan {
+  const { cluster } = parseCluster(readFileSync(FIXTURE_FILE, 'utf8'), FIXTURE_FILE);
+  return compile(cluster, nodeSettings({ nodeName: FIXTURE_NODE, clusterCIDR: FIXTURE_CLUSTER_CIDR }));
+}
+
+/** Check a row against the tracer: undefined when it holds, else a message with the rule path. */
+export function checkTrace(backend: Backend, plan: Plan, row: FlowRow): string | undefined {
+  const result: TraceResult = backend.trace(plan, {
+    src: sourceAddress(row.from),
+    protocol: row.protocol,
+    dst: row.dst,
+    dport: row.port,
+    origin: row.from === 'node' ? 'local' : 'forward',
+  });
+  const v = result.verdict;
+  const fail = (what: string) => `${what}\n  path: ${result.path.join(' → ') || '(none)'}`;
+  switch (row.expect.kind) {
+    case 'endpoints':
+    case 'sticky': {
+      const want = row.expect.pods.map((p) => `${podIP(p)}:${row.targetPort}`).sort();
+      if (v.kind !== 'endpoints') return fail(`expected endpoints ${want.join(', ')}, got ${v.kind}`);
+      const got = [...v.endpoints].sort();
+      if (got.join(',') !== want.join(',')) return fail(`expected endpoints ${want.join(', ')}, got ${got.join(', ')}`);
+      if (row.expect.kind === 'endpoints' && v.masquerade !== row.expect.masquerade) {
+        return fail(`expected masquerade ${row.expect.masquerade}, got ${v.masquerade}`);
+      }
+      return undefined;
+    }
+    case 'refused':
+    case 'dropped':
+      return v.kind === (row.expect.kind === 'refused' ? 'rejected' : 'dropped') ? undefined : fail(`expected ${row.expect.kind}, got ${JSON.stringify(v)}`);
+  }
+}
