@@ -1,1 +1,21 @@
 export { canUseKernel, isRoot } from './kernel.ts';
+export {
+  createNamespace,
+  deleteNamespace,
+  execIn,
+  execHost,
+  withNamespace,
+  listNamespaces,
+  reapStale,
+  ExecError,
+} from './netns.ts';
+export type { ExecOptions, ExecResult } from './netns.ts';
+export { createVirtualCluster, POD_GATEWAY } from './vcluster.ts';
+export type {
+  VirtualCluster,
+  VirtualClusterSpec,
+  PodSpec,
+  ProbeOptions,
+  ProbeResult,
+  ProbeProto,
+} from './vcluster.ts';

@@ -1,0 +1,448 @@
+/**
+ * A virtual cluster in network namespaces:
+ *
+ *   client ns ── veth (eth0 ⇄ kc0) ── node ns ── veth (kp<i> ⇄ eth0) ── pod ns (one per pod)
+ *
+ * - client: clientIP/24 (+ extraClientIPs/32) on eth0, `routedToNode` CIDRs and every pod IP
+ *           via nodeIP.
+ * - node:   nodeIP/24 on kc0; per pod a veth kp<i> holding the gateway 169.254.1.1/32 (scope
+ *           link, so it is never picked as a source) and `podIP/32 dev kp<i> src nodeIP`;
+ *           `routedToNode` CIDRs go to a sink (veth kd0 ⇄ kd1, next hop with a permanent
+ *           neighbour entry to a MAC nobody owns): traffic the node itself sends to a service
+ *           address gets a route (OUTPUT DNAT needs one at connect time) and un-DNATed packets
+ *           are dropped silently. (This kernel has no dummy driver.) This is where kpb loads rules.
+ * - pod:    podIP/32 on eth0, `169.254.1.1 dev eth0`, `default via 169.254.1.1`.
+ * Pure L3, no bridge: pod-to-pod traffic is forwarded by the node, so it crosses netfilter and
+ * conntrack un-NATs the replies of DNATed connections.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createNamespace, deleteNamespace, execHost, execIn } from './netns.ts';
+
+export type ProbeProto = 'tcp' | 'udp' | 'sctp';
+
+export interface PodSpec {
+  readonly name: string;
+  readonly ip: string;
+  readonly tcpPorts?: readonly number[];
+  readonly udpPorts?: readonly number[];
+  readonly sctpPorts?: readonly number[];
+}
+
+export interface VirtualClusterSpec {
+  /** Node address on the client link, e.g. 192.168.100.1 (a /24 is assumed). */
+  readonly nodeIP: string;
+  /** Client address on the same /24, e.g. 192.168.100.2. */
+  readonly clientIP: string;
+  /** More source addresses on the client (added as /32), e.g. to test loadBalancerSourceRanges. */
+  readonly extraClientIPs?: readonly string[];
+  readonly pods: readonly PodSpec[];
+  /** CIDRs the client routes via the node: service CIDR, external IPs, load-balancer IPs. */
+  readonly routedToNode: readonly string[];
+}
+
+export interface ProbeOptions {
+  /** 'client', 'node' or a pod name. */
+  readonly from: string;
+  readonly proto: ProbeProto;
+  readonly dst: string;
+  readonly port: number;
+  /** Independent attempts, each a new connection / new UDP socket (default 1). */
+  readonly count?: number;
+  /** Per attempt (default 1000 ms). */
+  readonly timeoutMs?: number;
+  /** Source address to bind (must exist in the `from` namespace). */
+  readonly src?: string;
+  /** Attempts in flight at once (default 32). */
+  readonly concurrency?: number;
+}
+
+export interface ProbeResult {
+  /** Answers per responding server name. */
+  readonly answers: Readonly<Record<string, number>>;
+  /** Source addresses each server saw. */
+  readonly sources: Readonly<Record<string, readonly string[]>>;
+  /** ICMP port-unreachable or TCP reset (ECONNREFUSED). */
+  readonly refused: number;
+  /** No answer within timeoutMs (dropped). */
+  readonly timeouts: number;
+  /** Anything else, by error code (EHOSTUNREACH, ENETUNREACH, …). */
+  readonly errors: Readonly<Record<string, number>>;
+  /** Slowest refused attempt, ms (0 when none was refused). */
+  readonly refusedFastMs: number;
+  /** Wall time inside the probe agent, ms. */
+  readonly elapsedMs: number;
+  readonly attempts: number;
+}
+
+export interface VirtualCluster {
+  readonly spec: VirtualClusterSpec;
+  /** Namespace where kpb loads rules. */
+  readonly nodeNs: string;
+  readonly clientNs: string;
+  /** Namespace of a pod (throws for an unknown name). */
+  podNs(name: string): string;
+  /** Whether the kernel can open SCTP sockets (CONFIG_IP_SCTP); netfilter may still match SCTP. */
+  readonly sctpSupported: boolean;
+  /** Why SCTP is not supported, when it is not. */
+  readonly sctpReason?: string;
+  /** Pids of the echo servers this cluster started. */
+  readonly serverPids: readonly number[];
+  /** Milliseconds spent building: namespaces, links, servers, total. */
+  readonly timings: Readonly<Record<string, number>>;
+  probe(options: ProbeOptions): Promise<ProbeResult>;
+  /** Kill the servers and delete every namespace. Idempotent, safe on a half-built cluster. */
+  teardown(): Promise<void>;
+}
+
+export const POD_GATEWAY = '169.254.1.1';
+/** Next hop (on the sink veth kd0) of the routedToNode CIDRs in the node, with a MAC nobody owns. */
+const SINK_GATEWAY = '169.254.255.254';
+const SINK_MAC = '02:00:00:00:00:01';
+const AGENTS = new URL('./agents/', import.meta.url).pathname;
+const ECHO_SERVER = `${AGENTS}echo-server.mjs`;
+const PROBE = `${AGENTS}probe.mjs`;
+/** Servers exit by themselves after this long even if nobody kills them. */
+const SERVER_MAX_SECONDS = 600;
+const SERVER_READY_MS = 15_000;
+
+const NODE_SYSCTLS = [
+  'net.ipv4.ip_forward=1',
+  // Pod replies and DNATed packets arrive on interfaces the reverse path may not agree with.
+  'net.ipv4.conf.all.rp_filter=0',
+  'net.ipv4.conf.default.rp_filter=0',
+  // Hairpin (pod → service → same pod / same veth) would otherwise send ICMP redirects.
+  'net.ipv4.conf.all.send_redirects=0',
+  'net.ipv4.conf.default.send_redirects=0',
+  // As kube-proxy: allow DNAT of 127.0.0.1 NodePort traffic to leave lo.
+  'net.ipv4.conf.all.route_localnet=1',
+];
+const ALL_SYSCTLS = [
+  // `reject` answers are ICMP errors: without this, all but ~6 per second and peer are suppressed
+  // and a refused probe looks like a drop.
+  'net.ipv4.icmp_ratelimit=0',
+  'net.ipv4.icmp_msgs_per_sec=100000',
+  'net.ipv4.icmp_msgs_burst=100000',
+];
+
+// ---------- validation (everything reaching `ip` is checked) ----------
+
+function isIPv4(s: string): boolean {
+  const parts = s.split('.');
+  return parts.length === 4 && parts.every((p) => /^(0|[1-9]\d{0,2})$/.test(p) && Number(p) <= 255);
+}
+
+function checkIP(what: string, s: string): void {
+  if (!isIPv4(s)) throw new Error(`virtual cluster: ${what} ${JSON.stringify(s)} is not an IPv4 address`);
+}
+
+function checkCIDR(what: string, s: string): void {
+  const [ip, len, ...rest] = s.split('/');
+  if (rest.length || !isIPv4(ip ?? '') || (len !== undefined && !/^([0-9]|[12][0-9]|3[0-2])$/.test(len))) {
+    throw new Error(`virtual cluster: ${what} ${JSON.stringify(s)} is not an IPv4 CIDR`);
+  }
+}
+
+function checkPorts(what: string, ports: readonly number[] | undefined): void {
+  for (const p of ports ?? []) {
+    if (!Number.isInteger(p) || p < 1 || p > 65535) throw new Error(`virtual cluster: ${what} port ${p} out of range`);
+  }
+}
+
+function same24(a: string, b: string): boolean {
+  return a.split('.').slice(0, 3).join('.') === b.split('.').slice(0, 3).join('.');
+}
+
+function validate(spec: VirtualClusterSpec): void {
+  checkIP('nodeIP', spec.nodeIP);
+  checkIP('clientIP', spec.clientIP);
+  if (!same24(spec.nodeIP, spec.clientIP)) throw new Error('virtual cluster: nodeIP and clientIP must share a /24');
+  for (const ip of spec.extraClientIPs ?? []) checkIP('extraClientIPs entry', ip);
+  for (const c of spec.routedToNode) checkCIDR('routedToNode entry', c);
+  if (spec.pods.length > 200) throw new Error('virtual cluster: at most 200 pods');
+  const names = new Set<string>();
+  const ips = new Set<string>([spec.nodeIP, spec.clientIP, ...(spec.extraClientIPs ?? [])]);
+  for (const p of spec.pods) {
+    if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(p.name) || p.name === 'client' || p.name === 'node') {
+      throw new Error(`virtual cluster: bad pod name ${JSON.stringify(p.name)}`);
+    }
+    if (names.has(p.name)) throw new Error(`virtual cluster: duplicate pod name ${p.name}`);
+    names.add(p.name);
+    checkIP(`pod ${p.name} ip`, p.ip);
+    if (ips.has(p.ip)) throw new Error(`virtual cluster: address ${p.ip} used twice`);
+    ips.add(p.ip);
+    checkPorts(`pod ${p.name} tcp`, p.tcpPorts);
+    checkPorts(`pod ${p.name} udp`, p.udpPorts);
+    checkPorts(`pod ${p.name} sctp`, p.sctpPorts);
+  }
+}
+
+// ---------- pieces ----------
+
+async function ipBatch(ns: string, lines: readonly string[]): Promise<void> {
+  if (lines.length === 0) return;
+  await execHost(['ip', '-n', ns, '-batch', '-'], { input: `${lines.join('\n')}\n`, timeoutMs: 20_000 });
+}
+
+async function sysctls(ns: string, settings: readonly string[]): Promise<void> {
+  await execIn(ns, ['sysctl', '-q', '-w', ...settings], { timeoutMs: 10_000 });
+}
+
+/** Can this kernel open an SCTP socket in `ns`? socat listening = yes; "Protocol not supported" = no. */
+async function detectSctp(ns: string): Promise<{ ok: boolean; reason?: string }> {
+  let res;
+  try {
+    res = await execIn(ns, ['timeout', '0.3', 'socat', 'SCTP-LISTEN:9,bind=127.0.0.1', 'STDOUT'], {
+      allowFailure: true,
+      timeoutMs: 5000,
+    });
+  } catch (e) {
+    return { ok: false, reason: `cannot check SCTP: ${(e as Error).message}` };
+  }
+  if (res.code === 124) return { ok: true };
+  const said = res.stderr.trim().split('\n').pop() ?? '';
+  if (res.code === 127 || /not found/i.test(said)) return { ok: false, reason: 'socat is not installed (needed for SCTP)' };
+  return { ok: false, reason: `kernel has no SCTP (socket(AF_INET, SOCK_STREAM, IPPROTO_SCTP): ${said.replace(/^.*E /, '')})` };
+}
+
+interface Server {
+  readonly pod: string;
+  readonly child: ChildProcess;
+  exited: boolean;
+}
+
+function startServer(ns: string, pod: PodSpec, sctp: boolean): Promise<Server> {
+  const args = [ECHO_SERVER, '--name', pod.name, '--max-seconds', String(SERVER_MAX_SECONDS)];
+  if (pod.tcpPorts?.length) args.push('--tcp', pod.tcpPorts.join(','));
+  if (pod.udpPorts?.length) args.push('--udp', pod.udpPorts.join(','));
+  if (sctp && pod.sctpPorts?.length) args.push('--sctp', pod.sctpPorts.join(','));
+  // `ip netns exec` execs the command: the child's pid is the server's own pid.
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const server: Server = { pod: pod.name, child, exited: false };
+  child.on('exit', () => {
+    server.exited = true;
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    let done = false;
+    const finish = (e?: Error) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      if (e) reject(Object.assign(e, { server }));
+      else resolve(server);
+    };
+    const timer = setTimeout(() => finish(new Error(`echo server of pod ${pod.name} not ready within ${SERVER_READY_MS} ms: ${err}`)), SERVER_READY_MS);
+    child.stdout!.on('data', (b: Buffer) => {
+      if (out.length < 4096) out += b.toString('utf8');
+      if (/^ready$/m.test(out)) finish();
+    });
+    child.stderr!.on('data', (b: Buffer) => {
+      if (err.length < 4096) err += b.toString('utf8');
+    });
+    child.on('error', (e) => finish(new Error(`cannot start echo server of pod ${pod.name}: ${e.message}`)));
+    child.on('exit', (code) => finish(new Error(`echo server of pod ${pod.name} exited (${code}): ${err.trim()}`)));
+    child.stdin!.on('error', () => {});
+  });
+}
+
+async function stopServer(s: Server): Promise<void> {
+  const pid = s.child.pid;
+  if (s.exited || pid === undefined) return;
+  const gone = new Promise<void>((resolve) => {
+    if (s.exited) return resolve();
+    s.child.once('exit', () => resolve());
+  });
+  try {
+    s.child.kill('SIGTERM');
+  } catch {
+    /* gone */
+  }
+  const t = setTimeout(() => {
+    if (!s.exited) s.child.kill('SIGKILL');
+  }, 1000);
+  await Promise.race([gone, new Promise((r) => setTimeout(r, 3000))]);
+  clearTimeout(t);
+  s.child.stdin?.destroy();
+}
+
+// ---------- the cluster ----------
+
+export async function createVirtualCluster(spec: VirtualClusterSpec): Promise<VirtualCluster> {
+  validate(spec);
+  const t0 = performance.now();
+  const timings: Record<string, number> = {};
+  const namespaces: string[] = [];
+  const podNamespaces = new Map<string, string>();
+  const servers: Server[] = [];
+  let nodeNs = '';
+  let clientNs = '';
+  let tornDown: Promise<void> | undefined;
+
+  const teardown = (): Promise<void> => {
+    tornDown ??= (async () => {
+      const errors: unknown[] = [];
+      await Promise.all(servers.map((s) => stopServer(s).catch((e) => errors.push(e))));
+      // Pods first (their veths vanish with them), then client and node.
+      const order = [...podNamespaces.values(), clientNs, nodeNs].filter((n) => n && namespaces.includes(n));
+      await Promise.all(order.map((ns) => deleteNamespace(ns).catch((e) => errors.push(e))));
+      if (errors.length) throw new AggregateError(errors, `virtual cluster teardown: ${errors.length} error(s)`);
+    })();
+    return tornDown;
+  };
+
+  const mark = (k: string, since: number) => {
+    timings[k] = Math.round(performance.now() - since);
+  };
+
+  try {
+    let t = performance.now();
+    const made = await Promise.allSettled([
+      createNamespace('node'),
+      createNamespace('client'),
+      ...spec.pods.map((p) => createNamespace(p.name)),
+    ]);
+    for (const m of made) if (m.status === 'fulfilled') namespaces.push(m.value);
+    const failed = made.find((m): m is PromiseRejectedResult => m.status === 'rejected');
+    nodeNs = made[0]!.status === 'fulfilled' ? made[0]!.value : '';
+    clientNs = made[1]!.status === 'fulfilled' ? made[1]!.value : '';
+    spec.pods.forEach((p, i) => {
+      const m = made[i + 2]!;
+      if (m.status === 'fulfilled') podNamespaces.set(p.name, m.value);
+    });
+    if (failed) throw failed.reason;
+    mark('namespaces', t);
+
+    t = performance.now();
+    await Promise.all([
+      sysctls(nodeNs, [...NODE_SYSCTLS, ...ALL_SYSCTLS]),
+      sysctls(clientNs, ['net.ipv4.conf.all.rp_filter=0', ...ALL_SYSCTLS]),
+      ...[...podNamespaces.values()].map((ns) => sysctls(ns, ['net.ipv4.conf.all.rp_filter=0', ...ALL_SYSCTLS])),
+    ]);
+    mark('sysctls', t);
+
+    // Links: created from the node, the peer end lands directly in the other namespace.
+    t = performance.now();
+    const nodeLines = [`link add kc0 type veth peer name eth0 netns ${clientNs}`];
+    spec.pods.forEach((p, i) => nodeLines.push(`link add kp${i.toString(16)} type veth peer name eth0 netns ${podNamespaces.get(p.name)}`));
+    nodeLines.push(
+      `addr add ${spec.nodeIP}/24 dev kc0`,
+      'link set kc0 up',
+      // The sink: frames sent out kd0 carry a MAC nobody owns, so kd1 discards them silently.
+      'link add kd0 type veth peer name kd1',
+      'link set kd0 up',
+      'link set kd1 up',
+      `neigh add ${SINK_GATEWAY} lladdr ${SINK_MAC} dev kd0 nud permanent`,
+    );
+    for (const c of spec.routedToNode) nodeLines.push(`route add ${c} via ${SINK_GATEWAY} dev kd0 onlink`);
+    for (const ip of spec.extraClientIPs ?? []) {
+      if (!same24(ip, spec.nodeIP)) nodeLines.push(`route add ${ip}/32 dev kc0 src ${spec.nodeIP}`);
+    }
+    spec.pods.forEach((p, i) => {
+      const dev = `kp${i.toString(16)}`;
+      nodeLines.push(`addr add ${POD_GATEWAY}/32 dev ${dev} scope link`, `link set ${dev} up`, `route add ${p.ip}/32 dev ${dev} src ${spec.nodeIP}`);
+    });
+    // `link add` must precede the others; the rest of the node batch can only run after it.
+    await ipBatch(nodeNs, nodeLines.slice(0, 1 + spec.pods.length));
+    await Promise.all([
+      ipBatch(nodeNs, nodeLines.slice(1 + spec.pods.length)),
+      ipBatch(clientNs, [
+        `addr add ${spec.clientIP}/24 dev eth0`,
+        ...(spec.extraClientIPs ?? []).map((ip) => `addr add ${ip}/32 dev eth0`),
+        'link set eth0 up',
+        ...spec.routedToNode.map((c) => `route add ${c} via ${spec.nodeIP} dev eth0`),
+        // Pod addresses are reachable from outside directly (flat network, as with most CNIs).
+        ...spec.pods.map((p) => `route add ${p.ip}/32 via ${spec.nodeIP} dev eth0`),
+      ]),
+      ...spec.pods.map((p) =>
+        ipBatch(podNamespaces.get(p.name)!, [
+          `addr add ${p.ip}/32 dev eth0`,
+          'link set eth0 up',
+          `route add ${POD_GATEWAY} dev eth0 scope link`,
+          `route add default via ${POD_GATEWAY} dev eth0`,
+        ]),
+      ),
+    ]);
+    mark('links', t);
+
+    t = performance.now();
+    const sctp = await detectSctp(nodeNs);
+    mark('sctpCheck', t);
+
+    t = performance.now();
+    const started = await Promise.allSettled(
+      spec.pods
+        .filter((p) => p.tcpPorts?.length || p.udpPorts?.length || (sctp.ok && p.sctpPorts?.length))
+        .map((p) => startServer(podNamespaces.get(p.name)!, p, sctp.ok)),
+    );
+    for (const s of started) {
+      if (s.status === 'fulfilled') servers.push(s.value);
+      else if ((s.reason as { server?: Server }).server) servers.push((s.reason as { server: Server }).server);
+    }
+    const bad = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (bad) throw bad.reason;
+    mark('servers', t);
+    mark('total', t0);
+
+    const nsOf = (from: string): string => {
+      if (from === 'client') return clientNs;
+      if (from === 'node') return nodeNs;
+      const ns = podNamespaces.get(from);
+      if (!ns) throw new Error(`virtual cluster: no pod named ${JSON.stringify(from)} (nor 'client'/'node')`);
+      return ns;
+    };
+
+    const vc: VirtualCluster = {
+      spec,
+      nodeNs,
+      clientNs,
+      podNs: (name) => {
+        const ns = podNamespaces.get(name);
+        if (!ns) throw new Error(`virtual cluster: no pod named ${JSON.stringify(name)}`);
+        return ns;
+      },
+      sctpSupported: sctp.ok,
+      ...(sctp.ok ? {} : { sctpReason: sctp.reason }),
+      serverPids: servers.map((s) => s.child.pid!).filter((p) => p !== undefined),
+      timings,
+      teardown,
+      async probe(o: ProbeOptions): Promise<ProbeResult> {
+        if (tornDown) throw new Error('virtual cluster: probe after teardown');
+        const ns = nsOf(o.from);
+        if (o.proto === 'sctp' && !sctp.ok) {
+          throw new Error(`virtual cluster: cannot probe SCTP: ${sctp.reason ?? 'kernel has no SCTP'}`);
+        }
+        if (!['tcp', 'udp', 'sctp'].includes(o.proto)) throw new Error(`virtual cluster: bad proto ${String(o.proto)}`);
+        checkIP('probe dst', o.dst);
+        if (o.src !== undefined) checkIP('probe src', o.src);
+        const count = o.count ?? 1;
+        const timeoutMs = o.timeoutMs ?? 1000;
+        const concurrency = o.concurrency ?? 32;
+        const args = [
+          PROBE,
+          '--proto', o.proto,
+          '--dst', o.dst,
+          '--port', String(o.port),
+          '--count', String(count),
+          '--timeout-ms', String(timeoutMs),
+          '--concurrency', String(concurrency),
+        ];
+        if (o.src !== undefined) args.push('--src', o.src);
+        const budget = Math.ceil(count / Math.max(1, Math.min(concurrency, count))) * (timeoutMs + 50) + 15_000;
+        const res = await execIn(ns, [process.execPath, ...args], { timeoutMs: budget });
+        const line = res.stdout.trim().split('\n').pop() ?? '';
+        try {
+          return JSON.parse(line) as ProbeResult;
+        } catch {
+          throw new Error(`virtual cluster: probe printed no result: ${res.stdout.slice(0, 500)} ${res.stderr.slice(0, 500)}`);
+        }
+      },
+    };
+    return vc;
+  } catch (e) {
+    await teardown().catch(() => {
+      /* the build error is the one to report */
+    });
+    throw e;
+  }
+}
