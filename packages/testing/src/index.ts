@@ -10,7 +10,7 @@ export {
   ExecError,
 } from './netns.ts';
 export type { ExecOptions, ExecResult } from './netns.ts';
-export { createVirtualCluster, POD_GATEWAY } from './vcluster.ts';
+export { createVirtualCluster, teardownAllClusters, POD_GATEWAY } from './vcluster.ts';
 export type {
   VirtualCluster,
   VirtualClusterSpec,

@@ -268,6 +268,19 @@ async function stopServer(s: Server): Promise<void> {
 
 // ---------- the cluster ----------
 
+/** Teardowns of every cluster this process started building and has not torn down yet. */
+const pending = new Set<() => Promise<void>>();
+
+/**
+ * Tear down every virtual cluster of this process, including one whose build is still running
+ * or hung (e.g. after a beforeAll timeout). For `afterAll`.
+ */
+export async function teardownAllClusters(): Promise<void> {
+  const errors: unknown[] = [];
+  for (const t of [...pending].slice(0, 1000)) await t().catch((e) => errors.push(e));
+  if (errors.length) throw new AggregateError(errors, `teardownAllClusters: ${errors.length} error(s)`);
+}
+
 export async function createVirtualCluster(spec: VirtualClusterSpec): Promise<VirtualCluster> {
   validate(spec);
   const t0 = performance.now();
@@ -281,6 +294,7 @@ export async function createVirtualCluster(spec: VirtualClusterSpec): Promise<Vi
 
   const teardown = (): Promise<void> => {
     tornDown ??= (async () => {
+      pending.delete(teardown);
       const errors: unknown[] = [];
       await Promise.all(servers.map((s) => stopServer(s).catch((e) => errors.push(e))));
       // Pods first (their veths vanish with them), then client and node.
@@ -289,6 +303,17 @@ export async function createVirtualCluster(spec: VirtualClusterSpec): Promise<Vi
       if (errors.length) throw new AggregateError(errors, `virtual cluster teardown: ${errors.length} error(s)`);
     })();
     return tornDown;
+  };
+
+  pending.add(teardown);
+  // A namespace or server that appears after a teardown started (hung build finishing late)
+  // is removed right away.
+  const abortIfTornDown = async (): Promise<void> => {
+    if (!tornDown) return;
+    await tornDown.catch(() => {});
+    tornDown = undefined;
+    await teardown();
+    throw new Error('virtual cluster was torn down while being built');
   };
 
   const mark = (k: string, since: number) => {
@@ -310,6 +335,7 @@ export async function createVirtualCluster(spec: VirtualClusterSpec): Promise<Vi
       const m = made[i + 2]!;
       if (m.status === 'fulfilled') podNamespaces.set(p.name, m.value);
     });
+    await abortIfTornDown();
     if (failed) throw failed.reason;
     mark('namespaces', t);
 
@@ -379,6 +405,7 @@ export async function createVirtualCluster(spec: VirtualClusterSpec): Promise<Vi
       if (s.status === 'fulfilled') servers.push(s.value);
       else if ((s.reason as { server?: Server }).server) servers.push((s.reason as { server: Server }).server);
     }
+    await abortIfTornDown();
     const bad = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (bad) throw bad.reason;
     mark('servers', t);

@@ -9,6 +9,7 @@ import {
   execIn,
   listNamespaces,
   reapStale,
+  teardownAllClusters,
   withNamespace,
   type VirtualCluster,
 } from '../src/index.ts';
@@ -109,6 +110,20 @@ describe.skipIf(!canUseKernel())('network namespaces', () => {
   });
 });
 
+describe.skipIf(!canUseKernel())('virtual cluster teardown while building', () => {
+  it('teardownAllClusters during a build removes everything and fails the build', async () => {
+    const building = createVirtualCluster({
+      nodeIP: NODE,
+      clientIP: CLIENT,
+      routedToNode: ['10.96.0.0/16'],
+      pods: [{ name: 'pod1', ip: POD1, tcpPorts: [80] }],
+    });
+    await teardownAllClusters();
+    await expect(building).rejects.toThrow(/torn down while being built/);
+    expect(await ours()).toEqual([]);
+  });
+});
+
 describe.skipIf(!canUseKernel())('virtual cluster', () => {
   let vc: VirtualCluster | undefined;
 
@@ -130,7 +145,8 @@ describe.skipIf(!canUseKernel())('virtual cluster', () => {
   }, 30_000);
 
   afterAll(async () => {
-    await vc?.teardown();
+    // Also covers a build that timed out in beforeAll and never returned a cluster.
+    await teardownAllClusters();
     console.log('vcluster timings (ms):', JSON.stringify({ ...timings, ...vc?.timings }));
   }, 30_000);
 
@@ -144,7 +160,8 @@ describe.skipIf(!canUseKernel())('virtual cluster', () => {
       cluster().probe({ from: 'client', proto: 'tcp', dst: POD1, port: 80, count: 200, timeoutMs: 1000 }),
     );
     expect(tcp).toMatchObject({ answers: { pod1: 200 }, sources: { pod1: [CLIENT] }, refused: 0, timeouts: 0, errors: {} });
-    expect(timings['client->pod tcp x200']).toBeLessThan(2000);
+    // The attempts themselves (inside the probe, without node's start-up): well under 2 s.
+    expect(tcp.elapsedMs).toBeLessThan(2000);
     const udp = await timed('client->pod udp x100', () =>
       cluster().probe({ from: 'client', proto: 'udp', dst: POD1, port: 53, count: 100, timeoutMs: 1000 }),
     );
