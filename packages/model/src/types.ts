@@ -49,6 +49,8 @@ export interface Service {
   readonly externalTrafficPolicy: TrafficPolicy;
   readonly internalTrafficPolicy: TrafficPolicy;
   readonly healthCheckNodePort?: number;
+  /** `spec.externalName` of an ExternalName service (a DNS name; produces no rules). */
+  readonly externalName?: string;
 }
 
 export interface EndpointConditions {

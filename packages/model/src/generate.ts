@@ -1,0 +1,260 @@
+/**
+ * A seeded generator of realistic clusters, for tests and benchmarks. The same options give
+ * the same cluster, byte for byte; nothing here reads the clock or `Math.random`.
+ *
+ * Address plan (disjoint, sized for 100k services × 3 endpoints and more):
+ * - ClusterIPs from 10.96.0.0/12, starting at 10.96.0.10 (about 1M addresses);
+ * - pod IPs from 10.128.0.0/9 ({@link GENERATED_CLUSTER_CIDR}, about 8M addresses);
+ * - external and load-balancer IPs from 203.0.113.0/24, then 198.51.100.0/24, then 100.64.0.0/10;
+ * - node InternalIPs from 192.168.0.10 upwards;
+ * - NodePorts unique in 30000–32767; when they run out, would-be NodePort and LoadBalancer
+ *   services become ClusterIP.
+ */
+import type { Cluster, Endpoint, EndpointPort, EndpointSlice, Node, Protocol, Service, ServicePort } from './types.ts';
+import { ipv4FromInt, ipv4ToInt } from './net.ts';
+import { sortByNamespaceName } from './validate.ts';
+
+/** Pod network of generated clusters. */
+export const GENERATED_CLUSTER_CIDR = '10.128.0.0/9';
+/** Service network of generated clusters. */
+export const GENERATED_SERVICE_CIDR = '10.96.0.0/12';
+/** The node generated endpoints are spread over first; use it as the local node. */
+export const GENERATED_LOCAL_NODE = 'node-0';
+export const GENERATED_NODE_PORT_RANGE = { first: 30000, last: 32767 } as const;
+
+/** Fractions (0..1) of services, ports or endpoints with each feature. */
+export interface Mix {
+  /** Services of type NodePort. */
+  readonly nodePort: number;
+  /** Services of type LoadBalancer (each with one ingress IP). */
+  readonly loadBalancer: number;
+  /** LoadBalancer services with loadBalancerSourceRanges (fraction of LoadBalancer services). */
+  readonly sourceRanges: number;
+  /** Services with 2–3 named ports. */
+  readonly multiPort: number;
+  /** Service ports using UDP. */
+  readonly udp: number;
+  /** Ports whose targetPort differs from port; a third of those in multi-port services use a named targetPort. */
+  readonly targetPortDiffers: number;
+  /** Services with ClientIP session affinity. */
+  readonly clientIP: number;
+  /** Services (of all) with externalTrafficPolicy Local; only NodePort/LoadBalancer services get it. */
+  readonly externalLocal: number;
+  /** Services with internalTrafficPolicy Local. */
+  readonly internalLocal: number;
+  /** Services with one external IP. */
+  readonly externalIPs: number;
+  /** Services without endpoints (half of them with an empty slice, half with none). */
+  readonly noEndpoints: number;
+  /** Endpoints not ready (and not serving). */
+  readonly notReady: number;
+  /** Endpoints terminating (not ready; half of them still serving). */
+  readonly terminating: number;
+  /** Services whose endpoints are split over two slices (always when a slice would exceed 100). */
+  readonly splitSlices: number;
+}
+
+export const DEFAULT_MIX: Mix = {
+  nodePort: 0.1,
+  loadBalancer: 0.03,
+  sourceRanges: 1 / 3,
+  multiPort: 0.1,
+  udp: 0.1,
+  targetPortDiffers: 0.3,
+  clientIP: 0.05,
+  externalLocal: 0.05,
+  internalLocal: 0.02,
+  externalIPs: 0.02,
+  noEndpoints: 0.03,
+  notReady: 0.03,
+  terminating: 0.01,
+  splitSlices: 0.1,
+};
+
+export interface GenerateOptions {
+  readonly services: number;
+  readonly endpointsPerService: number;
+  readonly seed: number;
+  /** Number of nodes (default 3). */
+  readonly nodes?: number;
+  /** Number of namespaces (default: one per 50 services, at least 1). */
+  readonly namespaces?: number;
+  readonly mix?: Partial<Mix>;
+}
+
+/** mulberry32: a small, fast 32-bit seeded PRNG. Returns floats in [0, 1). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const MAX_SLICE_ENDPOINTS = 100;
+const SLICE_SUFFIX_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
+const SINGLE_PORTS: readonly number[] = [80, 443, 8080, 8443, 3306, 5432, 6379, 9090, 9100, 27017];
+const UDP_PORTS: readonly number[] = [53, 514, 1812, 5353, 8125];
+const NAMED_PORTS: readonly { name: string; port: number }[] = [
+  { name: 'http', port: 80 }, { name: 'https', port: 443 }, { name: 'metrics', port: 9090 },
+  { name: 'grpc', port: 9000 }, { name: 'admin', port: 8081 }, { name: 'dns', port: 53 },
+];
+const SOURCE_RANGES: readonly (readonly string[])[] = [['192.0.2.0/24'], ['10.0.0.0/8', '172.16.0.0/12'], ['198.18.0.0/15']];
+
+class Pool {
+  private next = 0;
+  constructor(private readonly ranges: readonly { first: number; count: number }[], private readonly what: string) {}
+  take(): string {
+    let n = this.next++;
+    for (const r of this.ranges) {
+      if (n < r.count) return ipv4FromInt(r.first + n);
+      n -= r.count;
+    }
+    throw new RangeError(`generateCluster: out of ${this.what} addresses`);
+  }
+}
+
+function checkCount(name: string, v: number, max: number): void {
+  if (!Number.isInteger(v) || v < 0 || v > max) throw new RangeError(`generateCluster: ${name} must be an integer in 0..${max}, got ${v}`);
+}
+
+/** Generates a deterministic, valid cluster (services and slices sorted by namespace/name). */
+export function generateCluster(options: GenerateOptions): Cluster {
+  const { services: count, endpointsPerService: perService, seed } = options;
+  const nodeCount = options.nodes ?? 3;
+  checkCount('services', count, 1_000_000);
+  checkCount('endpointsPerService', perService, 10_000);
+  checkCount('nodes', nodeCount, 60_000);
+  if (nodeCount < 1) throw new RangeError('generateCluster: nodes must be at least 1');
+  const nsCount = options.namespaces ?? Math.max(1, Math.ceil(count / 50));
+  checkCount('namespaces', nsCount, 100_000);
+  if (nsCount < 1) throw new RangeError('generateCluster: namespaces must be at least 1');
+  const mix: Mix = { ...DEFAULT_MIX, ...options.mix };
+  const rand = mulberry32(seed);
+  const chance = (p: number): boolean => rand() < p;
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+
+  const clusterIPs = new Pool([{ first: ipv4ToInt('10.96.0.10'), count: (1 << 20) - 10 }], 'ClusterIP');
+  const podIPs = new Pool([{ first: ipv4ToInt('10.128.0.10'), count: (1 << 23) - 10 }], 'pod IP');
+  const extIPs = new Pool([
+    { first: ipv4ToInt('203.0.113.1'), count: 254 },
+    { first: ipv4ToInt('198.51.100.1'), count: 254 },
+    { first: ipv4ToInt('100.64.0.1'), count: (1 << 22) - 2 },
+  ], 'external');
+  let nextNodePort: number = GENERATED_NODE_PORT_RANGE.first;
+
+  const nodes: Node[] = [];
+  const nodeBase = ipv4ToInt('192.168.0.10');
+  for (let i = 0; i < nodeCount; i++) {
+    nodes.push({
+      name: `node-${i}`,
+      addresses: [{ type: 'InternalIP', address: ipv4FromInt(nodeBase + i) }, { type: 'Hostname', address: `node-${i}` }],
+    });
+  }
+
+  const services: Service[] = [];
+  const slices: EndpointSlice[] = [];
+  const localShare = Math.min(1, mix.externalLocal / Math.max(1e-9, mix.nodePort + mix.loadBalancer));
+
+  for (let i = 0; i < count; i++) {
+    const namespace = `ns-${i % nsCount}`;
+    const name = `svc-${i}`;
+    const r = rand();
+    let type: Service['type'] = r < mix.loadBalancer ? 'LoadBalancer' : r < mix.loadBalancer + mix.nodePort ? 'NodePort' : 'ClusterIP';
+
+    // Ports: service port, resolved target number (what the slice carries), targetPort as written.
+    const multi = chance(mix.multiPort);
+    const specs: { name: string; protocol: Protocol; port: number; target: number; targetPort: number | string }[] = [];
+    if (multi) {
+      const n = 2 + Math.floor(rand() * 2);
+      const start = Math.floor(rand() * NAMED_PORTS.length);
+      for (let k = 0; k < n; k++) {
+        const np = NAMED_PORTS[(start + k) % NAMED_PORTS.length]!;
+        const protocol: Protocol = chance(mix.udp) ? 'UDP' : 'TCP';
+        const differs = chance(mix.targetPortDiffers);
+        const target = differs ? 8000 + np.port % 1000 + k : np.port;
+        const named = differs && chance(1 / 3);
+        specs.push({ name: np.name, protocol, port: np.port, target, targetPort: named ? `${np.name}-pod` : target });
+      }
+    } else {
+      const udp = chance(mix.udp);
+      const port = udp ? pick(UDP_PORTS) : pick(SINGLE_PORTS);
+      const target = chance(mix.targetPortDiffers) ? (port === 8080 ? 8081 : 8080) : port;
+      specs.push({ name: '', protocol: udp ? 'UDP' : 'TCP', port, target, targetPort: target });
+    }
+
+    let externalTrafficPolicy: Service['externalTrafficPolicy'] = 'Cluster';
+    let healthCheckNodePort: number | undefined;
+    if (type !== 'ClusterIP') {
+      externalTrafficPolicy = chance(localShare) ? 'Local' : 'Cluster';
+      const needed = specs.length + (externalTrafficPolicy === 'Local' ? 1 : 0);
+      if (nextNodePort + needed - 1 > GENERATED_NODE_PORT_RANGE.last) {
+        type = 'ClusterIP';
+        externalTrafficPolicy = 'Cluster';
+      }
+    }
+    const ports: ServicePort[] = specs.map((p) => {
+      const base = { name: p.name, protocol: p.protocol, port: p.port, targetPort: p.targetPort };
+      return type === 'ClusterIP' ? base : { ...base, nodePort: nextNodePort++ };
+    });
+    if (externalTrafficPolicy === 'Local') healthCheckNodePort = nextNodePort++;
+
+    const svc: { -readonly [K in keyof Service]: Service[K] } = {
+      namespace, name, type,
+      clusterIPs: [clusterIPs.take()],
+      headless: false,
+      ports,
+      externalIPs: chance(mix.externalIPs) ? [extIPs.take()] : [],
+      loadBalancerIPs: type === 'LoadBalancer' ? [extIPs.take()] : [],
+      loadBalancerSourceRanges: type === 'LoadBalancer' && chance(mix.sourceRanges) ? pick(SOURCE_RANGES) : [],
+      externalTrafficPolicy,
+      internalTrafficPolicy: chance(mix.internalLocal) ? 'Local' : 'Cluster',
+    };
+    if (chance(mix.clientIP)) svc.sessionAffinity = { timeoutSeconds: chance(0.8) ? 10800 : 3600 };
+    if (healthCheckNodePort !== undefined) svc.healthCheckNodePort = healthCheckNodePort;
+    services.push(svc);
+
+    // Endpoints.
+    const slicePorts: EndpointPort[] = specs.map((p) => ({ name: p.name, protocol: p.protocol, port: p.target }));
+    const suffixes = new Set<string>();
+    const sliceName = (): string => {
+      for (;;) {
+        let s = '';
+        for (let k = 0; k < 5; k++) s += SLICE_SUFFIX_CHARS[Math.floor(rand() * SLICE_SUFFIX_CHARS.length)];
+        if (!suffixes.has(s)) {
+          suffixes.add(s);
+          return `${name}-${s}`;
+        }
+      }
+    };
+    if (perService === 0 || chance(mix.noEndpoints)) {
+      if (chance(0.5)) slices.push({ namespace, name: sliceName(), serviceName: name, addressType: 'IPv4', ports: slicePorts, endpoints: [] });
+      continue;
+    }
+    const endpoints: Endpoint[] = [];
+    const nodeOffset = Math.floor(rand() * nodeCount);
+    for (let k = 0; k < perService; k++) {
+      const e = rand();
+      const conditions = e < mix.terminating
+        ? { ready: false, serving: chance(0.5), terminating: true }
+        : e < mix.terminating + mix.notReady
+          ? { ready: false, serving: false, terminating: false }
+          : { ready: true, serving: true, terminating: false };
+      endpoints.push({ addresses: [podIPs.take()], conditions, nodeName: `node-${(nodeOffset + k) % nodeCount}` });
+    }
+    let chunk = endpoints.length;
+    if (chunk > MAX_SLICE_ENDPOINTS) chunk = MAX_SLICE_ENDPOINTS;
+    else if (chunk >= 2 && chance(mix.splitSlices)) chunk = Math.ceil(chunk / 2);
+    for (let k = 0; k < endpoints.length; k += chunk) {
+      slices.push({ namespace, name: sliceName(), serviceName: name, addressType: 'IPv4', ports: slicePorts, endpoints: endpoints.slice(k, k + chunk) });
+    }
+  }
+
+  sortByNamespaceName(services);
+  sortByNamespaceName(slices);
+  nodes.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { services, endpointSlices: slices, nodes };
+}

@@ -1,0 +1,80 @@
+/**
+ * Strict IP and CIDR parsing with canonical output. IPv4 must be four decimal parts without
+ * leading zeros (`010.1.1.1` is rejected, as Kubernetes does); IPv6 must be plain hex groups
+ * (no zone, no embedded dotted quad, no IPv4-mapped address) and is printed in RFC 5952 form.
+ */
+import ipaddr from 'ipaddr.js';
+import type { IPFamily } from './types.ts';
+
+// Exactly the canonical dotted-quad strings: each part 0..255 without leading zeros.
+const IPV4 = /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+const IPV6_CHARS = /^[0-9A-Fa-f:]{2,39}$/;
+const PREFIX = /^(?:0|[1-9]\d{0,2})$/;
+
+/** True for canonical dotted-quad IPv4 text (the fast path of {@link parseIP}). */
+export function isCanonicalIPv4(s: string): boolean {
+  return IPV4.test(s);
+}
+
+export interface ParsedIP {
+  readonly family: IPFamily;
+  /** Canonical text. */
+  readonly text: string;
+}
+
+/** Parses an IP address strictly; `undefined` when it is not one. */
+export function parseIP(s: string): ParsedIP | undefined {
+  if (IPV4.test(s)) return { family: 'IPv4', text: s };
+  if (!IPV6_CHARS.test(s) || !ipaddr.IPv6.isValid(s)) return undefined;
+  const a = ipaddr.IPv6.parse(s);
+  if (a.isIPv4MappedAddress()) return undefined;
+  return { family: 'IPv6', text: a.toRFC5952String() };
+}
+
+/** Canonical form of an IP address, or `undefined` when `s` is not one. */
+export function canonicalIP(s: string): string | undefined {
+  return parseIP(s)?.text;
+}
+
+/** Family of a (valid) IP address; `undefined` when `s` is not one. */
+export function ipFamily(s: string): IPFamily | undefined {
+  return parseIP(s)?.family;
+}
+
+export type CIDRResult =
+  | { readonly ok: true; readonly family: IPFamily; readonly text: string }
+  | { readonly ok: false; readonly reason: string };
+
+/** Parses `addr/len` strictly: canonical text out, host bits must be zero. */
+export function parseCIDR(s: string): CIDRResult {
+  const slash = s.indexOf('/');
+  if (slash < 0) return { ok: false, reason: 'is not a CIDR (missing "/prefix")' };
+  const ip = parseIP(s.slice(0, slash));
+  const lenText = s.slice(slash + 1);
+  if (!ip) return { ok: false, reason: 'is not a CIDR (bad address)' };
+  const max = ip.family === 'IPv4' ? 32 : 128;
+  if (!PREFIX.test(lenText) || Number(lenText) > max) return { ok: false, reason: `is not a CIDR (prefix length must be 0..${max})` };
+  const len = Number(lenText);
+  const net = ip.family === 'IPv4'
+    ? ipaddr.IPv4.networkAddressFromCIDR(`${ip.text}/${len}`).toString()
+    : ipaddr.IPv6.networkAddressFromCIDR(`${ip.text}/${len}`).toRFC5952String();
+  if (net !== ip.text) return { ok: false, reason: `has host bits set (did you mean "${net}/${len}"?)` };
+  return { ok: true, family: ip.family, text: `${net}/${len}` };
+}
+
+/** Canonical CIDR text, or `undefined` when invalid (including host bits set). */
+export function canonicalCIDR(s: string): string | undefined {
+  const r = parseCIDR(s);
+  return r.ok ? r.text : undefined;
+}
+
+/** IPv4 address as an unsigned 32-bit integer → dotted quad. */
+export function ipv4FromInt(n: number): string {
+  return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+}
+
+/** Dotted quad → unsigned 32-bit integer (input must be a valid IPv4 address). */
+export function ipv4ToInt(s: string): number {
+  const p = s.split('.');
+  return ((Number(p[0]) << 24) >>> 0) + (Number(p[1]) << 16) + (Number(p[2]) << 8) + Number(p[3]);
+}

@@ -1,0 +1,628 @@
+/**
+ * Turns parsed, untrusted objects into the readonly model, defaulting and validating like
+ * the Kubernetes API server. Names are checked against Kubernetes' own rules (DNS-1123 labels
+ * and subdomains, DNS-1035 labels, IANA service names), which is what keeps every name that
+ * later reaches rule text free of quotes, spaces, newlines and other metacharacters.
+ *
+ * All problems are collected and thrown together as one {@link ModelValidationError}.
+ */
+import type {
+  Cluster, Endpoint, EndpointConditions, EndpointPort, EndpointSlice, IPFamily, Node, NodeAddress, Protocol,
+  Service, ServicePort, ServiceType, TrafficPolicy, Warning,
+} from './types.ts';
+import { ModelError, ModelValidationError, showValue } from './errors.ts';
+import { isCanonicalIPv4, parseCIDR, parseIP } from './net.ts';
+
+/** One parsed object and where it was found (`items[3]`, `document 2`), for messages. */
+export interface RawObject {
+  readonly value: unknown;
+  readonly where: string;
+}
+
+export interface ValidationResult {
+  readonly cluster: Cluster;
+  readonly warnings: Warning[];
+}
+
+export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+
+// ---- name rules (Kubernetes apimachinery validation) ----
+
+const DNS1123_LABEL = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?$/;
+const DNS1035_LABEL = /^[a-z](?:[-a-z0-9]*[a-z0-9])?$/;
+const DNS1123_SUBDOMAIN = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$/;
+const IANA_SVC_NAME = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?$/;
+const HAS_LETTER = /[a-z]/;
+
+export function isDNS1123Label(s: string): boolean {
+  return s.length <= 63 && DNS1123_LABEL.test(s);
+}
+export function isDNS1035Label(s: string): boolean {
+  return s.length <= 63 && DNS1035_LABEL.test(s);
+}
+export function isDNS1123Subdomain(s: string): boolean {
+  return s.length <= 253 && DNS1123_SUBDOMAIN.test(s);
+}
+/** IANA_SVC_NAME: at most 15 characters, lowercase alphanumerics and '-', at least one letter, no '--'. */
+export function isIanaSvcName(s: string): boolean {
+  return s.length <= 15 && IANA_SVC_NAME.test(s) && HAS_LETTER.test(s) && !s.includes('--');
+}
+
+const DNS1123_LABEL_RULE = 'is not a DNS-1123 label (at most 63 lowercase letters, digits and \'-\', starting and ending with a letter or digit)';
+const DNS1035_LABEL_RULE = 'is not a DNS-1035 label (at most 63 lowercase letters, digits and \'-\', starting with a letter and ending with a letter or digit)';
+const DNS1123_SUBDOMAIN_RULE = 'is not a DNS-1123 subdomain (at most 253 characters: dot-separated lowercase labels of letters, digits and \'-\')';
+const IANA_RULE = 'is not a valid port name (at most 15 lowercase letters, digits and \'-\', with at least one letter and no leading, trailing or double \'-\')';
+
+// ---- plumbing ----
+
+const SAFE_LABEL = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
+
+function labelPart(v: unknown, fallback: string): string {
+  if (v === undefined || v === null || v === '') return fallback;
+  return typeof v === 'string' && SAFE_LABEL.test(v) ? v : showValue(v);
+}
+
+type Rec = Record<string, unknown>;
+
+function isRecord(v: unknown): v is Rec {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * A field of a parsed object. Parsed JSON/YAML objects are plain, and none of the keys read
+ * here exist on `Object.prototype`, so a direct read is safe (and much faster than `hasOwn`).
+ */
+function get(o: Rec, key: string): unknown {
+  return o[key];
+}
+
+function typeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'list';
+  return typeof v === 'object' ? 'object' : typeof v;
+}
+
+class Ctx {
+  readonly errors: ModelError[] = [];
+  readonly warnings: Warning[] = [];
+  constructor(readonly source: string) {}
+}
+
+class Obj {
+  failed = false;
+  constructor(readonly ctx: Ctx, readonly label: string) {}
+
+  err(field: string, detail: string): undefined {
+    this.failed = true;
+    this.ctx.errors.push(new ModelError({ source: this.ctx.source, object: this.label, field, detail }));
+    return undefined;
+  }
+
+  warn(field: string, detail: string): void {
+    this.ctx.warnings.push({ source: this.ctx.source, message: `${this.label}: ${field ? field + ' ' : ''}${detail}` });
+  }
+
+  wrongType(field: string, want: string, v: unknown): undefined {
+    return this.err(field, `must be ${want}, got ${typeName(v)} ${showValue(v)}`);
+  }
+
+  /** An object; `undefined`/`null` allowed unless required. */
+  record(v: unknown, field: string, required: boolean): Rec | undefined {
+    if (v === undefined || v === null) return required ? this.err(field, 'is required') : undefined;
+    return isRecord(v) ? v : this.wrongType(field, 'an object', v);
+  }
+
+  list(v: unknown, field: string, required: boolean): readonly unknown[] | undefined {
+    if (v === undefined || v === null) return required ? this.err(field, 'is required') : undefined;
+    return Array.isArray(v) ? v : this.wrongType(field, 'a list', v);
+  }
+
+  string(v: unknown, field: string, required: boolean): string | undefined {
+    if (v === undefined || v === null || (required && v === '')) return required ? this.err(field, 'is required') : undefined;
+    return typeof v === 'string' ? v : this.wrongType(field, 'a string', v);
+  }
+
+  int(v: unknown, field: string, min: number, max: number, required: boolean): number | undefined {
+    if (v === undefined || v === null) return required ? this.err(field, 'is required') : undefined;
+    if (typeof v !== 'number' || !Number.isInteger(v)) return this.wrongType(field, 'an integer', v);
+    if (v < min || v > max) return this.err(field, `${v} is out of range ${min}..${max}`);
+    return v;
+  }
+
+  bool(v: unknown, field: string): boolean | undefined {
+    if (v === undefined || v === null) return undefined;
+    return typeof v === 'boolean' ? v : this.wrongType(field, 'true or false', v);
+  }
+
+  oneOf<T extends string>(v: unknown, field: string, allowed: readonly T[], dflt: T | undefined): T | undefined {
+    if (v === undefined || v === null || v === '') return dflt ?? this.err(field, 'is required');
+    if (typeof v !== 'string') return this.wrongType(field, 'a string', v);
+    if ((allowed as readonly string[]).includes(v)) return v as T;
+    return this.err(field, `${showValue(v)} is not one of ${allowed.join(', ')}`);
+  }
+
+  name(v: string, field: string, check: (s: string) => boolean, rule: string): string | undefined {
+    return check(v) ? v : this.err(field, `${showValue(v)} ${rule}`);
+  }
+
+  ip(v: unknown, field: string): { family: IPFamily; text: string } | undefined {
+    const s = this.string(v, field, true);
+    if (s === undefined) return undefined;
+    return parseIP(s) ?? this.err(field, `${showValue(s)} is not an IP address`);
+  }
+
+  cidr(v: unknown, field: string): string | undefined {
+    const s = this.string(v, field, true);
+    if (s === undefined) return undefined;
+    const r = parseCIDR(s);
+    return r.ok ? r.text : this.err(field, `${showValue(s)} ${r.reason}`);
+  }
+
+  ipList(v: unknown, field: string): string[] {
+    const arr = this.list(v, field, false);
+    const out: string[] = [];
+    if (!arr) return out;
+    for (let i = 0; i < arr.length; i++) {
+      const ip = this.ip(arr[i], `${field}[${i}]`);
+      if (ip) out.push(ip.text);
+    }
+    return out;
+  }
+}
+
+const PROTOCOLS: readonly Protocol[] = ['TCP', 'UDP', 'SCTP'];
+const SERVICE_TYPES: readonly ServiceType[] = ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'];
+const POLICIES: readonly TrafficPolicy[] = ['Cluster', 'Local'];
+const AFFINITIES = ['None', 'ClientIP'] as const;
+const ADDRESS_TYPES = ['IPv4', 'IPv6', 'FQDN'] as const;
+const NODE_ADDRESS_TYPES = ['Hostname', 'InternalIP', 'ExternalIP', 'InternalDNS', 'ExternalDNS'] as const;
+
+const KINDS: Record<string, string> = { Service: 'v1', EndpointSlice: 'discovery.k8s.io/v1', Node: 'v1' };
+
+export const DEFAULT_SESSION_AFFINITY_TIMEOUT = 10800;
+export const MAX_SESSION_AFFINITY_TIMEOUT = 86400;
+
+// ---- Service ----
+
+interface NodePortUse {
+  readonly owner: string;
+}
+
+function validateService(o: Obj, raw: Rec, namespace: string, name: string, nodePorts: Map<string, NodePortUse>): Service | undefined {
+  const spec = o.record(get(raw, 'spec'), 'spec', true);
+  if (!spec) return undefined;
+  const type = o.oneOf(get(spec, 'type'), 'spec.type', SERVICE_TYPES, 'ClusterIP');
+  if (!type) return undefined;
+
+  // Cluster IPs.
+  let clusterIPs: string[] = [];
+  let headless = false;
+  const cipRaw = get(spec, 'clusterIP');
+  const cipsRaw = get(spec, 'clusterIPs');
+  const cip = o.string(cipRaw, 'spec.clusterIP', false);
+  const cipsList = o.list(cipsRaw, 'spec.clusterIPs', false);
+  let cips: string[] | undefined;
+  if (cipsList && cipsList.length > 0) {
+    cips = [];
+    for (let i = 0; i < cipsList.length; i++) {
+      const s = o.string(cipsList[i], `spec.clusterIPs[${i}]`, true);
+      if (s !== undefined) cips.push(s);
+    }
+    if (cips.length !== cipsList.length) cips = undefined;
+  }
+  if (type !== 'ExternalName') {
+    const useClusterIP = cip !== undefined && cip !== '';
+    if (useClusterIP && cips && cips[0] !== cip) {
+      o.err('spec.clusterIPs[0]', `${showValue(cips[0])} must equal spec.clusterIP ${showValue(cip)}`);
+    } else {
+      const rawIPs = cips ?? (useClusterIP ? [cip] : []);
+      const fieldOf = (i: number): string => (i === 0 && useClusterIP ? 'spec.clusterIP' : `spec.clusterIPs[${i}]`);
+      if (rawIPs.length === 0) {
+        if (cipRaw === undefined && cipsRaw === undefined) o.err('spec.clusterIP', 'is required');
+        else if (cip === '' || (cipsList && cipsList.length === 0)) o.err('spec.clusterIP', 'is required (must be an IP address or "None")');
+      } else if (rawIPs[0] === 'None') {
+        headless = true;
+        if (rawIPs.length > 1) o.err('spec.clusterIPs', `${showValue(rawIPs)} may contain only "None" for a headless service`);
+        if (type !== 'ClusterIP') o.err('spec.clusterIP', `"None" (headless) is only allowed for type ClusterIP, not ${type}`);
+      } else if (rawIPs.length > 2) {
+        o.err('spec.clusterIPs', `${showValue(rawIPs)} has more than two addresses`);
+      } else {
+        const families: IPFamily[] = [];
+        for (let i = 0; i < rawIPs.length; i++) {
+          const ip = o.ip(rawIPs[i], fieldOf(i));
+          if (ip) {
+            clusterIPs.push(ip.text);
+            families.push(ip.family);
+          }
+        }
+        if (families.length === 2 && families[0] === families[1]) {
+          o.err('spec.clusterIPs', `${showValue(rawIPs)} must hold one IPv4 and one IPv6 address`);
+        }
+      }
+    }
+  }
+
+  let externalName: string | undefined;
+  if (type === 'ExternalName') {
+    const en = o.string(get(spec, 'externalName'), 'spec.externalName', true);
+    if (en !== undefined) {
+      const trimmed = en.endsWith('.') ? en.slice(0, -1) : en;
+      externalName = isDNS1123Subdomain(trimmed) ? en : o.err('spec.externalName', `${showValue(en)} ${DNS1123_SUBDOMAIN_RULE}`);
+    }
+  }
+
+  // Ports.
+  const portsRaw = o.list(get(spec, 'ports'), 'spec.ports', false) ?? [];
+  if (portsRaw.length === 0 && !headless && type !== 'ExternalName' && !o.failed) {
+    o.err('spec.ports', 'is required (at least one port)');
+  }
+  const allowNodePort = type === 'NodePort' || type === 'LoadBalancer';
+  const ports: ServicePort[] = [];
+  const seenPort = portsRaw.length > 1 ? new Map<string, number>() : undefined;
+  const seenName = portsRaw.length > 1 ? new Map<string, number>() : undefined;
+  for (let i = 0; i < portsRaw.length; i++) {
+    const f = `spec.ports[${i}]`;
+    const p = o.record(portsRaw[i], f, true);
+    if (!p) continue;
+    let portName = o.string(get(p, 'name'), `${f}.name`, false) ?? '';
+    if (portName !== '' && !isIanaSvcName(portName)) {
+      o.err(`${f}.name`, `${showValue(portName)} ${IANA_RULE}`);
+      portName = '';
+    } else if (portName === '' && portsRaw.length > 1) {
+      o.err(`${f}.name`, 'is required when a service has more than one port');
+    } else if (portName !== '' && seenName) {
+      const prev = seenName.get(portName);
+      if (prev !== undefined) o.err(`${f}.name`, `${showValue(portName)} is already used by spec.ports[${prev}]`);
+      else seenName.set(portName, i);
+    }
+    const protocol = o.oneOf(get(p, 'protocol'), `${f}.protocol`, PROTOCOLS, 'TCP');
+    const port = o.int(get(p, 'port'), `${f}.port`, 1, 65535, true);
+    let targetPort: number | string | undefined;
+    const tp = get(p, 'targetPort');
+    if (tp === undefined || tp === null || tp === 0 || tp === '') {
+      targetPort = port;
+    } else if (typeof tp === 'number') {
+      targetPort = o.int(tp, `${f}.targetPort`, 1, 65535, true);
+    } else if (typeof tp === 'string') {
+      targetPort = isIanaSvcName(tp) ? tp : o.err(`${f}.targetPort`, `${showValue(tp)} ${IANA_RULE}`);
+    } else {
+      o.wrongType(`${f}.targetPort`, 'a port number or a port name', tp);
+    }
+    let nodePort: number | undefined;
+    const npRaw = get(p, 'nodePort');
+    if (npRaw !== undefined && npRaw !== null && npRaw !== 0) {
+      nodePort = o.int(npRaw, `${f}.nodePort`, 1, 65535, true);
+      if (nodePort !== undefined && !allowNodePort) {
+        o.err(`${f}.nodePort`, `${nodePort} may only be set when spec.type is NodePort or LoadBalancer, not ${type}`);
+        nodePort = undefined;
+      }
+    }
+    if (protocol === undefined || port === undefined || targetPort === undefined) continue;
+    if (seenPort) {
+      const key = `${port}/${protocol}`;
+      const prev = seenPort.get(key);
+      if (prev !== undefined) {
+        o.err(`${f}.port`, `${port}/${protocol} is already used by spec.ports[${prev}]`);
+        continue;
+      }
+      seenPort.set(key, i);
+    }
+    if (nodePort !== undefined) {
+      const npKey = `${nodePort}/${protocol}`;
+      const used = nodePorts.get(npKey);
+      if (used) o.err(`${f}.nodePort`, `${nodePort}/${protocol} is already used by ${used.owner}`);
+      else nodePorts.set(npKey, { owner: `${o.label} ${f}.nodePort` });
+    }
+    ports.push(nodePort === undefined ? { name: portName, protocol, port, targetPort } : { name: portName, protocol, port, targetPort, nodePort });
+  }
+
+  const externalIPs = o.ipList(get(spec, 'externalIPs'), 'spec.externalIPs');
+  const srcRaw = o.list(get(spec, 'loadBalancerSourceRanges'), 'spec.loadBalancerSourceRanges', false) ?? [];
+  const loadBalancerSourceRanges: string[] = [];
+  for (let i = 0; i < srcRaw.length; i++) {
+    const c = o.cidr(srcRaw[i], `spec.loadBalancerSourceRanges[${i}]`);
+    if (c) loadBalancerSourceRanges.push(c);
+  }
+
+  const loadBalancerIPs: string[] = [];
+  if (type === 'LoadBalancer') {
+    const status = o.record(get(raw, 'status'), 'status', false);
+    const lb = status && o.record(get(status, 'loadBalancer'), 'status.loadBalancer', false);
+    const ingress = (lb && o.list(get(lb, 'ingress'), 'status.loadBalancer.ingress', false)) ?? [];
+    for (let i = 0; i < ingress.length; i++) {
+      const f = `status.loadBalancer.ingress[${i}]`;
+      const ing = o.record(ingress[i], f, true);
+      if (!ing) continue;
+      const ipRaw = get(ing, 'ip');
+      if (ipRaw === undefined || ipRaw === null || ipRaw === '') continue; // hostname-only ingress
+      const ip = o.ip(ipRaw, `${f}.ip`);
+      if (ip) loadBalancerIPs.push(ip.text);
+    }
+  }
+
+  const affinity = o.oneOf(get(spec, 'sessionAffinity'), 'spec.sessionAffinity', AFFINITIES, 'None');
+  let sessionAffinity: { timeoutSeconds: number } | undefined;
+  if (affinity === 'ClientIP') {
+    const cfg = o.record(get(spec, 'sessionAffinityConfig'), 'spec.sessionAffinityConfig', false);
+    const clientIP = cfg && o.record(get(cfg, 'clientIP'), 'spec.sessionAffinityConfig.clientIP', false);
+    const t = clientIP
+      ? o.int(get(clientIP, 'timeoutSeconds'), 'spec.sessionAffinityConfig.clientIP.timeoutSeconds', 1, MAX_SESSION_AFFINITY_TIMEOUT, false)
+      : undefined;
+    sessionAffinity = { timeoutSeconds: t ?? DEFAULT_SESSION_AFFINITY_TIMEOUT };
+  }
+
+  const externalTrafficPolicy = o.oneOf(get(spec, 'externalTrafficPolicy'), 'spec.externalTrafficPolicy', POLICIES, 'Cluster');
+  const internalTrafficPolicy = o.oneOf(get(spec, 'internalTrafficPolicy'), 'spec.internalTrafficPolicy', POLICIES, 'Cluster');
+
+  let healthCheckNodePort: number | undefined;
+  const hcRaw = get(spec, 'healthCheckNodePort');
+  if (hcRaw !== undefined && hcRaw !== null && hcRaw !== 0) {
+    healthCheckNodePort = o.int(hcRaw, 'spec.healthCheckNodePort', 1, 65535, true);
+    if (healthCheckNodePort !== undefined) {
+      if (!allowNodePort || externalTrafficPolicy !== 'Local') {
+        o.err('spec.healthCheckNodePort', `${healthCheckNodePort} may only be set when spec.type is NodePort or LoadBalancer and spec.externalTrafficPolicy is Local`);
+      } else {
+        const npKey = `${healthCheckNodePort}/TCP`;
+        const used = nodePorts.get(npKey);
+        if (used) o.err('spec.healthCheckNodePort', `${healthCheckNodePort}/TCP is already used by ${used.owner}`);
+        else nodePorts.set(npKey, { owner: `${o.label} spec.healthCheckNodePort` });
+      }
+    }
+  }
+
+  if (o.failed || !externalTrafficPolicy || !internalTrafficPolicy) return undefined;
+  const svc: {
+    -readonly [K in keyof Service]: Service[K];
+  } = {
+    namespace, name, type, clusterIPs, headless, ports, externalIPs, loadBalancerIPs, loadBalancerSourceRanges,
+    externalTrafficPolicy, internalTrafficPolicy,
+  };
+  if (sessionAffinity) svc.sessionAffinity = sessionAffinity;
+  if (healthCheckNodePort !== undefined) svc.healthCheckNodePort = healthCheckNodePort;
+  if (externalName !== undefined) svc.externalName = externalName;
+  return svc;
+}
+
+// ---- EndpointSlice ----
+
+const MAX_ENDPOINTS_PER_SLICE = 1000;
+const MAX_ADDRESSES_PER_ENDPOINT = 100;
+
+function validateEndpointSlice(o: Obj, raw: Rec, namespace: string, name: string, meta: Rec): EndpointSlice | undefined {
+  const labels = o.record(get(meta, 'labels'), 'metadata.labels', false);
+  const svcRaw = labels ? get(labels, SERVICE_NAME_LABEL) : undefined;
+  if (svcRaw === undefined || svcRaw === null || svcRaw === '') {
+    if (!o.failed) o.warn(`metadata.labels[${JSON.stringify(SERVICE_NAME_LABEL)}]`, 'is missing, skipped');
+    return undefined;
+  }
+  const svcField = `metadata.labels[${JSON.stringify(SERVICE_NAME_LABEL)}]`;
+  const svcStr = o.string(svcRaw, svcField, true);
+  const serviceName = svcStr !== undefined ? o.name(svcStr, svcField, isDNS1035Label, DNS1035_LABEL_RULE) : undefined;
+
+  const addressType = o.oneOf(get(raw, 'addressType'), 'addressType', ADDRESS_TYPES, undefined);
+
+  const ports: EndpointPort[] = [];
+  const portsRaw = o.list(get(raw, 'ports'), 'ports', false) ?? [];
+  const seenName = portsRaw.length > 1 ? new Map<string, number>() : undefined;
+  for (let i = 0; i < portsRaw.length; i++) {
+    const f = `ports[${i}]`;
+    const p = o.record(portsRaw[i], f, true);
+    if (!p) continue;
+    const pname = o.string(get(p, 'name'), `${f}.name`, false) ?? '';
+    if (pname !== '' && !isIanaSvcName(pname)) {
+      o.err(`${f}.name`, `${showValue(pname)} ${IANA_RULE}`);
+      continue;
+    }
+    const prev = seenName?.get(pname);
+    if (prev !== undefined) {
+      o.err(`${f}.name`, `${showValue(pname)} is already used by ports[${prev}]`);
+      continue;
+    }
+    seenName?.set(pname, i);
+    const protocol = o.oneOf(get(p, 'protocol'), `${f}.protocol`, PROTOCOLS, 'TCP');
+    const portRaw = get(p, 'port');
+    if (portRaw === undefined || portRaw === null) {
+      o.warn(`${f}.port`, 'is not set (all ports), ignored');
+      continue;
+    }
+    const port = o.int(portRaw, `${f}.port`, 1, 65535, true);
+    if (protocol !== undefined && port !== undefined) ports.push({ name: pname, protocol, port });
+  }
+
+  const endpoints: Endpoint[] = [];
+  const epsRaw = o.list(get(raw, 'endpoints'), 'endpoints', false) ?? [];
+  if (epsRaw.length > MAX_ENDPOINTS_PER_SLICE) o.err('endpoints', `has ${epsRaw.length} entries, more than ${MAX_ENDPOINTS_PER_SLICE}`);
+  for (let i = 0; i < epsRaw.length && i < MAX_ENDPOINTS_PER_SLICE; i++) {
+    const fast = addressType === 'IPv4' ? fastEndpoint(epsRaw[i]) : undefined;
+    if (fast) {
+      endpoints.push(fast);
+      continue;
+    }
+    const f = `endpoints[${i}]`;
+    const e = o.record(epsRaw[i], f, true);
+    if (!e) continue;
+    const addrsRaw = o.list(get(e, 'addresses'), `${f}.addresses`, true);
+    const addresses: string[] = [];
+    if (addrsRaw) {
+      if (addrsRaw.length === 0) o.err(`${f}.addresses`, 'must hold at least one address');
+      if (addrsRaw.length > MAX_ADDRESSES_PER_ENDPOINT) o.err(`${f}.addresses`, `has more than ${MAX_ADDRESSES_PER_ENDPOINT} addresses`);
+      for (let j = 0; j < addrsRaw.length && j < MAX_ADDRESSES_PER_ENDPOINT; j++) {
+        const af = `${f}.addresses[${j}]`;
+        if (addressType === 'FQDN') {
+          const s = o.string(addrsRaw[j], af, true);
+          if (s !== undefined && o.name(s, af, isDNS1123Subdomain, DNS1123_SUBDOMAIN_RULE) !== undefined) addresses.push(s);
+          continue;
+        }
+        const ip = o.ip(addrsRaw[j], af);
+        if (!ip) continue;
+        if (addressType !== undefined && ip.family !== addressType) {
+          o.err(af, `${showValue(ip.text)} is an ${ip.family} address but addressType is ${addressType}`);
+          continue;
+        }
+        addresses.push(ip.text);
+      }
+    }
+    const cond = o.record(get(e, 'conditions'), `${f}.conditions`, false);
+    const ready = (cond && o.bool(get(cond, 'ready'), `${f}.conditions.ready`)) ?? true;
+    const serving = (cond && o.bool(get(cond, 'serving'), `${f}.conditions.serving`)) ?? ready;
+    const terminating = (cond && o.bool(get(cond, 'terminating'), `${f}.conditions.terminating`)) ?? false;
+    const conditions: EndpointConditions = { ready, serving, terminating };
+    const nn = o.string(get(e, 'nodeName'), `${f}.nodeName`, false);
+    const nodeName = nn === undefined || nn === '' ? undefined : o.name(nn, `${f}.nodeName`, isDNS1123Subdomain, DNS1123_SUBDOMAIN_RULE);
+    endpoints.push(nodeName === undefined ? { addresses, conditions } : { addresses, conditions, nodeName });
+  }
+
+  if (o.failed || serviceName === undefined || addressType === undefined) return undefined;
+  return { namespace, name, serviceName, addressType, ports, endpoints };
+}
+
+/**
+ * The common case (one canonical IPv4 address, boolean or absent conditions, a plain node
+ * name) checked without building any field paths; `undefined` sends the endpoint through
+ * the full, error-reporting path.
+ */
+function fastEndpoint(e: unknown): Endpoint | undefined {
+  if (!isRecord(e)) return undefined;
+  const addrs = e['addresses'];
+  if (!Array.isArray(addrs) || addrs.length !== 1) return undefined;
+  const a = addrs[0];
+  if (typeof a !== 'string' || !isCanonicalIPv4(a)) return undefined;
+  const c = e['conditions'];
+  let ready = true;
+  let serving: boolean | undefined;
+  let terminating = false;
+  if (c !== undefined && c !== null) {
+    if (!isRecord(c)) return undefined;
+    const r = c['ready'];
+    const s = c['serving'];
+    const t = c['terminating'];
+    if (typeof r === 'boolean') ready = r;
+    else if (r !== undefined && r !== null) return undefined;
+    if (typeof s === 'boolean') serving = s;
+    else if (s !== undefined && s !== null) return undefined;
+    if (typeof t === 'boolean') terminating = t;
+    else if (t !== undefined && t !== null) return undefined;
+  }
+  const conditions: EndpointConditions = { ready, serving: serving ?? ready, terminating };
+  const nn = e['nodeName'];
+  if (nn === undefined || nn === null || nn === '') return { addresses: [a], conditions };
+  if (typeof nn !== 'string' || !isDNS1123Subdomain(nn)) return undefined;
+  return { addresses: [a], conditions, nodeName: nn };
+}
+
+// ---- Node ----
+
+function validateNode(o: Obj, raw: Rec, name: string): Node | undefined {
+  const status = o.record(get(raw, 'status'), 'status', false);
+  const addrsRaw = (status && o.list(get(status, 'addresses'), 'status.addresses', false)) ?? [];
+  const addresses: NodeAddress[] = [];
+  for (let i = 0; i < addrsRaw.length; i++) {
+    const f = `status.addresses[${i}]`;
+    const a = o.record(addrsRaw[i], f, true);
+    if (!a) continue;
+    const type = o.oneOf(get(a, 'type'), `${f}.type`, NODE_ADDRESS_TYPES, undefined);
+    if (type === 'InternalIP' || type === 'ExternalIP') {
+      const ip = o.ip(get(a, 'address'), `${f}.address`);
+      if (ip) addresses.push({ type, address: ip.text });
+    } else if (type !== undefined) {
+      const s = o.string(get(a, 'address'), `${f}.address`, true);
+      if (s !== undefined && o.name(s, `${f}.address`, isDNS1123Subdomain, DNS1123_SUBDOMAIN_RULE) !== undefined) {
+        addresses.push({ type, address: s });
+      }
+    }
+  }
+  if (o.failed) return undefined;
+  return { name, addresses };
+}
+
+// ---- driver ----
+
+function byNamespaceName(a: { namespace: string; name: string }, b: { namespace: string; name: string }): number {
+  if (a.namespace !== b.namespace) return a.namespace < b.namespace ? -1 : 1;
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+/** Sorts services or slices by namespace, then name (plain code-unit order, as the model requires). */
+export function sortByNamespaceName<T extends { readonly namespace: string; readonly name: string }>(items: T[]): T[] {
+  return items.sort(byNamespaceName);
+}
+
+/**
+ * Validates parsed objects (Services, EndpointSlices, Nodes; other kinds are skipped with a
+ * warning) into a sorted `Cluster`. Throws {@link ModelValidationError} listing every problem.
+ */
+export function validateObjects(objects: readonly RawObject[], source = '<input>'): ValidationResult {
+  const ctx = new Ctx(source);
+  const services: Service[] = [];
+  const slices: EndpointSlice[] = [];
+  const nodes: Node[] = [];
+  const seen = new Map<string, string>();
+  const nodePorts = new Map<string, NodePortUse>();
+
+  for (const { value, where } of objects) {
+    if (!isRecord(value)) {
+      new Obj(ctx, where).wrongType('', 'an object', value);
+      continue;
+    }
+    const kindRaw = get(value, 'kind');
+    const metaRaw = get(value, 'metadata');
+    const meta = isRecord(metaRaw) ? metaRaw : undefined;
+    const nameRaw = meta ? get(meta, 'name') : undefined;
+    const nsRaw = meta ? get(meta, 'namespace') : undefined;
+    const kindText = labelPart(kindRaw, '<no kind>');
+    const clusterScoped = kindRaw === 'Node';
+    const label = clusterScoped
+      ? `${kindText} ${labelPart(nameRaw, `<${where}>`)}`
+      : `${kindText} ${labelPart(nsRaw, 'default')}/${labelPart(nameRaw, `<${where}>`)}`;
+    const o = new Obj(ctx, label);
+
+    const kind = o.string(kindRaw, 'kind', true);
+    if (kind === undefined) continue;
+    const wantVersion = Object.hasOwn(KINDS, kind) ? KINDS[kind] : undefined;
+    if (wantVersion === undefined) {
+      o.warn('', `kind ${labelPart(kind, '')} is not used, skipped`);
+      continue;
+    }
+    const apiVersion = o.string(get(value, 'apiVersion'), 'apiVersion', true);
+    if (apiVersion !== undefined && apiVersion !== wantVersion) {
+      o.err('apiVersion', `${showValue(apiVersion)} is not supported for kind ${kind} (expected ${showValue(wantVersion)})`);
+    }
+    const m = o.record(metaRaw, 'metadata', true);
+    if (!m) continue;
+    const nameStr = o.string(nameRaw, 'metadata.name', true);
+    const name = nameStr === undefined ? undefined
+      : kind === 'Service' ? o.name(nameStr, 'metadata.name', isDNS1035Label, DNS1035_LABEL_RULE)
+      : o.name(nameStr, 'metadata.name', isDNS1123Subdomain, DNS1123_SUBDOMAIN_RULE);
+    let namespace = 'default';
+    if (kind !== 'Node') {
+      const nsStr = o.string(nsRaw, 'metadata.namespace', false);
+      if (nsStr !== undefined && nsStr !== '') namespace = o.name(nsStr, 'metadata.namespace', isDNS1123Label, DNS1123_LABEL_RULE) ?? namespace;
+    }
+    if (name === undefined || o.failed) continue;
+
+    const key = kind === 'Node' ? `${kind}\0${name}` : `${kind}\0${namespace}\0${name}`;
+    const first = seen.get(key);
+    if (first !== undefined) {
+      o.err('metadata.name', `duplicate ${kind} (first defined at ${first})`);
+      continue;
+    }
+    seen.set(key, where);
+
+    if (kind === 'Service') {
+      const s = validateService(o, value, namespace, name, nodePorts);
+      if (s) services.push(s);
+    } else if (kind === 'EndpointSlice') {
+      const s = validateEndpointSlice(o, value, namespace, name, m);
+      if (s) slices.push(s);
+    } else {
+      const n = validateNode(o, value, name);
+      if (n) nodes.push(n);
+    }
+  }
+
+  if (ctx.errors.length > 0) throw new ModelValidationError(ctx.errors);
+  sortByNamespaceName(services);
+  sortByNamespaceName(slices);
+  nodes.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { cluster: { services, endpointSlices: slices, nodes }, warnings: ctx.warnings };
+}
