@@ -21,6 +21,7 @@ export interface CommonOptions {
   masqueradeBit: string;
   layout: string;
   iptables: string;
+  lockWait: string;
 }
 
 /** Add the common flags to a command. */
@@ -34,7 +35,8 @@ export function withCommonOptions(cmd: Command): Command {
     .option('--masquerade-all', 'masquerade all ClusterIP traffic (kube-proxy --masquerade-all)')
     .option('--masquerade-bit <n>', 'bit of the packet mark that requests masquerading (0-31)', '14')
     .addOption(new Option('--layout <layout>', 'nft/nftnl ruleset layout').choices(['flat', 'kube-proxy']).default('flat'))
-    .addOption(new Option('--iptables <variant>', 'iptables variant').choices(['nft', 'legacy']).default('nft'));
+    .addOption(new Option('--iptables <variant>', 'iptables variant').choices(['nft', 'legacy']).default('nft'))
+    .option('--lock-wait <seconds>', 'how long to wait for another kpb working on the same target', '60');
 }
 
 const NETNS_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -106,4 +108,11 @@ export function resolveSettings(opts: CommonOptions, cluster?: Cluster): { setti
 
 export function backendOptions(opts: CommonOptions): BackendOptions {
   return { layout: opts.layout as 'flat' | 'kube-proxy', iptablesVariant: opts.iptables as 'nft' | 'legacy' };
+}
+
+/** Seconds to wait for the target's lock (one kpb at a time per namespace). */
+export function lockWait(opts: CommonOptions): number {
+  const n = Number(opts.lockWait);
+  if (!/^\d+$/.test(opts.lockWait) || n > 3600) throw new UsageError(`--lock-wait ${JSON.stringify(opts.lockWait)} is not a whole number of seconds from 0 to 3600`);
+  return n;
 }

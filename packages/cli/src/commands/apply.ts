@@ -1,9 +1,9 @@
 import { Command } from 'commander';
-import { describeTarget } from '@kpb/backend';
+import { describeTarget, withTargetLock } from '@kpb/backend';
 import { compile } from '@kpb/compiler';
 import { loadBackend } from '../backends.ts';
 import { loadCluster } from '../input.ts';
-import { backendOptions, resolveSettings, resolveTarget, withCommonOptions, type CommonOptions } from '../options.ts';
+import { lockWait, backendOptions, resolveSettings, resolveTarget, withCommonOptions, type CommonOptions } from '../options.ts';
 import { StageClock, formatStages } from '../timing.ts';
 
 export function applyCommand(): Command {
@@ -19,7 +19,7 @@ export function applyCommand(): Command {
     if (note) process.stderr.write(`kpb: ${note}\n`);
     const plan = await clock.time('compile', () => compile(cluster, settings), (p) => `${p.servicePorts.length} service ports, ${p.endpointCount} endpoints`);
     const backend = await loadBackend(opts.backend, backendOptions(opts));
-    const result = await backend.apply(target, plan);
+    const result = await withTargetLock(target, () => backend.apply(target, plan), lockWait(opts));
     clock.add('render', result.timings.render, `${result.size.count} ${result.size.unit}`);
     if (result.timings.other !== undefined) clock.add('prepare', result.timings.other);
     clock.add('kernel', result.timings.kernel);

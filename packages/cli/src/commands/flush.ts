@@ -1,7 +1,7 @@
 import { Command } from 'commander';
-import { describeTarget } from '@kpb/backend';
+import { describeTarget, withTargetLock } from '@kpb/backend';
 import { loadBackend } from '../backends.ts';
-import { backendOptions, resolveTarget, withCommonOptions, type CommonOptions } from '../options.ts';
+import { lockWait, backendOptions, resolveTarget, withCommonOptions, type CommonOptions } from '../options.ts';
 
 export function flushCommand(): Command {
   return withCommonOptions(
@@ -10,7 +10,7 @@ export function flushCommand(): Command {
     const target = resolveTarget(opts, 'change');
     const backend = await loadBackend(opts.backend, backendOptions(opts));
     const t0 = performance.now();
-    await backend.flush(target);
+    await withTargetLock(target, () => backend.flush(target), lockWait(opts));
     process.stdout.write(`kpb flush: removed ${backend.name} rules from ${describeTarget(target)} (${(performance.now() - t0).toFixed(0)} ms)\n`);
   });
 }

@@ -1,10 +1,10 @@
 import { Command } from 'commander';
-import { describeTarget } from '@kpb/backend';
+import { describeTarget, withTargetLock } from '@kpb/backend';
 import { compile } from '@kpb/compiler';
 import { loadBackend } from '../backends.ts';
 import { UsageError } from '../errors.ts';
 import { loadCluster } from '../input.ts';
-import { backendOptions, resolveSettings, resolveTarget, withCommonOptions, type CommonOptions } from '../options.ts';
+import { lockWait, backendOptions, resolveSettings, resolveTarget, withCommonOptions, type CommonOptions } from '../options.ts';
 import { StageClock, formatStages } from '../timing.ts';
 
 export function syncCommand(): Command {
@@ -25,7 +25,7 @@ export function syncCommand(): Command {
     if (note) process.stderr.write(`kpb: ${note}\n`);
     const [fromPlan, toPlan] = await clock.time('compile', () => [from && compile(from, settings), compile(to, settings)] as const);
     const backend = await loadBackend(opts.backend, backendOptions(opts));
-    const result = await backend.sync(target, fromPlan, toPlan);
+    const result = await withTargetLock(target, () => backend.sync(target, fromPlan, toPlan), lockWait(opts));
     clock.add('render', result.timings.render, `${result.size.count} ${result.size.unit}`);
     if (result.timings.other !== undefined) clock.add('check', result.timings.other);
     clock.add('kernel', result.timings.kernel);
