@@ -1,0 +1,323 @@
+/**
+ * Plan → NftRuleset, following kube-proxy's nftables proxier (pkg/proxy/nftables/proxier.go,
+ * KEP-3866). Pure: every decision is taken from the plan's flags.
+ */
+import { hashName } from '@kpb/backend';
+import { masqueradeMark } from '@kpb/compiler';
+import type { Plan, PlanEndpoint, ServicePortPlan } from '@kpb/compiler';
+import type {
+  ChainHook,
+  ElementKey,
+  KeyType,
+  L4Proto,
+  NftChain,
+  NftFamily,
+  NftLayout,
+  NftMap,
+  NftMapElement,
+  NftRule,
+  NftRuleset,
+  NftSet,
+  Statement,
+  Verdict,
+} from './ruleset.ts';
+
+export interface BuildOptions {
+  /** `flat` (default) or `kube-proxy`. */
+  readonly layout?: NftLayout;
+  /**
+   * Add kube-proxy's (1.31+) `cluster-ips` set, `cluster-ips-check` chain and
+   * `filter-output-post-dnat` base chain, which REJECT traffic to a ClusterIP on a port no service
+   * serves. Off by default: kube-proxy's iptables mode leaves such traffic alone, and kpb keeps
+   * the two modes' packet semantics identical.
+   */
+  readonly clusterIPsCheck?: boolean;
+}
+
+/** kube-proxy's fixed chain, map and set names. */
+export const NAMES = {
+  services: 'services',
+  serviceIPs: 'service-ips',
+  serviceNodePorts: 'service-nodeports',
+  serviceEndpointsCheck: 'service-endpoints-check',
+  nodePortEndpointsCheck: 'nodeport-endpoints-check',
+  noEndpointServices: 'no-endpoint-services',
+  noEndpointNodePorts: 'no-endpoint-nodeports',
+  rejectChain: 'reject-chain',
+  firewallIPs: 'firewall-ips',
+  firewallCheck: 'firewall-check',
+  markMasq: 'mark-for-masquerade',
+  masquerading: 'masquerading',
+  clusterIPs: 'cluster-ips',
+  clusterIPsCheck: 'cluster-ips-check',
+} as const;
+
+/** dstnat and srcnat priorities. */
+const DSTNAT = -100;
+const SRCNAT = 100;
+
+const MAX_BASE = 240; // knftables NameLengthMax (256) − longest prefix (16)
+
+/** kube-proxy's hashAndTruncate: `HASH8-name`, cut to 240 characters with `...`. */
+export function hashAndTruncate(name: string): string {
+  const full = `${hashName(name, 8)}-${name}`;
+  return full.length > MAX_BASE ? `${full.slice(0, MAX_BASE - 3)}...` : full;
+}
+
+/** `ns/name/proto/portName`, hashed: the base of a service port's chain names. */
+export function servicePortChainBase(sp: Pick<ServicePortPlan, 'namespace' | 'serviceName' | 'protocol' | 'portName'>): string {
+  return hashAndTruncate(`${sp.namespace}/${sp.serviceName}/${sp.protocol.toLowerCase()}/${sp.portName}`);
+}
+
+/** `ns/name/proto/portName__ip/port` (IPv6 colons become dots), hashed. */
+export function endpointChainBase(
+  sp: Pick<ServicePortPlan, 'namespace' | 'serviceName' | 'protocol' | 'portName'>,
+  ep: Pick<PlanEndpoint, 'ip' | 'port'>,
+): string {
+  const ip = ep.ip.replaceAll(':', '.');
+  return hashAndTruncate(`${sp.namespace}/${sp.serviceName}/${sp.protocol.toLowerCase()}/${sp.portName}__${ip}/${ep.port}`);
+}
+
+export interface ServicePortNames {
+  readonly cluster: string;
+  readonly local: string;
+  readonly external: string;
+  readonly firewall: string;
+}
+
+export function servicePortChainNames(sp: ServicePortPlan): ServicePortNames {
+  const base = servicePortChainBase(sp);
+  return { cluster: `service-${base}`, local: `local-${base}`, external: `external-${base}`, firewall: `firewall-${base}` };
+}
+
+export function endpointChainName(sp: ServicePortPlan, ep: PlanEndpoint): string {
+  return `endpoint-${endpointChainBase(sp, ep)}`;
+}
+
+export function affinitySetName(sp: ServicePortPlan, ep: PlanEndpoint): string {
+  return `affinity-${endpointChainBase(sp, ep)}`;
+}
+
+export function nftFamily(plan: Plan): NftFamily {
+  return plan.family === 'IPv6' ? 'ip6' : 'ip';
+}
+
+const goto = (chain: string): Verdict => ({ kind: 'goto', chain });
+const jump = (chain: string): Verdict => ({ kind: 'jump', chain });
+const verdict = (v: Verdict): Statement => ({ kind: 'verdict', verdict: v });
+const rule = (statements: Statement[], comment?: string): NftRule => (comment ? { statements, comment } : { statements });
+const l4 = (sp: ServicePortPlan): L4Proto => sp.protocol.toLowerCase() as L4Proto;
+
+/** Build kpb's whole nftables table for a plan. */
+export function buildRuleset(plan: Plan, layoutOrOptions: NftLayout | BuildOptions = 'flat'): NftRuleset {
+  const options: BuildOptions = typeof layoutOrOptions === 'string' ? { layout: layoutOrOptions } : layoutOrOptions;
+  const layout = options.layout ?? 'flat';
+  const clusterIPsCheck = options.clusterIPsCheck ?? false;
+  const family = nftFamily(plan);
+  const addrType: KeyType = family === 'ip' ? 'ipv4_addr' : 'ipv6_addr';
+  const loopback = family === 'ip' ? '127.0.0.0/8' : '::1';
+  const mark = masqueradeMark(plan.settings);
+  const { clusterCIDR, masqueradeAll } = plan.settings;
+
+  const ctNewJump = (chain: string): NftRule => rule([{ kind: 'match-ct-new' }, verdict(jump(chain))]);
+  const base = (name: string, type: 'filter' | 'nat', hook: ChainHook, priority: number, rules: NftRule[]): NftChain => ({
+    name,
+    base: { type, hook, priority, policy: 'accept' },
+    rules,
+  });
+
+  const chains: NftChain[] = [
+    base('filter-prerouting', 'filter', 'prerouting', DSTNAT - 10, [ctNewJump(NAMES.firewallCheck)]),
+    base('filter-input', 'filter', 'input', DSTNAT - 10, [ctNewJump(NAMES.nodePortEndpointsCheck), ctNewJump(NAMES.serviceEndpointsCheck)]),
+    base('filter-forward', 'filter', 'forward', DSTNAT - 10, [
+      ctNewJump(NAMES.serviceEndpointsCheck),
+      ...(clusterIPsCheck ? [ctNewJump(NAMES.clusterIPsCheck)] : []),
+    ]),
+    base('filter-output', 'filter', 'output', DSTNAT - 10, [ctNewJump(NAMES.serviceEndpointsCheck), ctNewJump(NAMES.firewallCheck)]),
+    ...(clusterIPsCheck ? [base('filter-output-post-dnat', 'filter', 'output', DSTNAT + 10, [ctNewJump(NAMES.clusterIPsCheck)])] : []),
+    base('nat-prerouting', 'nat', 'prerouting', DSTNAT, [rule([verdict(jump(NAMES.services))])]),
+    base('nat-output', 'nat', 'output', DSTNAT, [rule([verdict(jump(NAMES.services))])]),
+    base('nat-postrouting', 'nat', 'postrouting', SRCNAT, [rule([verdict(jump(NAMES.masquerading))])]),
+    {
+      name: NAMES.services,
+      rules: [
+        rule([{ kind: 'vmap', key: ['daddr', 'l4proto', 'dport'], map: NAMES.serviceIPs }]),
+        rule([
+          { kind: 'match-fib-local', field: 'daddr' },
+          { kind: 'match-addr', field: 'daddr', op: '!=', value: loopback },
+          { kind: 'vmap', key: ['l4proto', 'dport'], map: NAMES.serviceNodePorts },
+        ]),
+      ],
+    },
+    {
+      name: NAMES.serviceEndpointsCheck,
+      rules: [rule([{ kind: 'vmap', key: ['daddr', 'l4proto', 'dport'], map: NAMES.noEndpointServices }])],
+    },
+    {
+      name: NAMES.nodePortEndpointsCheck,
+      rules: [
+        rule([
+          { kind: 'match-addr', field: 'daddr', op: '!=', value: loopback },
+          { kind: 'vmap', key: ['l4proto', 'dport'], map: NAMES.noEndpointNodePorts },
+        ]),
+      ],
+    },
+    { name: NAMES.firewallCheck, rules: [rule([{ kind: 'vmap', key: ['daddr', 'l4proto', 'dport'], map: NAMES.firewallIPs }])] },
+    ...(clusterIPsCheck
+      ? [{ name: NAMES.clusterIPsCheck, rules: [rule([{ kind: 'match-addr-in', field: 'daddr', set: NAMES.clusterIPs }, { kind: 'reject' }], 'Reject traffic to invalid ports of ClusterIPs')] } satisfies NftChain]
+      : []),
+    { name: NAMES.rejectChain, rules: [rule([{ kind: 'reject' }])] },
+    { name: NAMES.markMasq, rules: [rule([{ kind: 'mark-or', mark }])] },
+    {
+      name: NAMES.masquerading,
+      rules: [
+        rule([{ kind: 'match-mark-clear', mark }, verdict({ kind: 'return' })]),
+        rule([{ kind: 'mark-xor', mark }]),
+        rule([{ kind: 'masquerade', fullyRandom: true }]),
+      ],
+    },
+  ];
+
+  const sets: NftSet[] = [];
+  const serviceIPs: NftMapElement[] = [];
+  const serviceNodePorts: NftMapElement[] = [];
+  const noEndpointServices: NftMapElement[] = [];
+  const noEndpointNodePorts: NftMapElement[] = [];
+  const firewallIPs: NftMapElement[] = [];
+  const clusterIPs = new Set<string>();
+  const filterVerdict = (f: 'REJECT' | 'DROP'): Verdict => (f === 'REJECT' ? goto(NAMES.rejectChain) : { kind: 'drop' });
+  const markMasqJump = verdict(jump(NAMES.markMasq));
+
+  for (const sp of plan.servicePorts) {
+    const { flags } = sp;
+    const names = servicePortChainNames(sp);
+    const proto = l4(sp);
+    const ipKey = (ip: string): ElementKey => [ip, proto, sp.port];
+    const internalChain = flags.internalPolicy === 'local' ? names.local : names.cluster;
+    const externalPolicyChain = flags.externalPolicy === 'local' ? names.local : names.cluster;
+    const affinity = sp.affinityTimeoutSeconds !== undefined;
+
+    // Map elements.
+    clusterIPs.add(sp.clusterIP);
+    if (flags.hasInternalEndpoints) serviceIPs.push({ key: ipKey(sp.clusterIP), verdict: goto(internalChain) });
+    else if (flags.internalFilter) noEndpointServices.push({ key: ipKey(sp.clusterIP), verdict: filterVerdict(flags.internalFilter) });
+    for (const ip of [...sp.externalIPs, ...sp.loadBalancerIPs]) {
+      if (flags.hasEndpoints) serviceIPs.push({ key: ipKey(ip), verdict: goto(names.external) });
+      if (!flags.hasExternalEndpoints && flags.externalFilter) {
+        noEndpointServices.push({ key: ipKey(ip), verdict: filterVerdict(flags.externalFilter) });
+      }
+    }
+    if (flags.usesFirewallChain) {
+      for (const ip of sp.loadBalancerIPs) firewallIPs.push({ key: ipKey(ip), verdict: goto(names.firewall) });
+    }
+    if (sp.nodePort !== undefined) {
+      const key: ElementKey = [proto, sp.nodePort];
+      if (flags.hasEndpoints) serviceNodePorts.push({ key, verdict: goto(names.external) });
+      if (!flags.hasExternalEndpoints && flags.externalFilter) {
+        noEndpointNodePorts.push({ key, verdict: filterVerdict(flags.externalFilter) });
+      }
+    }
+
+    // Per service port chains.
+    const policyRules = new Map<string, NftRule[]>();
+    if (flags.hasInternalEndpoints) {
+      const head: Statement[] = [
+        { kind: 'match-addr', field: 'daddr', op: '==', value: sp.clusterIP },
+        { kind: 'match-dport', protocol: proto, port: sp.port },
+      ];
+      if (masqueradeAll) policyRules.set(internalChain, [rule([...head, markMasqJump])]);
+      else if (clusterCIDR !== undefined) {
+        policyRules.set(internalChain, [
+          rule([...head, { kind: 'match-addr', field: 'saddr', op: '!=', value: clusterCIDR }, markMasqJump]),
+        ]);
+      }
+    }
+    const add = (chain: string, rules: NftRule[]) => policyRules.set(chain, [...(policyRules.get(chain) ?? []), ...rules]);
+    if (flags.usesClusterPolicyChain) add(names.cluster, endpointRules(sp, sp.clusterEndpoints, layout, affinity));
+    if (flags.usesLocalPolicyChain) add(names.local, endpointRules(sp, sp.localEndpoints, layout, affinity));
+    if (flags.usesClusterPolicyChain) chains.push({ name: names.cluster, rules: policyRules.get(names.cluster) ?? [] });
+    if (flags.usesLocalPolicyChain) chains.push({ name: names.local, rules: policyRules.get(names.local) ?? [] });
+
+    if (flags.usesExternalChain) {
+      const rules: NftRule[] = [];
+      if (flags.externalPolicy !== 'local') rules.push(rule([markMasqJump]));
+      else {
+        if (clusterCIDR !== undefined) {
+          rules.push(rule([{ kind: 'match-addr', field: 'saddr', op: '==', value: clusterCIDR }, verdict(goto(names.cluster))], 'short-circuit pod traffic'));
+        }
+        rules.push(rule([{ kind: 'match-fib-local', field: 'saddr' }, markMasqJump], 'masquerade local traffic'));
+        rules.push(rule([{ kind: 'match-fib-local', field: 'saddr' }, verdict(goto(names.cluster))], 'short-circuit local traffic'));
+      }
+      if (flags.hasExternalEndpoints) rules.push(rule([verdict(goto(externalPolicyChain))]));
+      chains.push({ name: names.external, rules });
+    }
+
+    if (flags.usesFirewallChain) {
+      const sources = [...sp.loadBalancerSourceRanges, ...(flags.firewallAllowsNode ? sp.loadBalancerIPs : [])];
+      const rules: NftRule[] =
+        layout === 'kube-proxy' || sources.length === 1
+          ? [
+              rule([
+                sources.length === 1
+                  ? { kind: 'match-addr', field: 'saddr', op: '!=', value: sources[0]! }
+                  : { kind: 'match-addr-anon', field: 'saddr', op: '!=', values: sources },
+                verdict({ kind: 'drop' }),
+              ]),
+            ]
+          : [
+              ...sources.map((s) => rule([{ kind: 'match-addr', field: 'saddr', op: '==', value: s }, verdict({ kind: 'return' })])),
+              rule([verdict({ kind: 'drop' })]),
+            ];
+      chains.push({ name: names.firewall, rules });
+    }
+
+    for (const ep of sp.endpoints) {
+      const chain = endpointChainName(sp, ep);
+      const rules: NftRule[] = [rule([{ kind: 'match-addr', field: 'saddr', op: '==', value: ep.ip }, markMasqJump])];
+      if (affinity) {
+        const set = affinitySetName(sp, ep);
+        sets.push({ name: set, keyType: [addrType], flags: ['dynamic', 'timeout'], timeoutSeconds: sp.affinityTimeoutSeconds!, elements: [] });
+        rules.push(rule([{ kind: 'set-update', set, field: 'saddr' }]));
+      }
+      rules.push(rule([{ kind: 'match-l4proto', protocol: proto }, { kind: 'dnat', addr: ep.ip, port: ep.port }]));
+      chains.push({ name: chain, rules });
+    }
+  }
+
+  const ipProtoPort: KeyType[] = [addrType, 'inet_proto', 'inet_service'];
+  const protoPort: KeyType[] = ['inet_proto', 'inet_service'];
+  const maps: NftMap[] = [
+    { name: NAMES.serviceIPs, keyType: ipProtoPort, dataType: 'verdict', comment: 'ClusterIP, ExternalIP and LoadBalancer IP traffic', elements: serviceIPs },
+    { name: NAMES.serviceNodePorts, keyType: protoPort, dataType: 'verdict', comment: 'NodePort traffic', elements: serviceNodePorts },
+    { name: NAMES.noEndpointServices, keyType: ipProtoPort, dataType: 'verdict', comment: 'vmap to drop or reject packets to services with no endpoints', elements: noEndpointServices },
+    { name: NAMES.noEndpointNodePorts, keyType: protoPort, dataType: 'verdict', comment: 'vmap to drop or reject packets to service nodeports with no endpoints', elements: noEndpointNodePorts },
+    { name: NAMES.firewallIPs, keyType: ipProtoPort, dataType: 'verdict', comment: 'destinations that are subject to LoadBalancerSourceRanges', elements: firewallIPs },
+  ];
+  if (clusterIPsCheck) {
+    sets.unshift({ name: NAMES.clusterIPs, keyType: [addrType], flags: [], comment: 'Active ClusterIPs', elements: [...clusterIPs].map((ip) => [ip]) });
+  }
+  return { family, table: 'kube-proxy', comment: 'rules for kube-proxy', chains, sets, maps };
+}
+
+/** Affinity checks, then the endpoint choice (one anonymous vmap, or chained numgen rules). */
+function endpointRules(sp: ServicePortPlan, endpoints: readonly PlanEndpoint[], layout: NftLayout, affinity: boolean): NftRule[] {
+  const rules: NftRule[] = [];
+  if (endpoints.length === 0) return rules;
+  const targets = endpoints.map((ep) => endpointChainName(sp, ep));
+  if (affinity) {
+    endpoints.forEach((ep, i) => {
+      rules.push(rule([{ kind: 'match-addr-in', field: 'saddr', set: affinitySetName(sp, ep) }, verdict(goto(targets[i]!))]));
+    });
+  }
+  const n = targets.length;
+  if (layout === 'kube-proxy') {
+    rules.push(rule([{ kind: 'numgen-vmap', mod: n, targets: targets.map(goto) }]));
+  } else {
+    // Endpoint i of n takes 1/(n−i) of what reaches it: uniform overall. The last is unconditional.
+    for (let i = 0; i < n - 1; i++) {
+      rules.push(rule([{ kind: 'match-numgen', mod: n - i, value: 0 }, verdict(goto(targets[i]!))]));
+    }
+    rules.push(rule([verdict(goto(targets[n - 1]!))]));
+  }
+  return rules;
+}

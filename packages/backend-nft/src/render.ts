@@ -1,0 +1,384 @@
+/**
+ * NftRuleset → text: the `nft -f` script, and kpb's canonical listing (the form `readBack`
+ * normalises `nft list table` into). Every name and value is checked before it is written.
+ */
+import {
+  COMMENT_RE,
+  isAddrOrCidr,
+  isPort,
+  isValidName,
+} from './ruleset.ts';
+import type {
+  BaseChainSpec,
+  ElementKey,
+  KeyField,
+  KeyType,
+  NftChain,
+  NftFamily,
+  NftMap,
+  NftRule,
+  NftRuleset,
+  NftSet,
+  Statement,
+  Verdict,
+} from './ruleset.ts';
+
+/** A value that cannot be written safely (a bug upstream: plan values are validated). */
+export class RenderError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RenderError';
+  }
+}
+
+export function checkName(name: string): string {
+  if (!isValidName(name)) throw new RenderError(`refusing to write nft object name ${JSON.stringify(name)}`);
+  return name;
+}
+
+function checkAddr(value: string, family: NftFamily): string {
+  if (!isAddrOrCidr(value, family)) throw new RenderError(`refusing to write ${JSON.stringify(value)} as an ${family} address`);
+  return value;
+}
+
+function checkInt(n: number, min: number, max: number, what: string): number {
+  if (!Number.isInteger(n) || n < min || n > max) throw new RenderError(`refusing to write ${what} ${n}`);
+  return n;
+}
+
+function checkComment(c: string): string {
+  if (!COMMENT_RE.test(c)) throw new RenderError(`refusing to write comment ${JSON.stringify(c)}`);
+  return c;
+}
+
+const PROTOS = new Set(['tcp', 'udp', 'sctp']);
+function checkProto(p: string): string {
+  if (!PROTOS.has(p)) throw new RenderError(`refusing to write protocol ${JSON.stringify(p)}`);
+  return p;
+}
+
+/** `0x00004000`: how nft prints marks. */
+export function hexMark(mark: number): string {
+  checkInt(mark, 0, 0xffffffff, 'mark');
+  return `0x${mark.toString(16).padStart(8, '0')}`;
+}
+
+export function formatVerdict(v: Verdict): string {
+  switch (v.kind) {
+    case 'jump':
+    case 'goto':
+      return `${v.kind} ${checkName(v.chain)}`;
+    case 'accept':
+    case 'drop':
+    case 'return':
+      return v.kind;
+  }
+}
+
+function keyField(k: KeyField, family: NftFamily): string {
+  switch (k) {
+    case 'daddr':
+      return `${family} daddr`;
+    case 'l4proto':
+      return 'meta l4proto';
+    case 'dport':
+      return 'th dport';
+  }
+}
+
+/** Numeric sort key of an address or CIDR (start address), as nft orders anonymous sets. */
+function addrSortKey(value: string): bigint {
+  const addr = value.split('/')[0]!;
+  if (!addr.includes(':')) return addr.split('.').reduce((acc, o) => (acc << 8n) | BigInt(Number(o)), 0n);
+  const [head, tail] = addr.split('::') as [string, string | undefined];
+  const h = head ? head.split(':') : [];
+  const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
+  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+  return groups.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g || '0', 16)), 0n);
+}
+
+export function sortAddrs(values: readonly string[]): string[] {
+  return [...values].sort((a, b) => {
+    const ka = addrSortKey(a);
+    const kb = addrSortKey(b);
+    return ka < kb ? -1 : ka > kb ? 1 : 0;
+  });
+}
+
+/** The fixed nft text of one statement (identical to what `nft list` prints). */
+export function formatStatement(s: Statement, family: NftFamily): string {
+  const fam = family;
+  switch (s.kind) {
+    case 'match-addr':
+      return `${fam} ${s.field} ${s.op === '!=' ? '!= ' : ''}${checkAddr(s.value, family)}`;
+    case 'match-addr-anon': {
+      if (s.values.length === 0) throw new RenderError('empty anonymous set');
+      const values = sortAddrs(s.values.map((v) => checkAddr(v, family)));
+      const set = values.length === 1 ? values[0]! : `{ ${values.join(', ')} }`;
+      return `${fam} ${s.field} ${s.op === '!=' ? '!= ' : ''}${set}`;
+    }
+    case 'match-addr-in':
+      return `${fam} ${s.field} @${checkName(s.set)}`;
+    case 'match-dport':
+      return `${checkProto(s.protocol)} dport ${checkInt(s.port, 0, 65535, 'port')}`;
+    case 'match-l4proto':
+      return `meta l4proto ${checkProto(s.protocol)}`;
+    case 'match-fib-local':
+      return `fib ${s.field} type local`;
+    case 'match-ct-new':
+      return 'ct state new';
+    case 'match-mark-clear':
+      return `meta mark & ${hexMark(s.mark)} == 0x00000000`;
+    case 'match-numgen':
+      return `numgen random mod ${checkInt(s.mod, 1, 1 << 30, 'numgen modulus')} ${checkInt(s.value, 0, s.mod - 1, 'numgen value')}`;
+    case 'mark-or':
+      return `meta mark set meta mark | ${hexMark(s.mark)}`;
+    case 'mark-xor':
+      return `meta mark set meta mark ^ ${hexMark(s.mark)}`;
+    case 'set-update':
+      return `update @${checkName(s.set)} { ${fam} ${s.field} }`;
+    case 'vmap':
+      if (s.key.length === 0) throw new RenderError('empty vmap key');
+      return `${s.key.map((k) => keyField(k, family)).join(' . ')} vmap @${checkName(s.map)}`;
+    case 'numgen-vmap': {
+      checkInt(s.mod, 1, 1 << 30, 'numgen modulus');
+      if (s.targets.length !== s.mod) throw new RenderError(`numgen vmap with ${s.targets.length} targets for mod ${s.mod}`);
+      return `numgen random mod ${s.mod} vmap { ${s.targets.map((t, i) => `${i} : ${formatVerdict(t)}`).join(', ')} }`;
+    }
+    case 'dnat': {
+      const addr = checkAddr(s.addr, family);
+      if (addr.includes('/')) throw new RenderError(`dnat to a prefix ${addr}`);
+      return `dnat to ${family === 'ip6' ? `[${addr}]` : addr}:${checkInt(s.port, 1, 65535, 'port')}`;
+    }
+    case 'masquerade':
+      return s.fullyRandom ? 'masquerade fully-random' : 'masquerade';
+    case 'reject':
+      return 'reject';
+    case 'verdict':
+      return formatVerdict(s.verdict);
+  }
+}
+
+/** One rule's text: statements, then the comment. */
+export function formatRule(rule: NftRule, family: NftFamily): string {
+  if (rule.statements.length === 0) throw new RenderError('empty rule');
+  const text = rule.statements.map((s) => formatStatement(s, family)).join(' ');
+  return rule.comment !== undefined ? `${text} comment "${checkComment(rule.comment)}"` : text;
+}
+
+export function formatKeyType(types: readonly KeyType[]): string {
+  if (types.length === 0) throw new RenderError('empty key type');
+  return types.join(' . ');
+}
+
+/** One element key (`10.0.0.1 . tcp . 80`), checked against the key types. */
+export function formatKey(key: ElementKey, types: readonly KeyType[], family: NftFamily): string {
+  if (key.length !== types.length) throw new RenderError(`element ${key.join(' . ')} does not match ${types.join(' . ')}`);
+  return key
+    .map((v, i) => {
+      const t = types[i]!;
+      if (t === 'inet_service') {
+        if (typeof v !== 'number' || !isPort(v)) throw new RenderError(`refusing to write port ${String(v)}`);
+        return String(v);
+      }
+      if (typeof v !== 'string') throw new RenderError(`refusing to write ${String(v)} as ${t}`);
+      if (t === 'inet_proto') return checkProto(v);
+      if ((t === 'ipv4_addr') !== (family === 'ip')) throw new RenderError(`${t} in an ${family} table`);
+      return checkAddr(v, family);
+    })
+    .join(' . ');
+}
+
+export function formatMapElement(m: Pick<NftMap, 'keyType'>, e: NftMap['elements'][number], family: NftFamily): string {
+  return `${formatKey(e.key, m.keyType, family)} : ${formatVerdict(e.verdict)}`;
+}
+
+function baseSpec(b: BaseChainSpec): string {
+  checkInt(b.priority, -1000, 1000, 'priority');
+  return `type ${b.type} hook ${b.hook} priority ${b.priority} ; policy ${b.policy} ;`;
+}
+
+function chainDecl(c: NftChain): string {
+  const parts: string[] = [];
+  if (c.base) parts.push(baseSpec(c.base));
+  if (c.comment !== undefined) parts.push(`comment "${checkComment(c.comment)}" ;`);
+  return parts.length ? ` { ${parts.join(' ')} }` : '';
+}
+
+function setDecl(s: NftSet): string {
+  const parts = [`type ${formatKeyType(s.keyType)} ;`];
+  if (s.flags.length) parts.push(`flags ${s.flags.join(',')} ;`);
+  if (s.timeoutSeconds !== undefined) parts.push(`timeout ${checkInt(s.timeoutSeconds, 1, 1e9, 'timeout')}s ;`);
+  if (s.comment !== undefined) parts.push(`comment "${checkComment(s.comment)}" ;`);
+  return ` { ${parts.join(' ')} }`;
+}
+
+function mapDecl(m: NftMap): string {
+  const parts = [`type ${formatKeyType(m.keyType)} : ${m.dataType} ;`];
+  if (m.comment !== undefined) parts.push(`comment "${checkComment(m.comment)}" ;`);
+  return ` { ${parts.join(' ')} }`;
+}
+
+/** Elements per `add element` / `delete element` command. */
+export const ELEMENTS_PER_COMMAND = 1000;
+
+/** Writes nft commands for one table. */
+export class ScriptWriter {
+  readonly lines: string[] = [];
+  private readonly t: string;
+  constructor(readonly family: NftFamily, table: string) {
+    this.t = `${family} ${checkName(table)}`;
+  }
+  line(s: string): void {
+    this.lines.push(s);
+  }
+  addTable(comment?: string): void {
+    this.line(`add table ${this.t}${comment !== undefined ? ` { comment "${checkComment(comment)}" ; }` : ''}`);
+  }
+  deleteTable(): void {
+    this.line(`delete table ${this.t}`);
+  }
+  addChain(c: NftChain): void {
+    this.line(`add chain ${this.t} ${checkName(c.name)}${chainDecl(c)}`);
+  }
+  flushChain(name: string): void {
+    this.line(`flush chain ${this.t} ${checkName(name)}`);
+  }
+  deleteChain(name: string): void {
+    this.line(`delete chain ${this.t} ${checkName(name)}`);
+  }
+  addSet(s: NftSet): void {
+    this.line(`add set ${this.t} ${checkName(s.name)}${setDecl(s)}`);
+  }
+  addMap(m: NftMap): void {
+    this.line(`add map ${this.t} ${checkName(m.name)}${mapDecl(m)}`);
+  }
+  deleteSet(kind: 'set' | 'map', name: string): void {
+    this.line(`delete ${kind} ${this.t} ${checkName(name)}`);
+  }
+  addRules(chain: string, rules: readonly NftRule[]): void {
+    checkName(chain);
+    for (const r of rules) this.line(`add rule ${this.t} ${chain} ${formatRule(r, this.family)}`);
+  }
+  elements(verb: 'add' | 'delete', name: string, texts: readonly string[]): void {
+    checkName(name);
+    for (let i = 0; i < texts.length; i += ELEMENTS_PER_COMMAND) {
+      this.line(`${verb} element ${this.t} ${name} { ${texts.slice(i, i + ELEMENTS_PER_COMMAND).join(', ')} }`);
+    }
+  }
+  text(): string {
+    return this.lines.length ? `${this.lines.join('\n')}\n` : '';
+  }
+}
+
+export function setElementTexts(s: NftSet, family: NftFamily): string[] {
+  return s.elements.map((k) => formatKey(k, s.keyType, family));
+}
+
+export function mapElementTexts(m: NftMap, family: NftFamily): string[] {
+  return m.elements.map((e) => formatMapElement(m, e, family));
+}
+
+/**
+ * The full `nft -f` script: `add table` + `delete table` (so the delete never fails), then the
+ * whole table (chains, sets, maps, rules, elements). One transaction: atomic replace.
+ */
+export function renderScript(rs: NftRuleset): string {
+  const w = new ScriptWriter(rs.family, rs.table);
+  w.addTable(rs.comment);
+  w.deleteTable();
+  writeDefinition(w, rs);
+  return w.text();
+}
+
+/** The table's definition (without the replace preamble). */
+export function writeDefinition(w: ScriptWriter, rs: NftRuleset): void {
+  w.addTable(rs.comment);
+  for (const c of rs.chains) w.addChain(c);
+  for (const s of rs.sets) w.addSet(s);
+  for (const m of rs.maps) w.addMap(m);
+  for (const c of rs.chains) w.addRules(c.name, c.rules);
+  for (const s of rs.sets) if (s.elements.length) w.elements('add', s.name, setElementTexts(s, rs.family));
+  for (const m of rs.maps) if (m.elements.length) w.elements('add', m.name, mapElementTexts(m, rs.family));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Canonical form
+
+/** One object of the canonical form. */
+export interface CanonObject {
+  readonly kind: 'table' | 'chain' | 'set' | 'map';
+  readonly name: string;
+  /** Definition lines (type, hook, flags, timeout, comment), in a fixed order. */
+  readonly props: readonly string[];
+  /** Chains: rules in order. Sets and maps: elements, sorted. */
+  readonly items: readonly string[];
+}
+
+export function chainProps(base: BaseChainSpec | undefined, comment: string | undefined): string[] {
+  const props: string[] = [];
+  if (base) props.push(`type ${base.type} hook ${base.hook} priority ${base.priority} policy ${base.policy}`);
+  if (comment !== undefined) props.push(`comment "${comment}"`);
+  return props;
+}
+
+export function setProps(keyType: string, flags: string | undefined, timeoutSeconds: number | undefined, comment: string | undefined): string[] {
+  const props = [`type ${keyType}`];
+  if (flags) props.push(`flags ${flags}`);
+  if (timeoutSeconds !== undefined) props.push(`timeout ${timeoutSeconds}s`);
+  if (comment !== undefined) props.push(`comment "${comment}"`);
+  return props;
+}
+
+const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** The canonical objects of a ruleset (what the kernel lists back after loading it). */
+export function canonicalObjects(rs: NftRuleset): CanonObject[] {
+  const out: CanonObject[] = [
+    { kind: 'table', name: `${rs.family} ${rs.table}`, props: rs.comment !== undefined ? [`comment "${rs.comment}"`] : [], items: [] },
+  ];
+  for (const c of rs.chains) {
+    out.push({ kind: 'chain', name: c.name, props: chainProps(c.base, c.comment), items: c.rules.map((r) => formatRule(r, rs.family)) });
+  }
+  for (const s of rs.sets) {
+    const dynamic = s.flags.includes('dynamic');
+    out.push({
+      kind: 'set',
+      name: s.name,
+      props: setProps(formatKeyType(s.keyType), s.flags.join(','), s.timeoutSeconds, s.comment),
+      items: dynamic ? [] : setElementTexts(s, rs.family).sort(byText),
+    });
+  }
+  for (const m of rs.maps) {
+    out.push({
+      kind: 'map',
+      name: m.name,
+      props: setProps(`${formatKeyType(m.keyType)} : ${m.dataType}`, undefined, undefined, m.comment),
+      items: mapElementTexts(m, rs.family).sort(byText),
+    });
+  }
+  return sortCanon(out);
+}
+
+const KIND_ORDER = { table: 0, chain: 1, set: 2, map: 3 } as const;
+
+export function sortCanon(objects: CanonObject[]): CanonObject[] {
+  return objects.sort((a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || byText(a.name, b.name));
+}
+
+/** Canonical text: one object after another, sorted by kind and name. */
+export function printCanon(objects: readonly CanonObject[]): string {
+  const lines: string[] = [];
+  for (const o of objects) {
+    lines.push(`${o.kind} ${o.name}`);
+    for (const p of o.props) lines.push(`  ${p}`);
+    const prefix = o.kind === 'chain' ? 'rule' : 'element';
+    for (const i of o.items) lines.push(`  ${prefix} ${i}`);
+  }
+  return lines.length ? `${lines.join('\n')}\n` : '';
+}
+
+/** The canonical text of a ruleset: what `readBack` returns once it is loaded. */
+export function renderCanonical(rs: NftRuleset): string {
+  return printCanon(canonicalObjects(rs));
+}

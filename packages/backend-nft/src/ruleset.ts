@@ -1,0 +1,260 @@
+/**
+ * The nftables ruleset object model: plain readonly data describing kpb's one table.
+ *
+ * Rules are lists of STRUCTURED statements from a small closed union (`Statement`), never free
+ * text: the `nft -f` renderer (`render.ts`) and the libnftnl backend (`@kpb/backend-nftnl`)
+ * translate exactly this model, and both must produce the same `nft list table` output. Each
+ * statement kind therefore has exactly one nft syntax (see `formatStatement`), and that syntax
+ * is the one `nft list` prints back, so the script and the listing agree rule for rule.
+ */
+
+/** nftables address family of the table (`ip` for IPv4, `ip6` for IPv6; never `inet`). */
+export type NftFamily = 'ip' | 'ip6';
+
+/** Layer-4 protocol as nft spells it. */
+export type L4Proto = 'tcp' | 'udp' | 'sctp';
+
+/** Base chain types kpb uses. */
+export type ChainType = 'filter' | 'nat';
+
+/** Netfilter hooks kpb uses. */
+export type ChainHook = 'prerouting' | 'input' | 'forward' | 'output' | 'postrouting';
+
+/** A base chain's attachment to a netfilter hook. */
+export interface BaseChainSpec {
+  /** `filter` or `nat`. */
+  readonly type: ChainType;
+  /** The netfilter hook. */
+  readonly hook: ChainHook;
+  /** Numeric priority (dstnat = −100, srcnat = 100); always written as a number. */
+  readonly priority: number;
+  /** Chain policy; kpb always uses `accept`. */
+  readonly policy: 'accept';
+}
+
+/** A verdict: where a rule or a map element sends the packet. */
+export type Verdict =
+  | { readonly kind: 'jump' | 'goto'; readonly chain: string }
+  | { readonly kind: 'accept' | 'drop' | 'return' };
+
+/** Packet address fields (`ip saddr` / `ip6 saddr`, `ip daddr` / `ip6 daddr`). */
+export type AddrField = 'saddr' | 'daddr';
+
+/** Fields that make up a verdict-map lookup key: `ip daddr`, `meta l4proto`, `th dport`. */
+export type KeyField = 'daddr' | 'l4proto' | 'dport';
+
+/**
+ * One statement of a rule. The nft text of each kind (family `ip`; `ip6` swaps the address
+ * keyword and loopback) is fixed:
+ *
+ * | kind | nft text |
+ * |---|---|
+ * | `match-addr` | `ip daddr 10.0.0.1` / `ip saddr != 10.0.0.0/8` |
+ * | `match-addr-anon` | `ip saddr != { 10.0.0.0/8, 192.0.2.0/24 }` (anonymous set; one value prints without braces) |
+ * | `match-addr-in` | `ip saddr @affinity-…` |
+ * | `match-dport` | `tcp dport 80` |
+ * | `match-l4proto` | `meta l4proto tcp` |
+ * | `match-fib-local` | `fib daddr type local` |
+ * | `match-ct-new` | `ct state new` |
+ * | `match-mark-clear` | `meta mark & 0x00004000 == 0x00000000` |
+ * | `match-numgen` | `numgen random mod 3 0` (equals 0) |
+ * | `mark-or` | `meta mark set meta mark \| 0x00004000` |
+ * | `mark-xor` | `meta mark set meta mark ^ 0x00004000` |
+ * | `set-update` | `update @affinity-… { ip saddr }` |
+ * | `vmap` | `ip daddr . meta l4proto . th dport vmap @service-ips` |
+ * | `numgen-vmap` | `numgen random mod 2 vmap { 0 : goto a, 1 : goto b }` (anonymous map) |
+ * | `dnat` | `dnat to 10.1.0.5:8080` (`dnat to [fd00::5]:8080`) |
+ * | `masquerade` | `masquerade fully-random` / `masquerade` |
+ * | `reject` | `reject` |
+ * | `verdict` | `jump c` / `goto c` / `accept` / `drop` / `return` |
+ */
+export type Statement =
+  | { readonly kind: 'match-addr'; readonly field: AddrField; readonly op: '==' | '!='; readonly value: string }
+  | { readonly kind: 'match-addr-anon'; readonly field: AddrField; readonly op: '==' | '!='; readonly values: readonly string[] }
+  | { readonly kind: 'match-addr-in'; readonly field: AddrField; readonly set: string }
+  | { readonly kind: 'match-dport'; readonly protocol: L4Proto; readonly port: number }
+  | { readonly kind: 'match-l4proto'; readonly protocol: L4Proto }
+  | { readonly kind: 'match-fib-local'; readonly field: AddrField }
+  | { readonly kind: 'match-ct-new' }
+  | { readonly kind: 'match-mark-clear'; readonly mark: number }
+  | { readonly kind: 'match-numgen'; readonly mod: number; readonly value: number }
+  | { readonly kind: 'mark-or'; readonly mark: number }
+  | { readonly kind: 'mark-xor'; readonly mark: number }
+  | { readonly kind: 'set-update'; readonly set: string; readonly field: AddrField }
+  | { readonly kind: 'vmap'; readonly key: readonly KeyField[]; readonly map: string }
+  | { readonly kind: 'numgen-vmap'; readonly mod: number; readonly targets: readonly Verdict[] }
+  | { readonly kind: 'dnat'; readonly addr: string; readonly port: number }
+  | { readonly kind: 'masquerade'; readonly fullyRandom: boolean }
+  | { readonly kind: 'reject' }
+  | { readonly kind: 'verdict'; readonly verdict: Verdict };
+
+export type StatementKind = Statement['kind'];
+
+/** One rule: statements evaluated left to right. */
+export interface NftRule {
+  /** The statements, matches first, then actions / the verdict. */
+  readonly statements: readonly Statement[];
+  /** Optional rule comment (fixed text, `[A-Za-z0-9 ._/:-]`). */
+  readonly comment?: string;
+}
+
+/** A chain: regular (jumped to) or base (attached to a hook). */
+export interface NftChain {
+  /** Chain name (`services`, `service-ULMVA6XW-ns1/svc1/tcp/p80`, …). */
+  readonly name: string;
+  /** Present for base chains: type, hook, priority, policy. */
+  readonly base?: BaseChainSpec;
+  /** Optional chain comment. */
+  readonly comment?: string;
+  /** Rules in order. */
+  readonly rules: readonly NftRule[];
+}
+
+/** Types a set or map key is made of. */
+export type KeyType = 'ipv4_addr' | 'ipv6_addr' | 'inet_proto' | 'inet_service';
+
+/** One element key: one value per key type (address string, protocol name, port number). */
+export type ElementKey = readonly (string | number)[];
+
+/** A named set (kpb: `cluster-ips`, per-endpoint `affinity-…`). */
+export interface NftSet {
+  /** Set name. */
+  readonly name: string;
+  /** Key types; more than one makes a concatenation. */
+  readonly keyType: readonly KeyType[];
+  /** Set flags (`dynamic`, `timeout`), in this order. */
+  readonly flags: readonly ('dynamic' | 'timeout')[];
+  /** Default element timeout in seconds (sets with the `timeout` flag). */
+  readonly timeoutSeconds?: number;
+  /** Optional comment. */
+  readonly comment?: string;
+  /** Static elements (dynamic affinity sets start empty). */
+  readonly elements: readonly ElementKey[];
+}
+
+/** One verdict-map element. */
+export interface NftMapElement {
+  /** The key, one value per key type. */
+  readonly key: ElementKey;
+  /** What the element maps to. */
+  readonly verdict: Verdict;
+}
+
+/** A named verdict map (`service-ips`, `service-nodeports`, `no-endpoint-*`, `firewall-ips`). */
+export interface NftMap {
+  /** Map name. */
+  readonly name: string;
+  /** Key types. */
+  readonly keyType: readonly KeyType[];
+  /** Data type: kpb only uses verdict maps. */
+  readonly dataType: 'verdict';
+  /** Optional comment. */
+  readonly comment?: string;
+  /** Elements. */
+  readonly elements: readonly NftMapElement[];
+}
+
+/** kpb's whole table. */
+export interface NftRuleset {
+  /** `ip` or `ip6`. */
+  readonly family: NftFamily;
+  /** Always `kube-proxy`, like kube-proxy's own table. */
+  readonly table: 'kube-proxy';
+  /** Table comment. */
+  readonly comment?: string;
+  /** Chains in creation order: base chains, fixed chains, then per service port. */
+  readonly chains: readonly NftChain[];
+  /** Named sets. */
+  readonly sets: readonly NftSet[];
+  /** Named verdict maps. */
+  readonly maps: readonly NftMap[];
+}
+
+/** The layouts: `flat` (default, no anonymous set per service) and `kube-proxy` (faithful). */
+export type NftLayout = 'flat' | 'kube-proxy';
+
+/** Chain, set and map names: what kube-proxy produces (`[A-Za-z0-9_./-]`, not starting with a digit or `-`). */
+export const NAME_RE = /^[A-Za-z_.][A-Za-z0-9_./-]{0,255}$/;
+/** Comments: fixed texts and `ns/name:port` strings. */
+export const COMMENT_RE = /^[A-Za-z0-9 ._/:,-]{0,128}$/;
+const IPV4_RE = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+const IPV6_RE = /^[0-9a-f:]{2,39}$/;
+
+export function isValidName(name: string): boolean {
+  return NAME_RE.test(name);
+}
+
+export function isIPv4(s: string): boolean {
+  return IPV4_RE.test(s);
+}
+
+export function isIPv6(s: string): boolean {
+  return IPV6_RE.test(s) && s.includes(':');
+}
+
+/** An address or CIDR of the family (`10.0.0.1`, `10.0.0.0/8`, `fd00::/64`). */
+export function isAddrOrCidr(s: string, family: NftFamily): boolean {
+  const [addr, bits, extra] = s.split('/');
+  if (extra !== undefined || addr === undefined) return false;
+  const ok = family === 'ip' ? isIPv4(addr) : isIPv6(addr);
+  if (!ok) return false;
+  if (bits === undefined) return true;
+  const max = family === 'ip' ? 32 : 128;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= max;
+}
+
+export function isPort(n: number): boolean {
+  return Number.isInteger(n) && n >= 0 && n <= 65535;
+}
+
+/** Names the ruleset refers to: chains (verdicts) and sets (statements). */
+export function verdictChain(v: Verdict): string | undefined {
+  return v.kind === 'jump' || v.kind === 'goto' ? v.chain : undefined;
+}
+
+/** Chains a rule jumps/goes to. */
+export function ruleChainRefs(rule: NftRule): string[] {
+  const out: string[] = [];
+  for (const s of rule.statements) {
+    if (s.kind === 'verdict') {
+      const c = verdictChain(s.verdict);
+      if (c) out.push(c);
+    } else if (s.kind === 'numgen-vmap') {
+      for (const t of s.targets) {
+        const c = verdictChain(t);
+        if (c) out.push(c);
+      }
+    }
+  }
+  return out;
+}
+
+/** Named sets and maps a rule uses. */
+export function ruleSetRefs(rule: NftRule): string[] {
+  const out: string[] = [];
+  for (const s of rule.statements) {
+    if (s.kind === 'match-addr-in' || s.kind === 'set-update') out.push(s.set);
+    else if (s.kind === 'vmap') out.push(s.map);
+  }
+  return out;
+}
+
+/** Check references: every jump/goto target and every named set exists. Returns problems. */
+export function checkReferences(rs: NftRuleset): string[] {
+  const chains = new Set(rs.chains.map((c) => c.name));
+  const sets = new Set([...rs.sets.map((s) => s.name), ...rs.maps.map((m) => m.name)]);
+  const problems: string[] = [];
+  for (const c of rs.chains) {
+    for (const r of c.rules) {
+      for (const t of ruleChainRefs(r)) if (!chains.has(t)) problems.push(`chain ${c.name} refers to missing chain ${t}`);
+      for (const t of ruleSetRefs(r)) if (!sets.has(t)) problems.push(`chain ${c.name} refers to missing set ${t}`);
+    }
+  }
+  for (const m of rs.maps) {
+    for (const e of m.elements) {
+      const t = verdictChain(e.verdict);
+      if (t && !chains.has(t)) problems.push(`map ${m.name} refers to missing chain ${t}`);
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import { compile, nodeSettings } from '@kpb/compiler';
+import {
+  buildRuleset,
+  checkReferences,
+  endpointChainBase,
+  formatRule,
+  renderCanonical,
+  renderScript,
+  RenderError,
+  servicePortChainBase,
+  ScriptWriter,
+} from '../src/index.ts';
+import type { NftRuleset } from '../src/index.ts';
+import { ep, NODES, slice, smallPlan, svc } from './fixtures.ts';
+
+const sp = (namespace: string, serviceName: string, portName = 'p80') => ({ namespace, serviceName, protocol: 'TCP' as const, portName });
+
+describe('kube-proxy chain names', () => {
+  it('match the hashes in kube-proxy nftables proxier_test.go', () => {
+    expect(servicePortChainBase(sp('ns1', 'svc1'))).toBe('ULMVA6XW-ns1/svc1/tcp/p80');
+    expect(servicePortChainBase(sp('ns2', 'svc2'))).toBe('42NFTM6N-ns2/svc2/tcp/p80');
+    expect(servicePortChainBase(sp('ns3', 'svc3'))).toBe('4AT6LBPK-ns3/svc3/tcp/p80');
+    expect(servicePortChainBase(sp('ns5', 'svc5'))).toBe('HVFWP5L3-ns5/svc5/tcp/p80');
+    expect(endpointChainBase(sp('ns1', 'svc1'), { ip: '10.180.0.1', port: 80 })).toBe('5OJB2KTY-ns1/svc1/tcp/p80__10.180.0.1/80');
+    expect(endpointChainBase(sp('ns2', 'svc2'), { ip: '10.180.0.2', port: 80 })).toBe('SGOXE6O3-ns2/svc2/tcp/p80__10.180.0.2/80');
+    expect(endpointChainBase(sp('ns4', 'svc4'), { ip: '10.180.0.4', port: 80 })).toBe('UNZV3OEC-ns4/svc4/tcp/p80__10.180.0.4/80');
+    expect(endpointChainBase(sp('ns4', 'svc4'), { ip: '10.180.0.5', port: 80 })).toBe('5RFCDDV7-ns4/svc4/tcp/p80__10.180.0.5/80');
+    expect(endpointChainBase(sp('ns5', 'svc5'), { ip: '10.180.0.3', port: 80 })).toBe('GTK6MW7G-ns5/svc5/tcp/p80__10.180.0.3/80');
+  });
+
+  it('replace IPv6 colons with dots', () => {
+    expect(endpointChainBase(sp('ns', 's'), { ip: 'fd00::1', port: 80 })).toMatch(/^[A-Z2-7]{8}-ns\/s\/tcp\/p80__fd00..1\/80$/);
+  });
+});
+
+describe('kube-proxy rule contents', () => {
+  // kube-proxy's TestOverallNFTablesRules svc1 and svc4 (cluster CIDR 10.0.0.0/8).
+  const plan = compile(
+    {
+      services: [svc('ns1', 'svc1', '172.30.0.41', { ports: [{ name: 'p80', protocol: 'TCP', port: 80, targetPort: 80 }] }),
+        svc('ns4', 'svc4', '172.30.0.44', { ports: [{ name: 'p80', protocol: 'TCP', port: 80, targetPort: 80 }] })],
+      endpointSlices: [
+        { ...slice('ns1', 'svc1', [ep('10.180.0.1')], 80), namespace: 'ns1' },
+        { ...slice('ns4', 'svc4', [ep('10.180.0.4'), ep('10.180.0.5')], 80), namespace: 'ns4' },
+      ],
+      nodes: NODES,
+    },
+    nodeSettings({ nodeName: 'node-a', clusterCIDR: '10.0.0.0/8' }),
+  );
+  const rules = (rs: NftRuleset, chain: string) => rs.chains.find((c) => c.name === chain)!.rules.map((r) => formatRule(r, rs.family));
+
+  it('kube-proxy layout: service chain, endpoint chain', () => {
+    const rs = buildRuleset(plan, 'kube-proxy');
+    expect(rules(rs, 'service-ULMVA6XW-ns1/svc1/tcp/p80')).toEqual([
+      'ip daddr 172.30.0.41 tcp dport 80 ip saddr != 10.0.0.0/8 jump mark-for-masquerade',
+      'numgen random mod 1 vmap { 0 : goto endpoint-5OJB2KTY-ns1/svc1/tcp/p80__10.180.0.1/80 }',
+    ]);
+    expect(rules(rs, 'service-LAUZTJTB-ns4/svc4/tcp/p80')[1]).toBe(
+      'numgen random mod 2 vmap { 0 : goto endpoint-UNZV3OEC-ns4/svc4/tcp/p80__10.180.0.4/80, 1 : goto endpoint-5RFCDDV7-ns4/svc4/tcp/p80__10.180.0.5/80 }',
+    );
+    expect(rules(rs, 'endpoint-5OJB2KTY-ns1/svc1/tcp/p80__10.180.0.1/80')).toEqual([
+      'ip saddr 10.180.0.1 jump mark-for-masquerade',
+      'meta l4proto tcp dnat to 10.180.0.1:80',
+    ]);
+    expect(rules(rs, 'masquerading')).toEqual([
+      'meta mark & 0x00004000 == 0x00000000 return',
+      'meta mark set meta mark ^ 0x00004000',
+      'masquerade fully-random',
+    ]);
+  });
+
+  it('flat layout: chained numgen rules, last unconditional, no anonymous set', () => {
+    const rs = buildRuleset(plan, 'flat');
+    expect(rules(rs, 'service-LAUZTJTB-ns4/svc4/tcp/p80')).toEqual([
+      'ip daddr 172.30.0.44 tcp dport 80 ip saddr != 10.0.0.0/8 jump mark-for-masquerade',
+      'numgen random mod 2 0 goto endpoint-UNZV3OEC-ns4/svc4/tcp/p80__10.180.0.4/80',
+      'goto endpoint-5RFCDDV7-ns4/svc4/tcp/p80__10.180.0.5/80',
+    ]);
+    const all = rs.chains.flatMap((c) => c.rules.flatMap((r) => r.statements));
+    expect(all.some((s) => s.kind === 'numgen-vmap' || s.kind === 'match-addr-anon')).toBe(false);
+  });
+
+  it('masquerade bit comes from the settings', () => {
+    const p = compile({ services: [], endpointSlices: [], nodes: NODES }, nodeSettings({ nodeName: 'node-a', masqueradeBit: 5 }));
+    expect(rules(buildRuleset(p), 'mark-for-masquerade')).toEqual(['meta mark set meta mark | 0x00000020']);
+  });
+});
+
+describe('small plan', () => {
+  for (const layout of ['flat', 'kube-proxy'] as const) {
+    it(`${layout}: golden script and canonical listing`, async () => {
+      const rs = buildRuleset(smallPlan(), layout);
+      expect(checkReferences(rs)).toEqual([]);
+      await expect(renderScript(rs)).toMatchFileSnapshot(`__golden__/small-${layout}.nft`);
+      await expect(renderCanonical(rs)).toMatchFileSnapshot(`__golden__/small-${layout}.canon`);
+    });
+  }
+
+  it('the two layouts differ only in the endpoint choice and firewall rules', () => {
+    const a = buildRuleset(smallPlan(), 'flat');
+    const b = buildRuleset(smallPlan(), 'kube-proxy');
+    expect(a.chains.map((c) => c.name)).toEqual(b.chains.map((c) => c.name));
+    expect(a.maps).toEqual(b.maps);
+    expect(a.sets).toEqual(b.sets);
+  });
+
+  it('clusterIPsCheck adds kube-proxy 1.31 cluster-ips set, check chain and post-DNAT base chain', () => {
+    const rs = buildRuleset(smallPlan(), { layout: 'flat', clusterIPsCheck: true });
+    expect(rs.sets.find((s) => s.name === 'cluster-ips')?.elements.length).toBe(7);
+    expect(rs.chains.find((c) => c.name === 'filter-output-post-dnat')?.base).toEqual({ type: 'filter', hook: 'output', priority: -90, policy: 'accept' });
+    expect(checkReferences(rs)).toEqual([]);
+  });
+});
+
+describe('renderer refuses unsafe text', () => {
+  const w = new ScriptWriter('ip', 'kube-proxy');
+  it('names', () => {
+    expect(() => w.flushChain('x; flush ruleset')).toThrow(RenderError);
+    expect(() => w.flushChain('a b')).toThrow(RenderError);
+    expect(() => w.flushChain('')).toThrow(RenderError);
+  });
+  it('values', () => {
+    expect(() => formatRule({ statements: [{ kind: 'match-addr', field: 'saddr', op: '==', value: '10.0.0.1; drop' }] }, 'ip')).toThrow(RenderError);
+    expect(() => formatRule({ statements: [{ kind: 'match-addr', field: 'saddr', op: '==', value: 'fd00::1' }] }, 'ip')).toThrow(RenderError);
+    expect(() => formatRule({ statements: [{ kind: 'dnat', addr: '10.0.0.1', port: 70000 }] }, 'ip')).toThrow(RenderError);
+    expect(() => formatRule({ statements: [{ kind: 'reject' }], comment: 'a"b' }, 'ip')).toThrow(RenderError);
+  });
+});
