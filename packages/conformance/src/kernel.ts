@@ -28,12 +28,6 @@ export async function probeRow(vc: VirtualCluster, row: FlowRow): Promise<ProbeR
   });
 }
 
-/** Answer keys are `pod@port` (the echo servers say which port they were reached on). */
-function split(key: string): { pod: string; port: number } {
-  const [pod, port] = key.split('@');
-  return { pod: pod!, port: Number(port) };
-}
-
 /** Undefined when the probe result satisfies the row, else what went wrong. */
 export function judgeProbe(row: FlowRow, r: ProbeResult): string | undefined {
   const count = r.attempts;
@@ -45,9 +39,9 @@ export function judgeProbe(row: FlowRow, r: ProbeResult): string | undefined {
     case 'sticky': {
       const want = row.expect.pods;
       if (total !== count) return `every attempt should be answered: ${summary}`;
-      const wrongPort = answered.find(([k]) => split(k).port !== row.targetPort);
-      if (wrongPort) return `reached ${wrongPort[0]}, expected target port ${row.targetPort}: ${summary}`;
-      const pods = [...new Set(answered.map(([k]) => split(k).pod))];
+      const wrongPort = Object.entries(r.ports).find(([, ports]) => ports.some((p) => p !== row.targetPort));
+      if (wrongPort) return `${wrongPort[0]} was reached on port(s) ${wrongPort[1].join(', ')}, expected target port ${row.targetPort}: ${summary}`;
+      const pods = answered.map(([pod]) => pod);
       const stray = pods.filter((p) => !want.includes(p));
       if (stray.length) return `pods that must receive nothing answered (${stray.join(', ')}): ${summary}`;
       if (row.expect.kind === 'sticky') {
@@ -55,7 +49,7 @@ export function judgeProbe(row: FlowRow, r: ProbeResult): string | undefined {
       }
       const fair = Math.floor(count / want.length / 3);
       for (const pod of want) {
-        const n = answered.filter(([k]) => split(k).pod === pod).reduce((s, [, c]) => s + c, 0);
+        const n = r.answers[pod] ?? 0;
         if (n < fair) return `${pod} got ${n} of ${count} attempts, less than a fair share (${fair}): ${summary}`;
       }
       // The node's own traffic takes whatever source the kernel picks; the rows check it in the tracer.

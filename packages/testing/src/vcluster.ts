@@ -61,6 +61,8 @@ export interface ProbeResult {
   readonly answers: Readonly<Record<string, number>>;
   /** Source addresses each server saw. */
   readonly sources: Readonly<Record<string, readonly string[]>>;
+  /** Ports each server was reached on (its answer names the local port). */
+  readonly ports: Readonly<Record<string, readonly number[]>>;
   /** ICMP port-unreachable or TCP reset (ECONNREFUSED). */
   readonly refused: number;
   /** No answer within timeoutMs (dropped). */

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // kpb test agent: answers every TCP connection and every UDP datagram with one line
-// `NAME <source-ip-it-saw>\n`, then (TCP) closes. Prints `ready` on stdout once every port listens.
+// `NAME <source-ip-it-saw> <port-it-was-reached-on>\n`, then (TCP) closes. Prints `ready` on stdout once every port listens.
 // Dependency-free, runs inside a pod namespace: `ip netns exec POD node echo-server.mjs …`.
 //
 //   --name NAME          name put in every answer (required)
@@ -87,7 +87,7 @@ function listenTcp(port) {
     const server = net.createServer({ allowHalfOpen: false }, (sock) => {
       sock.on('error', () => {});
       sock.setTimeout(5000, () => sock.destroy());
-      sock.end(`${opts.name} ${plain(sock.remoteAddress)}\n`);
+      sock.end(`${opts.name} ${plain(sock.remoteAddress)} ${port}\n`);
     });
     server.on('error', reject);
     server.listen({ port, host: '0.0.0.0', backlog: 1024 }, () => {
@@ -101,7 +101,7 @@ function listenUdp(port) {
   return new Promise((resolve, reject) => {
     const sock = dgram.createSocket('udp4');
     sock.on('message', (_msg, rinfo) => {
-      sock.send(`${opts.name} ${rinfo.address}\n`, rinfo.port, rinfo.address, () => {});
+      sock.send(`${opts.name} ${rinfo.address} ${port}\n`, rinfo.port, rinfo.address, () => {});
     });
     sock.once('error', reject);
     sock.bind({ port, address: '0.0.0.0' }, () => {

@@ -46,11 +46,11 @@ function parseArgs(argv) {
 const opts = parseArgs(process.argv.slice(2));
 setTimeout(() => fail('hard lifetime exceeded'), HARD_LIFETIME_MS).unref();
 
-/** Parse `NAME IP` (first line). */
+/** Parse `NAME IP [PORT]` (first line). */
 function parseAnswer(text) {
   const line = text.split('\n')[0].trim();
-  const m = /^(\S+) (\S+)$/.exec(line);
-  return m ? { name: m[1], source: m[2] } : undefined;
+  const m = /^(\S+) (\S+)(?: (\d+))?$/.exec(line);
+  return m ? { name: m[1], source: m[2], port: m[3] ? Number(m[3]) : undefined } : undefined;
 }
 
 /** One attempt → {kind:'answer', name, source} | {kind:'refused'} | {kind:'timeout'} | {kind:'error', code}. */
@@ -168,7 +168,7 @@ function sctpAttempt() {
 
 const attempt = opts.proto === 'tcp' ? tcpAttempt : opts.proto === 'udp' ? udpAttempt : sctpAttempt;
 
-const result = { answers: {}, sources: {}, refused: 0, timeouts: 0, errors: {}, refusedFastMs: 0, elapsedMs: 0, attempts: 0 };
+const result = { answers: {}, sources: {}, ports: {}, refused: 0, timeouts: 0, errors: {}, refusedFastMs: 0, elapsedMs: 0, attempts: 0 };
 const started = performance.now();
 let next = 0;
 
@@ -183,6 +183,10 @@ async function worker() {
       result.answers[r.name] = (result.answers[r.name] ?? 0) + 1;
       const seen = (result.sources[r.name] ??= []);
       if (!seen.includes(r.source)) seen.push(r.source);
+      if (r.port !== undefined) {
+        const ports = (result.ports[r.name] ??= []);
+        if (!ports.includes(r.port)) ports.push(r.port);
+      }
     } else if (r.kind === 'refused') {
       result.refused++;
       result.refusedFastMs = Math.max(result.refusedFastMs, Math.round(ms * 10) / 10);
