@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { compile } from '@kpb/compiler';
+import { buildRuleset, describeOp, diffRulesets, renderOps } from '../src/index.ts';
+import { edit, ep, SETTINGS, slice, smallCluster } from './fixtures.ts';
+
+const base = smallCluster();
+const a = buildRuleset(compile(base, SETTINGS));
+
+describe('diffRulesets', () => {
+  it('is empty for equal rulesets', () => {
+    expect(diffRulesets(a, buildRuleset(compile(base, SETTINGS))).ops).toEqual([]);
+  });
+
+  it('one endpoint replaced: new chain, flushed service chain, element-free, stale chain deleted last', () => {
+    const b = buildRuleset(
+      compile(edit(base, { slices: (s) => s.map((x) => (x.serviceName === 'web' ? slice('ns1', 'web', [ep('10.1.1.1', 'node-a'), ep('10.1.2.1'), ep('10.1.2.9')]) : x)) }), SETTINGS),
+    );
+    const d = diffRulesets(a, b);
+    expect(d.fullReason).toBeUndefined();
+    const ops = d.ops.map((o) => describeOp(o, 'ip'));
+    expect(ops).toEqual([
+      expect.stringMatching(/^add chain endpoint-.*ns1\/web\/tcp\/p80__10\.1\.2\.9\/8080$/),
+      expect.stringMatching(/^flush chain service-LV5ZVUGQ-ns1\/web\/tcp\/p80$/),
+      expect.stringMatching(/^flush chain endpoint-KE2ROMNS-.*10\.1\.2\.2\/8080$/),
+      expect.stringMatching(/^add 2 rule\(s\) to endpoint-.*10\.1\.2\.9\/8080$/),
+      expect.stringMatching(/^add 4 rule\(s\) to service-LV5ZVUGQ/),
+      expect.stringMatching(/^delete chain endpoint-KE2ROMNS-/),
+    ]);
+    const script = renderOps(d.ops, 'ip');
+    expect(script.split('\n')[0]).toMatch(/^add chain ip kube-proxy endpoint-/);
+    expect(script).toContain('delete chain ip kube-proxy endpoint-KE2ROMNS-ns1/web/tcp/p80__10.1.2.2/8080');
+  });
+
+  it('service removed: elements deleted before chains; chains flushed before deleted', () => {
+    const b = buildRuleset(compile(edit(base, { services: (s) => s.filter((x) => x.name !== 'lb') }), SETTINGS));
+    const ops = diffRulesets(a, b).ops;
+    const idx = (p: (o: (typeof ops)[number]) => boolean) => ops.findIndex(p);
+    const delEl = idx((o) => o.op === 'delete-elements' && o.name === 'service-ips');
+    const flush = idx((o) => o.op === 'flush-chain' && o.chain.startsWith('external-QUENYE7E'));
+    const delChain = idx((o) => o.op === 'delete-chain' && o.chain.startsWith('external-QUENYE7E'));
+    const delSet = idx((o) => o.op === 'delete-set' && o.name.startsWith('affinity-'));
+    expect(Math.min(delEl, flush)).toBeGreaterThanOrEqual(0);
+    expect(delChain).toBeGreaterThan(Math.max(delEl, flush));
+    expect(delSet).toBeGreaterThan(delChain);
+  });
+
+  it('asks for a full apply when a base chain definition differs', () => {
+    const b = { ...a, chains: a.chains.map((c) => (c.name === 'filter-input' ? { ...c, base: { ...c.base!, priority: 0 } } : c)) };
+    expect(diffRulesets(a, b).fullReason).toBe('chain filter-input definition differs');
+  });
+
+  it('adds base chains and fixed chains incrementally (clusterIPsCheck switched on)', () => {
+    const d = diffRulesets(a, buildRuleset(compile(base, SETTINGS), { clusterIPsCheck: true }));
+    expect(d.fullReason).toBeUndefined();
+    expect(d.chains.added).toEqual(['filter-output-post-dnat', 'cluster-ips-check']);
+    expect(d.chains.changed).toEqual(['filter-forward']);
+  });
+});
