@@ -90,7 +90,30 @@ class Ctx {
 
 class Obj {
   failed = false;
-  constructor(readonly ctx: Ctx, readonly label: string) {}
+  private text: string | undefined;
+
+  /** The label (`Kind namespace/name`) is built only when a message needs it. */
+  constructor(
+    readonly ctx: Ctx,
+    private readonly where: string,
+    private readonly described = false,
+    private readonly kind?: unknown,
+    private readonly namespace?: unknown,
+    private readonly objName?: unknown,
+  ) {}
+
+  get label(): string {
+    if (this.text === undefined) {
+      if (!this.described) {
+        this.text = this.where;
+      } else {
+        const kindText = labelPart(this.kind, '<no kind>');
+        const nameText = labelPart(this.objName, `<${this.where}>`);
+        this.text = this.kind === 'Node' ? `${kindText} ${nameText}` : `${kindText} ${labelPart(this.namespace, 'default')}/${nameText}`;
+      }
+    }
+    return this.text;
+  }
 
   err(field: string, detail: string): undefined {
     this.failed = true;
@@ -185,7 +208,12 @@ export const MAX_SESSION_AFFINITY_TIMEOUT = 86400;
 // ---- Service ----
 
 interface NodePortUse {
-  readonly owner: string;
+  readonly obj: Obj;
+  readonly field: string;
+}
+
+function ownerOf(u: NodePortUse): string {
+  return `${u.obj.label} ${u.field}`;
 }
 
 function validateService(o: Obj, raw: Rec, namespace: string, name: string, nodePorts: Map<string, NodePortUse>): Service | undefined {
@@ -310,8 +338,8 @@ function validateService(o: Obj, raw: Rec, namespace: string, name: string, node
     if (nodePort !== undefined) {
       const npKey = `${nodePort}/${protocol}`;
       const used = nodePorts.get(npKey);
-      if (used) o.err(`${f}.nodePort`, `${nodePort}/${protocol} is already used by ${used.owner}`);
-      else nodePorts.set(npKey, { owner: `${o.label} ${f}.nodePort` });
+      if (used) o.err(`${f}.nodePort`, `${nodePort}/${protocol} is already used by ${ownerOf(used)}`);
+      else nodePorts.set(npKey, { obj: o, field: `${f}.nodePort` });
     }
     ports.push(nodePort === undefined ? { name: portName, protocol, port, targetPort } : { name: portName, protocol, port, targetPort, nodePort });
   }
@@ -364,8 +392,8 @@ function validateService(o: Obj, raw: Rec, namespace: string, name: string, node
       } else {
         const npKey = `${healthCheckNodePort}/TCP`;
         const used = nodePorts.get(npKey);
-        if (used) o.err('spec.healthCheckNodePort', `${healthCheckNodePort}/TCP is already used by ${used.owner}`);
-        else nodePorts.set(npKey, { owner: `${o.label} spec.healthCheckNodePort` });
+        if (used) o.err('spec.healthCheckNodePort', `${healthCheckNodePort}/TCP is already used by ${ownerOf(used)}`);
+        else nodePorts.set(npKey, { obj: o, field: 'spec.healthCheckNodePort' });
       }
     }
   }
@@ -553,10 +581,9 @@ export function sortByNamespaceName<T extends { readonly namespace: string; read
  */
 export function validateObjects(objects: readonly RawObject[], source = '<input>'): ValidationResult {
   const ctx = new Ctx(source);
-  const services: Service[] = [];
-  const slices: EndpointSlice[] = [];
-  const nodes: Node[] = [];
-  const seen = new Map<string, string>();
+  const services: Located<Service>[] = [];
+  const slices: Located<EndpointSlice>[] = [];
+  const nodes: Located<Node>[] = [];
   const nodePorts = new Map<string, NodePortUse>();
 
   for (const { value, where } of objects) {
@@ -569,12 +596,7 @@ export function validateObjects(objects: readonly RawObject[], source = '<input>
     const meta = isRecord(metaRaw) ? metaRaw : undefined;
     const nameRaw = meta ? get(meta, 'name') : undefined;
     const nsRaw = meta ? get(meta, 'namespace') : undefined;
-    const kindText = labelPart(kindRaw, '<no kind>');
-    const clusterScoped = kindRaw === 'Node';
-    const label = clusterScoped
-      ? `${kindText} ${labelPart(nameRaw, `<${where}>`)}`
-      : `${kindText} ${labelPart(nsRaw, 'default')}/${labelPart(nameRaw, `<${where}>`)}`;
-    const o = new Obj(ctx, label);
+    const o = new Obj(ctx, where, true, kindRaw, nsRaw, nameRaw);
 
     const kind = o.string(kindRaw, 'kind', true);
     if (kind === undefined) continue;
@@ -600,29 +622,45 @@ export function validateObjects(objects: readonly RawObject[], source = '<input>
     }
     if (name === undefined || o.failed) continue;
 
-    const key = kind === 'Node' ? `${kind}\0${name}` : `${kind}\0${namespace}\0${name}`;
-    const first = seen.get(key);
-    if (first !== undefined) {
-      o.err('metadata.name', `duplicate ${kind} (first defined at ${first})`);
-      continue;
-    }
-    seen.set(key, where);
-
     if (kind === 'Service') {
-      const s = validateService(o, value, namespace, name, nodePorts);
-      if (s) services.push(s);
+      const v = validateService(o, value, namespace, name, nodePorts);
+      if (v) services.push({ v, where, o });
     } else if (kind === 'EndpointSlice') {
-      const s = validateEndpointSlice(o, value, namespace, name, m);
-      if (s) slices.push(s);
+      const v = validateEndpointSlice(o, value, namespace, name, m);
+      if (v) slices.push({ v, where, o });
     } else {
-      const n = validateNode(o, value, name);
-      if (n) nodes.push(n);
+      const v = validateNode(o, value, name);
+      if (v) nodes.push({ v, where, o });
     }
   }
 
+  // Duplicates: sort (stable, so the first occurrence stays first) and compare neighbours.
+  const byNsName = (a: Located<{ namespace: string; name: string }>, b: Located<{ namespace: string; name: string }>): number =>
+    byNamespaceName(a.v, b.v);
+  services.sort(byNsName);
+  slices.sort(byNsName);
+  nodes.sort((a, b) => (a.v.name < b.v.name ? -1 : a.v.name > b.v.name ? 1 : 0));
+  const dups = (list: Located<{ name: string; namespace?: string }>[], kind: string): void => {
+    for (let i = 1, first = 0; i < list.length; i++) {
+      const a = list[first]!.v;
+      const b = list[i]!;
+      if (a.name === b.v.name && a.namespace === b.v.namespace) b.o.err('metadata.name', `duplicate ${kind} (first defined at ${list[first]!.where})`);
+      else first = i;
+    }
+  };
+  dups(services, 'Service');
+  dups(slices, 'EndpointSlice');
+  dups(nodes, 'Node');
+
   if (ctx.errors.length > 0) throw new ModelValidationError(ctx.errors);
-  sortByNamespaceName(services);
-  sortByNamespaceName(slices);
-  nodes.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return { cluster: { services, endpointSlices: slices, nodes }, warnings: ctx.warnings };
+  return {
+    cluster: { services: services.map((x) => x.v), endpointSlices: slices.map((x) => x.v), nodes: nodes.map((x) => x.v) },
+    warnings: ctx.warnings,
+  };
+}
+
+interface Located<T> {
+  readonly v: T;
+  readonly where: string;
+  readonly o: Obj;
 }
