@@ -1,0 +1,158 @@
+/**
+ * The iptables backend: apply / readBack / verify / sync / flush / trace.
+ *
+ * Full apply: iptables-save the current tables, drop what kpb owns, merge kpb's new rules in
+ * (kpb's jumps first in each built-in chain, then everybody else's rules in their order), and
+ * restore filter and nat WITHOUT --noflush in one iptables-restore call. With iptables-nft that
+ * is one nf_tables transaction; with iptables-legacy each table is committed on its own, so on
+ * failure the saved tables are restored (rollback).
+ */
+import type { ApplyResult, Backend, SyncResult, Target, TracePacket, TraceResult, VerifyResult } from '@kpb/backend';
+import { runTool, ToolError } from '@kpb/backend';
+import { diffPlans, type Plan } from '@kpb/compiler';
+import { renderRuleset, rulesetText, type RenderedRuleset } from './render.ts';
+import { holdsOwned, mergedRestoreInput, ownedText, parseSave, snapshotRestoreInput, type SavedTable } from './saved.ts';
+import { partialRestoreInput } from './sync.ts';
+import { trace } from './trace.ts';
+import { diffCanonical } from './verify.ts';
+
+export type IptablesVariant = 'nft' | 'legacy';
+
+export interface IptablesBackendOptions {
+  /** 'nft' (iptables-nft, default) or 'legacy'. */
+  readonly variant?: IptablesVariant;
+  /** Family for readBack/flush (apply, sync and verify use the plan's). Default IPv4. */
+  readonly family?: 'IPv4' | 'IPv6';
+  /** Kill a tool after this many milliseconds (default 10 minutes). */
+  readonly timeoutMs?: number;
+}
+
+/** Tool names for a variant and family. */
+export function iptablesTools(variant: IptablesVariant, family: 'IPv4' | 'IPv6' = 'IPv4'): { save: string; restore: string } {
+  const base = family === 'IPv6' ? 'ip6tables' : 'iptables';
+  return { save: `${base}-${variant}-save`, restore: `${base}-${variant}-restore` };
+}
+
+const now = () => performance.now();
+
+export function createIptablesBackend(options: IptablesBackendOptions = {}): Backend {
+  const variant: IptablesVariant = options.variant ?? 'nft';
+  const defaultFamily = options.family ?? 'IPv4';
+  const timeoutMs = options.timeoutMs ?? 600_000;
+
+  async function save(target: Target, family: 'IPv4' | 'IPv6'): Promise<Map<string, SavedTable>> {
+    const { stdout } = await runTool(target, iptablesTools(variant, family).save, [], { timeoutMs });
+    return parseSave(stdout);
+  }
+
+  async function restore(target: Target, family: 'IPv4' | 'IPv6', input: string, noflush: boolean): Promise<void> {
+    await runTool(target, iptablesTools(variant, family).restore, noflush ? ['-w', '--noflush'] : ['-w'], { input, timeoutMs });
+  }
+
+  /** Replace kpb's part of filter and nat, keeping the rest; rolls back (legacy) on failure. */
+  async function replaceOwned(target: Target, family: 'IPv4' | 'IPv6', ruleset: RenderedRuleset | undefined) {
+    const t0 = now();
+    const saved = await save(target, family);
+    if (!ruleset && !holdsOwned(saved)) return { other: now() - t0, kernel: 0, lines: 0 };
+    const input = mergedRestoreInput(saved, ruleset);
+    const t1 = now();
+    try {
+      await restore(target, family, input.text, false);
+    } catch (e) {
+      if (variant === 'legacy') {
+        // iptables-legacy-restore commits table by table: put back what was saved.
+        await restore(target, family, snapshotRestoreInput(saved), false).catch(() => undefined);
+      }
+      throw e;
+    }
+    return { other: t1 - t0, kernel: now() - t1, lines: input.lines };
+  }
+
+  async function readBackFamily(target: Target, family: 'IPv4' | 'IPv6'): Promise<string> {
+    return ownedText(await save(target, family));
+  }
+
+  async function apply(target: Target, plan: Plan): Promise<ApplyResult> {
+    const t0 = now();
+    const ruleset = renderRuleset(plan);
+    const render = now() - t0;
+    const r = await replaceOwned(target, plan.family, ruleset);
+    return { timings: { render, kernel: r.kernel, other: r.other }, size: { unit: 'lines', count: r.lines } };
+  }
+
+  async function fullSync(target: Target, to: Plan, reason: string, extraOther = 0, extraRender = 0): Promise<SyncResult> {
+    const result = await apply(target, to);
+    return {
+      ...result,
+      timings: {
+        render: result.timings.render + extraRender,
+        kernel: result.timings.kernel,
+        other: (result.timings.other ?? 0) + extraOther,
+      },
+      mode: 'full',
+      reason,
+      changedServicePorts: to.servicePorts.map((sp) => sp.key),
+    };
+  }
+
+  async function sync(target: Target, from: Plan | undefined, to: Plan): Promise<SyncResult> {
+    if (!from) return fullSync(target, to, 'no previous plan known');
+    const changes = diffPlans(from, to);
+    if (changes.settingsChanged) return fullSync(target, to, 'node settings or node IPs changed');
+    const t0 = now();
+    const fromRules = renderRuleset(from);
+    const toRules = renderRuleset(to);
+    const render = now() - t0;
+    if (fromRules.largeCluster !== toRules.largeCluster) {
+      return fullSync(target, to, 'large-cluster mode (endpoint comments) changed', 0, render);
+    }
+    const t1 = now();
+    const found = await readBackFamily(target, to.family);
+    const expected = rulesetText(fromRules);
+    if (found !== expected) {
+      const diffs = diffCanonical(expected, found);
+      const first = diffs[0] ? `${diffs[0].kind} ${diffs[0].object}` : 'text differs';
+      return fullSync(target, to, `drift: the kernel does not hold the previous plan (${diffs.length} differences; first: ${first})`, now() - t1, render);
+    }
+    const t2 = now();
+    const partial = partialRestoreInput(fromRules, toRules, changes);
+    const other = now() - t1;
+    if (partial.written.length === 0 && partial.stale.length === 0 && changes.removed.length === 0) {
+      return { timings: { render, kernel: 0, other }, size: { unit: 'lines', count: 0 }, mode: 'incremental', changedServicePorts: [] };
+    }
+    const t3 = now();
+    try {
+      await restore(target, to.family, partial.text, true);
+    } catch (e) {
+      const why = e instanceof ToolError ? e.message : String(e);
+      return fullSync(target, to, `partial restore failed, full apply instead: ${why}`, now() - t1, render);
+    }
+    return {
+      timings: { render: render + (t3 - t2), kernel: now() - t3, other: t2 - t1 },
+      size: { unit: 'lines', count: partial.lines },
+      mode: 'incremental',
+      changedServicePorts: [...partial.written, ...changes.removed],
+    };
+  }
+
+  async function verify(target: Target, plan: Plan): Promise<VerifyResult> {
+    const want = rulesetText(renderRuleset(plan));
+    const got = await readBackFamily(target, plan.family);
+    const differences = diffCanonical(want, got);
+    return { ok: differences.length === 0, differences };
+  }
+
+  return {
+    name: 'iptables',
+    variant,
+    renderText: (plan: Plan) => rulesetText(renderRuleset(plan)),
+    apply,
+    sync,
+    readBack: (target: Target) => readBackFamily(target, defaultFamily),
+    verify,
+    flush: async (target: Target) => {
+      await replaceOwned(target, defaultFamily, undefined);
+    },
+    trace: (plan: Plan, packet: TracePacket): TraceResult => trace(plan, packet),
+  };
+}

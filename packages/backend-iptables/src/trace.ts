@@ -1,0 +1,290 @@
+/**
+ * In-memory packet tracer over the RENDERED TEXT (not the plan): the text is parsed back into
+ * chains and rules and a packet is walked through them the way netfilter would, branching at
+ * `-m statistic` (both outcomes possible) and taking `-m recent --rcheck` as no match (first
+ * packet). A renderer bug therefore shows up here too.
+ */
+import ipaddr from 'ipaddr.js';
+import type { TracePacket, TraceResult } from '@kpb/backend';
+import type { Plan } from '@kpb/compiler';
+import { renderText } from './render.ts';
+import { parseSave, tokenize } from './saved.ts';
+
+interface Option {
+  readonly neg: boolean;
+  readonly name: string;
+  readonly values: readonly string[];
+}
+
+interface Match {
+  readonly module: string;
+  readonly options: Option[];
+}
+
+export interface ParsedRule {
+  readonly table: string;
+  readonly chain: string;
+  readonly line: string;
+  readonly header: Option[];
+  readonly matches: Match[];
+  readonly target?: string;
+  readonly targetArgs: readonly string[];
+}
+
+export type ParsedTables = Map<string, Map<string, ParsedRule[]>>;
+
+/** Parse one `-A` rule line. */
+export function parseRule(table: string, line: string): ParsedRule {
+  const w = tokenize(line);
+  const chain = w[1] ?? '';
+  const header: Option[] = [];
+  const matches: Match[] = [];
+  let target: string | undefined;
+  let targetArgs: string[] = [];
+  let neg = false;
+  let current: Match | undefined;
+  for (let i = 2; i < w.length; i++) {
+    const word = w[i]!;
+    if (word === '!') {
+      neg = true;
+      continue;
+    }
+    if (word === '-j' || word === '-g') {
+      target = w[i + 1];
+      targetArgs = w.slice(i + 2);
+      break;
+    }
+    if (word === '-m') {
+      current = { module: w[++i] ?? '', options: [] };
+      matches.push(current);
+      continue;
+    }
+    if (word === '-s' || word === '-d' || word === '-p' || word === '-i' || word === '-o') {
+      header.push({ neg, name: word, values: [w[++i] ?? ''] });
+      neg = false;
+      current = undefined;
+      continue;
+    }
+    if (word.startsWith('--')) {
+      const values: string[] = [];
+      while (i + 1 < w.length && !w[i + 1]!.startsWith('--') && w[i + 1] !== '!' && w[i + 1] !== '-m' && w[i + 1] !== '-j' && w[i + 1] !== '-g') {
+        values.push(w[++i]!);
+      }
+      if (!current) throw new Error(`option ${word} outside a match in: ${line}`);
+      current.options.push({ neg, name: word, values });
+      neg = false;
+      continue;
+    }
+    throw new Error(`cannot parse "${word}" in: ${line}`);
+  }
+  return { table, chain, line, header, matches, ...(target !== undefined ? { target } : {}), targetArgs };
+}
+
+/** Parse iptables-restore text into tables → chains → rules. */
+export function parseRules(text: string): ParsedTables {
+  const out: ParsedTables = new Map();
+  for (const [name, table] of parseSave(text)) {
+    const chains = new Map<string, ParsedRule[]>();
+    for (const chain of table.declarations.keys()) chains.set(chain, []);
+    for (const rule of table.rules) {
+      let list = chains.get(rule.chain);
+      if (!list) chains.set(rule.chain, (list = []));
+      list.push(parseRule(name, rule.line));
+    }
+    out.set(name, chains);
+  }
+  return out;
+}
+
+interface State {
+  readonly dst: string;
+  readonly dport: number;
+  readonly mark: number;
+  readonly dnat?: string;
+  readonly masquerade: boolean;
+}
+
+type End = 'continue' | 'return' | 'accept' | 'drop' | 'reject';
+
+interface Outcome {
+  readonly end: End;
+  readonly state: State;
+}
+
+const MAX_DEPTH = 64;
+const MAX_STEPS = 200_000;
+const MAX_PATH = 2_000;
+
+function parseAddr(ip: string): ipaddr.IPv4 | ipaddr.IPv6 {
+  return ipaddr.parse(ip);
+}
+
+function inCIDR(ip: string, cidr: string): boolean {
+  const addr = parseAddr(ip);
+  const [range, bits] = cidr.includes('/') ? ipaddr.parseCIDR(cidr) : [parseAddr(cidr), addr.kind() === 'ipv6' ? 128 : 32];
+  return addr.kind() === range.kind() && addr.match(range, bits);
+}
+
+function splitAddress(address: string): { ip: string; port: number } {
+  if (address.startsWith('[')) {
+    const end = address.indexOf(']');
+    return { ip: address.slice(1, end), port: Number(address.slice(end + 2)) };
+  }
+  const colon = address.lastIndexOf(':');
+  return { ip: address.slice(0, colon), port: Number(address.slice(colon + 1)) };
+}
+
+/** Walk a packet through parsed tables. `localIPs`: the node's addresses. */
+export function traceRules(tables: ParsedTables, packet: TracePacket, localIPs: readonly string[]): TraceResult {
+  const path: string[] = [];
+  let steps = 0;
+  const loopback = packet.src.includes(':') ? ['::1/128'] : ['127.0.0.0/8'];
+  const isLocal = (ip: string) => localIPs.includes(ip) || loopback.some((c) => inCIDR(ip, c));
+  const proto = packet.protocol.toLowerCase();
+  const note = (text: string) => {
+    if (path.length < MAX_PATH) path.push(text);
+  };
+
+  function matchOne(rule: ParsedRule, state: State): boolean | 'branch' {
+    for (const h of rule.header) {
+      const v = h.values[0]!;
+      let ok: boolean;
+      if (h.name === '-s') ok = inCIDR(packet.src, v);
+      else if (h.name === '-d') ok = inCIDR(state.dst, v);
+      else if (h.name === '-p') ok = v === proto || v === 'all';
+      else ok = false; // interfaces: the tracer knows none
+      if (ok === h.neg) return false;
+    }
+    let branch = false;
+    for (const m of rule.matches) {
+      for (const o of m.options) {
+        let ok: boolean;
+        switch (m.module) {
+          case 'comment':
+            ok = true;
+            break;
+          case 'tcp':
+          case 'udp':
+          case 'sctp':
+            if (m.module !== proto) return false;
+            ok = o.name === '--dport' ? Number(o.values[0]) === state.dport : true;
+            break;
+          case 'addrtype':
+            if (o.values[0] !== 'LOCAL') throw new Error(`tracer: addrtype ${o.values[0]} unsupported in: ${rule.line}`);
+            ok = o.name === '--dst-type' ? isLocal(state.dst) : packet.origin === 'local' || isLocal(packet.src);
+            break;
+          case 'statistic':
+            ok = true;
+            if (o.name === '--probability') branch = true;
+            break;
+          case 'recent':
+            ok = !(o.name === '--rcheck' || o.name === '--update');
+            break;
+          case 'mark': {
+            const [v, mask] = (o.values[0] ?? '').split('/');
+            const value = Number(v);
+            const m2 = mask === undefined ? 0xffffffff : Number(mask);
+            ok = ((state.mark & m2) >>> 0) === value;
+            break;
+          }
+          case 'conntrack':
+            ok = o.name === '--ctstate' ? (o.values[0] ?? '').split(',').includes('NEW') : true;
+            break;
+          default:
+            throw new Error(`tracer: match module ${m.module} unsupported in: ${rule.line}`);
+        }
+        if (ok === o.neg) return false;
+      }
+      if (m.options.length === 0 && m.module !== 'comment' && m.module !== proto) {
+        throw new Error(`tracer: match ${m.module} without options in: ${rule.line}`);
+      }
+    }
+    return branch ? 'branch' : true;
+  }
+
+  function runChain(table: string, chain: string, state: State, depth: number): Outcome[] {
+    const chains = tables.get(table);
+    const rules = chains?.get(chain);
+    if (!rules) return [{ end: 'continue', state }];
+    if (depth > MAX_DEPTH) throw new Error(`tracer: chain nesting deeper than ${MAX_DEPTH} at ${table} ${chain}`);
+    let live: State[] = [state];
+    const done: Outcome[] = [];
+    for (const rule of rules) {
+      if (live.length === 0) break;
+      const next: State[] = [];
+      for (const st of live) {
+        if (++steps > MAX_STEPS) throw new Error(`tracer: more than ${MAX_STEPS} steps`);
+        const m = matchOne(rule, st);
+        if (m === false) {
+          next.push(st);
+          continue;
+        }
+        if (m === 'branch') next.push(st); // the statistic rule may also not match
+        note(`${table} ${rule.line}`);
+        const t = rule.target;
+        if (t === undefined) {
+          next.push(st);
+        } else if (t === 'ACCEPT' || t === 'DROP' || t === 'REJECT' || t === 'RETURN') {
+          done.push({ end: t === 'RETURN' ? 'return' : (t.toLowerCase() as End), state: st });
+        } else if (t === 'MARK') {
+          const i = rule.targetArgs.indexOf('--set-xmark');
+          const [v, mask] = (rule.targetArgs[i + 1] ?? '0/0').split('/');
+          const mark = (((st.mark & ~Number(mask)) >>> 0) ^ Number(v)) >>> 0;
+          next.push({ ...st, mark });
+        } else if (t === 'DNAT') {
+          const to = rule.targetArgs[rule.targetArgs.indexOf('--to-destination') + 1] ?? '';
+          const { ip, port } = splitAddress(to);
+          done.push({ end: 'accept', state: { ...st, dnat: to, dst: ip, dport: port } });
+        } else if (t === 'MASQUERADE') {
+          done.push({ end: 'accept', state: { ...st, masquerade: true } });
+        } else if (chains?.has(t)) {
+          for (const o of runChain(table, t, st, depth + 1)) {
+            if (o.end === 'continue' || o.end === 'return') next.push(o.state);
+            else done.push(o);
+          }
+        } else {
+          throw new Error(`tracer: unknown target ${t} in: ${rule.line}`);
+        }
+      }
+      live = next;
+    }
+    for (const st of live) done.push({ end: 'continue', state: st });
+    return done;
+  }
+
+  const start: State = { dst: packet.dst, dport: packet.dport, mark: 0, masquerade: false };
+  const natOut = runChain('nat', packet.origin === 'local' ? 'OUTPUT' : 'PREROUTING', start, 0);
+  interface Branch {
+    readonly endpoint?: string;
+    readonly masquerade: boolean;
+    readonly filter: End;
+  }
+  const branches: Branch[] = [];
+  for (const o of natOut) {
+    if (o.end === 'drop' || o.end === 'reject') {
+      branches.push({ masquerade: false, filter: o.end });
+      continue;
+    }
+    const filterChain = packet.origin === 'local' ? 'OUTPUT' : isLocal(o.state.dst) ? 'INPUT' : 'FORWARD';
+    const f = runChain('filter', filterChain, o.state, 0);
+    const post = runChain('nat', 'POSTROUTING', o.state, 0);
+    const masquerade = post.some((p) => p.state.masquerade);
+    for (const fo of f) {
+      branches.push({ ...(o.state.dnat !== undefined ? { endpoint: o.state.dnat } : {}), masquerade, filter: fo.end });
+    }
+  }
+  const passed = branches.filter((b) => b.filter !== 'drop' && b.filter !== 'reject');
+  const reached = passed.filter((b) => b.endpoint !== undefined);
+  if (reached.length > 0) {
+    const endpoints = [...new Set(reached.map((b) => b.endpoint!))].sort();
+    return { verdict: { kind: 'endpoints', endpoints, masquerade: reached.some((b) => b.masquerade) }, path };
+  }
+  if (passed.length === 0 && branches.some((b) => b.filter === 'reject')) return { verdict: { kind: 'rejected' }, path };
+  if (passed.length === 0 && branches.some((b) => b.filter === 'drop')) return { verdict: { kind: 'dropped' }, path };
+  return { verdict: { kind: 'untouched' }, path };
+}
+
+/** Trace a packet through the rules rendered for the plan. */
+export function trace(plan: Plan, packet: TracePacket): TraceResult {
+  return traceRules(parseRules(renderText(plan)), packet, plan.nodeIPs);
+}

@@ -1,0 +1,72 @@
+/**
+ * Object-by-object comparison of two canonical rulesets (wanted vs found in the kernel).
+ */
+import type { Difference } from '@kpb/backend';
+import { BUILTIN_CHAINS, TABLES } from './names.ts';
+import type { RenderedTable } from './render.ts';
+import { ownedTable, parseSave } from './saved.ts';
+
+/** Parse canonical text (render or read-back) into per-table owned chains and rules. */
+export function parseCanonical(text: string): Record<'filter' | 'nat', RenderedTable> {
+  const saved = parseSave(text);
+  return { filter: ownedTable('filter', saved.get('filter')), nat: ownedTable('nat', saved.get('nat')) };
+}
+
+function counts(list: readonly string[]): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const r of list) m.set(r, (m.get(r) ?? 0) + 1);
+  return m;
+}
+
+function compareChain(table: string, chain: string, want: readonly string[], got: readonly string[], out: Difference[]): void {
+  if (want.length === got.length && want.every((r, i) => r === got[i])) return;
+  const w = counts(want);
+  const g = counts(got);
+  let any = false;
+  for (const [rule, n] of w) {
+    const have = g.get(rule) ?? 0;
+    for (let i = have; i < n; i++) {
+      out.push({ kind: 'missing', object: `${table} rule in ${chain}: ${rule}` });
+      any = true;
+    }
+  }
+  for (const [rule, n] of g) {
+    const wanted = w.get(rule) ?? 0;
+    for (let i = wanted; i < n; i++) {
+      out.push({ kind: 'unexpected', object: `${table} rule in ${chain}: ${rule}` });
+      any = true;
+    }
+  }
+  if (!any) {
+    out.push({
+      kind: 'changed',
+      object: `${table} rule order in ${chain}`,
+      detail: `wanted:\n${want.join('\n')}\nfound:\n${got.join('\n')}`,
+    });
+  }
+}
+
+/** Differences between wanted and found canonical text. Empty when identical. */
+export function diffCanonical(wantText: string, gotText: string): Difference[] {
+  if (wantText === gotText) return [];
+  const want = parseCanonical(wantText);
+  const got = parseCanonical(gotText);
+  const out: Difference[] = [];
+  for (const t of TABLES) {
+    const w = want[t];
+    const g = got[t];
+    const gotChains = new Set(g.chains);
+    const wantChains = new Set(w.chains);
+    for (const chain of w.chains) {
+      if (!gotChains.has(chain)) out.push({ kind: 'missing', object: `${t} chain ${chain}` });
+    }
+    for (const chain of g.chains) {
+      if (!wantChains.has(chain)) out.push({ kind: 'unexpected', object: `${t} chain ${chain}` });
+    }
+    for (const chain of [...BUILTIN_CHAINS[t], ...w.chains]) {
+      if (!BUILTIN_CHAINS[t].includes(chain) && !gotChains.has(chain)) continue;
+      compareChain(t, chain, w.rules.get(chain) ?? [], g.rules.get(chain) ?? [], out);
+    }
+  }
+  return out;
+}
