@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { GENERATED_LOCAL_NODE, generateCluster, toKubernetesList } from '../src/index.ts';
 
-describe('generateCluster', () => {
+// Heavy cases get a generous timeout: CI machines are shared and may be loaded.
+describe('generateCluster', { timeout: 60_000 }, () => {
   it('is deterministic per seed', () => {
     const a = JSON.stringify(generateCluster({ services: 500, endpointsPerService: 3, seed: 42 }));
     const b = JSON.stringify(generateCluster({ services: 500, endpointsPerService: 3, seed: 42 }));

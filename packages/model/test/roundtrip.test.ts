@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { generateCluster, parseCluster, toKubernetesJson, toKubernetesList, toKubernetesYaml } from '../src/index.ts';
 
-describe('round trip', () => {
+describe('round trip', { timeout: 60_000 }, () => {
   it('generate → JSON List → parse is deep-equal', () => {
     const c = generateCluster({ services: 3000, endpointsPerService: 3, seed: 5, nodes: 12 });
     const { cluster, warnings } = parseCluster(JSON.stringify(toKubernetesList(c)), 'gen.json');
