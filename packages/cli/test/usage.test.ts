@@ -22,8 +22,8 @@ describe('kpb usage', () => {
     for (const flag of COMMON) expect(r.stdout).toContain(flag);
   });
 
-  it.each([['apply'], ['sync', '--to', 'x.json'], ['flush']])('%s refuses to touch the host without --netns or --host', (...args) => {
-    const r = kpb([...args, '--input', 'x.json']);
+  it.each([['apply', '--input', 'x.json'], ['sync', '--to', 'x.json'], ['flush']])('%s refuses to touch the host without --netns or --host', (...args) => {
+    const r = kpb(args);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/refusing to change the host's own firewall: give --netns NAME/);
   });
