@@ -1,0 +1,148 @@
+/**
+ * A bench-only iptables variant that loads rules the way kube-proxy does: `iptables-restore
+ * --noflush` with every KUBE chain declared (a declared chain is flushed, nothing else is), stale
+ * chains deleted with `-X`, and the jumps from the built-in chains ensured separately with
+ * `iptables -C` / `iptables -I` (kube-proxy's EnsureRule). It is built from the iptables backend's
+ * own rendered text, so the rules are the same; only the way they reach the kernel differs.
+ */
+import { runTool } from '@kpb/backend';
+import type { ApplyResult, Backend, Target } from '@kpb/backend';
+import type { Plan } from '@kpb/compiler';
+
+const BUILTIN = new Set(['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING']);
+
+export interface NoflushText {
+  /** iptables-restore --noflush input. */
+  readonly text: string;
+  /** Rules appended to built-in chains, to be ensured one by one: [table, chain, ...args]. */
+  readonly jumps: readonly (readonly string[])[];
+  /** User chains declared, per table. */
+  readonly chains: ReadonlyMap<string, ReadonlySet<string>>;
+}
+
+/** Split a rule line into arguments the way iptables-restore does (double quotes, backslash escapes). */
+export function splitArgs(line: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let inQuote = false;
+  let has = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (inQuote) {
+      if (c === '\\' && i + 1 < line.length) cur += line[++i];
+      else if (c === '"') inQuote = false;
+      else cur += c;
+    } else if (c === '"') {
+      inQuote = true;
+      has = true;
+    } else if (c === ' ' || c === '\t') {
+      if (has || cur) out.push(cur);
+      cur = '';
+      has = false;
+    } else {
+      cur += c;
+      has = true;
+    }
+  }
+  if (has || cur) out.push(cur);
+  return out;
+}
+
+/**
+ * Turn full-restore text into --noflush text. `previous` holds the chains an earlier load
+ * declared: those no longer wanted are deleted (declared, then `-X`), as kube-proxy does.
+ */
+export function toNoflush(text: string, previous?: ReadonlyMap<string, ReadonlySet<string>>): NoflushText {
+  const out: string[] = [];
+  const jumps: string[][] = [];
+  const chains = new Map<string, Set<string>>();
+  let table = '';
+  let declaredAt = 0;
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line.startsWith('*')) {
+      table = line.slice(1);
+      chains.set(table, chains.get(table) ?? new Set());
+      out.push(line);
+      declaredAt = out.length;
+      continue;
+    }
+    if (line === 'COMMIT') {
+      const want = chains.get(table)!;
+      const stale = [...(previous?.get(table) ?? [])].filter((c) => !want.has(c));
+      // Chains used by -A but never declared: declare them (kube-proxy declares every chain it writes).
+      out.splice(declaredAt, 0, ...stale.map((c) => `:${c} - [0:0]`));
+      for (const c of stale) out.push(`-X ${c}`);
+      out.push(line);
+      continue;
+    }
+    if (line.startsWith(':')) {
+      const name = line.slice(1).split(/\s+/)[0]!;
+      if (BUILTIN.has(name)) continue;
+      chains.get(table)?.add(name);
+      out.push(`:${name} - [0:0]`);
+      declaredAt = out.length;
+      continue;
+    }
+    const args = splitArgs(line);
+    if ((args[0] === '-A' || args[0] === '-I') && BUILTIN.has(args[1] ?? '')) {
+      jumps.push([table, args[1]!, ...args.slice(2)]);
+      continue;
+    }
+    if ((args[0] === '-F' || args[0] === '-X' || args[0] === '-Z') && (args[1] === undefined || BUILTIN.has(args[1]))) {
+      continue; // never flush built-in chains or whole tables
+    }
+    if (args[0] === '-A' && args[1] && !chains.get(table)?.has(args[1])) {
+      chains.get(table)?.add(args[1]);
+      out.splice(declaredAt, 0, `:${args[1]} - [0:0]`);
+      declaredAt++;
+    }
+    out.push(raw);
+  }
+  return { text: `${out.join('\n').trim()}\n`, jumps, chains };
+}
+
+function targetKey(t: Target): string {
+  return t.kind === 'host' ? 'host' : t.name;
+}
+
+export function createNoflushBackend(inner: Backend, tools = { iptables: 'iptables-nft', restore: 'iptables-nft-restore' }): Backend {
+  const loaded = new Map<string, ReadonlyMap<string, ReadonlySet<string>>>();
+
+  const apply = async (target: Target, plan: Plan): Promise<ApplyResult> => {
+    const t0 = performance.now();
+    const nf = toNoflush(inner.renderText(plan), loaded.get(targetKey(target)));
+    const t1 = performance.now();
+    // kube-proxy: chains first (the restore creates them), then the jumps into them.
+    await runTool(target, tools.restore, ['--noflush'], { input: nf.text });
+    // -I prepends: insert in reverse so the jumps end up in the rendered order.
+    for (const [table, chain, ...rule] of [...nf.jumps].reverse()) {
+      const check = await runTool(target, tools.iptables, ['-w', '-t', table!, '-C', chain!, ...rule], { allowFailure: true });
+      if (check.code !== 0) await runTool(target, tools.iptables, ['-w', '-t', table!, '-I', chain!, ...rule]);
+    }
+    const t2 = performance.now();
+    loaded.set(targetKey(target), nf.chains);
+    return {
+      timings: { render: t1 - t0, kernel: t2 - t1 },
+      size: { unit: 'lines', count: nf.text.split('\n').length - 1 },
+    };
+  };
+
+  return {
+    name: 'iptables',
+    variant: 'noflush',
+    renderText: (plan) => toNoflush(inner.renderText(plan)).text,
+    apply,
+    async sync(target, from, to) {
+      const r = await inner.sync(target, from, to);
+      return r;
+    },
+    readBack: (t) => inner.readBack(t),
+    verify: (t, p) => inner.verify(t, p),
+    async flush(t) {
+      await inner.flush(t);
+      loaded.delete(targetKey(t));
+    },
+    trace: (p, pk) => inner.trace(p, pk),
+  };
+}

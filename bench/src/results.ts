@@ -1,0 +1,204 @@
+/**
+ * The results file, `results.json`: data first, every report is drawn from it.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import { round, summarize } from './stats.ts';
+
+export const SCHEMA = 'kpb-bench/1';
+
+export type Unit = 'ms' | 'us' | 'MB' | '%';
+
+/** The figures a run measures (see bench/README in report.md for their exact meaning). */
+export const OPERATIONS = [
+  'generate',
+  'render',
+  'full-sync',
+  'full-sync/userspace',
+  'full-sync/kernel',
+  'full-sync/userspace-share',
+  'resync',
+  'resync/userspace',
+  'resync/kernel',
+  'incremental-1',
+  'churn-1pct',
+  'verify',
+  'flush',
+  'first-packet-first',
+  'first-packet-last',
+  'rss-peak',
+] as const;
+export type Operation = (typeof OPERATIONS)[number];
+
+export interface ResultRow {
+  readonly backend: string;
+  readonly layout: string;
+  readonly services: number;
+  readonly endpointsPerService: number;
+  readonly operation: Operation | string;
+  readonly unit: Unit;
+  /** Kept samples (warm-up runs discarded), in `unit`, in the order taken. */
+  readonly samples: readonly number[];
+  /** null when no sample finished (all over the cap). */
+  readonly median: number | null;
+  readonly p90: number | null;
+  readonly min: number | null;
+  readonly max: number | null;
+  /** 95% confidence interval of the median (distribution-free); only from 6 samples on. */
+  readonly ci95?: readonly [number, number];
+  /** Samples abandoned because they ran past the time cap. */
+  readonly overCap?: number;
+  /** What a reader should know: sync fell back to a full apply, position in the ruleset, … */
+  readonly notes?: readonly string[];
+}
+
+export interface BackendStatus {
+  readonly backend: string;
+  readonly layout: string;
+  readonly available: boolean;
+  /** Why it could not be loaded. */
+  readonly reason?: string;
+  /** It loaded, but a kernel operation failed: its kernel figures stop there. */
+  readonly kernelError?: string;
+}
+
+export interface Environment {
+  readonly hostname: string;
+  readonly date: string;
+  readonly kernel: string;
+  readonly cpuModel: string;
+  readonly cores: number;
+  readonly memoryMB: number;
+  readonly node: string;
+  readonly iptables: string;
+  readonly nft: string;
+  readonly libnftnl: string;
+  readonly gitCommit: string;
+  /** Whether kernel figures were measured, and why not. */
+  readonly kernelFigures: boolean;
+  readonly kernelFiguresReason?: string;
+}
+
+export interface RunParameters {
+  readonly services: readonly number[];
+  readonly endpointsPerService: number;
+  readonly repeats: number;
+  readonly warmup: number;
+  readonly seed: number;
+  readonly capSeconds: number;
+  readonly quick: boolean;
+  readonly command: string;
+  readonly durationSeconds?: number;
+}
+
+export interface ResultsFile {
+  readonly schema: typeof SCHEMA;
+  readonly environment: Environment;
+  readonly parameters?: RunParameters;
+  readonly backends?: readonly BackendStatus[];
+  readonly results: readonly ResultRow[];
+}
+
+/** Build a row from raw samples; rounds summary values for publication. */
+export function makeRow(
+  key: Omit<ResultRow, 'samples' | 'median' | 'p90' | 'min' | 'max' | 'ci95' | 'overCap' | 'notes'>,
+  samples: readonly number[],
+  overCap = 0,
+  notes: readonly string[] = [],
+): ResultRow {
+  const kept = samples.map(round);
+  const base = { ...key, samples: kept };
+  const extra = {
+    ...(overCap > 0 ? { overCap } : {}),
+    ...(notes.length ? { notes: [...new Set(notes)] } : {}),
+  };
+  if (samples.length === 0) return { ...base, median: null, p90: null, min: null, max: null, ...extra };
+  const s = summarize(samples);
+  return {
+    ...base,
+    median: round(s.median),
+    p90: round(s.p90),
+    min: round(s.min),
+    max: round(s.max),
+    ...(s.ci95 ? { ci95: [round(s.ci95[0]), round(s.ci95[1])] as const } : {}),
+    ...extra,
+  };
+}
+
+function firstLine(argv: string[]): string {
+  try {
+    return execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'pipe'] })
+      .trim()
+      .split('\n')[0]!
+      .trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+function cpuModel(): string {
+  try {
+    const m = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+    if (m) return m[1]!.trim();
+  } catch {
+    /* not Linux */
+  }
+  return os.cpus()[0]?.model ?? 'unknown';
+}
+
+export function collectEnvironment(repoRoot: string, kernel: { ok: boolean; reason?: string }): Environment {
+  let commit = firstLine(['git', '-C', repoRoot, 'rev-parse', 'HEAD']);
+  if (commit !== 'unknown') {
+    const dirty = firstLine(['git', '-C', repoRoot, 'status', '--porcelain', '--untracked-files=no']);
+    if (dirty && dirty !== 'unknown') commit += ' (working tree modified)';
+  }
+  let libnftnl = firstLine(['pkg-config', '--modversion', 'libnftnl']);
+  if (libnftnl === 'unknown') libnftnl = firstLine(['dpkg-query', '-W', '-f=${Version}', 'libnftnl11']);
+  return {
+    hostname: os.hostname(),
+    date: new Date().toISOString(),
+    kernel: os.release(),
+    cpuModel: cpuModel(),
+    cores: os.cpus().length,
+    memoryMB: Math.round(os.totalmem() / 2 ** 20),
+    node: process.version,
+    iptables: firstLine(['iptables', '--version']),
+    nft: firstLine(['nft', '--version']),
+    libnftnl,
+    gitCommit: commit,
+    kernelFigures: kernel.ok,
+    ...(kernel.reason ? { kernelFiguresReason: kernel.reason } : {}),
+  };
+}
+
+/** Check the shape of a parsed results file; returns the problems found (empty: valid). */
+export function validateResults(data: unknown): string[] {
+  const problems: string[] = [];
+  const d = data as Partial<ResultsFile> | null;
+  if (!d || typeof d !== 'object') return ['not an object'];
+  if (d.schema !== SCHEMA) problems.push(`schema is ${JSON.stringify(d.schema)}, expected ${SCHEMA}`);
+  const env = d.environment as unknown as Record<string, unknown> | undefined;
+  if (!env || typeof env !== 'object') problems.push('environment missing');
+  else {
+    for (const k of ['kernel', 'cpuModel', 'cores', 'memoryMB', 'node', 'iptables', 'nft', 'libnftnl', 'gitCommit']) {
+      if (env[k] === undefined) problems.push(`environment.${k} missing`);
+    }
+  }
+  if (!Array.isArray(d.results)) problems.push('results is not an array');
+  else {
+    d.results.forEach((r, i) => {
+      for (const k of ['backend', 'layout', 'operation', 'unit'] as const) {
+        if (typeof r[k] !== 'string') problems.push(`results[${i}].${k} is not a string`);
+      }
+      for (const k of ['services', 'endpointsPerService'] as const) {
+        if (typeof r[k] !== 'number') problems.push(`results[${i}].${k} is not a number`);
+      }
+      if (!Array.isArray(r.samples)) problems.push(`results[${i}].samples is not an array`);
+      for (const k of ['median', 'p90', 'min', 'max'] as const) {
+        if (r[k] !== null && typeof r[k] !== 'number') problems.push(`results[${i}].${k} is not a number or null`);
+      }
+    });
+  }
+  return problems;
+}

@@ -1,0 +1,124 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { writeReport } from '../src/report.ts';
+import { makeRow, SCHEMA, validateResults } from '../src/results.ts';
+import type { ResultsFile } from '../src/results.ts';
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'kpb-bench-report-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** Minimal XML well-formedness check: one root <svg>, every tag closed in order. */
+function wellFormedSvg(svg: string): string | undefined {
+  const body = svg.replace(/<\?xml[^>]*\?>/, '').replace(/<!--[\s\S]*?-->/g, '').trim();
+  if (!body.startsWith('<svg') || !body.endsWith('</svg>')) return 'not an <svg> document';
+  if (!/xmlns="http:\/\/www\.w3\.org\/2000\/svg"/.test(body)) return 'no SVG namespace';
+  const stack: string[] = [];
+  const tag = /<(\/?)([A-Za-z][\w:.-]*)((?:\s+[\w:.-]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*(\/?)>/g;
+  let last = 0;
+  let m: RegExpExecArray | null;
+  while ((m = tag.exec(body))) {
+    if (/[<>]/.test(body.slice(last, m.index))) return `stray markup before offset ${m.index}`;
+    last = tag.lastIndex;
+    const [, close, name, , self] = m;
+    if (self) continue;
+    if (close) {
+      if (stack.pop() !== name) return `</${name}> closes the wrong element`;
+    } else stack.push(name!);
+  }
+  return stack.length ? `unclosed <${stack.join('><')}>` : undefined;
+}
+
+function handMade(host: string, factor: number): ResultsFile {
+  const rows = [];
+  for (const [backend, layout, scale] of [['iptables', 'nft', 4], ['nft', 'flat', 2], ['nftnl', 'flat', 1]] as const) {
+    for (const services of [1000, 10_000]) {
+      const k = { backend, layout, services, endpointsPerService: 3 };
+      const t = (services / 1000) * scale * factor;
+      rows.push(makeRow({ ...k, operation: 'generate', unit: 'ms' }, [t, t * 1.1, t * 0.9]));
+      rows.push(makeRow({ ...k, operation: 'full-sync', unit: 'ms' }, [10 * t, 11 * t, 9 * t, 10 * t, 10.5 * t, 9.5 * t]));
+      rows.push(makeRow({ ...k, operation: 'full-sync/userspace', unit: 'ms' }, [2 * t]));
+      rows.push(makeRow({ ...k, operation: 'full-sync/kernel', unit: 'ms' }, [8 * t]));
+      rows.push(makeRow({ ...k, operation: 'full-sync/userspace-share', unit: '%' }, [20]));
+      rows.push(makeRow({ ...k, operation: 'incremental-1', unit: 'ms' }, [t / 10, t / 9]));
+      rows.push(makeRow({ ...k, operation: 'first-packet-first', unit: 'us' }, [100, 110]));
+      rows.push(makeRow({ ...k, operation: 'first-packet-last', unit: 'us' }, [100 + (backend === 'iptables' ? services / 10 : 5), 120]));
+      rows.push(makeRow({ ...k, operation: 'rss-peak', unit: 'MB' }, [100 * scale]));
+    }
+  }
+  rows.push(makeRow({ backend: 'nftnl', layout: 'flat', services: 30_000, endpointsPerService: 3, operation: 'full-sync', unit: 'ms' }, [], 1, ['over the cap']));
+  return {
+    schema: SCHEMA,
+    environment: {
+      hostname: host, date: '2026-01-01T00:00:00Z', kernel: '6.18.0', cpuModel: 'Test CPU', cores: 2, memoryMB: 4096, node: 'v20.0.0',
+      iptables: 'iptables v1.8.9 (nf_tables)', nft: 'nftables v1.0.6', libnftnl: '1.2.4', gitCommit: 'abc123', kernelFigures: true,
+    },
+    parameters: { services: [1000, 10_000], endpointsPerService: 3, repeats: 1, warmup: 0, seed: 1, capSeconds: 120, quick: false, command: 'test' },
+    backends: [
+      { backend: 'iptables', layout: 'nft', available: true },
+      { backend: 'nft', layout: 'flat', available: true },
+      { backend: 'nftnl', layout: 'flat', available: true },
+      { backend: 'nftnl', layout: 'kube-proxy', available: false, reason: 'Cannot find module @kpb/native' },
+    ],
+    results: rows,
+  };
+}
+
+function folder(name: string, data: ResultsFile): string {
+  const dir = path.join(tmp, name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'results.json'), JSON.stringify(data));
+  return dir;
+}
+
+describe('report writer', () => {
+  it('the hand-made file is a valid results file', () => {
+    expect(validateResults(handMade('a', 1))).toEqual([]);
+    expect(validateResults({ schema: 'other', results: 3 })).not.toEqual([]);
+  });
+
+  it('writes report.md with every figure, speed-ups, split, targets and valid SVG charts', async () => {
+    const dir = folder('one', handMade('host-a', 1));
+    const file = await writeReport([dir], dir);
+    expect(file).toBe(path.join(dir, 'report.md'));
+    const md = readFileSync(file, 'utf8');
+    for (const h of ['## Environment', '## Backends', '## Targets', '## Figures', '## Full sync: userspace vs kernel', '## Speed-ups', '## Charts', '## Reading']) {
+      expect(md).toContain(h);
+    }
+    for (const op of ['generate', 'full-sync', 'incremental-1', 'first-packet-first', 'first-packet-last', 'rss-peak']) {
+      expect(md).toMatch(new RegExp(`### ${op} \\(`));
+    }
+    expect(md).toMatch(/\| iptables\/nft \| \*\*4\.00\*\* \(p90 4\.32\) n=3 \|/); // generate at 1000: 3.6, 4, 4.4
+    expect(md).toContain('unavailable: Cannot find module @kpb/native');
+    expect(md).toContain('> cap (1×)');
+    expect(md).toMatch(/nftnl\/flat 4\.00×/); // full-sync speed-up vs iptables/nft
+    expect(md).toMatch(/nftnl full-sync at 10k × 3 ≤ 1\.25 s.*\| met \|/);
+    const svgs = readdirSync(dir).filter((f) => f.endsWith('.svg'));
+    expect(svgs).toEqual(expect.arrayContaining(['full-sync.svg', 'first-packet.svg', 'full-sync-split.svg', 'incremental-1.svg']));
+    for (const f of svgs) {
+      const svg = readFileSync(path.join(dir, f), 'utf8');
+      expect(wellFormedSvg(svg), f).toBeUndefined();
+      expect(md).toContain(`](${f})`);
+    }
+  });
+
+  it('merges several result folders into one comparison', async () => {
+    const a = folder('a', handMade('host-a', 1));
+    const b = folder('b', handMade('host-b', 2));
+    const out = path.join(tmp, 'merged');
+    const md = readFileSync(await writeReport([a, b], out), 'utf8');
+    expect(md).toContain('| host-a | host-b |');
+    expect(md).toContain('host-a: nftnl/flat');
+    expect(md).toContain('host-b: nftnl/flat');
+    expect(wellFormedSvg(readFileSync(path.join(out, 'full-sync.svg'), 'utf8'))).toBeUndefined();
+  });
+
+  it('refuses a folder without a valid results.json', async () => {
+    const dir = path.join(tmp, 'empty');
+    mkdirSync(dir, { recursive: true });
+    await expect(writeReport([dir], dir)).rejects.toThrow(/cannot read/);
+    writeFileSync(path.join(dir, 'results.json'), '{"schema":"x"}');
+    await expect(writeReport([dir], dir)).rejects.toThrow(/not a kpb-bench\/1 results file/);
+  });
+});
