@@ -1,0 +1,96 @@
+// @kpb/native: nftables objects built with libnftnl and sent as one netlink batch; listing.
+// The addon (build/Release/kpb_nftnl.node) is loaded lazily, so BatchBuilder and the
+// constants work without it.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { decodeListing } from './lib/listing.ts';
+import type { Listing, RawListing } from './lib/listing.ts';
+import type { Family } from './lib/constants.ts';
+
+export * from './lib/constants.ts';
+export * from './lib/batch.ts';
+export type * from './lib/listing.ts';
+export { decodeExpr, decodeListing } from './lib/listing.ts';
+
+export interface ApplyResult {
+  /** Netlink messages sent, including batch begin and end. */
+  messages: number;
+  /** Bytes of the netlink batch. */
+  bytes: number;
+  /** Time to send and read all acknowledgements (the kernel applies the batch meanwhile). */
+  sendMs: number;
+  /** Time to decode the op stream and build the messages with libnftnl. */
+  buildMs: number;
+}
+
+/** Error of a rejected batch: `errno` is the code ('ENOENT'), `label` names the op. */
+export interface NetlinkError extends Error {
+  errno?: string;
+  label?: string;
+}
+
+interface NativeAddon {
+  applyBatch(netns: string | null, batch: Uint8Array): Promise<ApplyResult>;
+  getGeneration(netns: string | null): Promise<number>;
+  listRuleset(netns: string | null, family: Family, table: string): Promise<RawListing>;
+  constants: Record<string, number>;
+}
+
+export const ADDON_PATH = fileURLToPath(new URL('./build/Release/kpb_nftnl.node', import.meta.url));
+
+let addon: NativeAddon | undefined;
+
+/** Loads the addon (once); throws one clear message when it is missing or cannot load. */
+export function loadNative(): NativeAddon {
+  if (addon) return addon;
+  const require = createRequire(import.meta.url);
+  try {
+    addon = require(ADDON_PATH) as NativeAddon;
+    return addon;
+  } catch (e) {
+    const what = existsSync(ADDON_PATH)
+      ? `the native addon ${ADDON_PATH} exists but cannot be loaded (${(e as Error).message.split('\n')[0]})`
+      : `the native addon ${ADDON_PATH} has not been built`;
+    throw new Error(
+      `@kpb/native: ${what}. Install the build dependencies ` +
+        '(apt-get install libnftnl-dev libmnl-dev pkg-config g++ make python3), then run ' +
+        '`npm rebuild @kpb/native` at the repository root or `npx node-gyp rebuild` in native/.',
+      { cause: e },
+    );
+  }
+}
+
+/** True when the addon can be loaded. */
+export function nativeAvailable(): boolean {
+  try {
+    loadNative();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Sends the op stream built by BatchBuilder as ONE netlink batch in network namespace `netns`
+ * (a name under /var/run/netns; null = the current namespace). Atomic: on any error nothing
+ * changes and the promise rejects with a NetlinkError naming the op.
+ */
+export function applyBatch(netns: string | null, batch: Uint8Array): Promise<ApplyResult> {
+  return loadNative().applyBatch(netns, batch);
+}
+
+/** The ruleset generation (NFT_MSG_GETGEN); changes with every committed batch. */
+export function getGeneration(netns: string | null): Promise<number> {
+  return loadNative().getGeneration(netns);
+}
+
+/** Everything one table holds. A missing table gives `{ exists: false, … }`. */
+export function listRuleset(netns: string | null, family: Family, table: string): Promise<Listing> {
+  return loadNative().listRuleset(netns, family, table).then(decodeListing);
+}
+
+/** Constants compiled from the installed headers ({ NFTNL_EXPR_PAYLOAD_DREG: 1, … }). */
+export function nativeConstants(): Record<string, number> {
+  return loadNative().constants;
+}

@@ -1,0 +1,495 @@
+#include "list_ruleset.h"
+
+#include <libnftnl/chain.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+
+#include <map>
+#include <vector>
+
+#include "common.h"
+#include "get_generation.h"
+#include "js_util.h"
+#include "netlink_query.h"
+
+namespace kpb {
+
+namespace {
+
+constexpr int kMaxAttempts = 5;
+
+struct ExprOut {
+  std::string name;
+  std::vector<std::pair<uint16_t, std::string>> attrs;  // id -> hex
+  std::vector<ExprOut> nested;
+};
+struct RuleOut {
+  std::string chain;
+  uint64_t handle = 0;
+  bool hasPosition = false;
+  uint64_t position = 0;
+  std::string userdata, text;
+  std::vector<ExprOut> exprs;
+};
+struct ChainOut {
+  std::string name, type, userdata;
+  uint64_t handle = 0;
+  bool base = false, hasPolicy = false;
+  uint32_t hook = 0, policy = 0, use = 0, flags = 0;
+  int32_t prio = 0;
+  std::vector<RuleOut> rules;
+};
+struct ElemOut {
+  std::string key, keyEnd, data, chain, userdata;
+  bool hasVerdict = false;
+  int32_t verdict = 0;
+  uint64_t timeout = 0, expiration = 0;
+  uint32_t flags = 0;
+};
+struct SetOut {
+  std::string name, userdata;
+  uint64_t handle = 0, timeout = 0;
+  uint32_t flags = 0, keyType = 0, keyLen = 0, dataType = 0, dataLen = 0, gcInterval = 0,
+           policy = 0, descSize = 0;
+  bool hasData = false;
+  std::vector<uint32_t> concat;
+  std::vector<ElemOut> elements;
+};
+struct Listing {
+  bool exists = false;
+  uint64_t tableHandle = 0;
+  uint32_t tableFlags = 0, tableUse = 0, generation = 0;
+  std::vector<ChainOut> chains;
+  std::vector<SetOut> sets;
+};
+
+std::string S(const char* p) { return p ? std::string(p) : std::string(); }
+
+template <typename Get>
+std::string HexAttr(Get get) {
+  uint32_t len = 0;
+  const void* p = get(&len);
+  return p ? ToHex(p, len) : std::string();
+}
+
+struct Ctx {
+  std::string table;
+  Listing* out;
+  std::vector<RuleOut>* rules;
+};
+
+int TableCb(const nlmsghdr* nlh, void* data) {
+  auto* c = static_cast<Ctx*>(data);
+  nftnl_table* t = nftnl_table_alloc();
+  if (nftnl_table_nlmsg_parse(nlh, t) == 0) {
+    c->out->exists = true;
+    c->out->tableHandle = (nftnl_table_is_set(t, NFTNL_TABLE_HANDLE) ? nftnl_table_get_u64(t, NFTNL_TABLE_HANDLE) : 0);
+    c->out->tableFlags = (nftnl_table_is_set(t, NFTNL_TABLE_FLAGS) ? nftnl_table_get_u32(t, NFTNL_TABLE_FLAGS) : 0);
+    c->out->tableUse = (nftnl_table_is_set(t, NFTNL_TABLE_USE) ? nftnl_table_get_u32(t, NFTNL_TABLE_USE) : 0);
+  }
+  nftnl_table_free(t);
+  return MNL_CB_OK;
+}
+
+int ChainCb(const nlmsghdr* nlh, void* data) {
+  auto* c = static_cast<Ctx*>(data);
+  nftnl_chain* ch = nftnl_chain_alloc();
+  if (nftnl_chain_nlmsg_parse(nlh, ch) == 0 && c->table == S(nftnl_chain_get_str(ch, NFTNL_CHAIN_TABLE))) {
+    ChainOut o;
+    o.name = S(nftnl_chain_get_str(ch, NFTNL_CHAIN_NAME));
+    o.handle = (nftnl_chain_is_set(ch, NFTNL_CHAIN_HANDLE) ? nftnl_chain_get_u64(ch, NFTNL_CHAIN_HANDLE) : 0);
+    o.use = (nftnl_chain_is_set(ch, NFTNL_CHAIN_USE) ? nftnl_chain_get_u32(ch, NFTNL_CHAIN_USE) : 0);
+    o.flags = (nftnl_chain_is_set(ch, NFTNL_CHAIN_FLAGS) ? nftnl_chain_get_u32(ch, NFTNL_CHAIN_FLAGS) : 0);
+    if (nftnl_chain_is_set(ch, NFTNL_CHAIN_HOOKNUM)) {
+      o.base = true;
+      o.hook = (nftnl_chain_is_set(ch, NFTNL_CHAIN_HOOKNUM) ? nftnl_chain_get_u32(ch, NFTNL_CHAIN_HOOKNUM) : 0);
+      o.prio = (nftnl_chain_is_set(ch, NFTNL_CHAIN_PRIO) ? nftnl_chain_get_s32(ch, NFTNL_CHAIN_PRIO) : 0);
+      if (nftnl_chain_is_set(ch, NFTNL_CHAIN_TYPE)) o.type = S(nftnl_chain_get_str(ch, NFTNL_CHAIN_TYPE));
+    }
+    if (nftnl_chain_is_set(ch, NFTNL_CHAIN_POLICY)) {
+      o.hasPolicy = true;
+      o.policy = (nftnl_chain_is_set(ch, NFTNL_CHAIN_POLICY) ? nftnl_chain_get_u32(ch, NFTNL_CHAIN_POLICY) : 0);
+    }
+    o.userdata = HexAttr([&](uint32_t* l) { return nftnl_chain_get_data(ch, NFTNL_CHAIN_USERDATA, l); });
+    c->out->chains.push_back(std::move(o));
+  }
+  nftnl_chain_free(ch);
+  return MNL_CB_OK;
+}
+
+int SetCb(const nlmsghdr* nlh, void* data) {
+  auto* c = static_cast<Ctx*>(data);
+  nftnl_set* s = nftnl_set_alloc();
+  if (nftnl_set_nlmsg_parse(nlh, s) == 0 && c->table == S(nftnl_set_get_str(s, NFTNL_SET_TABLE))) {
+    SetOut o;
+    o.name = S(nftnl_set_get_str(s, NFTNL_SET_NAME));
+    o.handle = (nftnl_set_is_set(s, NFTNL_SET_HANDLE) ? nftnl_set_get_u64(s, NFTNL_SET_HANDLE) : 0);
+    o.flags = (nftnl_set_is_set(s, NFTNL_SET_FLAGS) ? nftnl_set_get_u32(s, NFTNL_SET_FLAGS) : 0);
+    o.keyType = (nftnl_set_is_set(s, NFTNL_SET_KEY_TYPE) ? nftnl_set_get_u32(s, NFTNL_SET_KEY_TYPE) : 0);
+    o.keyLen = (nftnl_set_is_set(s, NFTNL_SET_KEY_LEN) ? nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN) : 0);
+    if (nftnl_set_is_set(s, NFTNL_SET_DATA_TYPE)) {
+      o.hasData = true;
+      o.dataType = (nftnl_set_is_set(s, NFTNL_SET_DATA_TYPE) ? nftnl_set_get_u32(s, NFTNL_SET_DATA_TYPE) : 0);
+      o.dataLen = (nftnl_set_is_set(s, NFTNL_SET_DATA_LEN) ? nftnl_set_get_u32(s, NFTNL_SET_DATA_LEN) : 0);
+    }
+    o.timeout = (nftnl_set_is_set(s, NFTNL_SET_TIMEOUT) ? nftnl_set_get_u64(s, NFTNL_SET_TIMEOUT) : 0);
+    o.gcInterval = (nftnl_set_is_set(s, NFTNL_SET_GC_INTERVAL) ? nftnl_set_get_u32(s, NFTNL_SET_GC_INTERVAL) : 0);
+    o.policy = (nftnl_set_is_set(s, NFTNL_SET_POLICY) ? nftnl_set_get_u32(s, NFTNL_SET_POLICY) : 0);
+    o.descSize = (nftnl_set_is_set(s, NFTNL_SET_DESC_SIZE) ? nftnl_set_get_u32(s, NFTNL_SET_DESC_SIZE) : 0);
+    uint32_t clen = 0;
+    const auto* cc = static_cast<const uint8_t*>(nftnl_set_get_data(s, NFTNL_SET_DESC_CONCAT, &clen));
+    for (uint32_t i = 0; cc && i < clen && cc[i]; i++) o.concat.push_back(cc[i]);
+    o.userdata = HexAttr([&](uint32_t* l) { return nftnl_set_get_data(s, NFTNL_SET_USERDATA, l); });
+    c->out->sets.push_back(std::move(o));
+  }
+  nftnl_set_free(s);
+  return MNL_CB_OK;
+}
+
+int ElemCb(const nlmsghdr* nlh, void* data) {
+  nftnl_set_elems_nlmsg_parse(nlh, static_cast<nftnl_set*>(data));
+  return MNL_CB_OK;
+}
+
+ExprOut ReadExpr(nftnl_expr* e);
+
+int NestedCb(nftnl_expr* e, void* data) {
+  static_cast<std::vector<ExprOut>*>(data)->push_back(ReadExpr(e));
+  return 0;
+}
+
+ExprOut ReadExpr(nftnl_expr* e) {
+  ExprOut o;
+  o.name = S(nftnl_expr_get_str(e, NFTNL_EXPR_NAME));
+  bool dynset = o.name == "dynset";
+  for (uint16_t id = NFTNL_EXPR_BASE; id < 32; id++) {
+    if (!nftnl_expr_is_set(e, id)) continue;
+    if (dynset && (id == NFTNL_EXPR_DYNSET_EXPR || id == NFTNL_EXPR_DYNSET_EXPRESSIONS)) continue;
+    uint32_t len = 0;
+    const void* p = nftnl_expr_get(e, id, &len);
+    if (p) o.attrs.emplace_back(id, ToHex(p, len));
+  }
+  if (dynset) nftnl_expr_expr_foreach(e, NestedCb, &o.nested);
+  return o;
+}
+
+int ExprCb(nftnl_expr* e, void* data) {
+  static_cast<RuleOut*>(data)->exprs.push_back(ReadExpr(e));
+  return 0;
+}
+
+int RuleCb(const nlmsghdr* nlh, void* data) {
+  auto* c = static_cast<Ctx*>(data);
+  nftnl_rule* r = nftnl_rule_alloc();
+  if (nftnl_rule_nlmsg_parse(nlh, r) == 0 && c->table == S(nftnl_rule_get_str(r, NFTNL_RULE_TABLE))) {
+    RuleOut o;
+    o.chain = S(nftnl_rule_get_str(r, NFTNL_RULE_CHAIN));
+    o.handle = (nftnl_rule_is_set(r, NFTNL_RULE_HANDLE) ? nftnl_rule_get_u64(r, NFTNL_RULE_HANDLE) : 0);
+    if (nftnl_rule_is_set(r, NFTNL_RULE_POSITION)) {
+      o.hasPosition = true;
+      o.position = (nftnl_rule_is_set(r, NFTNL_RULE_POSITION) ? nftnl_rule_get_u64(r, NFTNL_RULE_POSITION) : 0);
+    }
+    o.userdata = HexAttr([&](uint32_t* l) { return nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, l); });
+    nftnl_expr_foreach(r, ExprCb, &o);
+    std::vector<char> buf(4096);
+    for (int i = 0; i < 8; i++) {
+      int n = nftnl_rule_snprintf(buf.data(), buf.size(), r, NFTNL_OUTPUT_DEFAULT, 0);
+      if (n < 0) break;
+      if (size_t(n) < buf.size()) {
+        o.text.assign(buf.data(), size_t(n));
+        break;
+      }
+      buf.resize(size_t(n) + 1);
+    }
+    c->rules->push_back(std::move(o));
+  }
+  nftnl_rule_free(r);
+  return MNL_CB_OK;
+}
+
+ElemOut ReadElem(nftnl_set_elem* e) {
+  ElemOut o;
+  o.key = HexAttr([&](uint32_t* l) { return nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, l); });
+  o.keyEnd = HexAttr([&](uint32_t* l) { return nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY_END, l); });
+  o.data = HexAttr([&](uint32_t* l) { return nftnl_set_elem_get(e, NFTNL_SET_ELEM_DATA, l); });
+  o.userdata = HexAttr([&](uint32_t* l) { return nftnl_set_elem_get(e, NFTNL_SET_ELEM_USERDATA, l); });
+  if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_VERDICT)) {
+    o.hasVerdict = true;
+    o.verdict = int32_t(nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_VERDICT));  // is_set checked
+  }
+  if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_CHAIN)) o.chain = S(nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_CHAIN));
+  // nftnl_set_elem_get_u32/u64 dereference NULL for unset attributes: check first.
+  if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_TIMEOUT)) o.timeout = nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_TIMEOUT);
+  if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION))
+    o.expiration = nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_EXPIRATION);
+  if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS)) o.flags = nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS);
+  return o;
+}
+
+class ListWorker : public Napi::AsyncWorker {
+ public:
+  ListWorker(Napi::Env env, std::string netns, uint8_t family, std::string table)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)),
+        netns_(std::move(netns)), family_(family), table_(std::move(table)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    NetnsSocket sock;
+    std::string err, errName;
+    if (!sock.Open(netns_, err, errName)) {
+      fail_ = {true, "netlink: " + err, errName, ""};
+      return;
+    }
+    sock.Configure(0, 4u << 20);
+    // Retry when the ruleset changed while it was being read (generation moved or EINTR).
+    for (int attempt = 0; attempt < kMaxAttempts; attempt++) {
+      out_ = Listing();
+      uint32_t g0 = 0, g1 = 0;
+      int e = QueryGeneration(sock, g0);
+      if (!e) e = ReadAll(sock);
+      if (!e) e = QueryGeneration(sock, g1);
+      if (e == EINTR || (!e && g0 != g1)) continue;
+      if (e) {
+        fail_ = {true, "netlink: listing " + table_ + " failed: " + ErrnoText(e) + " (" + ErrnoName(e) + ")" +
+                           (stage_.empty() ? "" : " while reading " + stage_),
+                 ErrnoName(e), stage_};
+      }
+      out_.generation = g1;
+      return;
+    }
+    fail_ = {true, "netlink: the ruleset kept changing while listing " + table_, "EAGAIN", ""};
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (fail_.failed) return deferred_.Reject(MakeFailureError(env, fail_));
+    deferred_.Resolve(ToJs(env));
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  int ReadAll(NetnsSocket& sock) {
+    Query q(sock);
+    Ctx ctx{table_, &out_, nullptr};
+    // Table.
+    stage_ = "table";
+    {
+      uint32_t seq = q.NextSeq();
+      nlmsghdr* nlh = nftnl_nlmsg_build_hdr(q.buffer(), NFT_MSG_GETTABLE, family_, NLM_F_ACK, seq);
+      nftnl_table* t = nftnl_table_alloc();
+      nftnl_table_set_str(t, NFTNL_TABLE_NAME, table_.c_str());
+      nftnl_table_nlmsg_build_payload(nlh, t);
+      nftnl_table_free(t);
+      int e = q.Run(seq, TableCb, &ctx);
+      if (e == ENOENT) {
+        stage_.clear();
+        return 0;  // exists = false
+      }
+      if (e) return e;
+    }
+    stage_ = "chains";
+    {
+      uint32_t seq = q.NextSeq();
+      nlmsghdr* nlh = nftnl_nlmsg_build_hdr(q.buffer(), NFT_MSG_GETCHAIN, family_, NLM_F_DUMP, seq);
+      nftnl_chain* c = nftnl_chain_alloc();
+      nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, table_.c_str());
+      nftnl_chain_nlmsg_build_payload(nlh, c);
+      nftnl_chain_free(c);
+      if (int e = q.Run(seq, ChainCb, &ctx)) return e;
+    }
+    stage_ = "sets";
+    {
+      uint32_t seq = q.NextSeq();
+      nlmsghdr* nlh = nftnl_nlmsg_build_hdr(q.buffer(), NFT_MSG_GETSET, family_, NLM_F_DUMP, seq);
+      nftnl_set* s = nftnl_set_alloc();
+      nftnl_set_set_str(s, NFTNL_SET_TABLE, table_.c_str());
+      nftnl_set_nlmsg_build_payload(nlh, s);
+      nftnl_set_free(s);
+      if (int e = q.Run(seq, SetCb, &ctx)) return e;
+    }
+    for (SetOut& so : out_.sets) {
+      stage_ = "elements of set " + so.name;
+      uint32_t seq = q.NextSeq();
+      nlmsghdr* nlh = nftnl_nlmsg_build_hdr(q.buffer(), NFT_MSG_GETSETELEM, family_, NLM_F_DUMP, seq);
+      nftnl_set* s = nftnl_set_alloc();
+      nftnl_set_set_str(s, NFTNL_SET_TABLE, table_.c_str());
+      nftnl_set_set_str(s, NFTNL_SET_NAME, so.name.c_str());
+      nftnl_set_elems_nlmsg_build_payload(nlh, s);
+      int e = q.Run(seq, ElemCb, s);
+      if (!e) {
+        nftnl_set_elems_iter* it = nftnl_set_elems_iter_create(s);
+        // iter_next returns the current element and advances (iter_cur + iter_next would
+        // visit the first element twice).
+        nftnl_set_elem* el;
+        while ((el = nftnl_set_elems_iter_next(it)) != nullptr) so.elements.push_back(ReadElem(el));
+        nftnl_set_elems_iter_destroy(it);
+      }
+      nftnl_set_free(s);
+      if (e) return e;
+    }
+    stage_ = "rules";
+    std::vector<RuleOut> rules;
+    ctx.rules = &rules;
+    {
+      uint32_t seq = q.NextSeq();
+      nlmsghdr* nlh = nftnl_nlmsg_build_hdr(q.buffer(), NFT_MSG_GETRULE, family_, NLM_F_DUMP, seq);
+      nftnl_rule* r = nftnl_rule_alloc();
+      nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table_.c_str());
+      nftnl_rule_nlmsg_build_payload(nlh, r);
+      nftnl_rule_free(r);
+      if (int e = q.Run(seq, RuleCb, &ctx)) return e;
+    }
+    std::map<std::string, size_t> byName;
+    for (size_t i = 0; i < out_.chains.size(); i++) byName[out_.chains[i].name] = i;
+    for (RuleOut& r : rules) {
+      auto it = byName.find(r.chain);
+      if (it != byName.end()) out_.chains[it->second].rules.push_back(std::move(r));
+    }
+    stage_.clear();
+    return 0;
+  }
+
+  static Napi::Value Num(Napi::Env env, double v) { return Napi::Number::New(env, v); }
+
+  static Napi::Object ExprToJs(Napi::Env env, const ExprOut& x) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("name", x.name);
+    Napi::Object raw = Napi::Object::New(env);
+    for (auto& [id, hex] : x.attrs) raw.Set(uint32_t(id), Napi::String::New(env, hex));
+    o.Set("raw", raw);
+    if (!x.nested.empty()) {
+      Napi::Array n = Napi::Array::New(env, x.nested.size());
+      for (size_t i = 0; i < x.nested.size(); i++) n.Set(uint32_t(i), ExprToJs(env, x.nested[i]));
+      o.Set("nested", n);
+    }
+    return o;
+  }
+
+  Napi::Object ToJs(Napi::Env env) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("exists", Napi::Boolean::New(env, out_.exists));
+    o.Set("generation", Num(env, out_.generation));
+    o.Set("family", Napi::String::New(env, family_ == NFPROTO_IPV4 ? "ip" : family_ == NFPROTO_IPV6 ? "ip6" : "inet"));
+    Napi::Object t = Napi::Object::New(env);
+    t.Set("name", table_);
+    t.Set("handle", Num(env, double(out_.tableHandle)));
+    t.Set("flags", Num(env, out_.tableFlags));
+    t.Set("use", Num(env, out_.tableUse));
+    o.Set("table", out_.exists ? Napi::Value(t) : env.Null());
+
+    Napi::Array chains = Napi::Array::New(env, out_.chains.size());
+    for (size_t i = 0; i < out_.chains.size(); i++) {
+      const ChainOut& c = out_.chains[i];
+      Napi::Object co = Napi::Object::New(env);
+      co.Set("name", c.name);
+      co.Set("handle", Num(env, double(c.handle)));
+      if (c.base) {
+        co.Set("hook", Num(env, c.hook));
+        co.Set("prio", Num(env, c.prio));
+        co.Set("type", c.type);
+      }
+      if (c.hasPolicy) co.Set("policy", Num(env, c.policy));
+      co.Set("use", Num(env, c.use));
+      co.Set("flags", Num(env, c.flags));
+      if (!c.userdata.empty()) co.Set("userdata", c.userdata);
+      Napi::Array rules = Napi::Array::New(env, c.rules.size());
+      for (size_t j = 0; j < c.rules.size(); j++) {
+        const RuleOut& r = c.rules[j];
+        Napi::Object ro = Napi::Object::New(env);
+        ro.Set("handle", Num(env, double(r.handle)));
+        if (r.hasPosition) ro.Set("position", Num(env, double(r.position)));
+        if (!r.userdata.empty()) ro.Set("userdata", r.userdata);
+        Napi::Array ex = Napi::Array::New(env, r.exprs.size());
+        for (size_t k = 0; k < r.exprs.size(); k++) ex.Set(uint32_t(k), ExprToJs(env, r.exprs[k]));
+        ro.Set("exprs", ex);
+        ro.Set("text", r.text);
+        rules.Set(uint32_t(j), ro);
+      }
+      co.Set("rules", rules);
+      chains.Set(uint32_t(i), co);
+    }
+    o.Set("chains", chains);
+
+    Napi::Array sets = Napi::Array::New(env, out_.sets.size());
+    for (size_t i = 0; i < out_.sets.size(); i++) {
+      const SetOut& s = out_.sets[i];
+      Napi::Object so = Napi::Object::New(env);
+      so.Set("name", s.name);
+      so.Set("handle", Num(env, double(s.handle)));
+      so.Set("flags", Num(env, s.flags));
+      so.Set("keyType", Num(env, s.keyType));
+      so.Set("keyLen", Num(env, s.keyLen));
+      if (s.hasData) {
+        so.Set("dataType", Num(env, s.dataType));
+        so.Set("dataLen", Num(env, s.dataLen));
+      }
+      if (s.timeout) so.Set("timeout", Num(env, double(s.timeout)));
+      if (s.gcInterval) so.Set("gcInterval", Num(env, s.gcInterval));
+      if (s.policy) so.Set("policy", Num(env, s.policy));
+      if (s.descSize) so.Set("size", Num(env, s.descSize));
+      if (!s.concat.empty()) {
+        Napi::Array ca = Napi::Array::New(env, s.concat.size());
+        for (size_t k = 0; k < s.concat.size(); k++) ca.Set(uint32_t(k), Num(env, s.concat[k]));
+        so.Set("concat", ca);
+      }
+      if (!s.userdata.empty()) so.Set("userdata", s.userdata);
+      Napi::Array els = Napi::Array::New(env, s.elements.size());
+      for (size_t k = 0; k < s.elements.size(); k++) {
+        const ElemOut& e = s.elements[k];
+        Napi::Object eo = Napi::Object::New(env);
+        eo.Set("key", e.key);
+        if (!e.keyEnd.empty()) eo.Set("keyEnd", e.keyEnd);
+        if (e.hasVerdict) eo.Set("verdict", Num(env, e.verdict));
+        if (!e.chain.empty()) eo.Set("chain", e.chain);
+        if (!e.data.empty()) eo.Set("data", e.data);
+        if (e.timeout) eo.Set("timeout", Num(env, double(e.timeout)));
+        if (e.expiration) eo.Set("expiration", Num(env, double(e.expiration)));
+        if (e.flags) eo.Set("flags", Num(env, e.flags));
+        if (!e.userdata.empty()) eo.Set("userdata", e.userdata);
+        els.Set(uint32_t(k), eo);
+      }
+      so.Set("elements", els);
+      sets.Set(uint32_t(i), so);
+    }
+    o.Set("sets", sets);
+    return o;
+  }
+
+  Napi::Promise::Deferred deferred_;
+  std::string netns_;
+  uint8_t family_;
+  std::string table_;
+  std::string stage_;
+  OpFailure fail_;
+  Listing out_;
+};
+
+}  // namespace
+
+Napi::Value ListRuleset(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3)
+    throw Napi::TypeError::New(env, "listRuleset(netns, family, table): expected 3 arguments");
+  std::string netns = NetnsArg(info, 0, "listRuleset");
+  if (!info[1].IsString()) throw Napi::TypeError::New(env, "listRuleset: family must be 'ip', 'ip6' or 'inet'");
+  std::string fam = info[1].As<Napi::String>().Utf8Value();
+  uint8_t family;
+  if (fam == "ip") family = NFPROTO_IPV4;
+  else if (fam == "ip6") family = NFPROTO_IPV6;
+  else if (fam == "inet") family = NFPROTO_INET;
+  else throw Napi::TypeError::New(env, "listRuleset: family must be 'ip', 'ip6' or 'inet', got '" + fam + "'");
+  if (!info[2].IsString()) throw Napi::TypeError::New(env, "listRuleset: table must be a string");
+  std::string table = info[2].As<Napi::String>().Utf8Value();
+  if (table.empty() || table.size() >= NFT_TABLE_MAXNAMELEN)
+    throw Napi::TypeError::New(env, "listRuleset: table name must have 1.." + std::to_string(NFT_TABLE_MAXNAMELEN - 1) + " bytes");
+  auto* w = new ListWorker(env, std::move(netns), family, std::move(table));
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+}  // namespace kpb

@@ -1,0 +1,30 @@
+// Request/response over a NetnsSocket: one GET or dump request, replies fed to a libmnl callback.
+#pragma once
+
+#include <libmnl/libmnl.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "netns_socket.h"
+
+namespace kpb {
+
+class Query {
+ public:
+  explicit Query(NetnsSocket& sock);
+  // Buffer to build the request into (nftnl_nlmsg_build_hdr + *_nlmsg_build_payload).
+  char* buffer() { return req_.data(); }
+  uint32_t NextSeq() { return ++seq_; }
+  // Sends the request at buffer() and runs `cb` on every reply until NLMSG_DONE / the ack.
+  // Returns 0, or a positive errno (ETIMEDOUT when the kernel stops answering).
+  int Run(uint32_t seq, mnl_cb_t cb, void* data);
+
+ private:
+  NetnsSocket& sock_;
+  std::vector<char> req_;
+  std::vector<char> rsp_;
+  uint32_t seq_;
+};
+
+}  // namespace kpb
