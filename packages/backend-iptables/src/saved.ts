@@ -229,3 +229,60 @@ export function snapshotRestoreInput(saved: Map<string, SavedTable>): string {
   }
   return out.join('\n') + '\n';
 }
+
+/** Chain names per table from `nft list chains ip|ip6` output. */
+export function parseNftChains(text: string): Map<string, string[]> {
+  const tables = new Map<string, string[]>();
+  let current: string[] | undefined;
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line.startsWith('table ')) {
+      const name = line.split(' ')[2] ?? '';
+      current = [];
+      tables.set(name, current);
+    } else if (line.startsWith('chain ') && current) {
+      let name = line.slice(6, line.endsWith('{') ? -1 : undefined).trim();
+      if (name.startsWith('"') && name.endsWith('"')) name = name.slice(1, -1);
+      current.push(name);
+    }
+  }
+  return tables;
+}
+
+/** Marker line separating per-chain listings in one shell run. */
+export const CHAIN_MARKER = '@@kpb-chain ';
+
+/**
+ * Parse concatenated `iptables -t T -S CHAIN` listings (each after a `@@kpb-chain T CHAIN` line)
+ * into saved tables. `ownedChains`: KUBE- chain names (declared, rules not listed).
+ */
+export function parseChainListings(text: string, ownedChains: Map<string, string[]>): Map<string, SavedTable> {
+  const tables = new Map<string, SavedTable>();
+  const tableOf = (name: string): SavedTable => {
+    let t = tables.get(name);
+    if (!t) tables.set(name, (t = { name, declarations: new Map(), rules: [] }));
+    return t;
+  };
+  let table: SavedTable | undefined;
+  for (const line of text.split('\n')) {
+    if (line.startsWith(CHAIN_MARKER)) {
+      table = tableOf(line.slice(CHAIN_MARKER.length).split(' ')[0]!);
+      continue;
+    }
+    if (!table) continue;
+    if (line.startsWith('-P ')) {
+      const [, chain, policy] = line.split(' ');
+      table.declarations.set(chain!, `:${chain} ${policy} [0:0]`);
+    } else if (line.startsWith('-N ')) {
+      const chain = line.slice(3).trim();
+      table.declarations.set(chain, `:${chain} - [0:0]`);
+    } else if (line.startsWith('-A ')) {
+      table.rules.push({ chain: ruleChain(line), line });
+    }
+  }
+  for (const [name, chains] of ownedChains) {
+    const t = tableOf(name);
+    for (const chain of chains) t.declarations.set(chain, `:${chain} - [0:0]`);
+  }
+  return tables;
+}

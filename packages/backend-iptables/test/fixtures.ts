@@ -36,7 +36,7 @@ export function slice(
   namespace: string,
   service: string,
   endpoints: Endpoint[],
-  ports = [{ name: 'p80', protocol: 'TCP' as const, port: 80 }],
+  ports: EndpointSlice['ports'] = [{ name: 'p80', protocol: 'TCP', port: 80 }],
 ): EndpointSlice {
   return { namespace, name: `${service}-abc`, serviceName: service, addressType: 'IPv4', ports, endpoints };
 }

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { canUseKernel } from '@kpb/testing';
 import type { Plan } from '@kpb/compiler';
 import { createIptablesBackend, renderText } from '../src/index.ts';
@@ -136,9 +136,11 @@ describe.skipIf(!canUseKernel()).each(variants)('iptables-%s in a network namesp
     expect(fullSave(ns, variant)).toBe(before);
   });
 
-  it('10k services × 3 endpoints: apply, verify, flush', async () => {
+  // KPB_BIG=10000 for the 10k run (iptables-nft-save makes verify slow there, see README).
+  const big = Number(process.env.KPB_BIG ?? 1000);
+  it(`${big} services × 3 endpoints: apply, verify, flush`, async () => {
     const ns = fresh();
-    const plan = planOf(bigCluster(10_000, 3));
+    const plan = planOf(bigCluster(big, 3));
     const t0 = performance.now();
     const r = await backend.apply(ns, plan);
     const t1 = performance.now();
@@ -150,7 +152,7 @@ describe.skipIf(!canUseKernel()).each(variants)('iptables-%s in a network namesp
     const t3 = performance.now();
     expect(fullSave(ns, variant)).not.toContain('KUBE-');
     console.log(
-      `${variant} 10k×3: apply ${(t1 - t0).toFixed(0)} ms (render ${r.timings.render.toFixed(0)}, save+merge ${r.timings.other?.toFixed(0)}, restore ${r.timings.kernel.toFixed(0)}), verify ${(t2 - t1).toFixed(0)} ms, flush ${(t3 - t2).toFixed(0)} ms`,
+      `${variant} ${big}×3: apply ${(t1 - t0).toFixed(0)} ms (render ${r.timings.render.toFixed(0)}, save+merge ${r.timings.other?.toFixed(0)}, restore ${r.timings.kernel.toFixed(0)}), verify ${(t2 - t1).toFixed(0)} ms, flush ${(t3 - t2).toFixed(0)} ms`,
     );
-  }, 180_000);
+  }, 600_000);
 });
