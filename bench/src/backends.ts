@@ -83,7 +83,7 @@ export function describeError(e: unknown): string {
  */
 export function batchBuilder(backend: Backend): { name: string; fn: (plan: unknown) => unknown } | undefined {
   const b = backend as unknown as Record<string, unknown>;
-  for (const name of ['buildBatch', 'renderBatch', 'encodeBatch', 'buildMessages', 'renderMessages', 'batch']) {
+  for (const name of ['buildBatch', 'renderBatch', 'encodeBatch', 'encodePlan', 'buildStream', 'encode', 'buildMessages', 'renderMessages', 'batch']) {
     const f = b[name];
     if (typeof f === 'function') return { name, fn: (plan) => (f as (p: unknown) => unknown).call(backend, plan) };
   }

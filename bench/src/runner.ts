@@ -373,6 +373,7 @@ export async function runBench(o: RunOptions): Promise<{ file: string; results: 
       off();
       if (!r.ok) {
         collector.over(st, bc, 'rss-peak', 'MB');
+        collector.note(st, bc, 'rss-peak', 'MB', `child killed at the ${o.capSeconds}s cap (it includes tsx start-up)`);
         return;
       }
       if (r.value !== 0) throw new Error(`rss child exited ${r.value}: ${err.trim().slice(0, 300)}`);
