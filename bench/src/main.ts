@@ -78,6 +78,7 @@ export function program(): Command {
     .option('--incremental-samples <n>', 'incremental-1 samples per round', int(1, 1000))
     .option('--latency-count <n>', 'TCP connects per service (first, last) per round', int(1, 20_000))
     .option('--generate-ms <n>', 'tinybench time budget per generation task per round, ms', int(1, 600_000))
+    .option('--figures <list>', 'figure groups: generate, sync (full-sync … flush), first-packet, rss-peak (default all)')
     .option('--out <dir>', 'result folder (default results/<date>-<hostname>)')
     .option('--quick', 'a sub-minute smoke run: 200 services, 1 repeat, short caps')
     .option('--no-kernel', 'generation figures only, even as root')
@@ -86,6 +87,9 @@ export function program(): Command {
     .action(async (opts: Record<string, unknown>) => {
       const quick = Boolean(opts.quick);
       const variants = selectVariants(String(opts.backends).split(',').map((s) => s.trim()).filter(Boolean));
+      const figures = opts.figures === undefined ? undefined : String(opts.figures).split(',').map((x) => x.trim()).filter(Boolean);
+      const badFigure = figures?.find((f) => !['generate', 'sync', 'first-packet', 'rss-peak'].includes(f));
+      if (badFigure) throw new InvalidArgumentError(`unknown figure group ${badFigure} (generate, sync, first-packet, rss-peak)`);
       const out = path.resolve((opts.out as string | undefined) ?? defaultOut());
       const uninstall = installSignalHandlers((m) => process.stderr.write(`${m}\n`));
       try {
@@ -104,6 +108,7 @@ export function program(): Command {
           generateMs: (opts.generateMs as number | undefined) ?? (quick ? 20 : 500),
           kernel: opts.kernel === false ? false : undefined,
           progress: opts.progress !== false,
+          ...(figures ? { figures } : {}),
           command: `kpb-bench ${process.argv.slice(2).join(' ')}`.trim(),
         });
         process.stdout.write(`${summaryText(results)}\n`);

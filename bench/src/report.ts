@@ -151,6 +151,15 @@ export async function writeReport(dirs: readonly string[], out: string): Promise
         ['kernel', ...labelled.map((s) => s.file.environment.kernel)],
         ['CPU', ...labelled.map((s) => `${s.file.environment.cpuModel} × ${s.file.environment.cores}`)],
         ['memory', ...labelled.map((s) => `${s.file.environment.memoryMB} MB`)],
+        [
+          'load (1 min), start → end',
+          ...labelled.map((s) => {
+            const l = s.file.environment.loadAverage;
+            if (!l) return '';
+            const busy = Math.max(l.start, l.end) > s.file.environment.cores ? ' — busy machine, figures noisy' : '';
+            return `${l.start} → ${l.end}${busy}`;
+          }),
+        ],
         ['node', ...labelled.map((s) => s.file.environment.node)],
         ['iptables', ...labelled.map((s) => s.file.environment.iptables)],
         ['nft', ...labelled.map((s) => s.file.environment.nft)],

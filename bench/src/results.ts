@@ -75,6 +75,8 @@ export interface Environment {
   readonly nft: string;
   readonly libnftnl: string;
   readonly gitCommit: string;
+  /** 1-minute load average when the run started and when it ended: above `cores`, figures are noisy. */
+  readonly loadAverage?: { readonly start: number; readonly end: number };
   /** Whether kernel figures were measured, and why not. */
   readonly kernelFigures: boolean;
   readonly kernelFiguresReason?: string;
@@ -147,7 +149,7 @@ function cpuModel(): string {
   return os.cpus()[0]?.model ?? 'unknown';
 }
 
-export function collectEnvironment(repoRoot: string, kernel: { ok: boolean; reason?: string }): Environment {
+export function collectEnvironment(repoRoot: string, kernel: { ok: boolean; reason?: string }, loadStart?: number): Environment {
   let commit = firstLine(['git', '-C', repoRoot, 'rev-parse', 'HEAD']);
   if (commit !== 'unknown') {
     const dirty = firstLine(['git', '-C', repoRoot, 'status', '--porcelain', '--untracked-files=no']);
@@ -167,6 +169,7 @@ export function collectEnvironment(repoRoot: string, kernel: { ok: boolean; reas
     nft: firstLine(['nft', '--version']),
     libnftnl,
     gitCommit: commit,
+    ...(loadStart !== undefined ? { loadAverage: { start: round(loadStart), end: round(os.loadavg()[0]!) } } : {}),
     kernelFigures: kernel.ok,
     ...(kernel.reason ? { kernelFiguresReason: kernel.reason } : {}),
   };

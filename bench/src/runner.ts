@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
@@ -46,6 +47,8 @@ export interface RunOptions {
   readonly generateMs: number;
   /** Measure kernel figures (default: when root). */
   readonly kernel?: boolean;
+  /** Figure groups to measure: 'generate', 'sync' (full-sync … flush), 'first-packet', 'rss-peak'. Default: all. */
+  readonly figures?: readonly string[];
   /** Show progress on stderr (default true). */
   readonly progress?: boolean;
   readonly command: string;
@@ -127,6 +130,10 @@ export async function runBench(o: RunOptions): Promise<{ file: string; results: 
   const progress = new Progress(1, process.stderr, o.progress !== false);
   const collector = new Collector();
   const capMs = o.capSeconds * 1000;
+  const loadStart = os.loadavg()[0]!;
+  if (loadStart > os.cpus().length) {
+    progress.note(`kpb bench: the machine is busy (load ${loadStart.toFixed(1)} on ${os.cpus().length} cores): figures will be noisy`);
+  }
 
   // Load backends; one that fails is unavailable, with the reason.
   const states: VariantState[] = [];
@@ -398,7 +405,9 @@ export async function runBench(o: RunOptions): Promise<{ file: string; results: 
         for (const st of order) {
           if (isAborted()) break;
           const step = (what: string) => progress.step(`${label} · ${n} svc × ${o.endpointsPerService} · ${st.id} · ${what}`);
-          if (!warm) {
+          const wanted = (g: string) => !o.figures || o.figures.includes(g);
+          if (!warm && !wanted('generate')) progress.advance();
+          else if (!warm) {
             step('generate');
             try {
               await generate(st, bc);
@@ -413,6 +422,10 @@ export async function runBench(o: RunOptions): Promise<{ file: string; results: 
             ...(warm ? [] : [['first packet', () => latency(st, bc)], ['rss-peak', () => rss(st, bc)]]),
           ] as [string, () => Promise<void>][]) {
             if (isAborted()) break;
+            if (!wanted(what === 'sync cycle' ? 'sync' : what === 'first packet' ? 'first-packet' : 'rss-peak')) {
+              progress.advance();
+              continue;
+            }
             if (what !== 'sync cycle' && !allows(st.v, what === 'rss-peak' ? 'rss-peak' : 'first-packet-first')) {
               progress.advance();
               continue;
@@ -458,7 +471,7 @@ export async function runBench(o: RunOptions): Promise<{ file: string; results: 
   const backends: BackendStatus[] = states.map((s) => (s.kernelError ? { ...s.status, kernelError: s.kernelError } : s.status));
   const results: ResultsFile = {
     schema: SCHEMA,
-    environment: collectEnvironment(REPO_ROOT, { ok: kernel, ...(kernelReason ? { reason: kernelReason } : {}) }),
+    environment: collectEnvironment(REPO_ROOT, { ok: kernel, ...(kernelReason ? { reason: kernelReason } : {}) }, loadStart),
     parameters,
     backends,
     results: collector.rows(),
