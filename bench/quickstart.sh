@@ -26,5 +26,9 @@ echo "   nft $(nft --version | awk '{print $2}'), $(iptables --version), libnftn
 echo "== 2/3 npm ci (and the native addon build)"
 npm ci --no-audit --no-fund --loglevel=error
 
-echo "== 3/3 side-by-side: ${SERVICES} services x 3 endpoints"
-npx kpb bench-quick --services "$SERVICES"
+echo "== 3/3 side-by-side: ${SERVICES} services x 3 endpoints, every backend and layout"
+# Generate, compile, load into throwaway namespaces, verify, sync, flush; report in a temp folder.
+out=$(mktemp -d /tmp/kpb-quickstart.XXXXXX)
+npx nx run bench:compare --outputStyle=stream -- --quick --services "$SERVICES" --out "$out/report"
+echo
+echo "Report: $out/report/report.md (results.json and SVG charts beside it)"
