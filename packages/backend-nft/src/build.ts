@@ -90,12 +90,23 @@ export function servicePortChainNames(sp: ServicePortPlan): ServicePortNames {
   return { cluster: `service-${base}`, local: `local-${base}`, external: `external-${base}`, firewall: `firewall-${base}` };
 }
 
+const endpointBaseCache = new WeakMap<PlanEndpoint, Map<ServicePortPlan, string>>();
+
+/** endpointChainBase, remembered per (service port, endpoint) plan object. */
+function endpointBase(sp: ServicePortPlan, ep: PlanEndpoint): string {
+  let bySp = endpointBaseCache.get(ep);
+  if (!bySp) endpointBaseCache.set(ep, (bySp = new Map()));
+  let base = bySp.get(sp);
+  if (base === undefined) bySp.set(sp, (base = endpointChainBase(sp, ep)));
+  return base;
+}
+
 export function endpointChainName(sp: ServicePortPlan, ep: PlanEndpoint): string {
-  return `endpoint-${endpointChainBase(sp, ep)}`;
+  return `endpoint-${endpointBase(sp, ep)}`;
 }
 
 export function affinitySetName(sp: ServicePortPlan, ep: PlanEndpoint): string {
-  return `affinity-${endpointChainBase(sp, ep)}`;
+  return `affinity-${endpointBase(sp, ep)}`;
 }
 
 export function nftFamily(plan: Plan): NftFamily {

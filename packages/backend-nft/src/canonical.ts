@@ -11,7 +11,7 @@
  * Rule text needs no rewriting: kpb writes rules in the form nft lists them.
  */
 import type { Difference } from '@kpb/backend';
-import { printCanon, sortCanon } from './render.ts';
+import { normalizeRuleText, printCanon, sortCanon } from './render.ts';
 import type { CanonObject } from './render.ts';
 
 const PRIORITY_NAMES: Record<string, number> = { raw: -300, mangle: -150, dstnat: -100, filter: 0, security: 50, srcnat: 100 };
@@ -116,7 +116,7 @@ export function parseListing(text: string): CanonObject[] {
       const base = /^type (\w+) hook (\w+)(?: device \S+)? priority (.+?); policy (\w+);$/.exec(line);
       if (base) obj.base = `type ${base[1]} hook ${base[2]} priority ${parsePriority(base[3]!)} policy ${base[4]}`;
       else if (line.startsWith('comment "')) obj.comment = line;
-      else obj.items.push(line);
+      else obj.items.push(normalizeRuleText(line));
       continue;
     }
     if (line.startsWith('type ')) obj.type = line.slice(5);

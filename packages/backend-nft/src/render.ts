@@ -86,22 +86,94 @@ function keyField(k: KeyField, family: NftFamily): string {
   }
 }
 
-/** Numeric sort key of an address or CIDR (start address), as nft orders anonymous sets. */
-function addrSortKey(value: string): bigint {
-  const addr = value.split('/')[0]!;
+/** Address → number (IPv4: 32 bits, IPv6: 128 bits). */
+function addrToBig(addr: string): bigint {
   if (!addr.includes(':')) return addr.split('.').reduce((acc, o) => (acc << 8n) | BigInt(Number(o)), 0n);
   const [head, tail] = addr.split('::') as [string, string | undefined];
   const h = head ? head.split(':') : [];
   const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
-  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+  const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
   return groups.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g || '0', 16)), 0n);
 }
 
+/** Number → address as nft prints it (IPv6 compressed per RFC 5952). */
+function bigToAddr(n: bigint, v6: boolean): string {
+  if (!v6) return [24n, 16n, 8n, 0n].map((sh) => String((n >> sh) & 255n)).join('.');
+  const g = Array.from({ length: 8 }, (_, i) => Number((n >> BigInt(112 - 16 * i)) & 0xffffn));
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = g.map((x) => x.toString(16));
+  if (best < 0) return hex.join(':');
+  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+}
+
 export function sortAddrs(values: readonly string[]): string[] {
-  return [...values].sort((a, b) => {
-    const ka = addrSortKey(a);
-    const kb = addrSortKey(b);
-    return ka < kb ? -1 : ka > kb ? 1 : 0;
+  const key = (v: string) => addrToBig(v.split('/')[0]!);
+  return [...values].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+}
+
+const ANON_ADDR_SET = /\b(ip6?) (saddr|daddr) (!= )?\{ ([^}]*) \}/g;
+
+/**
+ * Rule text with every anonymous address set rewritten as merged intervals (`mergeAddrs`). nft
+ * merges overlapping and adjacent prefixes of an anonymous set when it stores it, and lists the
+ * result in its own way; kpb compares both sides in this merged form.
+ */
+export function normalizeRuleText(text: string): string {
+  if (!text.includes('{')) return text;
+  return text.replace(ANON_ADDR_SET, (_m, fam: string, field: string, neg: string | undefined, body: string) => {
+    const values = body.split(',').map((v) => v.trim()).filter(Boolean);
+    return `${fam} ${field} ${neg ?? ''}{ ${mergeAddrs(values, fam === 'ip6' ? 'ip6' : 'ip').join(', ')} }`;
+  });
+}
+
+/**
+ * An anonymous set of addresses/prefixes/ranges as intervals: intervals sorted, overlapping
+ * and adjacent ones merged, each printed as an address, a prefix or a `first-last` range.
+ */
+export function mergeAddrs(values: readonly string[], family: NftFamily): string[] {
+  const v6 = family === 'ip6';
+  const bits = v6 ? 128n : 32n;
+  const intervals = values
+    .map((v) => {
+      const dash = v.indexOf('-');
+      if (dash > 0) return [addrToBig(v.slice(0, dash)), addrToBig(v.slice(dash + 1))] as [bigint, bigint];
+      const [addr, len] = v.split('/') as [string, string | undefined];
+      const start = addrToBig(addr);
+      const host = bits - BigInt(len ?? bits);
+      const mask = (1n << host) - 1n;
+      return [start & ~mask, (start & ~mask) | mask] as [bigint, bigint];
+    })
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const merged: [bigint, bigint][] = [];
+  for (const iv of intervals) {
+    const last = merged[merged.length - 1];
+    if (last && iv[0] <= last[1] + 1n) last[1] = iv[1] > last[1] ? iv[1] : last[1];
+    else merged.push([iv[0], iv[1]]);
+  }
+  return merged.map(([a, b]) => {
+    if (a === b) return bigToAddr(a, v6);
+    const size = b - a + 1n;
+    const isPow2 = (size & (size - 1n)) === 0n;
+    if (isPow2 && (a & (size - 1n)) === 0n) {
+      let host = 0n;
+      while (1n << host < size) host++;
+      return `${bigToAddr(a, v6)}/${bits - host}`;
+    }
+    return `${bigToAddr(a, v6)}-${bigToAddr(b, v6)}`;
   });
 }
 
@@ -338,7 +410,7 @@ export function canonicalObjects(rs: NftRuleset): CanonObject[] {
     { kind: 'table', name: `${rs.family} ${rs.table}`, props: rs.comment !== undefined ? [`comment "${rs.comment}"`] : [], items: [] },
   ];
   for (const c of rs.chains) {
-    out.push({ kind: 'chain', name: c.name, props: chainProps(c.base, c.comment), items: c.rules.map((r) => formatRule(r, rs.family)) });
+    out.push({ kind: 'chain', name: c.name, props: chainProps(c.base, c.comment), items: c.rules.map((r) => normalizeRuleText(formatRule(r, rs.family))) });
   }
   for (const s of rs.sets) {
     const dynamic = s.flags.includes('dynamic');

@@ -174,14 +174,22 @@ export interface NftRuleset {
 export type NftLayout = 'flat' | 'kube-proxy';
 
 /** Chain, set and map names: what kube-proxy produces (`[A-Za-z0-9_./-]`, not starting with a digit or `-`). */
-export const NAME_RE = /^[A-Za-z_.][A-Za-z0-9_./-]{0,255}$/;
+export const NAME_RE = /^[A-Za-z_.][A-Za-z0-9_./-]*$/;
+/** Longest object name nft accepts. */
+export const NAME_MAX = 256;
 /** Comments: fixed texts and `ns/name:port` strings. */
 export const COMMENT_RE = /^[A-Za-z0-9 ._/:,-]{0,128}$/;
 const IPV4_RE = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const IPV6_RE = /^[0-9a-f:]{2,39}$/;
 
+const checkedNames = new Set<string>();
+
 export function isValidName(name: string): boolean {
-  return NAME_RE.test(name);
+  if (checkedNames.has(name)) return true;
+  if (name.length > NAME_MAX || !NAME_RE.test(name)) return false;
+  if (checkedNames.size > 500_000) checkedNames.clear();
+  checkedNames.add(name);
+  return true;
 }
 
 export function isIPv4(s: string): boolean {

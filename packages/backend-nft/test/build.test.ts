@@ -127,3 +127,18 @@ describe('renderer refuses unsafe text', () => {
     expect(() => formatRule({ statements: [{ kind: 'reject' }], comment: 'a"b' }, 'ip')).toThrow(RenderError);
   });
 });
+
+describe('anonymous address sets are compared merged', async () => {
+  const { normalizeRuleText } = await import('../src/index.ts');
+  it('written and listed forms meet', () => {
+    // Left: what kpb writes; right: what nft 1.0.6 listed for it.
+    const pairs: [string, string][] = [
+      ['ip saddr != { 10.0.0.0/8, 11.0.0.0/8 } drop', 'ip saddr != { 10.0.0.0/7 } drop'],
+      ['ip saddr != { 10.0.0.0/8, 10.1.0.0/16, 12.0.0.0/8 } drop', 'ip saddr != { 10.0.0.0/8, 12.0.0.0/8 } drop'],
+      ['ip saddr != { 1.2.3.4, 1.2.3.5, 1.2.3.7 } drop', 'ip saddr != { 1.2.3.4, 1.2.3.5, 1.2.3.7 } drop'],
+      ['ip saddr != { 192.168.1.0/24, 192.168.1.10 } drop', 'ip saddr != { 192.168.1.0/24 } drop'],
+      ['ip6 saddr != { 2001:db8:1::/48, 2001:db8:2::/48 } drop', 'ip6 saddr != { 2001:db8:1::-2001:db8:2:ffff:ffff:ffff:ffff:ffff } drop'],
+    ];
+    for (const [written, listed] of pairs) expect(normalizeRuleText(written)).toBe(normalizeRuleText(listed));
+  });
+});

@@ -179,3 +179,46 @@ describe.skipIf(!canUseKernel())('nft backend on a real kernel', () => {
     });
   }
 });
+
+describe.skipIf(!canUseKernel())('ip6 family on a real kernel', () => {
+  let ns: NsTarget | undefined;
+  beforeAll(() => {
+    ns = makeNetns();
+  });
+  afterAll(() => deleteNetns(ns));
+
+  const plan6 = compile(
+    {
+      services: [
+        svc('ns1', 'web6', 'fd00:96::10', {
+          type: 'LoadBalancer',
+          ports: [{ name: 'p80', protocol: 'TCP', port: 80, targetPort: 8080, nodePort: 30090 }],
+          loadBalancerIPs: ['2001:db8::10'],
+          loadBalancerSourceRanges: ['2001:db8:1::/48', '2001:db8:2::/48'],
+          sessionAffinity: { timeoutSeconds: 300 },
+        }),
+      ],
+      endpointSlices: [{ ...slice('ns1', 'web6', [ep('fd00:1::1', 'node-a'), ep('fd00:1::2')]), addressType: 'IPv6' }],
+      nodes: [{ name: 'node-a', addresses: [{ type: 'InternalIP', address: 'fd00:ff::10' }] }],
+    },
+    { ...SETTINGS, clusterCIDR: 'fd00:1::/64' },
+    'IPv6',
+  );
+
+  for (const layout of ['flat', 'kube-proxy'] as const) {
+    it(`${layout}: apply, verify, trace`, async () => {
+      const b = createNftBackend({ layout });
+      await b.apply(ns!, plan6);
+      expect(await b.verify(ns!, plan6)).toEqual({ ok: true, differences: [] });
+      expect(await b.readBack(ns!)).toBe(b.renderCanonical(plan6));
+      expect(b.trace(plan6, { src: 'fd00:1::99', dst: 'fd00:96::10', dport: 80, protocol: 'TCP', origin: 'forward' }).verdict).toEqual({
+        kind: 'endpoints',
+        endpoints: ['[fd00:1::1]:8080', '[fd00:1::2]:8080'],
+        masquerade: false,
+      });
+      expect(b.trace(plan6, { src: '2001:db8:3::1', dst: '2001:db8::10', dport: 80, protocol: 'TCP', origin: 'forward' }).verdict).toEqual({ kind: 'dropped' });
+      await b.flush(ns!);
+      expect(await b.readBack(ns!)).toBe('');
+    });
+  }
+});
