@@ -4,7 +4,7 @@
  */
 export { BACKEND_CASES, CORE_CASES, caseById, createNftnl } from './backends.ts';
 export type { BackendCase, BackendKind, NftnlOptions } from './backends.ts';
-export { makeNamespace, dropNamespace, inNamespace, run, snapshot, pidsIn } from './kernel.ts';
+export { makeNamespace, dropNamespace, inNamespace, run, snapshot, pidsIn, tablesSorted } from './kernel.ts';
 export type { NsTarget } from './kernel.ts';
 export { KPB_BIN, kpb, startKpb, STACK_TRACE } from './cli.ts';
 export type { CliProcess, CliRun } from './cli.ts';
@@ -13,3 +13,5 @@ export type { FuzzInput, Mutation, Encoding } from './hostile.ts';
 export { checkRenderedText, QUOTED, IPTABLES_CHAIN, NFT_NAME, PRINTABLE } from './render-check.ts';
 export type { RenderProblem } from './render-check.ts';
 export { fuzzRuns, fuzzSeed, scaled } from './budget.ts';
+export { clusterPair, writePair, SETTINGS, SETTINGS_FLAGS } from './clusters.ts';
+export type { Pair } from './clusters.ts';

@@ -38,9 +38,29 @@ const withoutComments = (text: string): string =>
     .join('\n');
 
 /**
+ * `nft list ruleset` with its tables in name order: the listing order of tables is their creation
+ * order, which changes when a tool replaces a table with identical content (iptables-restore
+ * without --noflush deletes and re-creates `ip filter`); likewise the chains, sets and maps of a
+ * table. Rules and elements inside them are kept as they are.
+ */
+export function tablesSorted(listing: string): string {
+  const blocks = listing.split(/\n(?=table )/).map((b) => b.trimEnd());
+  return blocks.filter(Boolean).map(chainsSorted).sort().join('\n') + '\n';
+}
+
+/** Chains of one table in name order (their listing order is creation order too). */
+function chainsSorted(table: string): string {
+  const lines = table.split('\n');
+  const head = lines[0]!;
+  const body = lines.slice(1, -1).join('\n');
+  const parts = body.split(/\n(?=\t(?:chain|set|map) )/).map((p) => p.replace(/\n+$/, ''));
+  return [head, ...parts.sort(), lines[lines.length - 1]].join('\n');
+}
+
+/**
  * Everything the namespace's packet filter holds, from every angle kpb could have touched:
  * `iptables-nft-save` and `iptables-legacy-save` (minus `#` lines: they carry a timestamp) and
- * `nft list ruleset`. Byte-for-byte comparison of two snapshots = nothing changed.
+ * `nft list ruleset` (tables sorted, see tablesSorted). Byte-for-byte comparison of two snapshots = nothing changed.
  */
 export async function snapshot(t: NsTarget): Promise<string> {
   const [ipt, legacy, nft] = await Promise.all([
@@ -48,7 +68,7 @@ export async function snapshot(t: NsTarget): Promise<string> {
     run(t, ['iptables-legacy-save']),
     run(t, ['nft', 'list', 'ruleset']),
   ]);
-  return `== iptables-nft-save\n${withoutComments(ipt)}\n== iptables-legacy-save\n${withoutComments(legacy)}\n== nft list ruleset\n${nft}`;
+  return `== iptables-nft-save\n${withoutComments(ipt)}\n== iptables-legacy-save\n${withoutComments(legacy)}\n== nft list ruleset\n${tablesSorted(nft)}`;
 }
 
 /** Process ids inside the namespace (`ip netns pids`). */
