@@ -1,5 +1,5 @@
 /** Small builders for hand-written clusters in compiler tests. */
-import type { Cluster, Endpoint, EndpointSlice, Service, ServicePort } from '@kpb/model';
+import type { Cluster, Endpoint, EndpointPort, EndpointSlice, Service, ServicePort } from '@kpb/model';
 
 export function svc(name: string, extra: Partial<Service> & { ports?: ServicePort[] } = {}): Service {
   return {
@@ -27,7 +27,7 @@ export function ep(ip: string, opts: { ready?: boolean; serving?: boolean; termi
   };
 }
 
-export function slice(service: string, endpoints: Endpoint[], name = `${service}-abc`, ports = [{ name: 'p80', protocol: 'TCP' as const, port: 8080 }]): EndpointSlice {
+export function slice(service: string, endpoints: Endpoint[], name = `${service}-abc`, ports: EndpointPort[] = [{ name: 'p80', protocol: 'TCP', port: 8080 }]): EndpointSlice {
   return { namespace: 'ns', name, serviceName: service, addressType: 'IPv4', ports, endpoints };
 }
 
