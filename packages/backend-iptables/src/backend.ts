@@ -3,9 +3,10 @@
  *
  * Full apply: iptables-save the current tables, drop what kpb owns, merge kpb's new rules in
  * (kpb's jumps first in each built-in chain, then everybody else's rules in their order), and
- * restore filter and nat WITHOUT --noflush in one iptables-restore call. With iptables-nft that
- * is one nf_tables transaction; with iptables-legacy each table is committed on its own, so on
- * failure the saved tables are restored (rollback).
+ * restore filter and nat WITHOUT --noflush in one iptables-restore call. Both variants commit
+ * each table on its own (iptables-nft-restore 1.8.9 too: one nf_tables transaction per COMMIT),
+ * so on failure the saved tables are restored (rollback): legacy from its full save, nft from a
+ * save of the (small) filter table taken just before.
  */
 import type { ApplyResult, Backend, SyncResult, Target, TracePacket, TraceResult, VerifyResult } from '@kpb/backend';
 import { runTool, ToolError } from '@kpb/backend';
@@ -88,20 +89,37 @@ export function createIptablesBackend(options: IptablesBackendOptions = {}): Bac
     await runTool(target, iptablesTools(variant, family).restore, noflush ? ['-w', '--noflush'] : ['-w'], { input, timeoutMs });
   }
 
+  /**
+   * The filter table as iptables-save prints it (restore input that puts it back). Both
+   * iptables-restore variants commit table by table ("commit per table" in xtables-restore 1.8.9,
+   * iptables-nft included): when nat fails after filter's COMMIT, filter is already replaced.
+   * kpb's filter table is small (no per-endpoint chains), so saving it stays cheap at any scale.
+   */
+  async function saveFilter(target: Target, family: 'IPv4' | 'IPv6'): Promise<string> {
+    const { stdout } = await runTool(target, iptablesTools(variant, family).save, ['-t', 'filter'], { timeoutMs });
+    return stdout;
+  }
+
+  /** Puts back a table saved by saveFilter (best effort: the original error is what the caller reports). */
+  async function restoreFilter(target: Target, family: 'IPv4' | 'IPv6', saved: string): Promise<void> {
+    if (saved.includes('*filter')) await restore(target, family, saved, false).catch(() => undefined);
+  }
+
   /** Replace kpb's part of filter and nat, keeping the rest; rolls back (legacy) on failure. */
   async function replaceOwned(target: Target, family: 'IPv4' | 'IPv6', ruleset: RenderedRuleset | undefined) {
     const t0 = now();
     const saved = await saveForeign(target, family);
     if (!ruleset && !holdsOwned(saved)) return { other: now() - t0, kernel: 0, lines: 0 };
     const input = mergedRestoreInput(saved, ruleset);
+    // legacy: the full save is at hand; nft: saveForeign does not list kpb's chains, save filter.
+    const filterBefore = variant === 'nft' ? await saveFilter(target, family) : undefined;
     const t1 = now();
     try {
       await restore(target, family, input.text, false);
     } catch (e) {
-      if (variant === 'legacy') {
-        // iptables-legacy-restore commits table by table: put back what was saved.
-        await restore(target, family, snapshotRestoreInput(saved), false).catch(() => undefined);
-      }
+      // iptables-restore commits table by table (both variants): put back what was saved.
+      if (variant === 'legacy') await restore(target, family, snapshotRestoreInput(saved), false).catch(() => undefined);
+      else if (filterBefore !== undefined) await restoreFilter(target, family, filterBefore);
       throw e;
     }
     return { other: t1 - t0, kernel: now() - t1, lines: input.lines };
@@ -159,10 +177,13 @@ export function createIptablesBackend(options: IptablesBackendOptions = {}): Bac
     if (partial.written.length === 0 && partial.stale.length === 0 && changes.removed.length === 0) {
       return { timings: { render, kernel: 0, other }, size: { unit: 'lines', count: 0 }, mode: 'incremental', changedServicePorts: [] };
     }
+    const filterBefore = partial.text.includes('*filter') ? await saveFilter(target, to.family) : '';
     const t3 = now();
     try {
       await restore(target, to.family, partial.text, true);
     } catch (e) {
+      // filter may have been committed before nat failed: put it back before the full apply.
+      await restoreFilter(target, to.family, filterBefore);
       const why = e instanceof ToolError ? e.message : String(e);
       return fullSync(target, to, `partial restore failed, full apply instead: ${why}`, now() - t1, render);
     }
