@@ -3,6 +3,9 @@
  * the tool itself for the host.
  */
 import { spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Target } from './types.ts';
 
 export interface ToolResult {
@@ -49,12 +52,32 @@ export function runTool(
 ): Promise<ToolResult> {
   const argv = commandFor(target, tool, args);
   const shown = [tool, ...args].join(' ');
+  // Input goes through an (already unlinked) file, not a pipe: if kpb dies (SIGKILL) while the
+  // tool runs, the tool still reads the WHOLE input and finishes its transaction. Through a pipe
+  // it would read a truncated input, which iptables-restore commits table by table (filter
+  // without nat) and `nft -f` commits entirely when the cut falls on a line boundary.
+  let stdinFd: number | undefined;
+  if (options.input !== undefined && options.input.length > 0) {
+    const dir = mkdtempSync(join(tmpdir(), 'kpb-input-'));
+    try {
+      const file = join(dir, 'input');
+      writeFileSync(file, options.input, { mode: 0o600 });
+      stdinFd = openSync(file, 'r');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
   return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+    let child;
+    try {
+      child = spawn(argv[0]!, argv.slice(1), { stdio: [stdinFd ?? 'pipe', 'pipe', 'pipe'] });
+    } finally {
+      if (stdinFd !== undefined) closeSync(stdinFd);
+    }
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.stdout!.on('data', (b: Buffer) => out.push(b));
+    child.stderr!.on('data', (b: Buffer) => err.push(b));
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 600_000);
     child.on('error', (e) => {
       clearTimeout(timer);
@@ -70,9 +93,11 @@ export function runTool(
       if (result.code !== 0 && !options.allowFailure) reject(new ToolError(`${shown} in ${describeTarget(target)}`, result));
       else resolve(result);
     });
-    child.stdin.on('error', () => {
-      /* the tool may exit before reading all input; its exit code tells */
-    });
-    child.stdin.end(options.input ?? '');
+    if (child.stdin) {
+      child.stdin.on('error', () => {
+        /* the tool may exit before reading all input; its exit code tells */
+      });
+      child.stdin.end('');
+    }
   });
 }
