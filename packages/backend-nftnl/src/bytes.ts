@@ -1,0 +1,365 @@
+/**
+ * Byte helpers: addresses, prefixes, element keys, and the USERDATA TLVs nft 1.0.6 writes
+ * (libnftnl `nftnl_udata`: u8 type, u8 length, value). Values learnt with
+ * `nft --debug=netlink,mnl -f` (see test/golden.test.ts).
+ */
+import type { KeyType, NftFamily } from '@kpb/backend-nft';
+
+const v4Cache = new Map<string, Uint8Array>();
+const v6Cache = new Map<string, Uint8Array>();
+const CACHE_MAX = 1_000_000;
+
+function parseV4(s: string, out: Uint8Array, at: number): boolean {
+  const parts = s.split('.');
+  if (parts.length !== 4) return false;
+  for (let i = 0; i < 4; i++) {
+    const p = parts[i]!;
+    if (!/^\d{1,3}$/.test(p)) return false;
+    const n = Number(p);
+    if (n > 255) return false;
+    out[at + i] = n;
+  }
+  return true;
+}
+
+function parseV6(s: string): Uint8Array | undefined {
+  const out = new Uint8Array(16);
+  let text = s;
+  // An embedded IPv4 tail (`::ffff:1.2.3.4`).
+  let tail: Uint8Array | undefined;
+  const lastColon = text.lastIndexOf(':');
+  if (text.includes('.', lastColon)) {
+    tail = new Uint8Array(4);
+    if (!parseV4(text.slice(lastColon + 1), tail, 0)) return undefined;
+    text = `${text.slice(0, lastColon + 1)}0:0`;
+  }
+  const halves = text.split('::');
+  if (halves.length > 2) return undefined;
+  const groups = (h: string) => (h === '' ? [] : h.split(':'));
+  const head = groups(halves[0]!);
+  const rest = halves.length === 2 ? groups(halves[1]!) : [];
+  const fill = halves.length === 2 ? 8 - head.length - rest.length : 0;
+  if (fill < 0 || (halves.length === 1 && head.length !== 8)) return undefined;
+  const all = [...head, ...Array<string>(fill).fill('0'), ...rest];
+  if (all.length !== 8) return undefined;
+  for (let i = 0; i < 8; i++) {
+    const g = all[i]!;
+    if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
+    const n = parseInt(g, 16);
+    out[2 * i] = n >> 8;
+    out[2 * i + 1] = n & 0xff;
+  }
+  if (tail) out.set(tail, 12);
+  return out;
+}
+
+/** Network-order bytes of an address of the family (cached; never mutate the result). */
+export function addrBytes(ip: string, family: NftFamily): Uint8Array {
+  const cache = family === 'ip' ? v4Cache : v6Cache;
+  let b = cache.get(ip);
+  if (b) return b;
+  if (family === 'ip') {
+    b = new Uint8Array(4);
+    if (!parseV4(ip, b, 0)) throw new Error(`not an IPv4 address: ${JSON.stringify(ip)}`);
+  } else {
+    b = parseV6(ip);
+    if (!b) throw new Error(`not an IPv6 address: ${JSON.stringify(ip)}`);
+  }
+  if (cache.size > CACHE_MAX) cache.clear();
+  cache.set(ip, b);
+  return b;
+}
+
+export interface Prefix {
+  readonly addr: Uint8Array;
+  /** Prefix length; undefined for a plain address. */
+  readonly bits: number | undefined;
+}
+
+export function parsePrefix(value: string, family: NftFamily): Prefix {
+  const slash = value.indexOf('/');
+  if (slash < 0) return { addr: addrBytes(value, family), bits: undefined };
+  const addr = addrBytes(value.slice(0, slash), family);
+  const bitsText = value.slice(slash + 1);
+  const bits = Number(bitsText);
+  if (!/^\d{1,3}$/.test(bitsText) || bits > addr.length * 8) throw new Error(`bad prefix ${JSON.stringify(value)}`);
+  return { addr, bits };
+}
+
+/** Mask of a prefix length over `len` bytes. */
+export function prefixMask(bits: number, len: number): Uint8Array {
+  const m = new Uint8Array(len);
+  for (let i = 0; i < len; i++) {
+    const b = bits - 8 * i;
+    m[i] = b >= 8 ? 0xff : b <= 0 ? 0 : (0xff << (8 - b)) & 0xff;
+  }
+  return m;
+}
+
+export const PROTO_NUM: Readonly<Record<string, number>> = { tcp: 6, udp: 17, sctp: 132 };
+export const PROTO_NAME: Readonly<Record<number, 'tcp' | 'udp' | 'sctp'>> = { 6: 'tcp', 17: 'udp', 132: 'sctp' };
+
+/** u32 in host (little-endian) order: registers compared with cmp/bitwise on host values. */
+export function u32le(v: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, v >>> 0, true);
+  return b;
+}
+
+export function u16be(v: number): Uint8Array {
+  return Uint8Array.of((v >> 8) & 0xff, v & 0xff);
+}
+
+// ---- key types -------------------------------------------------------------------------------
+
+/** nft datatype ids. */
+export const DATATYPE: Readonly<Record<KeyType, number>> = { ipv4_addr: 7, ipv6_addr: 8, inet_proto: 12, inet_service: 13 };
+export const DATATYPE_NAME: Readonly<Record<number, KeyType>> = { 7: 'ipv4_addr', 8: 'ipv6_addr', 12: 'inet_proto', 13: 'inet_service' };
+/** Bytes of a key type's value (unpadded). */
+export const KEY_BYTES: Readonly<Record<KeyType, number>> = { ipv4_addr: 4, ipv6_addr: 16, inet_proto: 1, inet_service: 2 };
+
+/** nft's concatenated type id: 6 bits per field. */
+export function keyTypeId(types: readonly KeyType[]): number {
+  let id = 0;
+  for (const t of types) id = id * 64 + DATATYPE[t];
+  return id;
+}
+
+export function keyTypesOf(id: number): KeyType[] | undefined {
+  const out: KeyType[] = [];
+  for (let guard = 0; id > 0 && guard < 8; guard++) {
+    const t = DATATYPE_NAME[id % 64];
+    if (!t) return undefined;
+    out.unshift(t);
+    id = Math.floor(id / 64);
+  }
+  return out.length ? out : undefined;
+}
+
+/** Key length: one field alone is unpadded; concatenations pad each field to 4 bytes. */
+export function keyLength(types: readonly KeyType[]): number {
+  if (types.length === 1) return KEY_BYTES[types[0]!];
+  let n = 0;
+  for (const t of types) n += (KEY_BYTES[t] + 3) & ~3;
+  return n;
+}
+
+// ---- userdata --------------------------------------------------------------------------------
+
+export function tlv(type: number, value: Uint8Array): Uint8Array {
+  if (value.length > 255) throw new RangeError('userdata value longer than 255 bytes');
+  const out = new Uint8Array(2 + value.length);
+  out[0] = type;
+  out[1] = value.length;
+  out.set(value, 2);
+  return out;
+}
+
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+const encoder = new TextEncoder();
+const cstr = (s: string) => concatBytes([encoder.encode(s), Uint8Array.of(0)]);
+
+const commentCache = new Map<string, Uint8Array>();
+/** Comment TLV (type 0 for tables, chains and rules; 7 for sets). */
+export function commentTlv(comment: string, type = 0): Uint8Array {
+  const k = `${type}:${comment}`;
+  let b = commentCache.get(k);
+  if (!b) {
+    b = tlv(type, cstr(comment));
+    if (commentCache.size > 10_000) commentCache.clear();
+    commentCache.set(k, b);
+  }
+  return b;
+}
+
+/** NFTNL_UDATA_SET_* */
+export const UDATA_SET = { keyByteOrder: 0, dataByteOrder: 1, mergeElements: 2, keyTypeof: 3, dataTypeof: 4, dataInterval: 6, comment: 7 } as const;
+const BYTEORDER = { invalid: 0, host: 1, big: 2 } as const;
+
+/** Named verdict map with a concatenated key: what nft 1.0.6 writes. */
+export function verdictMapUserdata(comment: string | undefined): Uint8Array {
+  return concatBytes([
+    tlv(UDATA_SET.keyByteOrder, u32le(BYTEORDER.invalid)),
+    tlv(UDATA_SET.dataByteOrder, u32le(BYTEORDER.invalid)),
+    tlv(UDATA_SET.keyTypeof, concatBytes([tlv(0, u32le(13)), tlv(1, new Uint8Array(0))])),
+    tlv(UDATA_SET.dataInterval, u32le(0)),
+    ...(comment !== undefined ? [commentTlv(comment, UDATA_SET.comment)] : []),
+  ]);
+}
+
+/** Named set of addresses (big-endian key). */
+export function addrSetUserdata(comment: string | undefined): Uint8Array {
+  return concatBytes([tlv(UDATA_SET.keyByteOrder, u32le(BYTEORDER.big)), ...(comment !== undefined ? [commentTlv(comment, UDATA_SET.comment)] : [])]);
+}
+
+/** Anonymous `numgen … vmap { … }` map: host-order integer key. */
+export const NUMGEN_MAP_USERDATA = concatBytes([
+  tlv(UDATA_SET.keyByteOrder, u32le(BYTEORDER.host)),
+  tlv(UDATA_SET.dataByteOrder, u32le(BYTEORDER.invalid)),
+  tlv(UDATA_SET.dataTypeof, concatBytes([tlv(0, u32le(1)), tlv(1, new Uint8Array(0))])),
+  tlv(UDATA_SET.dataInterval, u32le(0)),
+]);
+
+/** Payload protocol / template field ids nft records in `typeof` userdata. */
+const TYPEOF_PROTO = { ip: 12, ip6: 13 } as const;
+const TYPEOF_FIELD = { ip: { saddr: 11, daddr: 12 }, ip6: { saddr: 8, daddr: 9 } } as const;
+
+/** Anonymous set of addresses from `ip saddr { … }`: payload typeof, merge flag for intervals. */
+export function anonAddrSetUserdata(family: NftFamily, field: 'saddr' | 'daddr', interval: boolean): Uint8Array {
+  return concatBytes([
+    tlv(UDATA_SET.keyByteOrder, u32le(BYTEORDER.big)),
+    ...(interval ? [tlv(UDATA_SET.mergeElements, u32le(1))] : []),
+    tlv(
+      UDATA_SET.keyTypeof,
+      concatBytes([tlv(0, u32le(7)), tlv(1, concatBytes([tlv(0, u32le(TYPEOF_PROTO[family])), tlv(1, u32le(TYPEOF_FIELD[family][field]))]))]),
+    ),
+  ]);
+}
+
+/** Set element userdata: the interval is open at the top (NFTNL_UDATA_SET_ELEM_FLAGS = 1). */
+export const ELEM_OPEN_INTERVAL_USERDATA = tlv(1, u32le(1));
+
+/** Parse TLVs (one level). */
+export function parseTlvs(bytes: Uint8Array): Map<number, Uint8Array> {
+  const out = new Map<number, Uint8Array>();
+  for (let i = 0; i + 2 <= bytes.length && out.size < 64; ) {
+    const type = bytes[i]!;
+    const len = bytes[i + 1]!;
+    out.set(type, bytes.subarray(i + 2, i + 2 + len));
+    i += 2 + len;
+  }
+  return out;
+}
+
+/** A NUL-terminated string value. */
+export function cstring(b: Uint8Array): string {
+  const z = b.indexOf(0);
+  return new TextDecoder().decode(z < 0 ? b : b.subarray(0, z));
+}
+
+// ---- address intervals (anonymous interval sets) -------------------------------------------------
+
+const bytesToBig = (b: Uint8Array): bigint => {
+  let v = 0n;
+  for (const x of b) v = (v << 8n) | BigInt(x);
+  return v;
+};
+const bigToBytes = (v: bigint, len: number): Uint8Array => {
+  const out = new Uint8Array(len);
+  for (let i = len - 1; i >= 0; i--) {
+    out[i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+  return out;
+};
+
+export interface IntervalElement {
+  readonly key: Uint8Array;
+  /** NFT_SET_ELEM_INTERVAL_END */
+  readonly end: boolean;
+  /** The last interval reaches the top of the address space. */
+  readonly open: boolean;
+}
+
+/**
+ * nft's linearisation of an anonymous interval set of prefixes/addresses: overlapping and
+ * adjacent ranges merged, ascending; an END element at 0 unless the first range starts there;
+ * each range's start, then its END at last+1 (none when the range reaches the top: the start
+ * element is marked open instead). Returns the elements and the set size nft declares.
+ */
+export function intervalElements(values: readonly string[], family: NftFamily): { elements: IntervalElement[]; size: number } {
+  const len = family === 'ip' ? 4 : 16;
+  const max = (1n << BigInt(8 * len)) - 1n;
+  const ranges: [bigint, bigint][] = values.map((v) => {
+    const p = parsePrefix(v, family);
+    const bits = p.bits ?? len * 8;
+    const hostBits = BigInt(len * 8 - bits);
+    const start = (bytesToBig(p.addr) >> hostBits) << hostBits;
+    return [start, start + (1n << hostBits) - 1n];
+  });
+  ranges.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const merged: [bigint, bigint][] = [];
+  for (const r of ranges) {
+    const last = merged[merged.length - 1];
+    if (last && r[0] <= last[1] + 1n) {
+      if (r[1] > last[1]) last[1] = r[1];
+    } else merged.push([r[0], r[1]]);
+  }
+  const elements: IntervalElement[] = [];
+  let size = 0;
+  if (merged.length && merged[0]![0] !== 0n) {
+    elements.push({ key: new Uint8Array(len), end: true, open: false });
+    size++;
+  }
+  for (const [start, end] of merged) {
+    const open = end === max;
+    elements.push({ key: bigToBytes(start, len), end: false, open });
+    if (!open) elements.push({ key: bigToBytes(end + 1n, len), end: true, open: false });
+    size += 2;
+  }
+  return { elements, size };
+}
+
+/** Inverse of intervalElements: the ranges as prefixes where they are prefixes, else `a-b`. */
+export function intervalsToValues(keys: readonly { key: Uint8Array; end: boolean }[], family: NftFamily): string[] {
+  const len = family === 'ip' ? 4 : 16;
+  const max = (1n << BigInt(8 * len)) - 1n;
+  const sorted = [...keys].sort((a, b) => {
+    const x = bytesToBig(a.key);
+    const y = bytesToBig(b.key);
+    return x < y ? -1 : x > y ? 1 : 0;
+  });
+  const out: string[] = [];
+  for (let i = 0; i < sorted.length; i++) {
+    const e = sorted[i]!;
+    if (e.end) continue;
+    const start = bytesToBig(e.key);
+    const next = sorted[i + 1];
+    const last = next && next.end ? bytesToBig(next.key) - 1n : max;
+    const size = last - start + 1n;
+    const bitsHost = size > 0n && (size & (size - 1n)) === 0n ? size.toString(2).length - 1 : -1;
+    const ip = formatAddr(bigToBytes(start, len), family);
+    if (bitsHost >= 0 && (start & (size - 1n)) === 0n) out.push(bitsHost === 0 ? ip : `${ip}/${len * 8 - bitsHost}`);
+    else out.push(`${ip}-${formatAddr(bigToBytes(last, len), family)}`);
+  }
+  return out;
+}
+
+/** Address bytes → text (IPv6 in RFC 5952 form, as nft prints). */
+export function formatAddr(b: Uint8Array, family: NftFamily): string {
+  if (family === 'ip') return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
+  const g: number[] = [];
+  for (let i = 0; i < 8; i++) g.push((b[2 * i]! << 8) | b[2 * i + 1]!);
+  let bestAt = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen && j - i >= 2) {
+      bestAt = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = (xs: number[]) => xs.map((x) => x.toString(16)).join(':');
+  if (bestAt < 0) return hex(g);
+  return `${hex(g.slice(0, bestAt))}::${hex(g.slice(bestAt + bestLen))}`;
+}
+
+export const hexOf = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+export const fromHex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, 'hex'));

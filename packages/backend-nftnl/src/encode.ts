@@ -1,0 +1,769 @@
+/**
+ * NftRuleset → the addon's op stream, written straight into BatchBuilder's low-level API (no
+ * object per expression). Every statement kind becomes exactly the libnftnl expressions that
+ * `nft` 1.0.6 generates for the statement's text (`formatStatement`); the table, chains, sets
+ * and maps carry the same flags, key types and USERDATA. See README.md for the table.
+ */
+import { BatchBuilder, CHAIN_ATTR, EXPR, HOOK, NF_VERDICT, NFT_MSG, NFT_VERDICT, NLM_F, RULE_ATTR, SET_ATTR, SET_ELEM_ATTR, TABLE_ATTR } from '@kpb/native';
+import type { Family } from '@kpb/native';
+import type { ElementKey, KeyField, KeyType, NftChain, NftFamily, NftMap, NftMapElement, NftOp, NftRule, NftRuleset, NftSet, Statement, Verdict } from '@kpb/backend-nft';
+import {
+  addrBytes,
+  addrSetUserdata,
+  anonAddrSetUserdata,
+  commentTlv,
+  ELEM_OPEN_INTERVAL_USERDATA,
+  intervalElements,
+  KEY_BYTES,
+  keyLength,
+  keyTypeId,
+  NUMGEN_MAP_USERDATA,
+  parsePrefix,
+  prefixMask,
+  PROTO_NUM,
+  u16be,
+  u32le,
+  verdictMapUserdata,
+} from './bytes.ts';
+
+// ---- constants (ids of the attributes used below) ------------------------------------------------
+
+const P = EXPR.payload;
+const PAY_DREG = P.dreg.id, PAY_BASE = P.base.id, PAY_OFF = P.offset.id, PAY_LEN = P.len.id;
+const CMP_SREG = EXPR.cmp.sreg.id, CMP_OP = EXPR.cmp.op.id, CMP_DATA = EXPR.cmp.data.id;
+const META_KEY = EXPR.meta.key.id, META_DREG = EXPR.meta.dreg.id, META_SREG = EXPR.meta.sreg.id;
+const BW = EXPR.bitwise;
+const IMM_DREG = EXPR.immediate.dreg.id, IMM_DATA = EXPR.immediate.data.id, IMM_VERDICT = EXPR.immediate.verdict.id, IMM_CHAIN = EXPR.immediate.chain.id;
+const LK = EXPR.lookup;
+const NG = EXPR.numgen;
+const NAT = EXPR.nat;
+const DS = EXPR.dynset;
+const CT_DREG = EXPR.ct.dreg.id, CT_KEY = EXPR.ct.key.id;
+const FIB_DREG = EXPR.fib.dreg.id, FIB_RESULT = EXPR.fib.result.id, FIB_FLAGS = EXPR.fib.flags.id;
+const REJ_TYPE = EXPR.reject.type.id, REJ_CODE = EXPR.reject.code.id;
+const MASQ_FLAGS = EXPR.masq.flags.id;
+
+const BASE_NETWORK = 1;
+const BASE_TRANSPORT = 2;
+const CMP_EQ = 0;
+const CMP_NEQ = 1;
+const META_MARK = 3;
+const META_L4PROTO = 16;
+const CT_STATE = 0;
+const CT_STATE_NEW = 8;
+const FIB_RESULT_ADDRTYPE = 3;
+const FIB_F_SADDR = 1;
+const FIB_F_DADDR = 2;
+const RTN_LOCAL = 2;
+const NG_RANDOM = 1;
+const NAT_DNAT = 1;
+const NF_NAT_RANGE_PROTO_SPECIFIED = 0x2;
+const NF_NAT_RANGE_PROTO_RANDOM_FULLY = 0x10;
+const NFT_LOOKUP_F_INV = 1;
+const DYNSET_OP_UPDATE = 1;
+const REJECT_ICMP_UNREACH = 0;
+const ICMP_PORT_UNREACH = 3;
+const ICMPV6_PORT_UNREACH = 4;
+const NFPROTO_NUM = { ip: 2, ip6: 10 } as const;
+const SET_F_ANON = 0x1, SET_F_CONST = 0x2, SET_F_INTERVAL = 0x4, SET_F_MAP = 0x8, SET_F_TIMEOUT = 0x10, SET_F_EVAL = 0x20;
+const NFT_DATA_VERDICT = 0xffffff00;
+const ELEM_INTERVAL_END = 1;
+const REG1 = 1;
+const REG2 = 2;
+
+const ZERO4 = new Uint8Array(4);
+const ZERO16 = new Uint8Array(16);
+const ONES4 = Uint8Array.of(0xff, 0xff, 0xff, 0xff);
+const CT_NEW_MASK = u32le(CT_STATE_NEW);
+const RTN_LOCAL_DATA = u32le(RTN_LOCAL);
+const PROTO_BYTE: Record<string, Uint8Array> = { tcp: Uint8Array.of(6), udp: Uint8Array.of(17), sctp: Uint8Array.of(132) };
+
+/** Where an address field lives in the network header. */
+const ADDR_OFFSET = { ip: { saddr: 12, daddr: 16 }, ip6: { saddr: 8, daddr: 24 } } as const;
+
+/** nft's register numbering: a 32-bit word offset within the key → NFT_REG_x or NFT_REG32_xx. */
+function concatReg(word: number): number {
+  const r = 4 + word;
+  return r % 4 === 0 ? r / 4 : r - 4 + 8;
+}
+
+const smallU32 = new Map<number, Uint8Array>();
+function u32leCached(v: number): Uint8Array {
+  let b = smallU32.get(v);
+  if (!b) {
+    b = u32le(v);
+    if (smallU32.size > 100_000) smallU32.clear();
+    smallU32.set(v, b);
+  }
+  return b;
+}
+const portCache: Uint8Array[] = [];
+function portBytes(port: number): Uint8Array {
+  return (portCache[port] ??= u16be(port));
+}
+
+function verdictCode(v: Verdict): number {
+  switch (v.kind) {
+    case 'accept':
+      return NF_VERDICT.accept;
+    case 'drop':
+      return NF_VERDICT.drop;
+    case 'return':
+      return NFT_VERDICT.return;
+    case 'jump':
+      return NFT_VERDICT.jump;
+    case 'goto':
+      return NFT_VERDICT.goto;
+  }
+}
+
+/** Test-only hooks (see test/kernel.test.ts). */
+export interface EncodeHooks {
+  /** Called before the rules of a chain are written; may return extra rules to append. */
+  readonly extraRules?: (chain: string) => readonly NftRule[] | undefined;
+}
+
+/**
+ * Writes one table's objects. One instance per batch: it remembers the set ids it allocated, so
+ * that lookups in the same batch refer to sets by id (as nft does).
+ */
+export class NftnlEncoder {
+  readonly b: BatchBuilder;
+  private readonly fam: Family;
+  private readonly setIds = new Map<string, number>();
+  private readonly anonIds: number[] = [];
+  /** Key scratch buffer for map elements (the builder copies it). */
+  private readonly keyBuf = new Uint8Array(40);
+
+  /**
+   * `labels`: true writes a readable label per op (`rule 3 in chain X`); false writes none, so the
+   * addon names a failing op `op N` — `describeOp` re-encodes with labels to name it.
+   */
+  constructor(
+    readonly family: NftFamily,
+    readonly table: string,
+    options: { readonly labels?: boolean; readonly initialBytes?: number; readonly hooks?: EncodeHooks; readonly builder?: BatchBuilder } = {},
+  ) {
+    this.b = options.builder ?? new BatchBuilder(options.initialBytes ?? 64 * 1024);
+    this.fam = family;
+    this.full = options.labels ?? true;
+    this.hooks = options.hooks ?? {};
+  }
+  private readonly full: boolean;
+  private readonly hooks: EncodeHooks;
+  /** Labels by op index (only when `labels` is true). */
+  readonly labels: string[] = [];
+
+  private begin(type: number, family: Family, flags: number, label: string): void {
+    if (this.full) this.labels.push(label);
+    this.b.beginOp(type, family, flags, label);
+  }
+
+  // ---- objects ---------------------------------------------------------------------------------
+
+  addTable(comment: string | undefined): void {
+    const b = this.b;
+    this.begin(NFT_MSG.NEWTABLE, this.fam, NLM_F.CREATE, this.full ? `table ${this.family} ${this.table}` : '');
+    b.beginAttrs();
+    b.attrStr(TABLE_ATTR.name, this.table);
+    b.attrU32(TABLE_ATTR.flags, 0);
+    if (comment !== undefined) b.attrBytes(TABLE_ATTR.userdata, commentTlv(comment));
+    b.endAttrs();
+    b.endOp();
+  }
+
+  deleteTable(): void {
+    const b = this.b;
+    this.begin(NFT_MSG.DELTABLE, this.fam, 0, this.full ? `delete table ${this.family} ${this.table}` : '');
+    b.beginAttrs();
+    b.attrStr(TABLE_ATTR.name, this.table);
+    b.endAttrs();
+    b.endOp();
+  }
+
+  addChain(c: NftChain): void {
+    const b = this.b;
+    this.begin(NFT_MSG.NEWCHAIN, this.fam, NLM_F.CREATE, this.full ? `chain ${c.name}` : '');
+    b.beginAttrs();
+    b.attrStr(CHAIN_ATTR.table, this.table);
+    b.attrStr(CHAIN_ATTR.name, c.name);
+    if (c.base) {
+      b.attrU32(CHAIN_ATTR.hooknum, HOOK[c.base.hook]);
+      b.attrU32(CHAIN_ATTR.prio, c.base.priority);
+      b.attrStr(CHAIN_ATTR.type, c.base.type);
+      b.attrU32(CHAIN_ATTR.policy, NF_VERDICT[c.base.policy]);
+    }
+    if (c.comment !== undefined) b.attrBytes(CHAIN_ATTR.userdata, commentTlv(c.comment));
+    b.endAttrs();
+    b.endOp();
+  }
+
+  private chainRefOp(type: number, name: string, label: string): void {
+    const b = this.b;
+    this.begin(type, this.fam, 0, this.full ? label : '');
+    b.beginAttrs();
+    b.attrStr(type === NFT_MSG.DELRULE ? RULE_ATTR.table : CHAIN_ATTR.table, this.table);
+    b.attrStr(type === NFT_MSG.DELRULE ? RULE_ATTR.chain : CHAIN_ATTR.name, name);
+    b.endAttrs();
+    if (type === NFT_MSG.DELRULE) b.u16(0);
+    b.endOp();
+  }
+
+  flushChain(name: string): void {
+    this.chainRefOp(NFT_MSG.DELRULE, name, `flush chain ${name}`);
+  }
+
+  deleteChain(name: string): void {
+    this.chainRefOp(NFT_MSG.DELCHAIN, name, `delete chain ${name}`);
+  }
+
+  private newSet(name: string, flags: number, keyType: number, keyLen: number, isMap: boolean, userdata: Uint8Array, timeoutMs: number | undefined, size: number | undefined, label: string): number {
+    const b = this.b;
+    const id = b.allocSetId();
+    this.begin(NFT_MSG.NEWSET, this.fam, NLM_F.CREATE, this.full ? label : '');
+    b.beginAttrs();
+    b.attrStr(SET_ATTR.table, this.table);
+    b.attrStr(SET_ATTR.name, name);
+    b.attrU32(SET_ATTR.flags, flags);
+    b.attrU32(SET_ATTR.key_type, keyType);
+    b.attrU32(SET_ATTR.key_len, keyLen);
+    if (isMap) {
+      b.attrU32(SET_ATTR.data_type, NFT_DATA_VERDICT);
+      b.attrU32(SET_ATTR.data_len, 0);
+    }
+    b.attrU32(SET_ATTR.id, id);
+    if (timeoutMs !== undefined) b.attrU64(SET_ATTR.timeout, timeoutMs);
+    if (size !== undefined) b.attrU32(SET_ATTR.desc_size, size);
+    b.attrBytes(SET_ATTR.userdata, userdata);
+    b.endAttrs();
+    b.endOp();
+    return id;
+  }
+
+  addSet(s: NftSet): void {
+    if (s.keyType.length !== 1) throw new Error(`set ${s.name}: only single-type address sets are supported`);
+    const t = s.keyType[0]!;
+    if (t !== 'ipv4_addr' && t !== 'ipv6_addr') throw new Error(`set ${s.name}: key type ${t} is not supported`);
+    let flags = 0;
+    if (s.flags.includes('timeout')) flags |= SET_F_TIMEOUT;
+    if (s.flags.includes('dynamic')) flags |= SET_F_EVAL;
+    const id = this.newSet(
+      s.name,
+      flags,
+      keyTypeId(s.keyType),
+      keyLength(s.keyType),
+      false,
+      addrSetUserdata(s.comment),
+      s.timeoutSeconds !== undefined ? s.timeoutSeconds * 1000 : undefined,
+      undefined,
+      `set ${s.name}`,
+    );
+    this.setIds.set(s.name, id);
+  }
+
+  addMap(m: NftMap): void {
+    if (m.keyType.length < 2) throw new Error(`map ${m.name}: only concatenated keys are supported`);
+    const id = this.newSet(m.name, SET_F_MAP, keyTypeId(m.keyType), keyLength(m.keyType), true, verdictMapUserdata(m.comment), undefined, undefined, `map ${m.name}`);
+    this.setIds.set(m.name, id);
+  }
+
+  deleteSet(kind: 'set' | 'map', name: string): void {
+    const b = this.b;
+    this.begin(NFT_MSG.DELSET, this.fam, 0, this.full ? `delete ${kind} ${name}` : '');
+    b.beginAttrs();
+    b.attrStr(SET_ATTR.table, this.table);
+    b.attrStr(SET_ATTR.name, name);
+    b.endAttrs();
+    b.endOp();
+  }
+
+  private beginElements(type: number, flags: number, name: string, id: number | undefined, count: number, label: string): void {
+    const b = this.b;
+    this.begin(type, this.fam, flags, this.full ? label : '');
+    b.beginAttrs();
+    b.attrStr(SET_ATTR.table, this.table);
+    b.attrStr(SET_ATTR.name, name);
+    if (id !== undefined) b.attrU32(SET_ATTR.id, id);
+    b.endAttrs();
+    b.u32(count);
+  }
+
+  /** Writes a key into the scratch buffer; returns its length. */
+  private key(key: ElementKey, types: readonly KeyType[]): Uint8Array {
+    const buf = this.keyBuf;
+    if (types.length === 1) {
+      const v = key[0];
+      if (typeof v !== 'string') throw new Error(`element ${String(v)} is not an address`);
+      return addrBytes(v, this.family);
+    }
+    buf.fill(0);
+    let at = 0;
+    for (let i = 0; i < types.length; i++) {
+      const t = types[i]!;
+      const v = key[i];
+      switch (t) {
+        case 'ipv4_addr':
+        case 'ipv6_addr': {
+          if (typeof v !== 'string') throw new Error(`element field ${String(v)} is not an address`);
+          buf.set(addrBytes(v, this.family), at);
+          break;
+        }
+        case 'inet_proto': {
+          const n = PROTO_NUM[v as string];
+          if (n === undefined) throw new Error(`element field ${String(v)} is not a protocol`);
+          buf[at] = n;
+          break;
+        }
+        case 'inet_service': {
+          if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 65535) throw new Error(`element field ${String(v)} is not a port`);
+          buf[at] = v >> 8;
+          buf[at + 1] = v & 0xff;
+          break;
+        }
+      }
+      at += (KEY_BYTES[t] + 3) & ~3;
+    }
+    return buf.subarray(0, at);
+  }
+
+  /** Elements of a named set or map: `elements` are map elements when `withVerdict`, else keys. */
+  elements(verb: 'add' | 'delete', target: 'set' | 'map', name: string, keyType: readonly KeyType[], elements: readonly NftMapElement[] | readonly ElementKey[], withVerdict: boolean): void {
+    if (elements.length === 0) return;
+    const b = this.b;
+    const add = verb === 'add';
+    this.beginElements(add ? NFT_MSG.NEWSETELEM : NFT_MSG.DELSETELEM, add ? NLM_F.CREATE : 0, name, this.setIds.get(name), elements.length, this.full ? `${add ? '' : 'delete '}elements of ${target} ${name}` : '');
+    for (let i = 0; i < elements.length; i++) {
+      const e = elements[i]!;
+      b.beginAttrs();
+      if (withVerdict) {
+        const me = e as NftMapElement;
+        b.attrBytes(SET_ELEM_ATTR.key, this.key(me.key, keyType));
+        if (add) {
+          b.attrU32(SET_ELEM_ATTR.verdict, verdictCode(me.verdict));
+          if (me.verdict.kind === 'jump' || me.verdict.kind === 'goto') b.attrStr(SET_ELEM_ATTR.chain, me.verdict.chain);
+        }
+      } else {
+        b.attrBytes(SET_ELEM_ATTR.key, this.key(e as ElementKey, keyType));
+      }
+      b.endAttrs();
+    }
+    b.endOp();
+  }
+
+  // ---- rules -----------------------------------------------------------------------------------
+
+  /** Appends rules to a chain (anonymous sets first, as nft sends them). */
+  addRules(chain: string, rules: readonly NftRule[], first = 0): void {
+    const b = this.b;
+    const fam = this.fam;
+    const extra = this.hooks.extraRules?.(chain);
+    const all = extra?.length ? [...rules, ...extra] : rules;
+    for (let r = 0; r < all.length; r++) {
+      const rule = all[r]!;
+      const st = rule.statements;
+      const nst = st.length;
+      let count = 0;
+      let anon = 0;
+      for (let i = 0; i < nst; i++) {
+        const s = st[i]!;
+        if ((s.kind === 'match-addr-anon' && s.values.length > 1) || s.kind === 'numgen-vmap') this.anonIds[anon++] = this.anonSet(s, chain, first + r);
+        count += this.exprCount(s);
+      }
+      this.begin(NFT_MSG.NEWRULE, fam, NLM_F.CREATE | NLM_F.APPEND, this.full ? `rule ${first + r} in chain ${chain}` : '');
+      b.beginAttrs();
+      b.attrStr(RULE_ATTR.table, this.table);
+      b.attrStr(RULE_ATTR.chain, chain);
+      if (rule.comment !== undefined) b.attrBytes(RULE_ATTR.userdata, commentTlv(rule.comment));
+      b.endAttrs();
+      b.u16(count);
+      anon = 0;
+      for (let i = 0; i < nst; i++) {
+        const s = st[i]!;
+        const id = (s.kind === 'match-addr-anon' && s.values.length > 1) || s.kind === 'numgen-vmap' ? this.anonIds[anon++] : undefined;
+        this.statement(s, id);
+      }
+      b.endOp();
+    }
+  }
+
+  /** Number of expressions a statement becomes. */
+  exprCount(s: Statement): number {
+    switch (s.kind) {
+      case 'match-addr':
+        return this.addrMatchCount(s.value);
+      case 'match-addr-anon':
+        return s.values.length === 1 ? this.addrMatchCount(s.values[0]!) : 2;
+      case 'match-addr-in':
+      case 'match-l4proto':
+      case 'match-fib-local':
+      case 'match-numgen':
+      case 'set-update':
+      case 'numgen-vmap':
+        return 2;
+      case 'match-dport':
+        return 4;
+      case 'match-ct-new':
+      case 'match-mark-clear':
+      case 'mark-or':
+      case 'mark-xor':
+      case 'dnat':
+        return 3;
+      case 'vmap':
+        return s.key.length + 1;
+      case 'masquerade':
+      case 'reject':
+      case 'verdict':
+        return 1;
+    }
+  }
+
+  private addrMatchCount(value: string): number {
+    if (value.indexOf('/') < 0) return 2;
+    const { bits } = parsePrefix(value, this.family);
+    return bits! > 0 && bits! % 8 === 0 ? 2 : 3;
+  }
+
+  private anonSet(s: Statement, chain: string, rule: number): number {
+    const label = this.full ? `anonymous set of rule ${rule} in chain ${chain}` : '';
+    const b = this.b;
+    if (s.kind === 'numgen-vmap') {
+      const name = '__map%d';
+      const id = this.newSet(name, SET_F_ANON | SET_F_CONST | SET_F_MAP, 4 /* integer */, 4, true, NUMGEN_MAP_USERDATA, undefined, s.mod, label);
+      if (s.targets.length !== s.mod) throw new Error(`${label}: numgen vmap with ${s.targets.length} targets for mod ${s.mod}`);
+      this.beginElements(NFT_MSG.NEWSETELEM, NLM_F.CREATE, name, id, s.targets.length, this.full ? `elements of ${label}` : '');
+      for (let i = 0; i < s.targets.length; i++) {
+        const v = s.targets[i]!;
+        b.beginAttrs();
+        b.attrBytes(SET_ELEM_ATTR.key, u32leCached(i));
+        b.attrU32(SET_ELEM_ATTR.verdict, verdictCode(v));
+        if (v.kind === 'jump' || v.kind === 'goto') b.attrStr(SET_ELEM_ATTR.chain, v.chain);
+        b.endAttrs();
+      }
+      b.endOp();
+      return id;
+    }
+    if (s.kind !== 'match-addr-anon') throw new Error('not an anonymous set');
+    const name = '__set%d';
+    const interval = s.values.some((v) => v.includes('/'));
+    const keyType = this.family === 'ip' ? 7 : 8;
+    const len = this.family === 'ip' ? 4 : 16;
+    const ud = anonAddrSetUserdata(this.family, s.field, interval);
+    if (interval) {
+      const { elements, size } = intervalElements(s.values, this.family);
+      const id = this.newSet(name, SET_F_ANON | SET_F_CONST | SET_F_INTERVAL, keyType, len, false, ud, undefined, size, label);
+      this.beginElements(NFT_MSG.NEWSETELEM, NLM_F.CREATE, name, id, elements.length, this.full ? `elements of ${label}` : '');
+      for (const e of elements) {
+        b.beginAttrs();
+        if (e.end) b.attrU32(SET_ELEM_ATTR.flags, ELEM_INTERVAL_END);
+        b.attrBytes(SET_ELEM_ATTR.key, e.key);
+        if (e.open) b.attrBytes(SET_ELEM_ATTR.userdata, ELEM_OPEN_INTERVAL_USERDATA);
+        b.endAttrs();
+      }
+      b.endOp();
+      return id;
+    }
+    const values = [...new Set(s.values)];
+    const id = this.newSet(name, SET_F_ANON | SET_F_CONST, keyType, len, false, ud, undefined, values.length, label);
+    this.beginElements(NFT_MSG.NEWSETELEM, NLM_F.CREATE, name, id, values.length, this.full ? `elements of ${label}` : '');
+    for (const v of values) {
+      b.beginAttrs();
+      b.attrBytes(SET_ELEM_ATTR.key, addrBytes(v, this.family));
+      b.endAttrs();
+    }
+    b.endOp();
+    return id;
+  }
+
+  // ---- expressions -------------------------------------------------------------------------------
+
+  private payload(dreg: number, base: number, offset: number, len: number): void {
+    const b = this.b;
+    b.beginExpr('payload');
+    b.attrU32(PAY_DREG, dreg);
+    b.attrU32(PAY_BASE, base);
+    b.attrU32(PAY_OFF, offset);
+    b.attrU32(PAY_LEN, len);
+    b.endAttrs();
+  }
+
+  private cmp(op: number, data: Uint8Array): void {
+    const b = this.b;
+    b.beginExpr('cmp');
+    b.attrU32(CMP_SREG, REG1);
+    b.attrU32(CMP_OP, op);
+    b.attrBytes(CMP_DATA, data);
+    b.endAttrs();
+  }
+
+  private meta(key: number, dreg: number): void {
+    const b = this.b;
+    b.beginExpr('meta');
+    b.attrU32(META_KEY, key);
+    b.attrU32(META_DREG, dreg);
+    b.endAttrs();
+  }
+
+  private bitwise(len: number, mask: Uint8Array, xor: Uint8Array): void {
+    const b = this.b;
+    b.beginExpr('bitwise');
+    b.attrU32(BW.sreg.id, REG1);
+    b.attrU32(BW.dreg.id, REG1);
+    b.attrU32(BW.op.id, 0);
+    b.attrU32(BW.len.id, len);
+    b.attrBytes(BW.mask.id, mask);
+    b.attrBytes(BW.xor.id, xor);
+    b.endAttrs();
+  }
+
+  private immediateData(dreg: number, data: Uint8Array): void {
+    const b = this.b;
+    b.beginExpr('immediate');
+    b.attrU32(IMM_DREG, dreg);
+    b.attrBytes(IMM_DATA, data);
+    b.endAttrs();
+  }
+
+  private verdict(v: Verdict): void {
+    const b = this.b;
+    b.beginExpr('immediate');
+    b.attrU32(IMM_DREG, 0);
+    b.attrU32(IMM_VERDICT, verdictCode(v));
+    if (v.kind === 'jump' || v.kind === 'goto') b.attrStr(IMM_CHAIN, v.chain);
+    b.endAttrs();
+  }
+
+  private lookup(set: string, id: number | undefined, dreg: number | undefined, inverted: boolean): void {
+    const b = this.b;
+    b.beginExpr('lookup');
+    b.attrU32(LK.sreg.id, REG1);
+    if (dreg !== undefined) b.attrU32(LK.dreg.id, dreg);
+    b.attrStr(LK.set.id, set);
+    if (id !== undefined) b.attrU32(LK.set_id.id, id);
+    if (inverted) b.attrU32(LK.flags.id, NFT_LOOKUP_F_INV);
+    b.endAttrs();
+  }
+
+  private numgen(mod: number): void {
+    const b = this.b;
+    b.beginExpr('numgen');
+    b.attrU32(NG.dreg.id, REG1);
+    b.attrU32(NG.modulus.id, mod);
+    b.attrU32(NG.type.id, NG_RANDOM);
+    b.attrU32(NG.offset.id, 0);
+    b.endAttrs();
+  }
+
+  private addrMatch(field: 'saddr' | 'daddr', op: '==' | '!=', value: string): void {
+    const off = ADDR_OFFSET[this.family][field];
+    const full = this.family === 'ip' ? 4 : 16;
+    const cmpOp = op === '!=' ? CMP_NEQ : CMP_EQ;
+    if (value.indexOf('/') < 0) {
+      this.payload(REG1, BASE_NETWORK, off, full);
+      this.cmp(cmpOp, addrBytes(value, this.family));
+      return;
+    }
+    const { addr, bits } = parsePrefix(value, this.family);
+    if (bits! > 0 && bits! % 8 === 0) {
+      // nft shortens the load to the prefix's bytes.
+      this.payload(REG1, BASE_NETWORK, off, bits! / 8);
+      this.cmp(cmpOp, addr.subarray(0, bits! / 8));
+      return;
+    }
+    const mask = prefixMask(bits!, full);
+    const net = new Uint8Array(full);
+    for (let i = 0; i < full; i++) net[i] = addr[i]! & mask[i]!;
+    this.payload(REG1, BASE_NETWORK, off, full);
+    this.bitwise(full, mask, full === 4 ? ZERO4 : ZERO16);
+    this.cmp(cmpOp, net);
+  }
+
+  private statement(s: Statement, anonId: number | undefined): void {
+    const b = this.b;
+    const family = this.family;
+    switch (s.kind) {
+      case 'match-addr':
+        return this.addrMatch(s.field, s.op, s.value);
+      case 'match-addr-anon': {
+        if (s.values.length === 1) return this.addrMatch(s.field, s.op, s.values[0]!);
+        this.payload(REG1, BASE_NETWORK, ADDR_OFFSET[family][s.field], family === 'ip' ? 4 : 16);
+        return this.lookup('__set%d', anonId, undefined, s.op === '!=');
+      }
+      case 'match-addr-in':
+        this.payload(REG1, BASE_NETWORK, ADDR_OFFSET[family][s.field], family === 'ip' ? 4 : 16);
+        return this.lookup(s.set, this.setIds.get(s.set), undefined, false);
+      case 'match-dport': {
+        const proto = PROTO_BYTE[s.protocol];
+        if (!proto) throw new Error(`unknown protocol ${s.protocol}`);
+        if (!Number.isInteger(s.port) || s.port < 0 || s.port > 65535) throw new Error(`bad port ${s.port}`);
+        this.meta(META_L4PROTO, REG1);
+        this.cmp(CMP_EQ, proto);
+        this.payload(REG1, BASE_TRANSPORT, 2, 2);
+        return this.cmp(CMP_EQ, portBytes(s.port));
+      }
+      case 'match-l4proto': {
+        const proto = PROTO_BYTE[s.protocol];
+        if (!proto) throw new Error(`unknown protocol ${s.protocol}`);
+        this.meta(META_L4PROTO, REG1);
+        return this.cmp(CMP_EQ, proto);
+      }
+      case 'match-fib-local':
+        b.beginExpr('fib');
+        b.attrU32(FIB_DREG, REG1);
+        b.attrU32(FIB_RESULT, FIB_RESULT_ADDRTYPE);
+        b.attrU32(FIB_FLAGS, s.field === 'saddr' ? FIB_F_SADDR : FIB_F_DADDR);
+        b.endAttrs();
+        return this.cmp(CMP_EQ, RTN_LOCAL_DATA);
+      case 'match-ct-new':
+        b.beginExpr('ct');
+        b.attrU32(CT_DREG, REG1);
+        b.attrU32(CT_KEY, CT_STATE);
+        b.endAttrs();
+        this.bitwise(4, CT_NEW_MASK, ZERO4);
+        return this.cmp(CMP_NEQ, ZERO4);
+      case 'match-mark-clear':
+        this.meta(META_MARK, REG1);
+        this.bitwise(4, u32leCached(s.mark), ZERO4);
+        return this.cmp(CMP_EQ, ZERO4);
+      case 'match-numgen':
+        this.numgen(s.mod);
+        return this.cmp(CMP_EQ, u32leCached(s.value));
+      case 'mark-or':
+      case 'mark-xor':
+        this.meta(META_MARK, REG1);
+        if (s.kind === 'mark-or') this.bitwise(4, u32leCached(~s.mark >>> 0), u32leCached(s.mark));
+        else this.bitwise(4, ONES4, u32leCached(s.mark));
+        b.beginExpr('meta');
+        b.attrU32(META_KEY, META_MARK);
+        b.attrU32(META_SREG, REG1);
+        return b.endAttrs();
+      case 'set-update':
+        this.payload(REG1, BASE_NETWORK, ADDR_OFFSET[family][s.field], family === 'ip' ? 4 : 16);
+        b.beginExpr('dynset');
+        b.attrU32(DS.sreg_key.id, REG1);
+        b.attrU32(DS.op.id, DYNSET_OP_UPDATE);
+        b.attrStr(DS.set_name.id, s.set);
+        {
+          const id = this.setIds.get(s.set);
+          if (id !== undefined) b.attrU32(DS.set_id.id, id);
+        }
+        return b.endAttrs();
+      case 'vmap': {
+        let word = 0;
+        for (const k of s.key as readonly KeyField[]) {
+          const reg = concatReg(word);
+          if (k === 'daddr') {
+            const len = family === 'ip' ? 4 : 16;
+            this.payload(reg, BASE_NETWORK, ADDR_OFFSET[family].daddr, len);
+            word += len / 4;
+          } else if (k === 'l4proto') {
+            this.meta(META_L4PROTO, reg);
+            word += 1;
+          } else {
+            this.payload(reg, BASE_TRANSPORT, 2, 2);
+            word += 1;
+          }
+        }
+        return this.lookup(s.map, this.setIds.get(s.map), 0, false);
+      }
+      case 'numgen-vmap':
+        this.numgen(s.mod);
+        return this.lookup('__map%d', anonId, 0, false);
+      case 'dnat': {
+        if (!Number.isInteger(s.port) || s.port < 1 || s.port > 65535) throw new Error(`bad port ${s.port}`);
+        this.immediateData(REG1, addrBytes(s.addr, family));
+        this.immediateData(REG2, portBytes(s.port));
+        b.beginExpr('nat');
+        b.attrU32(NAT.type.id, NAT_DNAT);
+        b.attrU32(NAT.family.id, NFPROTO_NUM[family]);
+        b.attrU32(NAT.reg_addr_min.id, REG1);
+        b.attrU32(NAT.reg_proto_min.id, REG2);
+        b.attrU32(NAT.flags.id, NF_NAT_RANGE_PROTO_SPECIFIED);
+        return b.endAttrs();
+      }
+      case 'masquerade':
+        b.beginExpr('masq');
+        if (s.fullyRandom) b.attrU32(MASQ_FLAGS, NF_NAT_RANGE_PROTO_RANDOM_FULLY);
+        return b.endAttrs();
+      case 'reject':
+        b.beginExpr('reject');
+        b.attrU32(REJ_TYPE, REJECT_ICMP_UNREACH);
+        b.attrU8(REJ_CODE, family === 'ip' ? ICMP_PORT_UNREACH : ICMPV6_PORT_UNREACH);
+        return b.endAttrs();
+      case 'verdict':
+        return this.verdict(s.verdict);
+    }
+  }
+
+  // ---- whole rulesets and operation lists ----------------------------------------------------------
+
+  /** The table's definition, in the order `writeDefinition` writes the nft script. */
+  definition(rs: NftRuleset): void {
+    this.addTable(rs.comment);
+    for (const c of rs.chains) this.addChain(c);
+    for (const s of rs.sets) this.addSet(s);
+    for (const m of rs.maps) this.addMap(m);
+    for (const c of rs.chains) this.addRules(c.name, c.rules);
+    for (const s of rs.sets) if (s.elements.length) this.elements('add', 'set', s.name, s.keyType, s.elements, false);
+    for (const m of rs.maps) if (m.elements.length) this.elements('add', 'map', m.name, m.keyType, m.elements, true);
+  }
+
+  /** Atomic replace: add + delete the table (never fails), then the whole definition. */
+  replace(rs: NftRuleset): void {
+    this.addTable(rs.comment);
+    this.deleteTable();
+    this.definition(rs);
+  }
+
+  /** The operations of a ruleset diff (`diffRulesets`), in order. */
+  ops(ops: readonly NftOp[]): void {
+    for (const op of ops) {
+      switch (op.op) {
+        case 'add-chain':
+          this.addChain(op.chain);
+          break;
+        case 'add-set':
+          this.addSet(op.set);
+          break;
+        case 'add-map':
+          this.addMap(op.map);
+          break;
+        case 'flush-chain':
+          this.flushChain(op.chain);
+          break;
+        case 'delete-elements':
+          this.elements('delete', op.target, op.name, op.keyType, op.keys, false);
+          break;
+        case 'add-elements':
+          if (op.target === 'map') this.elements('add', 'map', op.name, op.keyType, op.elements, true);
+          else this.elements('add', 'set', op.name, op.keyType, op.keys, false);
+          break;
+        case 'add-rules':
+          this.addRules(op.chain, op.rules);
+          break;
+        case 'delete-chain':
+          this.deleteChain(op.chain);
+          break;
+        case 'delete-set':
+          this.deleteSet(op.target, op.name);
+          break;
+      }
+    }
+  }
+
+  get opCount(): number {
+    return this.b.opCount;
+  }
+
+  finish(): Buffer {
+    return this.b.finish();
+  }
+}
+
+/** A generous estimate of the op-stream size of a ruleset (avoids regrowing the buffer). */
+export function estimateBytes(rs: NftRuleset): number {
+  let n = 4096;
+  for (const c of rs.chains) n += 160 + 2 * c.name.length + c.rules.length * (220 + c.name.length);
+  for (const s of rs.sets) n += 200 + s.elements.length * 40;
+  for (const m of rs.maps) n += 200 + m.elements.length * 120;
+  return n;
+}
