@@ -45,9 +45,21 @@ export function settingsChanged(from: Plan, to: Plan): boolean {
   return from.family !== to.family || !sameValue(from.settings, to.settings) || !sameValue(from.nodeIPs, to.nodeIPs);
 }
 
-/** Which service ports differ between `from` and `to`. */
+const pairs = new WeakMap<Plan, WeakMap<Plan, FastChanges>>();
+
+/** Which service ports differ between `from` and `to` (remembered per pair of plan objects: plans are immutable). */
 export function fastDiffPlans(from: Plan, to: Plan): FastChanges {
   if (from === to) return EMPTY;
+  let byTo = pairs.get(from);
+  let d = byTo?.get(to);
+  if (d) return d;
+  d = diffOnce(from, to);
+  if (!byTo) pairs.set(from, (byTo = new WeakMap()));
+  byTo.set(to, d);
+  return d;
+}
+
+function diffOnce(from: Plan, to: Plan): FastChanges {
   const a = from.servicePorts;
   const b = to.servicePorts;
   const added: string[] = [];

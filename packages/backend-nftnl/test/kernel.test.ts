@@ -156,7 +156,7 @@ describe.skipIf(!canUseKernel())('nftnl backend on a real kernel', () => {
       stateDir,
       testHooks: {
         extraRules: (chain) =>
-          chain.startsWith('service-') ? [{ statements: [{ kind: 'verdict', verdict: { kind: 'jump', chain: 'no-such-chain' } }] }] : undefined,
+          /^service-[A-Z0-9]{8}-/.test(chain) ? [{ statements: [{ kind: 'verdict', verdict: { kind: 'jump', chain: 'no-such-chain' } }] }] : undefined,
       },
     });
     const err = await broken.apply(t, B).then(
