@@ -264,7 +264,8 @@ export function buildRuleset(plan: Plan, layoutOrOptions: NftLayout | BuildOptio
     }
 
     if (flags.usesFirewallChain) {
-      const sources = [...sp.loadBalancerSourceRanges, ...(flags.firewallAllowsNode ? sp.loadBalancerIPs : [])];
+      // nft prints a full-length prefix as a plain address: write it that way so the listing matches.
+      const sources = [...sp.loadBalancerSourceRanges.map(plainHostPrefix), ...(flags.firewallAllowsNode ? sp.loadBalancerIPs : [])];
       const rules: NftRule[] =
         layout === 'kube-proxy' || sources.length === 1
           ? [
@@ -331,4 +332,11 @@ function endpointRules(sp: ServicePortPlan, endpoints: readonly PlanEndpoint[], 
     rules.push(rule([verdict(goto(targets[n - 1]!))]));
   }
   return rules;
+}
+
+/** `10.0.0.1/32` → `10.0.0.1` (and `/128` for IPv6); other CIDRs unchanged. */
+export function plainHostPrefix(cidr: string): string {
+  if (cidr.endsWith('/32') && !cidr.includes(':')) return cidr.slice(0, -3);
+  if (cidr.endsWith('/128')) return cidr.slice(0, -4);
+  return cidr;
 }
