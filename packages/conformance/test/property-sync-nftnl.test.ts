@@ -1,0 +1,4 @@
+import { BACKEND_CASES } from '../src/index.ts';
+import { incrementalSyncProperty } from './property-sync.ts';
+
+incrementalSyncProperty(BACKEND_CASES.filter((c) => c.id.startsWith('nftnl/')));
