@@ -2,6 +2,7 @@
  * NftRuleset → text: the `nft -f` script, and kpb's canonical listing (the form `readBack`
  * normalises `nft list table` into). Every name and value is checked before it is written.
  */
+import ipaddr from 'ipaddr.js';
 import {
   COMMENT_RE,
   isAddrOrCidr,
@@ -99,25 +100,8 @@ function addrToBig(addr: string): bigint {
 /** Number → address as nft prints it (IPv6 compressed per RFC 5952). */
 function bigToAddr(n: bigint, v6: boolean): string {
   if (!v6) return [24n, 16n, 8n, 0n].map((sh) => String((n >> sh) & 255n)).join('.');
-  const g = Array.from({ length: 8 }, (_, i) => Number((n >> BigInt(112 - 16 * i)) & 0xffffn));
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = g.map((x) => x.toString(16));
-  if (best < 0) return hex.join(':');
-  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+  const bytes = Array.from({ length: 16 }, (_, i) => Number((n >> BigInt(120 - 8 * i)) & 0xffn));
+  return (ipaddr.fromByteArray(bytes) as ipaddr.IPv6).toRFC5952String();
 }
 
 export function sortAddrs(values: readonly string[]): string[] {

@@ -3,6 +3,7 @@
  * (libnftnl `nftnl_udata`: u8 type, u8 length, value). Values learnt with
  * `nft --debug=netlink,mnl -f` (see test/golden.test.ts).
  */
+import ipaddr from 'ipaddr.js';
 import type { KeyType, NftFamily } from '@kpb/backend-nft';
 
 const v4Cache = new Map<string, Uint8Array>();
@@ -339,26 +340,7 @@ export function intervalsToValues(keys: readonly { key: Uint8Array; end: boolean
 /** Address bytes → text (IPv6 in RFC 5952 form, as nft prints). */
 export function formatAddr(b: Uint8Array, family: NftFamily): string {
   if (family === 'ip') return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push((b[2 * i]! << 8) | b[2 * i + 1]!);
-  let bestAt = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      bestAt = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (xs: number[]) => xs.map((x) => x.toString(16)).join(':');
-  if (bestAt < 0) return hex(g);
-  return `${hex(g.slice(0, bestAt))}::${hex(g.slice(bestAt + bestLen))}`;
+  return (ipaddr.fromByteArray(Array.from(b)) as ipaddr.IPv6).toRFC5952String();
 }
 
 export const hexOf = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
