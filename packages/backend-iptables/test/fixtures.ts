@@ -1,35 +1,18 @@
 /** Hand-written clusters and plans for iptables backend tests. */
 import type { Cluster, Endpoint, EndpointSlice, Service, ServicePort } from '@kpb/model';
 import { compile, nodeSettings, type NodeSettings, type Plan } from '@kpb/compiler';
+import { makeEndpoint, makeService, type EndpointOptions } from '@kpb/testing';
 
 export const NODE = 'node-a';
 export const NODE_IP = '192.168.1.10';
 export const CLUSTER_CIDR = '10.0.0.0/8';
 
 export function svc(namespace: string, name: string, extra: Partial<Service> & { ports?: ServicePort[] } = {}): Service {
-  return {
-    namespace,
-    name,
-    type: 'ClusterIP',
-    clusterIPs: ['172.30.0.41'],
-    headless: false,
-    ports: [{ name: 'p80', protocol: 'TCP', port: 80, targetPort: 80 }],
-    externalIPs: [],
-    loadBalancerIPs: [],
-    loadBalancerSourceRanges: [],
-    externalTrafficPolicy: 'Cluster',
-    internalTrafficPolicy: 'Cluster',
-    ...extra,
-  };
+  return makeService({ namespace, name, clusterIPs: ['172.30.0.41'], ports: [{ name: 'p80', protocol: 'TCP', port: 80, targetPort: 80 }], ...extra });
 }
 
-export function ep(ip: string, opts: { ready?: boolean; serving?: boolean; terminating?: boolean; node?: string } = {}): Endpoint {
-  const ready = opts.ready ?? true;
-  return {
-    addresses: [ip],
-    conditions: { ready, serving: opts.serving ?? ready, terminating: opts.terminating ?? false },
-    ...(opts.node !== undefined ? { nodeName: opts.node } : {}),
-  };
+export function ep(ip: string, opts: EndpointOptions = {}): Endpoint {
+  return makeEndpoint(ip, opts);
 }
 
 export function slice(

@@ -4,22 +4,10 @@ import { compile, nodeSettings } from '@kpb/compiler';
 import type { NodeSettings, Plan } from '@kpb/compiler';
 import type { Cluster, Endpoint, EndpointSlice, Service } from '@kpb/model';
 import type { Target } from '@kpb/backend';
+import { makeService } from '@kpb/testing';
 
 export function svc(namespace: string, name: string, clusterIP: string, extra: Partial<Service> = {}): Service {
-  return {
-    namespace,
-    name,
-    type: 'ClusterIP',
-    clusterIPs: [clusterIP],
-    headless: false,
-    ports: [{ name: 'p80', protocol: 'TCP', port: 80, targetPort: 8080 }],
-    externalIPs: [],
-    loadBalancerIPs: [],
-    loadBalancerSourceRanges: [],
-    externalTrafficPolicy: 'Cluster',
-    internalTrafficPolicy: 'Cluster',
-    ...extra,
-  };
+  return makeService({ namespace, name, clusterIPs: [clusterIP], ...extra });
 }
 
 export function ep(ip: string, node = 'node-b', ready = true): Endpoint {

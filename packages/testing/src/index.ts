@@ -19,3 +19,5 @@ export type {
   ProbeResult,
   ProbeProto,
 } from './vcluster.ts';
+export { makeEndpoint, makeService } from './fixtures.ts';
+export type { EndpointOptions } from './fixtures.ts';
