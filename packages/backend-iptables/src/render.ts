@@ -181,7 +181,7 @@ function postroutingRules(mark: string): string[] {
 }
 
 /** A service port's chain names and the rule fragments its rules share. */
-interface ServicePortNames {
+interface ServicePortParts {
   readonly name: string;
   readonly proto: string;
   readonly svcChain: string;
@@ -201,7 +201,7 @@ interface ServicePortNames {
   readonly clusterIP: string;
 }
 
-function servicePortNames(sp: ServicePortPlan): ServicePortNames {
+function servicePortParts(sp: ServicePortPlan): ServicePortParts {
   const f = sp.flags;
   const proto = sp.protocol.toLowerCase();
   const hash = servicePortHash(sp.key, sp.protocol);
@@ -227,7 +227,7 @@ function servicePortNames(sp: ServicePortPlan): ServicePortNames {
 
 /** The per-service-port emitter: every rule one service port needs, in kube-proxy's order. */
 function servicePortRules(ctx: RenderContext, sp: ServicePortPlan): ServicePortRules {
-  const n = servicePortNames(sp);
+  const n = servicePortParts(sp);
   const out: ServicePortRules = { filter: new Map(), nat: new Map(), own: new Map() };
   addressRules(ctx, sp, n, out);
   nodePortRules(ctx, sp, n, out);
@@ -241,13 +241,13 @@ function servicePortRules(ctx: RenderContext, sp: ServicePortPlan): ServicePortR
 }
 
 /** The filter rule for traffic the service port has no (local) endpoints for. */
-function noEndpointsRule(ctx: RenderContext, n: ServicePortNames, head: string, match: string, filter: 'REJECT' | 'DROP' | undefined): string {
+function noEndpointsRule(ctx: RenderContext, n: ServicePortParts, head: string, match: string, filter: 'REJECT' | 'DROP' | undefined): string {
   const comment = quote(filter === 'REJECT' ? `${n.name} has no endpoints` : `${n.name} has no local endpoints`);
   return `${head} -m comment --comment ${comment}${match} -j ${filter === 'REJECT' ? ctx.rejectTarget : 'DROP'}`;
 }
 
 /** Rules for the cluster IP, external IPs and load-balancer IPs in the shared chains. */
-function addressRules(ctx: RenderContext, sp: ServicePortPlan, n: ServicePortNames, out: ServicePortRules): void {
+function addressRules(ctx: RenderContext, sp: ServicePortPlan, n: ServicePortParts, out: ServicePortRules): void {
   const f = sp.flags;
   const { name, pproto, dport } = n;
   const fExternal = (d: string) => noEndpointsRule(ctx, n, `-A ${KUBE_EXTERNAL_SERVICES} -d ${d}${pproto}`, dport, f.externalFilter);
@@ -280,7 +280,7 @@ function addressRules(ctx: RenderContext, sp: ServicePortPlan, n: ServicePortNam
 }
 
 /** Rules for the node port and the health-check node port in the shared chains. */
-function nodePortRules(ctx: RenderContext, sp: ServicePortPlan, n: ServicePortNames, out: ServicePortRules): void {
+function nodePortRules(ctx: RenderContext, sp: ServicePortPlan, n: ServicePortParts, out: ServicePortRules): void {
   const f = sp.flags;
   const { name, pproto, proto } = n;
   if (sp.nodePort !== undefined) {
@@ -300,7 +300,7 @@ function nodePortRules(ctx: RenderContext, sp: ServicePortPlan, n: ServicePortNa
 }
 
 /** Cluster-IP traffic from outside the cluster CIDR (or all of it) is marked for masquerade. */
-function masqueradeRules(ctx: RenderContext, sp: ServicePortPlan, n: ServicePortNames, own: ChainLines): void {
+function masqueradeRules(ctx: RenderContext, sp: ServicePortPlan, n: ServicePortParts, own: ChainLines): void {
   if (!sp.flags.hasInternalEndpoints || (!ctx.masqueradeAll && ctx.clusterCIDR === undefined)) return;
   const notFromCluster = ctx.masqueradeAll ? '' : ` ! -s ${ctx.clusterCIDR}`;
   linesOf(own, n.internalChain).push(
@@ -309,7 +309,7 @@ function masqueradeRules(ctx: RenderContext, sp: ServicePortPlan, n: ServicePort
 }
 
 /** KUBE-EXT-: masquerade external traffic (cluster policy), or keep the source (local policy). */
-function externalChainRules(ctx: RenderContext, sp: ServicePortPlan, n: ServicePortNames, own: ChainLines): void {
+function externalChainRules(ctx: RenderContext, sp: ServicePortPlan, n: ServicePortParts, own: ChainLines): void {
   const { name, extChain, svcChain } = n;
   const ext = linesOf(own, extChain);
   if (sp.flags.externalPolicy === 'cluster') {
@@ -327,7 +327,7 @@ function externalChainRules(ctx: RenderContext, sp: ServicePortPlan, n: ServiceP
 }
 
 /** KUBE-FW-: load-balancer traffic from an allowed source goes on to KUBE-EXT-. */
-function firewallChainRules(sp: ServicePortPlan, n: ServicePortNames, own: ChainLines): void {
+function firewallChainRules(sp: ServicePortPlan, n: ServicePortParts, own: ChainLines): void {
   const { fwChain, extChain } = n;
   const fw = linesOf(own, fwChain);
   const c = ` -m comment --comment ${quote(`${n.name} loadbalancer IP`)}`;
@@ -360,7 +360,7 @@ function balanceRules(ctx: RenderContext, sp: ServicePortPlan, chain: string, en
 }
 
 /** KUBE-SEP-: hairpin masquerade, then DNAT to the endpoint (remembering it under affinity). */
-function endpointChainRules(ctx: RenderContext, sp: ServicePortPlan, n: ServicePortNames, own: ChainLines): void {
+function endpointChainRules(ctx: RenderContext, sp: ServicePortPlan, n: ServicePortParts, own: ChainLines): void {
   const sepComment = ctx.largeCluster ? '' : ` -m comment --comment ${quote(n.name)}`;
   for (const ep of sp.endpoints) {
     const sep = endpointChain(sp, ep);
