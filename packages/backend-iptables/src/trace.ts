@@ -2,7 +2,8 @@
  * In-memory packet tracer over the RENDERED TEXT (not the plan): the text is parsed back into
  * chains and rules and a packet is walked through them the way netfilter would, branching at
  * `-m statistic` (both outcomes possible) and taking `-m recent --rcheck` as no match (first
- * packet). A renderer bug therefore shows up here too.
+ * packet). Every way the packet ends is judged together by `traceVerdict`. A renderer bug
+ * therefore shows up here too.
  */
 import ipaddr from 'ipaddr.js';
 import { traceVerdict, type TraceBranch, type TracePacket, type TraceResult } from '@kpb/backend';

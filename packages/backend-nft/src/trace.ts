@@ -1,8 +1,8 @@
 /**
  * In-memory tracer: walks a packet (the first packet of a connection: `ct state new`) through a
  * BUILT NftRuleset, hook by hook, chain by chain. `numgen` forks the walk (every branch is
- * possible), so the result is the union of what all branches do. Dynamic (affinity) sets are
- * taken as empty: a fresh client.
+ * possible); every way the packet ends is judged together by `traceVerdict`. Dynamic (affinity)
+ * sets are taken as empty: a fresh client.
  */
 import { cidrContains } from '@kpb/compiler';
 import { traceVerdict, type TracePacket, type TraceResult } from '@kpb/backend';
