@@ -31,10 +31,6 @@ export const TOP_LEVEL_CHAINS: Readonly<Record<TableName, readonly string[]>> = 
 /** Every chain kpb owns starts with this. */
 export const OWNED_PREFIX = 'KUBE-';
 
-export function isBuiltinChain(table: TableName, chain: string): boolean {
-  return BUILTIN_CHAINS[table].includes(chain);
-}
-
 // Hashing dominates rendering (one SHA-256 per chain); names are cached across renders.
 // Bounded: the cache is dropped when it grows past MAX_CACHE entries.
 const MAX_CACHE = 2_000_000;

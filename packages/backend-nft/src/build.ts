@@ -101,7 +101,8 @@ function endpointBase(sp: ServicePortPlan, ep: PlanEndpoint): string {
   return base;
 }
 
-export function endpointChainName(sp: ServicePortPlan, ep: PlanEndpoint): string {
+/** kube-proxy nftables mode's `endpoint-HASH-…` chain of one endpoint of a service port. */
+export function nftEndpointChainName(sp: ServicePortPlan, ep: PlanEndpoint): string {
   return `endpoint-${endpointBase(sp, ep)}`;
 }
 
@@ -119,25 +120,75 @@ const verdict = (v: Verdict): Statement => ({ kind: 'verdict', verdict: v });
 const rule = (statements: Statement[], comment?: string): NftRule => (comment ? { statements, comment } : { statements });
 const l4 = (sp: ServicePortPlan): L4Proto => sp.protocol.toLowerCase() as L4Proto;
 
+/** What every service port's chains depend on besides the service port itself. */
+interface BuildContext {
+  readonly layout: NftLayout;
+  readonly addrType: KeyType;
+  readonly clusterCIDR: string | undefined;
+  readonly masqueradeAll: boolean;
+  /** `jump mark-for-masquerade` */
+  readonly markMasqJump: Statement;
+}
+
+/** The elements of kube-proxy's verdict maps, collected over every service port. */
+interface MapElements {
+  readonly serviceIPs: NftMapElement[];
+  readonly serviceNodePorts: NftMapElement[];
+  readonly noEndpointServices: NftMapElement[];
+  readonly noEndpointNodePorts: NftMapElement[];
+  readonly firewallIPs: NftMapElement[];
+  /** For the `cluster-ips` set (only written with `clusterIPsCheck`). */
+  readonly clusterIPs: Set<string>;
+}
+
 /** Build kpb's whole nftables table for a plan. */
 export function buildRuleset(plan: Plan, layoutOrOptions: NftLayout | BuildOptions = 'flat'): NftRuleset {
   const options: BuildOptions = typeof layoutOrOptions === 'string' ? { layout: layoutOrOptions } : layoutOrOptions;
-  const layout = options.layout ?? 'flat';
   const clusterIPsCheck = options.clusterIPsCheck ?? false;
   const family = nftFamily(plan);
   const addrType: KeyType = family === 'ip' ? 'ipv4_addr' : 'ipv6_addr';
-  const loopback = family === 'ip' ? '127.0.0.0/8' : '::1';
   const mark = masqueradeMark(plan.settings);
-  const { clusterCIDR, masqueradeAll } = plan.settings;
+  const ctx: BuildContext = {
+    layout: options.layout ?? 'flat',
+    addrType,
+    clusterCIDR: plan.settings.clusterCIDR,
+    masqueradeAll: plan.settings.masqueradeAll,
+    markMasqJump: verdict(jump(NAMES.markMasq)),
+  };
 
+  const chains = fixedChains(family === 'ip' ? '127.0.0.0/8' : '::1', mark, clusterIPsCheck);
+  const sets: NftSet[] = [];
+  const elements: MapElements = {
+    serviceIPs: [],
+    serviceNodePorts: [],
+    noEndpointServices: [],
+    noEndpointNodePorts: [],
+    firewallIPs: [],
+    clusterIPs: new Set(),
+  };
+  for (const sp of plan.servicePorts) {
+    const names = servicePortChainNames(sp);
+    addMapElements(sp, names, elements);
+    chains.push(...policyChains(ctx, sp, names));
+    if (sp.flags.usesExternalChain) chains.push(externalChain(ctx, sp, names));
+    if (sp.flags.usesFirewallChain) chains.push(firewallChain(ctx, sp, names));
+    for (const ep of sp.endpoints) chains.push(endpointChain(ctx, sp, ep, sets));
+  }
+  if (clusterIPsCheck) {
+    sets.unshift({ name: NAMES.clusterIPs, keyType: [addrType], flags: [], comment: 'Active ClusterIPs', elements: [...elements.clusterIPs].map((ip) => [ip]) });
+  }
+  return { family, table: 'kube-proxy', comment: 'rules for kube-proxy', chains, sets, maps: verdictMaps(addrType, elements) };
+}
+
+/** The base chains and the service-independent regular chains, in kube-proxy's order. */
+function fixedChains(loopback: string, mark: number, clusterIPsCheck: boolean): NftChain[] {
   const ctNewJump = (chain: string): NftRule => rule([{ kind: 'match-ct-new' }, verdict(jump(chain))]);
   const base = (name: string, type: 'filter' | 'nat', hook: ChainHook, priority: number, rules: NftRule[]): NftChain => ({
     name,
     base: { type, hook, priority, policy: 'accept' },
     rules,
   });
-
-  const chains: NftChain[] = [
+  return [
     base('filter-prerouting', 'filter', 'prerouting', DSTNAT - 10, [ctNewJump(NAMES.firewallCheck)]),
     base('filter-input', 'filter', 'input', DSTNAT - 10, [ctNewJump(NAMES.nodePortEndpointsCheck), ctNewJump(NAMES.serviceEndpointsCheck)]),
     base('filter-forward', 'filter', 'forward', DSTNAT - 10, [
@@ -188,134 +239,129 @@ export function buildRuleset(plan: Plan, layoutOrOptions: NftLayout | BuildOptio
       ],
     },
   ];
+}
 
-  const sets: NftSet[] = [];
-  const serviceIPs: NftMapElement[] = [];
-  const serviceNodePorts: NftMapElement[] = [];
-  const noEndpointServices: NftMapElement[] = [];
-  const noEndpointNodePorts: NftMapElement[] = [];
-  const firewallIPs: NftMapElement[] = [];
-  const clusterIPs = new Set<string>();
-  const filterVerdict = (f: 'REJECT' | 'DROP'): Verdict => (f === 'REJECT' ? goto(NAMES.rejectChain) : { kind: 'drop' });
-  const markMasqJump = verdict(jump(NAMES.markMasq));
+const filterVerdict = (f: 'REJECT' | 'DROP'): Verdict => (f === 'REJECT' ? goto(NAMES.rejectChain) : { kind: 'drop' });
 
-  for (const sp of plan.servicePorts) {
-    const { flags } = sp;
-    const names = servicePortChainNames(sp);
-    const proto = l4(sp);
-    const ipKey = (ip: string): ElementKey => [ip, proto, sp.port];
-    const internalChain = flags.internalPolicy === 'local' ? names.local : names.cluster;
-    const externalPolicyChain = flags.externalPolicy === 'local' ? names.local : names.cluster;
-    const affinity = sp.affinityTimeoutSeconds !== undefined;
-
-    // Map elements.
-    clusterIPs.add(sp.clusterIP);
-    if (flags.hasInternalEndpoints) serviceIPs.push({ key: ipKey(sp.clusterIP), verdict: goto(internalChain) });
-    else if (flags.internalFilter) noEndpointServices.push({ key: ipKey(sp.clusterIP), verdict: filterVerdict(flags.internalFilter) });
-    for (const ip of [...sp.externalIPs, ...sp.loadBalancerIPs]) {
-      if (flags.hasEndpoints) serviceIPs.push({ key: ipKey(ip), verdict: goto(names.external) });
-      if (!flags.hasExternalEndpoints && flags.externalFilter) {
-        noEndpointServices.push({ key: ipKey(ip), verdict: filterVerdict(flags.externalFilter) });
-      }
-    }
-    if (flags.usesFirewallChain) {
-      for (const ip of sp.loadBalancerIPs) firewallIPs.push({ key: ipKey(ip), verdict: goto(names.firewall) });
-    }
-    if (sp.nodePort !== undefined) {
-      const key: ElementKey = [proto, sp.nodePort];
-      if (flags.hasEndpoints) serviceNodePorts.push({ key, verdict: goto(names.external) });
-      if (!flags.hasExternalEndpoints && flags.externalFilter) {
-        noEndpointNodePorts.push({ key, verdict: filterVerdict(flags.externalFilter) });
-      }
-    }
-
-    // Per service port chains.
-    const policyRules = new Map<string, NftRule[]>();
-    if (flags.hasInternalEndpoints) {
-      const head: Statement[] = [
-        { kind: 'match-addr', field: 'daddr', op: '==', value: sp.clusterIP },
-        { kind: 'match-dport', protocol: proto, port: sp.port },
-      ];
-      if (masqueradeAll) policyRules.set(internalChain, [rule([...head, markMasqJump])]);
-      else if (clusterCIDR !== undefined) {
-        policyRules.set(internalChain, [
-          rule([...head, { kind: 'match-addr', field: 'saddr', op: '!=', value: clusterCIDR }, markMasqJump]),
-        ]);
-      }
-    }
-    const add = (chain: string, rules: NftRule[]) => policyRules.set(chain, [...(policyRules.get(chain) ?? []), ...rules]);
-    if (flags.usesClusterPolicyChain) add(names.cluster, endpointRules(sp, sp.clusterEndpoints, layout, affinity));
-    if (flags.usesLocalPolicyChain) add(names.local, endpointRules(sp, sp.localEndpoints, layout, affinity));
-    if (flags.usesClusterPolicyChain) chains.push({ name: names.cluster, rules: policyRules.get(names.cluster) ?? [] });
-    if (flags.usesLocalPolicyChain) chains.push({ name: names.local, rules: policyRules.get(names.local) ?? [] });
-
-    if (flags.usesExternalChain) {
-      const rules: NftRule[] = [];
-      if (flags.externalPolicy !== 'local') rules.push(rule([markMasqJump]));
-      else {
-        if (clusterCIDR !== undefined) {
-          rules.push(rule([{ kind: 'match-addr', field: 'saddr', op: '==', value: clusterCIDR }, verdict(goto(names.cluster))], 'short-circuit pod traffic'));
-        }
-        rules.push(rule([{ kind: 'match-fib-local', field: 'saddr' }, markMasqJump], 'masquerade local traffic'));
-        rules.push(rule([{ kind: 'match-fib-local', field: 'saddr' }, verdict(goto(names.cluster))], 'short-circuit local traffic'));
-      }
-      if (flags.hasExternalEndpoints) rules.push(rule([verdict(goto(externalPolicyChain))]));
-      chains.push({ name: names.external, rules });
-    }
-
-    if (flags.usesFirewallChain) {
-      // nft prints a full-length prefix as a plain address: write it that way so the listing matches.
-      const sources = [...sp.loadBalancerSourceRanges.map(plainHostPrefix), ...(flags.firewallAllowsNode ? sp.loadBalancerIPs : [])];
-      const rules: NftRule[] =
-        layout === 'kube-proxy' || sources.length === 1
-          ? [
-              rule([
-                sources.length === 1
-                  ? { kind: 'match-addr', field: 'saddr', op: '!=', value: sources[0]! }
-                  : { kind: 'match-addr-anon', field: 'saddr', op: '!=', values: sources },
-                verdict({ kind: 'drop' }),
-              ]),
-            ]
-          : [
-              ...sources.map((s) => rule([{ kind: 'match-addr', field: 'saddr', op: '==', value: s }, verdict({ kind: 'return' })])),
-              rule([verdict({ kind: 'drop' })]),
-            ];
-      chains.push({ name: names.firewall, rules });
-    }
-
-    for (const ep of sp.endpoints) {
-      const chain = endpointChainName(sp, ep);
-      const rules: NftRule[] = [rule([{ kind: 'match-addr', field: 'saddr', op: '==', value: ep.ip }, markMasqJump])];
-      if (affinity) {
-        const set = affinitySetName(sp, ep);
-        sets.push({ name: set, keyType: [addrType], flags: ['dynamic', 'timeout'], timeoutSeconds: sp.affinityTimeoutSeconds!, elements: [] });
-        rules.push(rule([{ kind: 'set-update', set, field: 'saddr' }]));
-      }
-      rules.push(rule([{ kind: 'match-l4proto', protocol: proto }, { kind: 'dnat', addr: ep.ip, port: ep.port }]));
-      chains.push({ name: chain, rules });
+/** A service port's entries in the verdict maps: where its addresses and node port lead. */
+function addMapElements(sp: ServicePortPlan, names: ServicePortNames, out: MapElements): void {
+  const { flags } = sp;
+  const proto = l4(sp);
+  const ipKey = (ip: string): ElementKey => [ip, proto, sp.port];
+  const internalChain = flags.internalPolicy === 'local' ? names.local : names.cluster;
+  out.clusterIPs.add(sp.clusterIP);
+  if (flags.hasInternalEndpoints) out.serviceIPs.push({ key: ipKey(sp.clusterIP), verdict: goto(internalChain) });
+  else if (flags.internalFilter) out.noEndpointServices.push({ key: ipKey(sp.clusterIP), verdict: filterVerdict(flags.internalFilter) });
+  for (const ip of [...sp.externalIPs, ...sp.loadBalancerIPs]) {
+    if (flags.hasEndpoints) out.serviceIPs.push({ key: ipKey(ip), verdict: goto(names.external) });
+    if (!flags.hasExternalEndpoints && flags.externalFilter) {
+      out.noEndpointServices.push({ key: ipKey(ip), verdict: filterVerdict(flags.externalFilter) });
     }
   }
+  if (flags.usesFirewallChain) {
+    for (const ip of sp.loadBalancerIPs) out.firewallIPs.push({ key: ipKey(ip), verdict: goto(names.firewall) });
+  }
+  if (sp.nodePort !== undefined) {
+    const key: ElementKey = [proto, sp.nodePort];
+    if (flags.hasEndpoints) out.serviceNodePorts.push({ key, verdict: goto(names.external) });
+    if (!flags.hasExternalEndpoints && flags.externalFilter) {
+      out.noEndpointNodePorts.push({ key, verdict: filterVerdict(flags.externalFilter) });
+    }
+  }
+}
 
+/** The cluster and local policy chains: masquerade of off-cluster ClusterIP traffic, then the endpoint choice. */
+function policyChains(ctx: BuildContext, sp: ServicePortPlan, names: ServicePortNames): NftChain[] {
+  const { flags } = sp;
+  const internalChain = flags.internalPolicy === 'local' ? names.local : names.cluster;
+  const affinity = sp.affinityTimeoutSeconds !== undefined;
+  const policyRules = new Map<string, NftRule[]>();
+  if (flags.hasInternalEndpoints) {
+    const head: Statement[] = [
+      { kind: 'match-addr', field: 'daddr', op: '==', value: sp.clusterIP },
+      { kind: 'match-dport', protocol: l4(sp), port: sp.port },
+    ];
+    if (ctx.masqueradeAll) policyRules.set(internalChain, [rule([...head, ctx.markMasqJump])]);
+    else if (ctx.clusterCIDR !== undefined) {
+      policyRules.set(internalChain, [rule([...head, { kind: 'match-addr', field: 'saddr', op: '!=', value: ctx.clusterCIDR }, ctx.markMasqJump])]);
+    }
+  }
+  const add = (chain: string, rules: NftRule[]) => policyRules.set(chain, [...(policyRules.get(chain) ?? []), ...rules]);
+  if (flags.usesClusterPolicyChain) add(names.cluster, endpointRules(sp, sp.clusterEndpoints, ctx.layout, affinity));
+  if (flags.usesLocalPolicyChain) add(names.local, endpointRules(sp, sp.localEndpoints, ctx.layout, affinity));
+  const chains: NftChain[] = [];
+  if (flags.usesClusterPolicyChain) chains.push({ name: names.cluster, rules: policyRules.get(names.cluster) ?? [] });
+  if (flags.usesLocalPolicyChain) chains.push({ name: names.local, rules: policyRules.get(names.local) ?? [] });
+  return chains;
+}
+
+/** The external chain: masquerade (cluster policy) or keep pod and node sources apart (local policy). */
+function externalChain(ctx: BuildContext, sp: ServicePortPlan, names: ServicePortNames): NftChain {
+  const { flags } = sp;
+  const rules: NftRule[] = [];
+  if (flags.externalPolicy !== 'local') rules.push(rule([ctx.markMasqJump]));
+  else {
+    if (ctx.clusterCIDR !== undefined) {
+      rules.push(rule([{ kind: 'match-addr', field: 'saddr', op: '==', value: ctx.clusterCIDR }, verdict(goto(names.cluster))], 'short-circuit pod traffic'));
+    }
+    rules.push(rule([{ kind: 'match-fib-local', field: 'saddr' }, ctx.markMasqJump], 'masquerade local traffic'));
+    rules.push(rule([{ kind: 'match-fib-local', field: 'saddr' }, verdict(goto(names.cluster))], 'short-circuit local traffic'));
+  }
+  const externalPolicyChain = flags.externalPolicy === 'local' ? names.local : names.cluster;
+  if (flags.hasExternalEndpoints) rules.push(rule([verdict(goto(externalPolicyChain))]));
+  return { name: names.external, rules };
+}
+
+/** The firewall chain: load-balancer traffic from outside the source ranges is dropped. */
+function firewallChain(ctx: BuildContext, sp: ServicePortPlan, names: ServicePortNames): NftChain {
+  // nft prints a full-length prefix as a plain address: write it that way so the listing matches.
+  const sources = [...sp.loadBalancerSourceRanges.map(plainHostPrefix), ...(sp.flags.firewallAllowsNode ? sp.loadBalancerIPs : [])];
+  const rules: NftRule[] =
+    ctx.layout === 'kube-proxy' || sources.length === 1
+      ? [
+          rule([
+            sources.length === 1
+              ? { kind: 'match-addr', field: 'saddr', op: '!=', value: sources[0]! }
+              : { kind: 'match-addr-anon', field: 'saddr', op: '!=', values: sources },
+            verdict({ kind: 'drop' }),
+          ]),
+        ]
+      : [
+          ...sources.map((s) => rule([{ kind: 'match-addr', field: 'saddr', op: '==', value: s }, verdict({ kind: 'return' })])),
+          rule([verdict({ kind: 'drop' })]),
+        ];
+  return { name: names.firewall, rules };
+}
+
+/** An endpoint's chain (hairpin masquerade, affinity update, DNAT); adds its affinity set to `sets`. */
+function endpointChain(ctx: BuildContext, sp: ServicePortPlan, ep: PlanEndpoint, sets: NftSet[]): NftChain {
+  const rules: NftRule[] = [rule([{ kind: 'match-addr', field: 'saddr', op: '==', value: ep.ip }, ctx.markMasqJump])];
+  if (sp.affinityTimeoutSeconds !== undefined) {
+    const set = affinitySetName(sp, ep);
+    sets.push({ name: set, keyType: [ctx.addrType], flags: ['dynamic', 'timeout'], timeoutSeconds: sp.affinityTimeoutSeconds, elements: [] });
+    rules.push(rule([{ kind: 'set-update', set, field: 'saddr' }]));
+  }
+  rules.push(rule([{ kind: 'match-l4proto', protocol: l4(sp) }, { kind: 'dnat', addr: ep.ip, port: ep.port }]));
+  return { name: nftEndpointChainName(sp, ep), rules };
+}
+
+function verdictMaps(addrType: KeyType, e: MapElements): NftMap[] {
   const ipProtoPort: KeyType[] = [addrType, 'inet_proto', 'inet_service'];
   const protoPort: KeyType[] = ['inet_proto', 'inet_service'];
-  const maps: NftMap[] = [
-    { name: NAMES.serviceIPs, keyType: ipProtoPort, dataType: 'verdict', comment: 'ClusterIP, ExternalIP and LoadBalancer IP traffic', elements: serviceIPs },
-    { name: NAMES.serviceNodePorts, keyType: protoPort, dataType: 'verdict', comment: 'NodePort traffic', elements: serviceNodePorts },
-    { name: NAMES.noEndpointServices, keyType: ipProtoPort, dataType: 'verdict', comment: 'vmap to drop or reject packets to services with no endpoints', elements: noEndpointServices },
-    { name: NAMES.noEndpointNodePorts, keyType: protoPort, dataType: 'verdict', comment: 'vmap to drop or reject packets to service nodeports with no endpoints', elements: noEndpointNodePorts },
-    { name: NAMES.firewallIPs, keyType: ipProtoPort, dataType: 'verdict', comment: 'destinations that are subject to LoadBalancerSourceRanges', elements: firewallIPs },
+  return [
+    { name: NAMES.serviceIPs, keyType: ipProtoPort, dataType: 'verdict', comment: 'ClusterIP, ExternalIP and LoadBalancer IP traffic', elements: e.serviceIPs },
+    { name: NAMES.serviceNodePorts, keyType: protoPort, dataType: 'verdict', comment: 'NodePort traffic', elements: e.serviceNodePorts },
+    { name: NAMES.noEndpointServices, keyType: ipProtoPort, dataType: 'verdict', comment: 'vmap to drop or reject packets to services with no endpoints', elements: e.noEndpointServices },
+    { name: NAMES.noEndpointNodePorts, keyType: protoPort, dataType: 'verdict', comment: 'vmap to drop or reject packets to service nodeports with no endpoints', elements: e.noEndpointNodePorts },
+    { name: NAMES.firewallIPs, keyType: ipProtoPort, dataType: 'verdict', comment: 'destinations that are subject to LoadBalancerSourceRanges', elements: e.firewallIPs },
   ];
-  if (clusterIPsCheck) {
-    sets.unshift({ name: NAMES.clusterIPs, keyType: [addrType], flags: [], comment: 'Active ClusterIPs', elements: [...clusterIPs].map((ip) => [ip]) });
-  }
-  return { family, table: 'kube-proxy', comment: 'rules for kube-proxy', chains, sets, maps };
 }
 
 /** Affinity checks, then the endpoint choice (one anonymous vmap, or chained numgen rules). */
 function endpointRules(sp: ServicePortPlan, endpoints: readonly PlanEndpoint[], layout: NftLayout, affinity: boolean): NftRule[] {
   const rules: NftRule[] = [];
   if (endpoints.length === 0) return rules;
-  const targets = endpoints.map((ep) => endpointChainName(sp, ep));
+  const targets = endpoints.map((ep) => nftEndpointChainName(sp, ep));
   if (affinity) {
     endpoints.forEach((ep, i) => {
       rules.push(rule([{ kind: 'match-addr-in', field: 'saddr', set: affinitySetName(sp, ep) }, verdict(goto(targets[i]!))]));

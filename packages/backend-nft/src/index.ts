@@ -12,7 +12,7 @@ export {
   servicePortChainBase,
   endpointChainBase,
   servicePortChainNames,
-  endpointChainName,
+  nftEndpointChainName,
   affinitySetName,
   nftFamily,
 } from './build.ts';

@@ -1,13 +1,13 @@
 /**
  * In-memory tracer: walks a packet (the first packet of a connection: `ct state new`) through a
  * BUILT NftRuleset, hook by hook, chain by chain. `numgen` forks the walk (every branch is
- * possible), so the result is the union of what all branches do. Dynamic (affinity) sets are
- * taken as empty: a fresh client.
+ * possible); every way the packet ends is judged together by `traceVerdict`. Dynamic (affinity)
+ * sets are taken as empty: a fresh client.
  */
 import { cidrContains } from '@kpb/compiler';
-import type { TracePacket, TraceResult } from '@kpb/backend';
+import { traceVerdict, type TracePacket, type TraceResult } from '@kpb/backend';
 import { formatRule, formatVerdict } from './render.ts';
-import type { ChainHook, NftChain, NftRule, NftRuleset, Statement, Verdict } from './ruleset.ts';
+import type { ChainHook, NftChain, NftMap, NftRule, NftRuleset, NftSet, Verdict } from './ruleset.ts';
 
 interface Pkt {
   readonly src: string;
@@ -27,6 +27,14 @@ interface Branch {
   readonly pkt: Pkt;
   readonly end: ChainEnd;
 }
+interface Done {
+  readonly pkt: Pkt;
+  readonly fate: Fate;
+}
+type RuleBranch =
+  | { readonly kind: 'nomatch' | 'continue'; readonly pkt: Pkt }
+  | { readonly kind: 'end'; readonly end: ChainEnd; readonly pkt: Pkt }
+  | { readonly kind: 'jump' | 'goto'; readonly chain: string; readonly pkt: Pkt };
 
 const MAX_DEPTH = 64;
 const MAX_BRANCHES = 100_000;
@@ -37,57 +45,117 @@ export interface TraceContext {
 }
 
 export function traceRuleset(rs: NftRuleset, ctx: TraceContext, packet: TracePacket): TraceResult {
-  const chains = new Map(rs.chains.map((c) => [c.name, c]));
-  const maps = new Map(rs.maps.map((m) => [m.name, m]));
-  const sets = new Map(rs.sets.map((s) => [s.name, s]));
-  const v6 = rs.family === 'ip6';
-  const local = new Set(ctx.nodeIPs);
-  let budget = MAX_BRANCHES;
+  const done = new RulesetWalk(rs, ctx.nodeIPs).packet(packet);
+  const verdict = traceVerdict(done.map((d) => ({ fate: d.fate, masquerade: d.pkt.masquerade, ...(d.pkt.dnat !== undefined ? { endpoint: d.pkt.dnat } : {}) })));
+  return { verdict, path: mergedPath(done) };
+}
 
-  const inPrefix = (ip: string, value: string): boolean => {
-    if (!value.includes('/')) return ip === value;
-    try {
-      return cidrContains(value, ip);
-    } catch {
-      return false;
+/** Every step any branch took, each once, in the order first seen. */
+function mergedPath(done: readonly Done[]): string[] {
+  const path: string[] = [];
+  const seen = new Set<string>();
+  for (const d of done) {
+    for (const step of d.pkt.path) {
+      if (!seen.has(step)) {
+        seen.add(step);
+        path.push(step);
+      }
     }
-  };
-  const isLocal = (ip: string): boolean => local.has(ip) || (v6 ? ip === '::1' : inPrefix(ip, '127.0.0.0/8'));
-  const field = (p: Pkt, f: 'saddr' | 'daddr') => (f === 'saddr' ? p.src : p.dst);
-  const keyOf = (p: Pkt, key: readonly string[]): string =>
-    key.map((k) => (k === 'daddr' ? p.dst : k === 'l4proto' ? p.proto : String(p.dport))).join(' . ');
-  const mapIndex = new Map<string, Map<string, Verdict>>();
-  const lookup = (name: string, key: string): Verdict | undefined => {
-    let idx = mapIndex.get(name);
+  }
+  return path;
+}
+
+function inPrefix(ip: string, value: string): boolean {
+  if (!value.includes('/')) return ip === value;
+  try {
+    return cidrContains(value, ip);
+  } catch {
+    return false;
+  }
+}
+
+const field = (p: Pkt, f: 'saddr' | 'daddr') => (f === 'saddr' ? p.src : p.dst);
+const keyOf = (p: Pkt, key: readonly string[]): string =>
+  key.map((k) => (k === 'daddr' ? p.dst : k === 'l4proto' ? p.proto : String(p.dport))).join(' . ');
+const note = (p: Pkt, text: string): Pkt => ({ ...p, path: [...p.path, text] });
+const verdictBranch = (v: Verdict, pkt: Pkt): RuleBranch =>
+  v.kind === 'jump' || v.kind === 'goto' ? { kind: v.kind, chain: v.chain, pkt } : { kind: 'end', end: v.kind, pkt };
+
+/** One packet's walk through one ruleset: lookups are indexed once, the branch budget is shared. */
+class RulesetWalk {
+  readonly #rs: NftRuleset;
+  readonly #chains: Map<string, NftChain>;
+  readonly #maps: Map<string, NftMap>;
+  readonly #sets: Map<string, NftSet>;
+  readonly #mapIndex = new Map<string, Map<string, Verdict>>();
+  readonly #local: Set<string>;
+  readonly #v6: boolean;
+  #budget = MAX_BRANCHES;
+
+  constructor(rs: NftRuleset, nodeIPs: readonly string[]) {
+    this.#rs = rs;
+    this.#chains = new Map(rs.chains.map((c) => [c.name, c]));
+    this.#maps = new Map(rs.maps.map((m) => [m.name, m]));
+    this.#sets = new Map(rs.sets.map((s) => [s.name, s]));
+    this.#local = new Set(nodeIPs);
+    this.#v6 = rs.family === 'ip6';
+  }
+
+  /** Every way the packet ends, through the hooks netfilter runs for its origin. */
+  packet(packet: TracePacket): Done[] {
+    const start: Pkt = {
+      src: packet.src,
+      dst: packet.dst,
+      dport: packet.dport,
+      proto: packet.protocol.toLowerCase() as Pkt['proto'],
+      mark: 0,
+      masquerade: false,
+      path: [],
+    };
+    const done: Done[] = [];
+    const finish = (p: Pkt) => done.push({ pkt: p, fate: 'accept' });
+    if (packet.origin === 'forward') {
+      for (const p of this.#runHook('prerouting', [start], done)) {
+        if (this.#isLocal(p.dst)) this.#runHook('input', [p], done).forEach(finish);
+        else this.#runHook('postrouting', this.#runHook('forward', [p], done), done).forEach(finish);
+      }
+    } else {
+      for (const p of this.#runHook('postrouting', this.#runHook('output', [start], done), done)) {
+        if (this.#isLocal(p.dst)) this.#runHook('input', [p], done).forEach(finish);
+        else finish(p);
+      }
+    }
+    return done;
+  }
+
+  #isLocal(ip: string): boolean {
+    return this.#local.has(ip) || (this.#v6 ? ip === '::1' : inPrefix(ip, '127.0.0.0/8'));
+  }
+
+  #lookup(name: string, key: string): Verdict | undefined {
+    let idx = this.#mapIndex.get(name);
     if (!idx) {
       idx = new Map();
-      for (const e of maps.get(name)?.elements ?? []) idx.set(e.key.map(String).join(' . '), e.verdict);
-      mapIndex.set(name, idx);
+      for (const e of this.#maps.get(name)?.elements ?? []) idx.set(e.key.map(String).join(' . '), e.verdict);
+      this.#mapIndex.set(name, idx);
     }
     return idx.get(key);
-  };
-  const setHas = (name: string, value: string): boolean => {
-    const s = sets.get(name);
+  }
+
+  #setHas(name: string, value: string): boolean {
+    const s = this.#sets.get(name);
     if (!s || s.flags.includes('dynamic')) return false;
     return s.elements.some((k) => inPrefix(value, String(k[0])));
-  };
-  const note = (p: Pkt, text: string): Pkt => ({ ...p, path: [...p.path, text] });
-
-  type RuleBranch =
-    | { readonly kind: 'nomatch' | 'continue'; readonly pkt: Pkt }
-    | { readonly kind: 'end'; readonly end: ChainEnd; readonly pkt: Pkt }
-    | { readonly kind: 'jump' | 'goto'; readonly chain: string; readonly pkt: Pkt };
-
-  const verdictBranch = (v: Verdict, pkt: Pkt): RuleBranch =>
-    v.kind === 'jump' || v.kind === 'goto' ? { kind: v.kind, chain: v.chain, pkt } : { kind: 'end', end: v.kind, pkt };
+  }
 
   /** Evaluate statements from index i; may fork. */
-  const evalStatements = (chain: string, rule: NftRule, stmts: readonly Statement[], i: number, pkt: Pkt): RuleBranch[] => {
-    if (--budget < 0) throw new Error('trace: too many branches');
-    const here = () => note(pkt, `${chain}: ${formatRule(rule, rs.family)}`);
+  #evalStatements(chain: string, rule: NftRule, i: number, pkt: Pkt): RuleBranch[] {
+    if (--this.#budget < 0) throw new Error('trace: too many branches');
+    const here = () => note(pkt, `${chain}: ${formatRule(rule, this.#rs.family)}`);
+    const stmts = rule.statements;
     if (i >= stmts.length) return [{ kind: 'continue', pkt: here() }];
     const s = stmts[i]!;
-    const next = (p: Pkt = pkt) => evalStatements(chain, rule, stmts, i + 1, p);
+    const next = (p: Pkt = pkt) => this.#evalStatements(chain, rule, i + 1, p);
     const fail: RuleBranch[] = [{ kind: 'nomatch', pkt }];
     switch (s.kind) {
       case 'match-addr': {
@@ -99,13 +167,13 @@ export function traceRuleset(rs: NftRuleset, ctx: TraceContext, packet: TracePac
         return hit === (s.op === '==') ? next() : fail;
       }
       case 'match-addr-in':
-        return setHas(s.set, field(pkt, s.field)) ? next() : fail;
+        return this.#setHas(s.set, field(pkt, s.field)) ? next() : fail;
       case 'match-dport':
         return pkt.proto === s.protocol && pkt.dport === s.port ? next() : fail;
       case 'match-l4proto':
         return pkt.proto === s.protocol ? next() : fail;
       case 'match-fib-local':
-        return isLocal(field(pkt, s.field)) ? next() : fail;
+        return this.#isLocal(field(pkt, s.field)) ? next() : fail;
       case 'match-ct-new':
         return next();
       case 'match-mark-clear':
@@ -120,14 +188,14 @@ export function traceRuleset(rs: NftRuleset, ctx: TraceContext, packet: TracePac
       case 'set-update':
         return next();
       case 'vmap': {
-        const v = lookup(s.map, keyOf(pkt, s.key));
+        const v = this.#lookup(s.map, keyOf(pkt, s.key));
         if (!v) return fail;
         return [verdictBranch(v, note(here(), `  @${s.map} → ${formatVerdict(v)}`))];
       }
       case 'numgen-vmap':
         return s.targets.map((t, n) => verdictBranch(t, note(here(), `  numgen ${n} → ${formatVerdict(t)}`)));
       case 'dnat': {
-        const to = v6 ? `[${s.addr}]:${s.port}` : `${s.addr}:${s.port}`;
+        const to = this.#v6 ? `[${s.addr}]:${s.port}` : `${s.addr}:${s.port}`;
         return [{ kind: 'end', end: 'accept', pkt: { ...here(), dst: s.addr, dport: s.port, dnat: to } }];
       }
       case 'masquerade':
@@ -137,43 +205,44 @@ export function traceRuleset(rs: NftRuleset, ctx: TraceContext, packet: TracePac
       case 'verdict':
         return [verdictBranch(s.verdict, here())];
     }
-  };
+  }
 
-  const runChain = (name: string, pkt: Pkt, depth: number): Branch[] => {
-    const chain = chains.get(name);
+  #runChain(name: string, pkt: Pkt, depth: number): Branch[] {
+    const chain = this.#chains.get(name);
     if (!chain) throw new Error(`trace: chain ${name} does not exist`);
     if (depth > MAX_DEPTH) throw new Error(`trace: chains nest deeper than ${MAX_DEPTH}`);
-    return runFrom(chain, 0, pkt, depth);
-  };
+    return this.#runFrom(chain, 0, pkt, depth);
+  }
 
-  const runFrom = (chain: NftChain, start: number, pkt: Pkt, depth: number): Branch[] => {
+  #runFrom(chain: NftChain, start: number, pkt: Pkt, depth: number): Branch[] {
     if (start >= chain.rules.length) return [{ pkt, end: 'return' }];
     const rule = chain.rules[start]!;
     const out: Branch[] = [];
-    for (const b of evalStatements(chain.name, rule, rule.statements, 0, pkt)) {
+    for (const b of this.#evalStatements(chain.name, rule, 0, pkt)) {
       if (b.kind === 'end') out.push({ pkt: b.pkt, end: b.end });
-      else if (b.kind !== 'jump' && b.kind !== 'goto') out.push(...runFrom(chain, start + 1, b.pkt, depth));
+      else if (b.kind !== 'jump' && b.kind !== 'goto') out.push(...this.#runFrom(chain, start + 1, b.pkt, depth));
       else {
-        for (const r of runChain(b.chain, b.pkt, depth + 1)) {
+        for (const r of this.#runChain(b.chain, b.pkt, depth + 1)) {
           if (r.end !== 'return') out.push(r);
-          else if (b.kind === 'jump') out.push(...runFrom(chain, start + 1, r.pkt, depth));
+          else if (b.kind === 'jump') out.push(...this.#runFrom(chain, start + 1, r.pkt, depth));
           else out.push(r);
         }
       }
     }
     return out;
-  };
+  }
 
-  const hookChains = (hook: ChainHook): NftChain[] =>
-    rs.chains.filter((c) => c.base?.hook === hook).sort((a, b) => a.base!.priority - b.base!.priority);
+  #hookChains(hook: ChainHook): NftChain[] {
+    return this.#rs.chains.filter((c) => c.base?.hook === hook).sort((a, b) => a.base!.priority - b.base!.priority);
+  }
 
   /** Run every base chain of a hook in priority order; survivors continue. */
-  const runHook = (hook: ChainHook, pkts: readonly Pkt[], done: { pkt: Pkt; fate: Fate }[]): Pkt[] => {
+  #runHook(hook: ChainHook, pkts: readonly Pkt[], done: Done[]): Pkt[] {
     let alive = [...pkts];
-    for (const chain of hookChains(hook)) {
+    for (const chain of this.#hookChains(hook)) {
       const next: Pkt[] = [];
       for (const p of alive) {
-        for (const r of runFrom(chain, 0, p, 0)) {
+        for (const r of this.#runFrom(chain, 0, p, 0)) {
           if (r.end === 'drop' || r.end === 'reject') done.push({ pkt: r.pkt, fate: r.end });
           else next.push(r.pkt);
         }
@@ -181,47 +250,5 @@ export function traceRuleset(rs: NftRuleset, ctx: TraceContext, packet: TracePac
       alive = next;
     }
     return alive;
-  };
-
-  const start: Pkt = {
-    src: packet.src,
-    dst: packet.dst,
-    dport: packet.dport,
-    proto: packet.protocol.toLowerCase() as Pkt['proto'],
-    mark: 0,
-    masquerade: false,
-    path: [],
-  };
-  const done: { pkt: Pkt; fate: Fate }[] = [];
-  const finish = (p: Pkt) => done.push({ pkt: p, fate: 'accept' });
-  if (packet.origin === 'forward') {
-    for (const p of runHook('prerouting', [start], done)) {
-      if (isLocal(p.dst)) runHook('input', [p], done).forEach(finish);
-      else runHook('postrouting', runHook('forward', [p], done), done).forEach(finish);
-    }
-  } else {
-    for (const p of runHook('postrouting', runHook('output', [start], done), done)) {
-      if (isLocal(p.dst)) runHook('input', [p], done).forEach(finish);
-      else finish(p);
-    }
   }
-
-  const path: string[] = [];
-  const seen = new Set<string>();
-  for (const d of done) {
-    for (const step of d.pkt.path) {
-      if (!seen.has(step)) {
-        seen.add(step);
-        path.push(step);
-      }
-    }
-  }
-  const dnatted = done.filter((d) => d.fate === 'accept' && d.pkt.dnat !== undefined);
-  if (dnatted.length) {
-    const endpoints = [...new Set(dnatted.map((d) => d.pkt.dnat!))].sort();
-    return { verdict: { kind: 'endpoints', endpoints, masquerade: dnatted.some((d) => d.pkt.masquerade) }, path };
-  }
-  if (done.some((d) => d.fate === 'reject')) return { verdict: { kind: 'rejected' }, path };
-  if (done.some((d) => d.fate === 'drop')) return { verdict: { kind: 'dropped' }, path };
-  return { verdict: { kind: 'untouched' }, path };
 }

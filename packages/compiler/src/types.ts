@@ -107,13 +107,13 @@ export interface Plan {
   readonly settings: NodeSettings;
   /** The node's own addresses of this family (from the Node object), canonical, sorted. */
   readonly nodeIPs: readonly string[];
-  /** Service ports sorted by key, then protocol. */
+  /** Service ports sorted by key (code-unit order; a key is unique within a plan). */
   readonly servicePorts: readonly ServicePortPlan[];
   /** Total endpoints over all service ports (kube-proxy drops comments above 1000). */
   readonly endpointCount: number;
 }
 
-/** Which service ports differ between two plans (by `key` + protocol, see `servicePortId`). */
+/** Which service ports differ between two plans, by service port `key`. */
 export interface PlanChanges {
   readonly added: readonly string[];
   readonly removed: readonly string[];

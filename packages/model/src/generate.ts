@@ -16,8 +16,6 @@ import { sortByNamespaceName } from './validate.ts';
 
 /** Pod network of generated clusters. */
 export const GENERATED_CLUSTER_CIDR = '10.128.0.0/9';
-/** Service network of generated clusters. */
-export const GENERATED_SERVICE_CIDR = '10.96.0.0/12';
 /** The node generated endpoints are spread over first; use it as the local node. */
 export const GENERATED_LOCAL_NODE = 'node-0';
 export const GENERATED_NODE_PORT_RANGE = { first: 30000, last: 32767 } as const;
@@ -132,19 +130,7 @@ export function generateCluster(options: GenerateOptions): Cluster {
   const nsCount = options.namespaces ?? Math.max(1, Math.ceil(count / 50));
   checkCount('namespaces', nsCount, 100_000);
   if (nsCount < 1) throw new RangeError('generateCluster: namespaces must be at least 1');
-  const mix: Mix = { ...DEFAULT_MIX, ...options.mix };
-  const rand = mulberry32(seed);
-  const chance = (p: number): boolean => rand() < p;
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
-
-  const clusterIPs = new Pool([{ first: ipv4ToInt('10.96.0.10'), count: (1 << 20) - 10 }], 'ClusterIP');
-  const podIPs = new Pool([{ first: ipv4ToInt('10.128.0.10'), count: (1 << 23) - 10 }], 'pod IP');
-  const extIPs = new Pool([
-    { first: ipv4ToInt('203.0.113.1'), count: 254 },
-    { first: ipv4ToInt('198.51.100.1'), count: 254 },
-    { first: ipv4ToInt('100.64.0.1'), count: (1 << 22) - 2 },
-  ], 'external');
-  let nextNodePort: number = GENERATED_NODE_PORT_RANGE.first;
+  const gen = new ClusterGenerator({ ...DEFAULT_MIX, ...options.mix }, seed);
 
   const nodes: Node[] = [];
   const nodeBase = ipv4ToInt('192.168.0.10');
@@ -157,104 +143,152 @@ export function generateCluster(options: GenerateOptions): Cluster {
 
   const services: Service[] = [];
   const slices: EndpointSlice[] = [];
-  const localShare = Math.min(1, mix.externalLocal / Math.max(1e-9, mix.nodePort + mix.loadBalancer));
-
   for (let i = 0; i < count; i++) {
     const namespace = `ns-${i % nsCount}`;
     const name = `svc-${i}`;
-    const r = rand();
-    let type: Service['type'] = r < mix.loadBalancer ? 'LoadBalancer' : r < mix.loadBalancer + mix.nodePort ? 'NodePort' : 'ClusterIP';
-
-    // Ports: service port, resolved target number (what the slice carries), targetPort as written.
-    const multi = chance(mix.multiPort);
-    const specs: { name: string; protocol: Protocol; port: number; target: number; targetPort: number | string }[] = [];
-    if (multi) {
-      const n = 2 + Math.floor(rand() * 2);
-      const start = Math.floor(rand() * NAMED_PORTS.length);
-      for (let k = 0; k < n; k++) {
-        const np = NAMED_PORTS[(start + k) % NAMED_PORTS.length]!;
-        const protocol: Protocol = chance(mix.udp) ? 'UDP' : 'TCP';
-        const differs = chance(mix.targetPortDiffers);
-        const target = differs ? 8000 + np.port % 1000 + k : np.port;
-        const named = differs && chance(1 / 3);
-        specs.push({ name: np.name, protocol, port: np.port, target, targetPort: named ? `${np.name}-pod` : target });
-      }
-    } else {
-      const udp = chance(mix.udp);
-      const port = udp ? pick(UDP_PORTS) : pick(SINGLE_PORTS);
-      const target = chance(mix.targetPortDiffers) ? (port === 8080 ? 8081 : 8080) : port;
-      specs.push({ name: '', protocol: udp ? 'UDP' : 'TCP', port, target, targetPort: target });
-    }
-
-    let externalTrafficPolicy: Service['externalTrafficPolicy'] = 'Cluster';
-    let healthCheckNodePort: number | undefined;
-    if (type !== 'ClusterIP') {
-      externalTrafficPolicy = chance(localShare) ? 'Local' : 'Cluster';
-      const needed = specs.length + (externalTrafficPolicy === 'Local' ? 1 : 0);
-      if (nextNodePort + needed - 1 > GENERATED_NODE_PORT_RANGE.last) {
-        type = 'ClusterIP';
-        externalTrafficPolicy = 'Cluster';
-      }
-    }
-    const ports: ServicePort[] = specs.map((p) => {
-      const base = { name: p.name, protocol: p.protocol, port: p.port, targetPort: p.targetPort };
-      return type === 'ClusterIP' ? base : { ...base, nodePort: nextNodePort++ };
-    });
-    if (externalTrafficPolicy === 'Local') healthCheckNodePort = nextNodePort++;
-
-    const svc: { -readonly [K in keyof Service]: Service[K] } = {
-      namespace, name, type,
-      clusterIPs: [clusterIPs.take()],
-      headless: false,
-      ports,
-      externalIPs: chance(mix.externalIPs) ? [extIPs.take()] : [],
-      loadBalancerIPs: type === 'LoadBalancer' ? [extIPs.take()] : [],
-      loadBalancerSourceRanges: type === 'LoadBalancer' && chance(mix.sourceRanges) ? pick(SOURCE_RANGES) : [],
-      externalTrafficPolicy,
-      internalTrafficPolicy: chance(mix.internalLocal) ? 'Local' : 'Cluster',
-    };
-    if (chance(mix.clientIP)) svc.sessionAffinity = { timeoutSeconds: chance(0.8) ? 10800 : 3600 };
-    if (healthCheckNodePort !== undefined) svc.healthCheckNodePort = healthCheckNodePort;
-    services.push(svc);
-
-    // Endpoints.
-    const slicePorts: EndpointPort[] = specs.map((p) => ({ name: p.name, protocol: p.protocol, port: p.target }));
-    const suffixes = new Set<string>();
-    const sliceName = (): string => {
-      for (;;) {
-        let s = '';
-        for (let k = 0; k < 5; k++) s += SLICE_SUFFIX_CHARS[Math.floor(rand() * SLICE_SUFFIX_CHARS.length)];
-        if (!suffixes.has(s)) {
-          suffixes.add(s);
-          return `${name}-${s}`;
-        }
-      }
-    };
-    if (perService === 0 || chance(mix.noEndpoints)) {
-      if (chance(0.5)) slices.push({ namespace, name: sliceName(), serviceName: name, addressType: 'IPv4', ports: slicePorts, endpoints: [] });
-      continue;
-    }
-    const endpoints: Endpoint[] = [];
-    const nodeOffset = Math.floor(rand() * nodeCount);
-    for (let k = 0; k < perService; k++) {
-      const e = rand();
-      const conditions = e < mix.terminating
-        ? { ready: false, serving: chance(0.5), terminating: true }
-        : e < mix.terminating + mix.notReady
-          ? { ready: false, serving: false, terminating: false }
-          : { ready: true, serving: true, terminating: false };
-      endpoints.push({ addresses: [podIPs.take()], conditions, nodeName: `node-${(nodeOffset + k) % nodeCount}` });
-    }
-    let chunk = endpoints.length;
-    if (chunk > MAX_SLICE_ENDPOINTS) chunk = MAX_SLICE_ENDPOINTS;
-    else if (chunk >= 2 && chance(mix.splitSlices)) chunk = Math.ceil(chunk / 2);
-    for (let k = 0; k < endpoints.length; k += chunk) {
-      slices.push({ namespace, name: sliceName(), serviceName: name, addressType: 'IPv4', ports: slicePorts, endpoints: endpoints.slice(k, k + chunk) });
-    }
+    const { service, ports } = gen.service(namespace, name);
+    services.push(service);
+    slices.push(...gen.endpointSlices(namespace, name, ports, perService, nodeCount));
   }
 
   sortByNamespaceName(services);
   sortByNamespaceName(slices);
   nodes.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return { services, endpointSlices: slices, nodes };
+}
+
+/** A generated port: the service port, the resolved target number (what the slice carries), and targetPort as written. */
+interface PortSpec {
+  readonly name: string;
+  readonly protocol: Protocol;
+  readonly port: number;
+  readonly target: number;
+  readonly targetPort: number | string;
+}
+
+/** The state of one generation: the random stream (drawn in a fixed order), address pools, next node port. */
+class ClusterGenerator {
+  readonly #mix: Mix;
+  readonly #rand: () => number;
+  /** The share of NodePort/LoadBalancer services that get externalTrafficPolicy Local. */
+  readonly #localShare: number;
+  readonly #clusterIPs = new Pool([{ first: ipv4ToInt('10.96.0.10'), count: (1 << 20) - 10 }], 'ClusterIP');
+  readonly #podIPs = new Pool([{ first: ipv4ToInt('10.128.0.10'), count: (1 << 23) - 10 }], 'pod IP');
+  readonly #extIPs = new Pool([
+    { first: ipv4ToInt('203.0.113.1'), count: 254 },
+    { first: ipv4ToInt('198.51.100.1'), count: 254 },
+    { first: ipv4ToInt('100.64.0.1'), count: (1 << 22) - 2 },
+  ], 'external');
+  #nextNodePort: number = GENERATED_NODE_PORT_RANGE.first;
+
+  constructor(mix: Mix, seed: number) {
+    this.#mix = mix;
+    this.#rand = mulberry32(seed);
+    this.#localShare = Math.min(1, mix.externalLocal / Math.max(1e-9, mix.nodePort + mix.loadBalancer));
+  }
+
+  #chance(p: number): boolean {
+    return this.#rand() < p;
+  }
+
+  #pick<T>(xs: readonly T[]): T {
+    return xs[Math.floor(this.#rand() * xs.length)]!;
+  }
+
+  /** One port, or 2–3 named ports. */
+  #portSpecs(): PortSpec[] {
+    const mix = this.#mix;
+    const specs: PortSpec[] = [];
+    if (this.#chance(mix.multiPort)) {
+      const n = 2 + Math.floor(this.#rand() * 2);
+      const start = Math.floor(this.#rand() * NAMED_PORTS.length);
+      for (let k = 0; k < n; k++) {
+        const np = NAMED_PORTS[(start + k) % NAMED_PORTS.length]!;
+        const protocol: Protocol = this.#chance(mix.udp) ? 'UDP' : 'TCP';
+        const differs = this.#chance(mix.targetPortDiffers);
+        const target = differs ? 8000 + np.port % 1000 + k : np.port;
+        const named = differs && this.#chance(1 / 3);
+        specs.push({ name: np.name, protocol, port: np.port, target, targetPort: named ? `${np.name}-pod` : target });
+      }
+    } else {
+      const udp = this.#chance(mix.udp);
+      const port = udp ? this.#pick(UDP_PORTS) : this.#pick(SINGLE_PORTS);
+      const target = this.#chance(mix.targetPortDiffers) ? (port === 8080 ? 8081 : 8080) : port;
+      specs.push({ name: '', protocol: udp ? 'UDP' : 'TCP', port, target, targetPort: target });
+    }
+    return specs;
+  }
+
+  service(namespace: string, name: string): { service: Service; ports: PortSpec[] } {
+    const mix = this.#mix;
+    const r = this.#rand();
+    let type: Service['type'] = r < mix.loadBalancer ? 'LoadBalancer' : r < mix.loadBalancer + mix.nodePort ? 'NodePort' : 'ClusterIP';
+    const specs = this.#portSpecs();
+    let externalTrafficPolicy: Service['externalTrafficPolicy'] = 'Cluster';
+    let healthCheckNodePort: number | undefined;
+    if (type !== 'ClusterIP') {
+      externalTrafficPolicy = this.#chance(this.#localShare) ? 'Local' : 'Cluster';
+      const needed = specs.length + (externalTrafficPolicy === 'Local' ? 1 : 0);
+      if (this.#nextNodePort + needed - 1 > GENERATED_NODE_PORT_RANGE.last) {
+        type = 'ClusterIP';
+        externalTrafficPolicy = 'Cluster';
+      }
+    }
+    const ports: ServicePort[] = specs.map((p) => {
+      const base = { name: p.name, protocol: p.protocol, port: p.port, targetPort: p.targetPort };
+      return type === 'ClusterIP' ? base : { ...base, nodePort: this.#nextNodePort++ };
+    });
+    if (externalTrafficPolicy === 'Local') healthCheckNodePort = this.#nextNodePort++;
+
+    const svc: { -readonly [K in keyof Service]: Service[K] } = {
+      namespace, name, type,
+      clusterIPs: [this.#clusterIPs.take()],
+      headless: false,
+      ports,
+      externalIPs: this.#chance(mix.externalIPs) ? [this.#extIPs.take()] : [],
+      loadBalancerIPs: type === 'LoadBalancer' ? [this.#extIPs.take()] : [],
+      loadBalancerSourceRanges: type === 'LoadBalancer' && this.#chance(mix.sourceRanges) ? this.#pick(SOURCE_RANGES) : [],
+      externalTrafficPolicy,
+      internalTrafficPolicy: this.#chance(mix.internalLocal) ? 'Local' : 'Cluster',
+    };
+    if (this.#chance(mix.clientIP)) svc.sessionAffinity = { timeoutSeconds: this.#chance(0.8) ? 10800 : 3600 };
+    if (healthCheckNodePort !== undefined) svc.healthCheckNodePort = healthCheckNodePort;
+    return { service: svc, ports: specs };
+  }
+
+  /** The service's slices: none or one empty (no endpoints), else its endpoints in one or more slices. */
+  endpointSlices(namespace: string, name: string, specs: readonly PortSpec[], perService: number, nodeCount: number): EndpointSlice[] {
+    const mix = this.#mix;
+    const slicePorts: EndpointPort[] = specs.map((p) => ({ name: p.name, protocol: p.protocol, port: p.target }));
+    const suffixes = new Set<string>();
+    const sliceName = (): string => {
+      for (;;) {
+        let s = '';
+        for (let k = 0; k < 5; k++) s += SLICE_SUFFIX_CHARS[Math.floor(this.#rand() * SLICE_SUFFIX_CHARS.length)];
+        if (!suffixes.has(s)) {
+          suffixes.add(s);
+          return `${name}-${s}`;
+        }
+      }
+    };
+    const slice = (endpoints: Endpoint[]): EndpointSlice => ({ namespace, name: sliceName(), serviceName: name, addressType: 'IPv4', ports: slicePorts, endpoints });
+    if (perService === 0 || this.#chance(mix.noEndpoints)) return this.#chance(0.5) ? [slice([])] : [];
+    const endpoints: Endpoint[] = [];
+    const nodeOffset = Math.floor(this.#rand() * nodeCount);
+    for (let k = 0; k < perService; k++) {
+      const e = this.#rand();
+      const conditions = e < mix.terminating
+        ? { ready: false, serving: this.#chance(0.5), terminating: true }
+        : e < mix.terminating + mix.notReady
+          ? { ready: false, serving: false, terminating: false }
+          : { ready: true, serving: true, terminating: false };
+      endpoints.push({ addresses: [this.#podIPs.take()], conditions, nodeName: `node-${(nodeOffset + k) % nodeCount}` });
+    }
+    let chunk = endpoints.length;
+    if (chunk > MAX_SLICE_ENDPOINTS) chunk = MAX_SLICE_ENDPOINTS;
+    else if (chunk >= 2 && this.#chance(mix.splitSlices)) chunk = Math.ceil(chunk / 2);
+    const slices: EndpointSlice[] = [];
+    for (let k = 0; k < endpoints.length; k += chunk) slices.push(slice(endpoints.slice(k, k + chunk)));
+    return slices;
+  }
 }

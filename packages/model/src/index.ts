@@ -4,7 +4,7 @@ export type {
 } from './types.ts';
 export { ModelError, ModelValidationError, sanitizeText, showValue } from './errors.ts';
 export type { ModelErrorInit } from './errors.ts';
-export { canonicalCIDR, canonicalIP, ipFamily, ipv4FromInt, ipv4ToInt, parseCIDR, parseIP } from './net.ts';
+export { ipFamily, ipv4FromInt, ipv4ToInt, parseCIDR, parseIP } from './net.ts';
 export type { CIDRResult, ParsedIP } from './net.ts';
 export {
   DEFAULT_SESSION_AFFINITY_TIMEOUT, MAX_SESSION_AFFINITY_TIMEOUT, SERVICE_NAME_LABEL, isDNS1035Label, isDNS1123Label,
@@ -18,7 +18,7 @@ export {
 } from './serialize.ts';
 export type { KubernetesList } from './serialize.ts';
 export {
-  DEFAULT_MIX, GENERATED_CLUSTER_CIDR, GENERATED_LOCAL_NODE, GENERATED_NODE_PORT_RANGE, GENERATED_SERVICE_CIDR,
+  DEFAULT_MIX, GENERATED_CLUSTER_CIDR, GENERATED_LOCAL_NODE, GENERATED_NODE_PORT_RANGE,
   generateCluster, mulberry32,
 } from './generate.ts';
 export type { GenerateOptions, Mix } from './generate.ts';

@@ -31,11 +31,6 @@ export function parseIP(s: string): ParsedIP | undefined {
   return { family: 'IPv6', text: a.toRFC5952String() };
 }
 
-/** Canonical form of an IP address, or `undefined` when `s` is not one. */
-export function canonicalIP(s: string): string | undefined {
-  return parseIP(s)?.text;
-}
-
 /** Family of a (valid) IP address; `undefined` when `s` is not one. */
 export function ipFamily(s: string): IPFamily | undefined {
   return parseIP(s)?.family;
@@ -60,12 +55,6 @@ export function parseCIDR(s: string): CIDRResult {
     : ipaddr.IPv6.networkAddressFromCIDR(`${ip.text}/${len}`).toRFC5952String();
   if (net !== ip.text) return { ok: false, reason: `has host bits set (did you mean "${net}/${len}"?)` };
   return { ok: true, family: ip.family, text: `${net}/${len}` };
-}
-
-/** Canonical CIDR text, or `undefined` when invalid (including host bits set). */
-export function canonicalCIDR(s: string): string | undefined {
-  const r = parseCIDR(s);
-  return r.ok ? r.text : undefined;
 }
 
 /** IPv4 address as an unsigned 32-bit integer → dotted quad. */

@@ -216,15 +216,54 @@ function ownerOf(u: NodePortUse): string {
   return `${u.obj.label} ${u.field}`;
 }
 
+/** Records a node port as used by this field, or reports who already uses it. */
+function claimNodePort(o: Obj, nodePorts: Map<string, NodePortUse>, port: number, protocol: Protocol, field: string): void {
+  const key = `${port}/${protocol}`;
+  const used = nodePorts.get(key);
+  if (used) o.err(field, `${key} is already used by ${ownerOf(used)}`);
+  else nodePorts.set(key, { obj: o, field });
+}
+
 function validateService(o: Obj, raw: Rec, namespace: string, name: string, nodePorts: Map<string, NodePortUse>): Service | undefined {
   const spec = o.record(get(raw, 'spec'), 'spec', true);
   if (!spec) return undefined;
   const type = o.oneOf(get(spec, 'type'), 'spec.type', SERVICE_TYPES, 'ClusterIP');
   if (!type) return undefined;
 
-  // Cluster IPs.
-  let clusterIPs: string[] = [];
-  let headless = false;
+  const { clusterIPs, headless } = serviceClusterIPs(o, spec, type);
+  const externalName = type === 'ExternalName' ? serviceExternalName(o, spec) : undefined;
+  const ports = servicePorts(o, spec, type, headless, nodePorts);
+  const externalIPs = o.ipList(get(spec, 'externalIPs'), 'spec.externalIPs');
+  const srcRaw = o.list(get(spec, 'loadBalancerSourceRanges'), 'spec.loadBalancerSourceRanges', false) ?? [];
+  const loadBalancerSourceRanges: string[] = [];
+  for (let i = 0; i < srcRaw.length; i++) {
+    const c = o.cidr(srcRaw[i], `spec.loadBalancerSourceRanges[${i}]`);
+    if (c) loadBalancerSourceRanges.push(c);
+  }
+  const loadBalancerIPs = type === 'LoadBalancer' ? ingressIPs(o, raw) : [];
+  const sessionAffinity = serviceSessionAffinity(o, spec);
+  const externalTrafficPolicy = o.oneOf(get(spec, 'externalTrafficPolicy'), 'spec.externalTrafficPolicy', POLICIES, 'Cluster');
+  const internalTrafficPolicy = o.oneOf(get(spec, 'internalTrafficPolicy'), 'spec.internalTrafficPolicy', POLICIES, 'Cluster');
+  const healthCheckNodePort = serviceHealthCheckNodePort(o, spec, type, externalTrafficPolicy, nodePorts);
+
+  if (o.failed || !externalTrafficPolicy || !internalTrafficPolicy) return undefined;
+  const svc: {
+    -readonly [K in keyof Service]: Service[K];
+  } = {
+    namespace, name, type, clusterIPs, headless, ports, externalIPs, loadBalancerIPs, loadBalancerSourceRanges,
+    externalTrafficPolicy, internalTrafficPolicy,
+  };
+  if (sessionAffinity) svc.sessionAffinity = sessionAffinity;
+  if (healthCheckNodePort !== undefined) svc.healthCheckNodePort = healthCheckNodePort;
+  if (externalName !== undefined) svc.externalName = externalName;
+  return svc;
+}
+
+/**
+ * The cluster IPs (one, or one of each family) or "None" (headless). The fields' types are
+ * checked for every service type; an ExternalName service has no cluster IPs.
+ */
+function serviceClusterIPs(o: Obj, spec: Rec, type: ServiceType): { clusterIPs: string[]; headless: boolean } {
   const cipRaw = get(spec, 'clusterIP');
   const cipsRaw = get(spec, 'clusterIPs');
   const cip = o.string(cipRaw, 'spec.clusterIP', false);
@@ -238,177 +277,169 @@ function validateService(o: Obj, raw: Rec, namespace: string, name: string, node
     }
     if (cips.length !== cipsList.length) cips = undefined;
   }
-  if (type !== 'ExternalName') {
-    const useClusterIP = cip !== undefined && cip !== '';
-    if (useClusterIP && cips && cips[0] !== cip) {
-      o.err('spec.clusterIPs[0]', `${showValue(cips[0])} must equal spec.clusterIP ${showValue(cip)}`);
-    } else {
-      const rawIPs = cips ?? (useClusterIP ? [cip] : []);
-      const fieldOf = (i: number): string => (i === 0 && useClusterIP ? 'spec.clusterIP' : `spec.clusterIPs[${i}]`);
-      if (rawIPs.length === 0) {
-        if (cipRaw === undefined && cipsRaw === undefined) o.err('spec.clusterIP', 'is required');
-        else if (cip === '' || (cipsList && cipsList.length === 0)) o.err('spec.clusterIP', 'is required (must be an IP address or "None")');
-      } else if (rawIPs[0] === 'None') {
-        headless = true;
-        if (rawIPs.length > 1) o.err('spec.clusterIPs', `${showValue(rawIPs)} may contain only "None" for a headless service`);
-        if (type !== 'ClusterIP') o.err('spec.clusterIP', `"None" (headless) is only allowed for type ClusterIP, not ${type}`);
-      } else if (rawIPs.length > 2) {
-        o.err('spec.clusterIPs', `${showValue(rawIPs)} has more than two addresses`);
-      } else {
-        const families: IPFamily[] = [];
-        for (let i = 0; i < rawIPs.length; i++) {
-          const ip = o.ip(rawIPs[i], fieldOf(i));
-          if (ip) {
-            clusterIPs.push(ip.text);
-            families.push(ip.family);
-          }
-        }
-        if (families.length === 2 && families[0] === families[1]) {
-          o.err('spec.clusterIPs', `${showValue(rawIPs)} must hold one IPv4 and one IPv6 address`);
-        }
+  const clusterIPs: string[] = [];
+  if (type === 'ExternalName') return { clusterIPs, headless: false };
+  const useClusterIP = cip !== undefined && cip !== '';
+  if (useClusterIP && cips && cips[0] !== cip) {
+    o.err('spec.clusterIPs[0]', `${showValue(cips[0])} must equal spec.clusterIP ${showValue(cip)}`);
+    return { clusterIPs, headless: false };
+  }
+  const rawIPs = cips ?? (useClusterIP ? [cip] : []);
+  const fieldOf = (i: number): string => (i === 0 && useClusterIP ? 'spec.clusterIP' : `spec.clusterIPs[${i}]`);
+  if (rawIPs.length === 0) {
+    if (cipRaw === undefined && cipsRaw === undefined) o.err('spec.clusterIP', 'is required');
+    else if (cip === '' || (cipsList && cipsList.length === 0)) o.err('spec.clusterIP', 'is required (must be an IP address or "None")');
+  } else if (rawIPs[0] === 'None') {
+    if (rawIPs.length > 1) o.err('spec.clusterIPs', `${showValue(rawIPs)} may contain only "None" for a headless service`);
+    if (type !== 'ClusterIP') o.err('spec.clusterIP', `"None" (headless) is only allowed for type ClusterIP, not ${type}`);
+    return { clusterIPs, headless: true };
+  } else if (rawIPs.length > 2) {
+    o.err('spec.clusterIPs', `${showValue(rawIPs)} has more than two addresses`);
+  } else {
+    const families: IPFamily[] = [];
+    for (let i = 0; i < rawIPs.length; i++) {
+      const ip = o.ip(rawIPs[i], fieldOf(i));
+      if (ip) {
+        clusterIPs.push(ip.text);
+        families.push(ip.family);
       }
     }
-  }
-
-  let externalName: string | undefined;
-  if (type === 'ExternalName') {
-    const en = o.string(get(spec, 'externalName'), 'spec.externalName', true);
-    if (en !== undefined) {
-      const trimmed = en.endsWith('.') ? en.slice(0, -1) : en;
-      externalName = isDNS1123Subdomain(trimmed) ? en : o.err('spec.externalName', `${showValue(en)} ${DNS1123_SUBDOMAIN_RULE}`);
+    if (families.length === 2 && families[0] === families[1]) {
+      o.err('spec.clusterIPs', `${showValue(rawIPs)} must hold one IPv4 and one IPv6 address`);
     }
   }
+  return { clusterIPs, headless: false };
+}
 
-  // Ports.
+function serviceExternalName(o: Obj, spec: Rec): string | undefined {
+  const en = o.string(get(spec, 'externalName'), 'spec.externalName', true);
+  if (en === undefined) return undefined;
+  const trimmed = en.endsWith('.') ? en.slice(0, -1) : en;
+  return isDNS1123Subdomain(trimmed) ? en : o.err('spec.externalName', `${showValue(en)} ${DNS1123_SUBDOMAIN_RULE}`);
+}
+
+/** Port numbers and names seen so far in one object (only kept when it has more than one port). */
+interface SeenPorts {
+  readonly port: Map<string, number>;
+  readonly name: Map<string, number>;
+}
+
+function servicePorts(o: Obj, spec: Rec, type: ServiceType, headless: boolean, nodePorts: Map<string, NodePortUse>): ServicePort[] {
   const portsRaw = o.list(get(spec, 'ports'), 'spec.ports', false) ?? [];
   if (portsRaw.length === 0 && !headless && type !== 'ExternalName' && !o.failed) {
     o.err('spec.ports', 'is required (at least one port)');
   }
-  const allowNodePort = type === 'NodePort' || type === 'LoadBalancer';
   const ports: ServicePort[] = [];
-  const seenPort = portsRaw.length > 1 ? new Map<string, number>() : undefined;
-  const seenName = portsRaw.length > 1 ? new Map<string, number>() : undefined;
+  const seen: SeenPorts | undefined = portsRaw.length > 1 ? { port: new Map(), name: new Map() } : undefined;
   for (let i = 0; i < portsRaw.length; i++) {
-    const f = `spec.ports[${i}]`;
-    const p = o.record(portsRaw[i], f, true);
-    if (!p) continue;
-    let portName = o.string(get(p, 'name'), `${f}.name`, false) ?? '';
-    if (portName !== '' && !isIanaSvcName(portName)) {
-      o.err(`${f}.name`, `${showValue(portName)} ${IANA_RULE}`);
-      portName = '';
-    } else if (portName === '' && portsRaw.length > 1) {
-      o.err(`${f}.name`, 'is required when a service has more than one port');
-    } else if (portName !== '' && seenName) {
-      const prev = seenName.get(portName);
-      if (prev !== undefined) o.err(`${f}.name`, `${showValue(portName)} is already used by spec.ports[${prev}]`);
-      else seenName.set(portName, i);
-    }
-    const protocol = o.oneOf(get(p, 'protocol'), `${f}.protocol`, PROTOCOLS, 'TCP');
-    const port = o.int(get(p, 'port'), `${f}.port`, 1, 65535, true);
-    let targetPort: number | string | undefined;
-    const tp = get(p, 'targetPort');
-    if (tp === undefined || tp === null || tp === 0 || tp === '') {
-      targetPort = port;
-    } else if (typeof tp === 'number') {
-      targetPort = o.int(tp, `${f}.targetPort`, 1, 65535, true);
-    } else if (typeof tp === 'string') {
-      targetPort = isIanaSvcName(tp) ? tp : o.err(`${f}.targetPort`, `${showValue(tp)} ${IANA_RULE}`);
-    } else {
-      o.wrongType(`${f}.targetPort`, 'a port number or a port name', tp);
-    }
-    let nodePort: number | undefined;
-    const npRaw = get(p, 'nodePort');
-    if (npRaw !== undefined && npRaw !== null && npRaw !== 0) {
-      nodePort = o.int(npRaw, `${f}.nodePort`, 1, 65535, true);
-      if (nodePort !== undefined && !allowNodePort) {
-        o.err(`${f}.nodePort`, `${nodePort} may only be set when spec.type is NodePort or LoadBalancer, not ${type}`);
-        nodePort = undefined;
-      }
-    }
-    if (protocol === undefined || port === undefined || targetPort === undefined) continue;
-    if (seenPort) {
-      const key = `${port}/${protocol}`;
-      const prev = seenPort.get(key);
-      if (prev !== undefined) {
-        o.err(`${f}.port`, `${port}/${protocol} is already used by spec.ports[${prev}]`);
-        continue;
-      }
-      seenPort.set(key, i);
-    }
-    if (nodePort !== undefined) {
-      const npKey = `${nodePort}/${protocol}`;
-      const used = nodePorts.get(npKey);
-      if (used) o.err(`${f}.nodePort`, `${nodePort}/${protocol} is already used by ${ownerOf(used)}`);
-      else nodePorts.set(npKey, { obj: o, field: `${f}.nodePort` });
-    }
-    ports.push(nodePort === undefined ? { name: portName, protocol, port, targetPort } : { name: portName, protocol, port, targetPort, nodePort });
+    const port = servicePort(o, portsRaw, i, type, seen, nodePorts);
+    if (port) ports.push(port);
   }
+  return ports;
+}
 
-  const externalIPs = o.ipList(get(spec, 'externalIPs'), 'spec.externalIPs');
-  const srcRaw = o.list(get(spec, 'loadBalancerSourceRanges'), 'spec.loadBalancerSourceRanges', false) ?? [];
-  const loadBalancerSourceRanges: string[] = [];
-  for (let i = 0; i < srcRaw.length; i++) {
-    const c = o.cidr(srcRaw[i], `spec.loadBalancerSourceRanges[${i}]`);
-    if (c) loadBalancerSourceRanges.push(c);
+function servicePort(
+  o: Obj, portsRaw: readonly unknown[], i: number, type: ServiceType, seen: SeenPorts | undefined, nodePorts: Map<string, NodePortUse>,
+): ServicePort | undefined {
+  const f = `spec.ports[${i}]`;
+  const p = o.record(portsRaw[i], f, true);
+  if (!p) return undefined;
+  const portName = servicePortName(o, p, f, i, portsRaw.length, seen);
+  const protocol = o.oneOf(get(p, 'protocol'), `${f}.protocol`, PROTOCOLS, 'TCP');
+  const port = o.int(get(p, 'port'), `${f}.port`, 1, 65535, true);
+  const targetPort = serviceTargetPort(o, get(p, 'targetPort'), `${f}.targetPort`, port);
+  const nodePort = serviceNodePort(o, get(p, 'nodePort'), `${f}.nodePort`, type);
+  if (protocol === undefined || port === undefined || targetPort === undefined) return undefined;
+  if (seen) {
+    const key = `${port}/${protocol}`;
+    const prev = seen.port.get(key);
+    if (prev !== undefined) {
+      o.err(`${f}.port`, `${port}/${protocol} is already used by spec.ports[${prev}]`);
+      return undefined;
+    }
+    seen.port.set(key, i);
   }
+  if (nodePort !== undefined) claimNodePort(o, nodePorts, nodePort, protocol, `${f}.nodePort`);
+  return nodePort === undefined ? { name: portName, protocol, port, targetPort } : { name: portName, protocol, port, targetPort, nodePort };
+}
 
+/** The port's name: required when there are several ports, unique among them. */
+function servicePortName(o: Obj, p: Rec, f: string, i: number, count: number, seen: SeenPorts | undefined): string {
+  const portName = o.string(get(p, 'name'), `${f}.name`, false) ?? '';
+  if (portName !== '' && !isIanaSvcName(portName)) {
+    o.err(`${f}.name`, `${showValue(portName)} ${IANA_RULE}`);
+    return '';
+  }
+  if (portName === '' && count > 1) {
+    o.err(`${f}.name`, 'is required when a service has more than one port');
+  } else if (portName !== '' && seen) {
+    const prev = seen.name.get(portName);
+    if (prev !== undefined) o.err(`${f}.name`, `${showValue(portName)} is already used by spec.ports[${prev}]`);
+    else seen.name.set(portName, i);
+  }
+  return portName;
+}
+
+/** targetPort: a number, a port name, or (unset) the service port. */
+function serviceTargetPort(o: Obj, tp: unknown, field: string, port: number | undefined): number | string | undefined {
+  if (tp === undefined || tp === null || tp === 0 || tp === '') return port;
+  if (typeof tp === 'number') return o.int(tp, field, 1, 65535, true);
+  if (typeof tp === 'string') return isIanaSvcName(tp) ? tp : o.err(field, `${showValue(tp)} ${IANA_RULE}`);
+  return o.wrongType(field, 'a port number or a port name', tp);
+}
+
+function serviceNodePort(o: Obj, npRaw: unknown, field: string, type: ServiceType): number | undefined {
+  if (npRaw === undefined || npRaw === null || npRaw === 0) return undefined;
+  const nodePort = o.int(npRaw, field, 1, 65535, true);
+  if (nodePort !== undefined && type !== 'NodePort' && type !== 'LoadBalancer') {
+    o.err(field, `${nodePort} may only be set when spec.type is NodePort or LoadBalancer, not ${type}`);
+    return undefined;
+  }
+  return nodePort;
+}
+
+/** status.loadBalancer.ingress[].ip (hostname-only entries are skipped). */
+function ingressIPs(o: Obj, raw: Rec): string[] {
   const loadBalancerIPs: string[] = [];
-  if (type === 'LoadBalancer') {
-    const status = o.record(get(raw, 'status'), 'status', false);
-    const lb = status && o.record(get(status, 'loadBalancer'), 'status.loadBalancer', false);
-    const ingress = (lb && o.list(get(lb, 'ingress'), 'status.loadBalancer.ingress', false)) ?? [];
-    for (let i = 0; i < ingress.length; i++) {
-      const f = `status.loadBalancer.ingress[${i}]`;
-      const ing = o.record(ingress[i], f, true);
-      if (!ing) continue;
-      const ipRaw = get(ing, 'ip');
-      if (ipRaw === undefined || ipRaw === null || ipRaw === '') continue; // hostname-only ingress
-      const ip = o.ip(ipRaw, `${f}.ip`);
-      if (ip) loadBalancerIPs.push(ip.text);
-    }
+  const status = o.record(get(raw, 'status'), 'status', false);
+  const lb = status && o.record(get(status, 'loadBalancer'), 'status.loadBalancer', false);
+  const ingress = (lb && o.list(get(lb, 'ingress'), 'status.loadBalancer.ingress', false)) ?? [];
+  for (let i = 0; i < ingress.length; i++) {
+    const f = `status.loadBalancer.ingress[${i}]`;
+    const ing = o.record(ingress[i], f, true);
+    if (!ing) continue;
+    const ipRaw = get(ing, 'ip');
+    if (ipRaw === undefined || ipRaw === null || ipRaw === '') continue; // hostname-only ingress
+    const ip = o.ip(ipRaw, `${f}.ip`);
+    if (ip) loadBalancerIPs.push(ip.text);
   }
+  return loadBalancerIPs;
+}
 
+function serviceSessionAffinity(o: Obj, spec: Rec): { timeoutSeconds: number } | undefined {
   const affinity = o.oneOf(get(spec, 'sessionAffinity'), 'spec.sessionAffinity', AFFINITIES, 'None');
-  let sessionAffinity: { timeoutSeconds: number } | undefined;
-  if (affinity === 'ClientIP') {
-    const cfg = o.record(get(spec, 'sessionAffinityConfig'), 'spec.sessionAffinityConfig', false);
-    const clientIP = cfg && o.record(get(cfg, 'clientIP'), 'spec.sessionAffinityConfig.clientIP', false);
-    const t = clientIP
-      ? o.int(get(clientIP, 'timeoutSeconds'), 'spec.sessionAffinityConfig.clientIP.timeoutSeconds', 1, MAX_SESSION_AFFINITY_TIMEOUT, false)
-      : undefined;
-    sessionAffinity = { timeoutSeconds: t ?? DEFAULT_SESSION_AFFINITY_TIMEOUT };
-  }
+  if (affinity !== 'ClientIP') return undefined;
+  const cfg = o.record(get(spec, 'sessionAffinityConfig'), 'spec.sessionAffinityConfig', false);
+  const clientIP = cfg && o.record(get(cfg, 'clientIP'), 'spec.sessionAffinityConfig.clientIP', false);
+  const t = clientIP
+    ? o.int(get(clientIP, 'timeoutSeconds'), 'spec.sessionAffinityConfig.clientIP.timeoutSeconds', 1, MAX_SESSION_AFFINITY_TIMEOUT, false)
+    : undefined;
+  return { timeoutSeconds: t ?? DEFAULT_SESSION_AFFINITY_TIMEOUT };
+}
 
-  const externalTrafficPolicy = o.oneOf(get(spec, 'externalTrafficPolicy'), 'spec.externalTrafficPolicy', POLICIES, 'Cluster');
-  const internalTrafficPolicy = o.oneOf(get(spec, 'internalTrafficPolicy'), 'spec.internalTrafficPolicy', POLICIES, 'Cluster');
-
-  let healthCheckNodePort: number | undefined;
+function serviceHealthCheckNodePort(
+  o: Obj, spec: Rec, type: ServiceType, externalTrafficPolicy: TrafficPolicy | undefined, nodePorts: Map<string, NodePortUse>,
+): number | undefined {
   const hcRaw = get(spec, 'healthCheckNodePort');
-  if (hcRaw !== undefined && hcRaw !== null && hcRaw !== 0) {
-    healthCheckNodePort = o.int(hcRaw, 'spec.healthCheckNodePort', 1, 65535, true);
-    if (healthCheckNodePort !== undefined) {
-      if (!allowNodePort || externalTrafficPolicy !== 'Local') {
-        o.err('spec.healthCheckNodePort', `${healthCheckNodePort} may only be set when spec.type is NodePort or LoadBalancer and spec.externalTrafficPolicy is Local`);
-      } else {
-        const npKey = `${healthCheckNodePort}/TCP`;
-        const used = nodePorts.get(npKey);
-        if (used) o.err('spec.healthCheckNodePort', `${healthCheckNodePort}/TCP is already used by ${ownerOf(used)}`);
-        else nodePorts.set(npKey, { obj: o, field: 'spec.healthCheckNodePort' });
-      }
-    }
+  if (hcRaw === undefined || hcRaw === null || hcRaw === 0) return undefined;
+  const healthCheckNodePort = o.int(hcRaw, 'spec.healthCheckNodePort', 1, 65535, true);
+  if (healthCheckNodePort === undefined) return undefined;
+  if ((type !== 'NodePort' && type !== 'LoadBalancer') || externalTrafficPolicy !== 'Local') {
+    o.err('spec.healthCheckNodePort', `${healthCheckNodePort} may only be set when spec.type is NodePort or LoadBalancer and spec.externalTrafficPolicy is Local`);
+  } else {
+    claimNodePort(o, nodePorts, healthCheckNodePort, 'TCP', 'spec.healthCheckNodePort');
   }
-
-  if (o.failed || !externalTrafficPolicy || !internalTrafficPolicy) return undefined;
-  const svc: {
-    -readonly [K in keyof Service]: Service[K];
-  } = {
-    namespace, name, type, clusterIPs, headless, ports, externalIPs, loadBalancerIPs, loadBalancerSourceRanges,
-    externalTrafficPolicy, internalTrafficPolicy,
-  };
-  if (sessionAffinity) svc.sessionAffinity = sessionAffinity;
-  if (healthCheckNodePort !== undefined) svc.healthCheckNodePort = healthCheckNodePort;
-  if (externalName !== undefined) svc.externalName = externalName;
-  return svc;
+  return healthCheckNodePort;
 }
 
 // ---- EndpointSlice ----
@@ -428,7 +459,20 @@ function validateEndpointSlice(o: Obj, raw: Rec, namespace: string, name: string
   const serviceName = svcStr !== undefined ? o.name(svcStr, svcField, isDNS1035Label, DNS1035_LABEL_RULE) : undefined;
 
   const addressType = o.oneOf(get(raw, 'addressType'), 'addressType', ADDRESS_TYPES, undefined);
+  const ports = slicePorts(o, raw);
+  const endpoints: Endpoint[] = [];
+  const epsRaw = o.list(get(raw, 'endpoints'), 'endpoints', false) ?? [];
+  if (epsRaw.length > MAX_ENDPOINTS_PER_SLICE) o.err('endpoints', `has ${epsRaw.length} entries, more than ${MAX_ENDPOINTS_PER_SLICE}`);
+  for (let i = 0; i < epsRaw.length && i < MAX_ENDPOINTS_PER_SLICE; i++) {
+    const endpoint = (addressType === 'IPv4' ? fastEndpoint(epsRaw[i]) : undefined) ?? sliceEndpoint(o, epsRaw[i], `endpoints[${i}]`, addressType);
+    if (endpoint) endpoints.push(endpoint);
+  }
 
+  if (o.failed || serviceName === undefined || addressType === undefined) return undefined;
+  return { namespace, name, serviceName, addressType, ports, endpoints };
+}
+
+function slicePorts(o: Obj, raw: Rec): EndpointPort[] {
   const ports: EndpointPort[] = [];
   const portsRaw = o.list(get(raw, 'ports'), 'ports', false) ?? [];
   const seenName = portsRaw.length > 1 ? new Map<string, number>() : undefined;
@@ -456,52 +500,45 @@ function validateEndpointSlice(o: Obj, raw: Rec, namespace: string, name: string
     const port = o.int(portRaw, `${f}.port`, 1, 65535, true);
     if (protocol !== undefined && port !== undefined) ports.push({ name: pname, protocol, port });
   }
+  return ports;
+}
 
-  const endpoints: Endpoint[] = [];
-  const epsRaw = o.list(get(raw, 'endpoints'), 'endpoints', false) ?? [];
-  if (epsRaw.length > MAX_ENDPOINTS_PER_SLICE) o.err('endpoints', `has ${epsRaw.length} entries, more than ${MAX_ENDPOINTS_PER_SLICE}`);
-  for (let i = 0; i < epsRaw.length && i < MAX_ENDPOINTS_PER_SLICE; i++) {
-    const fast = addressType === 'IPv4' ? fastEndpoint(epsRaw[i]) : undefined;
-    if (fast) {
-      endpoints.push(fast);
-      continue;
+/** One endpoint through the full, error-reporting path. */
+function sliceEndpoint(o: Obj, raw: unknown, f: string, addressType: EndpointSlice['addressType'] | undefined): Endpoint | undefined {
+  const e = o.record(raw, f, true);
+  if (!e) return undefined;
+  const addrsRaw = o.list(get(e, 'addresses'), `${f}.addresses`, true);
+  const addresses: string[] = [];
+  if (addrsRaw) {
+    if (addrsRaw.length === 0) o.err(`${f}.addresses`, 'must hold at least one address');
+    if (addrsRaw.length > MAX_ADDRESSES_PER_ENDPOINT) o.err(`${f}.addresses`, `has more than ${MAX_ADDRESSES_PER_ENDPOINT} addresses`);
+    for (let j = 0; j < addrsRaw.length && j < MAX_ADDRESSES_PER_ENDPOINT; j++) {
+      const address = endpointAddress(o, addrsRaw[j], `${f}.addresses[${j}]`, addressType);
+      if (address !== undefined) addresses.push(address);
     }
-    const f = `endpoints[${i}]`;
-    const e = o.record(epsRaw[i], f, true);
-    if (!e) continue;
-    const addrsRaw = o.list(get(e, 'addresses'), `${f}.addresses`, true);
-    const addresses: string[] = [];
-    if (addrsRaw) {
-      if (addrsRaw.length === 0) o.err(`${f}.addresses`, 'must hold at least one address');
-      if (addrsRaw.length > MAX_ADDRESSES_PER_ENDPOINT) o.err(`${f}.addresses`, `has more than ${MAX_ADDRESSES_PER_ENDPOINT} addresses`);
-      for (let j = 0; j < addrsRaw.length && j < MAX_ADDRESSES_PER_ENDPOINT; j++) {
-        const af = `${f}.addresses[${j}]`;
-        if (addressType === 'FQDN') {
-          const s = o.string(addrsRaw[j], af, true);
-          if (s !== undefined && o.name(s, af, isDNS1123Subdomain, DNS1123_SUBDOMAIN_RULE) !== undefined) addresses.push(s);
-          continue;
-        }
-        const ip = o.ip(addrsRaw[j], af);
-        if (!ip) continue;
-        if (addressType !== undefined && ip.family !== addressType) {
-          o.err(af, `${showValue(ip.text)} is an ${ip.family} address but addressType is ${addressType}`);
-          continue;
-        }
-        addresses.push(ip.text);
-      }
-    }
-    const cond = o.record(get(e, 'conditions'), `${f}.conditions`, false);
-    const ready = (cond && o.bool(get(cond, 'ready'), `${f}.conditions.ready`)) ?? true;
-    const serving = (cond && o.bool(get(cond, 'serving'), `${f}.conditions.serving`)) ?? ready;
-    const terminating = (cond && o.bool(get(cond, 'terminating'), `${f}.conditions.terminating`)) ?? false;
-    const conditions: EndpointConditions = { ready, serving, terminating };
-    const nn = o.string(get(e, 'nodeName'), `${f}.nodeName`, false);
-    const nodeName = nn === undefined || nn === '' ? undefined : o.name(nn, `${f}.nodeName`, isDNS1123Subdomain, DNS1123_SUBDOMAIN_RULE);
-    endpoints.push(nodeName === undefined ? { addresses, conditions } : { addresses, conditions, nodeName });
   }
+  const cond = o.record(get(e, 'conditions'), `${f}.conditions`, false);
+  const ready = (cond && o.bool(get(cond, 'ready'), `${f}.conditions.ready`)) ?? true;
+  const serving = (cond && o.bool(get(cond, 'serving'), `${f}.conditions.serving`)) ?? ready;
+  const terminating = (cond && o.bool(get(cond, 'terminating'), `${f}.conditions.terminating`)) ?? false;
+  const conditions: EndpointConditions = { ready, serving, terminating };
+  const nn = o.string(get(e, 'nodeName'), `${f}.nodeName`, false);
+  const nodeName = nn === undefined || nn === '' ? undefined : o.name(nn, `${f}.nodeName`, isDNS1123Subdomain, DNS1123_SUBDOMAIN_RULE);
+  return nodeName === undefined ? { addresses, conditions } : { addresses, conditions, nodeName };
+}
 
-  if (o.failed || serviceName === undefined || addressType === undefined) return undefined;
-  return { namespace, name, serviceName, addressType, ports, endpoints };
+/** An address of the slice's addressType: a DNS name (FQDN) or an IP of that family. */
+function endpointAddress(o: Obj, raw: unknown, af: string, addressType: EndpointSlice['addressType'] | undefined): string | undefined {
+  if (addressType === 'FQDN') {
+    const s = o.string(raw, af, true);
+    return s !== undefined ? o.name(s, af, isDNS1123Subdomain, DNS1123_SUBDOMAIN_RULE) : undefined;
+  }
+  const ip = o.ip(raw, af);
+  if (!ip) return undefined;
+  if (addressType !== undefined && ip.family !== addressType) {
+    return o.err(af, `${showValue(ip.text)} is an ${ip.family} address but addressType is ${addressType}`);
+  }
+  return ip.text;
 }
 
 /**
@@ -634,7 +671,17 @@ export function validateObjects(objects: readonly RawObject[], source = '<input>
     }
   }
 
-  // Duplicates: sort (stable, so the first occurrence stays first) and compare neighbours.
+  reportDuplicates(services, slices, nodes);
+
+  if (ctx.errors.length > 0) throw new ModelValidationError(ctx.errors);
+  return {
+    cluster: { services: services.map((x) => x.v), endpointSlices: slices.map((x) => x.v), nodes: nodes.map((x) => x.v) },
+    warnings: ctx.warnings,
+  };
+}
+
+/** Sorts each list into the cluster's order (stable, so the first occurrence stays first) and reports neighbours with the same name. */
+function reportDuplicates(services: Located<Service>[], slices: Located<EndpointSlice>[], nodes: Located<Node>[]): void {
   const byNsName = (a: Located<{ namespace: string; name: string }>, b: Located<{ namespace: string; name: string }>): number =>
     byNamespaceName(a.v, b.v);
   services.sort(byNsName);
@@ -651,12 +698,6 @@ export function validateObjects(objects: readonly RawObject[], source = '<input>
   dups(services, 'Service');
   dups(slices, 'EndpointSlice');
   dups(nodes, 'Node');
-
-  if (ctx.errors.length > 0) throw new ModelValidationError(ctx.errors);
-  return {
-    cluster: { services: services.map((x) => x.v), endpointSlices: slices.map((x) => x.v), nodes: nodes.map((x) => x.v) },
-    warnings: ctx.warnings,
-  };
 }
 
 interface Located<T> {

@@ -16,6 +16,7 @@
  * conntrack un-NATs the replies of DNATed connections.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { ipFamily } from '@kpb/model';
 import { createNamespace, deleteNamespace, execHost, execIn } from './netns.ts';
 
 export type ProbeProto = 'tcp' | 'udp' | 'sctp';
@@ -129,8 +130,7 @@ const ALL_SYSCTLS = [
 // ---------- validation (everything reaching `ip` is checked) ----------
 
 function isIPv4(s: string): boolean {
-  const parts = s.split('.');
-  return parts.length === 4 && parts.every((p) => /^(0|[1-9]\d{0,2})$/.test(p) && Number(p) <= 255);
+  return ipFamily(s) === 'IPv4';
 }
 
 function checkIP(what: string, s: string): void {
@@ -283,195 +283,229 @@ export async function teardownAllClusters(): Promise<void> {
   if (errors.length) throw new AggregateError(errors, `teardownAllClusters: ${errors.length} error(s)`);
 }
 
+/** What a cluster build has made so far, and its teardown (safe on a half-built cluster). */
+class ClusterParts {
+  readonly namespaces: string[] = [];
+  readonly podNamespaces = new Map<string, string>();
+  readonly servers: Server[] = [];
+  nodeNs = '';
+  clientNs = '';
+  #tornDown: Promise<void> | undefined;
+
+  get tornDown(): boolean {
+    return this.#tornDown !== undefined;
+  }
+
+  readonly teardown = (): Promise<void> => {
+    this.#tornDown ??= (async () => {
+      pending.delete(this.teardown);
+      const errors: unknown[] = [];
+      await Promise.all(this.servers.map((s) => stopServer(s).catch((e) => errors.push(e))));
+      // Pods first (their veths vanish with them), then client and node.
+      const order = [...this.podNamespaces.values(), this.clientNs, this.nodeNs].filter((n) => n && this.namespaces.includes(n));
+      await Promise.all(order.map((ns) => deleteNamespace(ns).catch((e) => errors.push(e))));
+      if (errors.length) throw new AggregateError(errors, `virtual cluster teardown: ${errors.length} error(s)`);
+    })();
+    return this.#tornDown;
+  };
+
+  /**
+   * A namespace or server that appears after a teardown started (hung build finishing late)
+   * is removed right away.
+   */
+  async abortIfTornDown(): Promise<void> {
+    if (!this.#tornDown) return;
+    await this.#tornDown.catch(() => {});
+    this.#tornDown = undefined;
+    await this.teardown();
+    throw new Error('virtual cluster was torn down while being built');
+  }
+
+  podNs(name: string): string {
+    const ns = this.podNamespaces.get(name);
+    if (!ns) throw new Error(`virtual cluster: no pod named ${JSON.stringify(name)}`);
+    return ns;
+  }
+
+  /** The namespace of 'client', 'node' or a pod. */
+  nsOf(from: string): string {
+    if (from === 'client') return this.clientNs;
+    if (from === 'node') return this.nodeNs;
+    const ns = this.podNamespaces.get(from);
+    if (!ns) throw new Error(`virtual cluster: no pod named ${JSON.stringify(from)} (nor 'client'/'node')`);
+    return ns;
+  }
+}
+
 export async function createVirtualCluster(spec: VirtualClusterSpec): Promise<VirtualCluster> {
   validate(spec);
   const t0 = performance.now();
   const timings: Record<string, number> = {};
-  const namespaces: string[] = [];
-  const podNamespaces = new Map<string, string>();
-  const servers: Server[] = [];
-  let nodeNs = '';
-  let clientNs = '';
-  let tornDown: Promise<void> | undefined;
-
-  const teardown = (): Promise<void> => {
-    tornDown ??= (async () => {
-      pending.delete(teardown);
-      const errors: unknown[] = [];
-      await Promise.all(servers.map((s) => stopServer(s).catch((e) => errors.push(e))));
-      // Pods first (their veths vanish with them), then client and node.
-      const order = [...podNamespaces.values(), clientNs, nodeNs].filter((n) => n && namespaces.includes(n));
-      await Promise.all(order.map((ns) => deleteNamespace(ns).catch((e) => errors.push(e))));
-      if (errors.length) throw new AggregateError(errors, `virtual cluster teardown: ${errors.length} error(s)`);
-    })();
-    return tornDown;
+  const parts = new ClusterParts();
+  pending.add(parts.teardown);
+  const timed = async <T>(step: string, run: () => Promise<T>): Promise<T> => {
+    const t = performance.now();
+    const result = await run();
+    timings[step] = Math.round(performance.now() - t);
+    return result;
   };
-
-  pending.add(teardown);
-  // A namespace or server that appears after a teardown started (hung build finishing late)
-  // is removed right away.
-  const abortIfTornDown = async (): Promise<void> => {
-    if (!tornDown) return;
-    await tornDown.catch(() => {});
-    tornDown = undefined;
-    await teardown();
-    throw new Error('virtual cluster was torn down while being built');
-  };
-
-  const mark = (k: string, since: number) => {
-    timings[k] = Math.round(performance.now() - since);
-  };
-
   try {
-    let t = performance.now();
-    const made = await Promise.allSettled([
-      createNamespace('node'),
-      createNamespace('client'),
-      ...spec.pods.map((p) => createNamespace(p.name)),
-    ]);
-    for (const m of made) if (m.status === 'fulfilled') namespaces.push(m.value);
-    const failed = made.find((m): m is PromiseRejectedResult => m.status === 'rejected');
-    nodeNs = made[0]!.status === 'fulfilled' ? made[0]!.value : '';
-    clientNs = made[1]!.status === 'fulfilled' ? made[1]!.value : '';
-    spec.pods.forEach((p, i) => {
-      const m = made[i + 2]!;
-      if (m.status === 'fulfilled') podNamespaces.set(p.name, m.value);
-    });
-    await abortIfTornDown();
-    if (failed) throw failed.reason;
-    mark('namespaces', t);
-
-    t = performance.now();
-    await Promise.all([
-      sysctls(nodeNs, [...NODE_SYSCTLS, ...ALL_SYSCTLS]),
-      sysctls(clientNs, ['net.ipv4.conf.all.rp_filter=0', ...ALL_SYSCTLS]),
-      ...[...podNamespaces.values()].map((ns) => sysctls(ns, ['net.ipv4.conf.all.rp_filter=0', ...ALL_SYSCTLS])),
-    ]);
-    mark('sysctls', t);
-
-    // Links: created from the node, the peer end lands directly in the other namespace.
-    t = performance.now();
-    const nodeLines = [`link add kc0 type veth peer name eth0 netns ${clientNs}`];
-    spec.pods.forEach((p, i) => nodeLines.push(`link add kp${i.toString(16)} type veth peer name eth0 netns ${podNamespaces.get(p.name)}`));
-    nodeLines.push(
-      `addr add ${spec.nodeIP}/24 dev kc0`,
-      'link set kc0 up',
-      // The sink: frames sent out kd0 carry a MAC nobody owns, so kd1 discards them silently.
-      'link add kd0 type veth peer name kd1',
-      'link set kd0 up',
-      'link set kd1 up',
-      `neigh add ${SINK_GATEWAY} lladdr ${SINK_MAC} dev kd0 nud permanent`,
-    );
-    for (const c of spec.routedToNode) nodeLines.push(`route add ${c} via ${SINK_GATEWAY} dev kd0 onlink`);
-    for (const ip of spec.extraClientIPs ?? []) {
-      if (!same24(ip, spec.nodeIP)) nodeLines.push(`route add ${ip}/32 dev kc0 src ${spec.nodeIP}`);
-    }
-    spec.pods.forEach((p, i) => {
-      const dev = `kp${i.toString(16)}`;
-      nodeLines.push(`addr add ${POD_GATEWAY}/32 dev ${dev} scope link`, `link set ${dev} up`, `route add ${p.ip}/32 dev ${dev} src ${spec.nodeIP}`);
-    });
-    // `link add` must precede the others; the rest of the node batch can only run after it.
-    await ipBatch(nodeNs, nodeLines.slice(0, 1 + spec.pods.length));
-    await Promise.all([
-      ipBatch(nodeNs, nodeLines.slice(1 + spec.pods.length)),
-      ipBatch(clientNs, [
-        `addr add ${spec.clientIP}/24 dev eth0`,
-        ...(spec.extraClientIPs ?? []).map((ip) => `addr add ${ip}/32 dev eth0`),
-        'link set eth0 up',
-        ...spec.routedToNode.map((c) => `route add ${c} via ${spec.nodeIP} dev eth0`),
-        // Pod addresses are reachable from outside directly (flat network, as with most CNIs).
-        ...spec.pods.map((p) => `route add ${p.ip}/32 via ${spec.nodeIP} dev eth0`),
-      ]),
-      ...spec.pods.map((p) =>
-        ipBatch(podNamespaces.get(p.name)!, [
-          `addr add ${p.ip}/32 dev eth0`,
-          'link set eth0 up',
-          `route add ${POD_GATEWAY} dev eth0 scope link`,
-          `route add default via ${POD_GATEWAY} dev eth0`,
-        ]),
-      ),
-    ]);
-    mark('links', t);
-
-    t = performance.now();
-    const sctp = await detectSctp(nodeNs);
-    mark('sctpCheck', t);
-
-    t = performance.now();
-    const started = await Promise.allSettled(
-      spec.pods
-        .filter((p) => p.tcpPorts?.length || p.udpPorts?.length || (sctp.ok && p.sctpPorts?.length))
-        .map((p) => startServer(podNamespaces.get(p.name)!, p, sctp.ok)),
-    );
-    for (const s of started) {
-      if (s.status === 'fulfilled') servers.push(s.value);
-      else if ((s.reason as { server?: Server }).server) servers.push((s.reason as { server: Server }).server);
-    }
-    await abortIfTornDown();
-    const bad = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    if (bad) throw bad.reason;
-    mark('servers', t);
-    mark('total', t0);
-
-    const nsOf = (from: string): string => {
-      if (from === 'client') return clientNs;
-      if (from === 'node') return nodeNs;
-      const ns = podNamespaces.get(from);
-      if (!ns) throw new Error(`virtual cluster: no pod named ${JSON.stringify(from)} (nor 'client'/'node')`);
-      return ns;
-    };
-
-    const vc: VirtualCluster = {
-      spec,
-      nodeNs,
-      clientNs,
-      podNs: (name) => {
-        const ns = podNamespaces.get(name);
-        if (!ns) throw new Error(`virtual cluster: no pod named ${JSON.stringify(name)}`);
-        return ns;
-      },
-      sctpSupported: sctp.ok,
-      ...(sctp.ok ? {} : { sctpReason: sctp.reason }),
-      serverPids: servers.map((s) => s.child.pid!).filter((p) => p !== undefined),
-      timings,
-      teardown,
-      async probe(o: ProbeOptions): Promise<ProbeResult> {
-        if (tornDown) throw new Error('virtual cluster: probe after teardown');
-        const ns = nsOf(o.from);
-        if (o.proto === 'sctp' && !sctp.ok) {
-          throw new Error(`virtual cluster: cannot probe SCTP: ${sctp.reason ?? 'kernel has no SCTP'}`);
-        }
-        if (!['tcp', 'udp', 'sctp'].includes(o.proto)) throw new Error(`virtual cluster: bad proto ${String(o.proto)}`);
-        checkIP('probe dst', o.dst);
-        if (o.src !== undefined) checkIP('probe src', o.src);
-        const count = o.count ?? 1;
-        const timeoutMs = o.timeoutMs ?? 1000;
-        const concurrency = o.concurrency ?? 32;
-        const args = [
-          PROBE,
-          '--proto', o.proto,
-          '--dst', o.dst,
-          '--port', String(o.port),
-          '--count', String(count),
-          '--timeout-ms', String(timeoutMs),
-          '--concurrency', String(concurrency),
-        ];
-        if (o.src !== undefined) args.push('--src', o.src);
-        const budget = Math.ceil(count / Math.max(1, Math.min(concurrency, count))) * (timeoutMs + 50) + 15_000;
-        const res = await execIn(ns, [process.execPath, ...args], { timeoutMs: budget });
-        const line = res.stdout.trim().split('\n').pop() ?? '';
-        try {
-          return JSON.parse(line) as ProbeResult;
-        } catch {
-          throw new Error(`virtual cluster: probe printed no result: ${res.stdout.slice(0, 500)} ${res.stderr.slice(0, 500)}`);
-        }
-      },
-    };
-    return vc;
+    await timed('namespaces', () => createNamespaces(spec, parts));
+    await timed('sysctls', () => setSysctls(parts));
+    await timed('links', () => wireLinks(spec, parts));
+    const sctp = await timed('sctpCheck', () => detectSctp(parts.nodeNs));
+    await timed('servers', () => startServers(spec, parts, sctp.ok));
+    timings['total'] = Math.round(performance.now() - t0);
+    return clusterHandle(spec, parts, sctp, timings);
   } catch (e) {
-    await teardown().catch(() => {
+    await parts.teardown().catch(() => {
       /* the build error is the one to report */
     });
     throw e;
+  }
+}
+
+/** Node, client and one namespace per pod; every one made is recorded, even when another fails. */
+async function createNamespaces(spec: VirtualClusterSpec, parts: ClusterParts): Promise<void> {
+  const made = await Promise.allSettled([
+    createNamespace('node'),
+    createNamespace('client'),
+    ...spec.pods.map((p) => createNamespace(p.name)),
+  ]);
+  for (const m of made) if (m.status === 'fulfilled') parts.namespaces.push(m.value);
+  const failed = made.find((m): m is PromiseRejectedResult => m.status === 'rejected');
+  parts.nodeNs = made[0]!.status === 'fulfilled' ? made[0]!.value : '';
+  parts.clientNs = made[1]!.status === 'fulfilled' ? made[1]!.value : '';
+  spec.pods.forEach((p, i) => {
+    const m = made[i + 2]!;
+    if (m.status === 'fulfilled') parts.podNamespaces.set(p.name, m.value);
+  });
+  await parts.abortIfTornDown();
+  if (failed) throw failed.reason;
+}
+
+async function setSysctls(parts: ClusterParts): Promise<void> {
+  await Promise.all([
+    sysctls(parts.nodeNs, [...NODE_SYSCTLS, ...ALL_SYSCTLS]),
+    sysctls(parts.clientNs, ['net.ipv4.conf.all.rp_filter=0', ...ALL_SYSCTLS]),
+    ...[...parts.podNamespaces.values()].map((ns) => sysctls(ns, ['net.ipv4.conf.all.rp_filter=0', ...ALL_SYSCTLS])),
+  ]);
+}
+
+/** The node's `ip -batch` lines: first the veth pairs (one per peer), then addresses and routes. */
+function nodeLinkLines(spec: VirtualClusterSpec, parts: ClusterParts): { links: string[]; rest: string[] } {
+  // Links: created from the node, the peer end lands directly in the other namespace.
+  const links = [`link add kc0 type veth peer name eth0 netns ${parts.clientNs}`];
+  spec.pods.forEach((p, i) => links.push(`link add kp${i.toString(16)} type veth peer name eth0 netns ${parts.podNamespaces.get(p.name)}`));
+  const rest = [
+    `addr add ${spec.nodeIP}/24 dev kc0`,
+    'link set kc0 up',
+    // The sink: frames sent out kd0 carry a MAC nobody owns, so kd1 discards them silently.
+    'link add kd0 type veth peer name kd1',
+    'link set kd0 up',
+    'link set kd1 up',
+    `neigh add ${SINK_GATEWAY} lladdr ${SINK_MAC} dev kd0 nud permanent`,
+  ];
+  for (const c of spec.routedToNode) rest.push(`route add ${c} via ${SINK_GATEWAY} dev kd0 onlink`);
+  for (const ip of spec.extraClientIPs ?? []) {
+    if (!same24(ip, spec.nodeIP)) rest.push(`route add ${ip}/32 dev kc0 src ${spec.nodeIP}`);
+  }
+  spec.pods.forEach((p, i) => {
+    const dev = `kp${i.toString(16)}`;
+    rest.push(`addr add ${POD_GATEWAY}/32 dev ${dev} scope link`, `link set ${dev} up`, `route add ${p.ip}/32 dev ${dev} src ${spec.nodeIP}`);
+  });
+  return { links, rest };
+}
+
+async function wireLinks(spec: VirtualClusterSpec, parts: ClusterParts): Promise<void> {
+  const node = nodeLinkLines(spec, parts);
+  // `link add` must precede the others; the rest of the node batch can only run after it.
+  await ipBatch(parts.nodeNs, node.links);
+  await Promise.all([
+    ipBatch(parts.nodeNs, node.rest),
+    ipBatch(parts.clientNs, [
+      `addr add ${spec.clientIP}/24 dev eth0`,
+      ...(spec.extraClientIPs ?? []).map((ip) => `addr add ${ip}/32 dev eth0`),
+      'link set eth0 up',
+      ...spec.routedToNode.map((c) => `route add ${c} via ${spec.nodeIP} dev eth0`),
+      // Pod addresses are reachable from outside directly (flat network, as with most CNIs).
+      ...spec.pods.map((p) => `route add ${p.ip}/32 via ${spec.nodeIP} dev eth0`),
+    ]),
+    ...spec.pods.map((p) =>
+      ipBatch(parts.podNamespaces.get(p.name)!, [
+        `addr add ${p.ip}/32 dev eth0`,
+        'link set eth0 up',
+        `route add ${POD_GATEWAY} dev eth0 scope link`,
+        `route add default via ${POD_GATEWAY} dev eth0`,
+      ]),
+    ),
+  ]);
+}
+
+/** An echo server in every pod with ports; each one started is recorded, even when another fails. */
+async function startServers(spec: VirtualClusterSpec, parts: ClusterParts, sctp: boolean): Promise<void> {
+  const started = await Promise.allSettled(
+    spec.pods
+      .filter((p) => p.tcpPorts?.length || p.udpPorts?.length || (sctp && p.sctpPorts?.length))
+      .map((p) => startServer(parts.podNamespaces.get(p.name)!, p, sctp)),
+  );
+  for (const s of started) {
+    if (s.status === 'fulfilled') parts.servers.push(s.value);
+    else if ((s.reason as { server?: Server }).server) parts.servers.push((s.reason as { server: Server }).server);
+  }
+  await parts.abortIfTornDown();
+  const bad = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (bad) throw bad.reason;
+}
+
+function clusterHandle(
+  spec: VirtualClusterSpec, parts: ClusterParts, sctp: { ok: boolean; reason?: string }, timings: Record<string, number>,
+): VirtualCluster {
+  return {
+    spec,
+    nodeNs: parts.nodeNs,
+    clientNs: parts.clientNs,
+    podNs: (name) => parts.podNs(name),
+    sctpSupported: sctp.ok,
+    ...(sctp.ok ? {} : { sctpReason: sctp.reason }),
+    serverPids: parts.servers.map((s) => s.child.pid!).filter((p) => p !== undefined),
+    timings,
+    teardown: parts.teardown,
+    async probe(o: ProbeOptions): Promise<ProbeResult> {
+      if (parts.tornDown) throw new Error('virtual cluster: probe after teardown');
+      const ns = parts.nsOf(o.from);
+      if (o.proto === 'sctp' && !sctp.ok) {
+        throw new Error(`virtual cluster: cannot probe SCTP: ${sctp.reason ?? 'kernel has no SCTP'}`);
+      }
+      return runProbe(ns, o);
+    },
+  };
+}
+
+/** Run the probe agent in `ns` and parse the result it prints last. */
+async function runProbe(ns: string, o: ProbeOptions): Promise<ProbeResult> {
+  if (!['tcp', 'udp', 'sctp'].includes(o.proto)) throw new Error(`virtual cluster: bad proto ${String(o.proto)}`);
+  checkIP('probe dst', o.dst);
+  if (o.src !== undefined) checkIP('probe src', o.src);
+  const count = o.count ?? 1;
+  const timeoutMs = o.timeoutMs ?? 1000;
+  const concurrency = o.concurrency ?? 32;
+  const args = [
+    PROBE,
+    '--proto', o.proto,
+    '--dst', o.dst,
+    '--port', String(o.port),
+    '--count', String(count),
+    '--timeout-ms', String(timeoutMs),
+    '--concurrency', String(concurrency),
+  ];
+  if (o.src !== undefined) args.push('--src', o.src);
+  const budget = Math.ceil(count / Math.max(1, Math.min(concurrency, count))) * (timeoutMs + 50) + 15_000;
+  const res = await execIn(ns, [process.execPath, ...args], { timeoutMs: budget });
+  const line = res.stdout.trim().split('\n').pop() ?? '';
+  try {
+    return JSON.parse(line) as ProbeResult;
+  } catch {
+    throw new Error(`virtual cluster: probe printed no result: ${res.stdout.slice(0, 500)} ${res.stderr.slice(0, 500)}`);
   }
 }
