@@ -9,7 +9,7 @@ export type AttrKind = 'u8' | 'u16' | 'u32' | 's32' | 'u64' | 'str' | 'bytes' | 
 /** Wire codes of the kinds (op stream). 's32' travels as u32. */
 export const KIND_CODE = { u8: 1, u16: 2, u32: 3, s32: 3, u64: 4, str: 5, bytes: 6, expr: 7 } as const;
 
-export interface AttrSpec {
+interface AttrSpec {
   readonly id: number;
   readonly kind: AttrKind;
   /** Name of the C constant (NFTNL_EXPR_…) this id must equal. */
@@ -82,7 +82,6 @@ export const EXPR = {
   last: expr('LAST', { msecs: [1, 'u64'], set: [2, 'u32'] }),
 } as const;
 
-export type ExprName = keyof typeof EXPR;
 
 // Object attributes (libnftnl enums). Kinds must match the C++ decoder's tables.
 export const TABLE_ATTR = { name: 0, family: 1, flags: 2, use: 3, handle: 4, userdata: 5, owner: 6 } as const;
