@@ -82,7 +82,6 @@ export const EXPR = {
   last: expr('LAST', { msecs: [1, 'u64'], set: [2, 'u32'] }),
 } as const;
 
-
 // Object attributes (libnftnl enums). Kinds must match the C++ decoder's tables.
 export const TABLE_ATTR = { name: 0, family: 1, flags: 2, use: 3, handle: 4, userdata: 5, owner: 6 } as const;
 export const CHAIN_ATTR = {
