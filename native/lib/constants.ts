@@ -1,4 +1,5 @@
-// Constants of libnftnl 1.2.4 and the kernel's nf_tables uapi that the TypeScript side needs.
+// Constants of libnftnl 1.2.4 and the kernel uapi (nf_tables, netfilter, ip/ipv6/tcp headers,
+// icmp, rtnetlink) that the TypeScript side needs.
 // test/constants.test.ts checks every value here against the installed headers (through the
 // addon's `constants` export), so a libnftnl upgrade that renumbers anything fails loudly.
 
@@ -8,7 +9,7 @@ export type AttrKind = 'u8' | 'u16' | 'u32' | 's32' | 'u64' | 'str' | 'bytes' | 
 /** Wire codes of the kinds (op stream). 's32' travels as u32. */
 export const KIND_CODE = { u8: 1, u16: 2, u32: 3, s32: 3, u64: 4, str: 5, bytes: 6, expr: 7 } as const;
 
-export interface AttrSpec {
+interface AttrSpec {
   readonly id: number;
   readonly kind: AttrKind;
   /** Name of the C constant (NFTNL_EXPR_…) this id must equal. */
@@ -81,8 +82,6 @@ export const EXPR = {
   last: expr('LAST', { msecs: [1, 'u64'], set: [2, 'u32'] }),
 } as const;
 
-export type ExprName = keyof typeof EXPR;
-
 // Object attributes (libnftnl enums). Kinds must match the C++ decoder's tables.
 export const TABLE_ATTR = { name: 0, family: 1, flags: 2, use: 3, handle: 4, userdata: 5, owner: 6 } as const;
 export const CHAIN_ATTR = {
@@ -144,3 +143,27 @@ export const NFT_REJECT = { icmp_unreach: 0, tcp_rst: 1, icmpx_unreach: 2 } as c
 export const NFT_DYNSET_OP = { add: 0, update: 1, delete: 2 } as const;
 /** Data type of verdict maps (NFT_DATA_VERDICT). */
 export const NFT_DATA_VERDICT = 0xffffff00;
+/** NFT_SET_ELEM_INTERVAL_END: the element ends an interval. */
+export const NFT_SET_ELEM_INTERVAL_END = 1;
+/** NF_CT_STATE_BIT(IP_CT_NEW): the `ct state new` bit. */
+export const NF_CT_STATE_NEW_BIT = 8;
+/** RTN_LOCAL: the route type `fib … type local` compares with. */
+export const RTN_LOCAL = 2;
+/** The ICMP codes `reject` sends (port unreachable). */
+export const ICMP_PORT_UNREACH = 3;
+export const ICMPV6_PORT_UNREACH = 4;
+/** IP protocol numbers (IPPROTO_*). */
+export const IPPROTO = { tcp: 6, udp: 17, sctp: 132 } as const;
+/** Offsets of the address fields in the IPv4 / IPv6 header (offsetof iphdr / ipv6hdr). */
+export const IP_HEADER_OFFSET = { ip: { saddr: 12, daddr: 16 }, ip6: { saddr: 8, daddr: 24 } } as const;
+/** Offset of the destination port in the TCP, UDP and SCTP headers (`th dport`). */
+export const TH_DPORT_OFFSET = 2;
+/** USERDATA TLV types (libnftnl udata.h): comments of tables, chains and rules. */
+export const NFTNL_UDATA_COMMENT = { table: 0, chain: 0, rule: 0 } as const;
+/** USERDATA TLV types of sets (NFTNL_UDATA_SET_*). */
+export const NFTNL_UDATA_SET = {
+  keybyteorder: 0, databyteorder: 1, merge_elements: 2, key_typeof: 3, data_typeof: 4, data_interval: 6, comment: 7,
+} as const;
+/** USERDATA TLV type of set element flags, and its half-open-interval bit. */
+export const NFTNL_UDATA_SET_ELEM_FLAGS = 1;
+export const NFTNL_SET_ELEM_F_INTERVAL_OPEN = 1;

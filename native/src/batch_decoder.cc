@@ -263,6 +263,182 @@ struct ElemDel { void operator()(nftnl_set_elem* p) const { nftnl_set_elem_free(
 
 size_t Align4(size_t n) { return (n + 3) & ~size_t(3); }
 
+// Reads an object's attribute list into a fresh libnftnl object (freed by `Del`).
+template <typename T, typename Del>
+std::unique_ptr<T, Del> ReadObject(Reader& r, Obj obj, const uint8_t* kinds, size_t nkinds,
+                                   T* (*alloc)(),
+                                   int (*setData)(T*, uint16_t, const void*, uint32_t)) {
+  std::unique_ptr<T, Del> o(alloc());
+  if (!o) r.Fail("out of memory");
+  ReadObjAttrs(r, obj, kinds, nkinds,
+               [&](uint16_t id, const Value& v) { return setData(o.get(), id, DataOf(v), v.len); });
+  return o;
+}
+
+using SetPtr = std::unique_ptr<nftnl_set, SetDel>;
+
+SetPtr ReadSet(Reader& r) {
+  return ReadObject<nftnl_set, SetDel>(r, Obj::Set, kSetKinds, sizeof kSetKinds, nftnl_set_alloc,
+                                       nftnl_set_set_data);
+}
+
+// The header of one op: what every message built for it carries.
+struct OpHeader {
+  uint32_t index;
+  uint8_t type;
+  uint8_t family;
+  uint16_t flags;  // without NLM_F_ACK / NLM_F_REQUEST
+  bool last;       // the last op of the stream: its last message asks for an ack
+};
+
+// Appends messages to the batch and records, per message, which op (and elements) it holds.
+class BatchWriter {
+ public:
+  BatchWriter(BuiltBatch& out, uint32_t seq) : out_(out), seq_(seq) {}
+
+  // BATCH_BEGIN / BATCH_END. Both carry NLM_F_ACK: kernels >= 6.10 acknowledge them, and the END
+  // ack is sent only after a successful commit. The last object message also asks for an ack,
+  // which covers older kernels.
+  void Begin() { Control(nftnl_batch_begin(Buffer(), seq_++)); }
+  void End() { Control(nftnl_batch_end(Buffer(), seq_++)); }
+
+  nlmsghdr* Header(const OpHeader& op, bool lastMessage) {
+    uint16_t f = op.flags | (op.last && lastMessage ? NLM_F_ACK : 0);
+    return nftnl_nlmsg_build_hdr(Buffer(), op.type, op.family, f, seq_);
+  }
+
+  void Commit(const OpHeader& op, uint32_t firstElem = 0, uint32_t elemCount = 0) {
+    nftnl_batch_update(out_.batch);
+    out_.msgs.push_back({op.index, firstElem, elemCount});
+    seq_++;
+  }
+
+ private:
+  char* Buffer() { return static_cast<char*>(nftnl_batch_buffer(out_.batch)); }
+  void Control(nlmsghdr* nlh) {
+    nlh->nlmsg_flags |= NLM_F_ACK;
+    nftnl_batch_update(out_.batch);
+    out_.msgs.push_back({UINT32_MAX, 0, 0});
+  }
+
+  BuiltBatch& out_;
+  uint32_t seq_;
+};
+
+void BuildTable(Reader& r, BatchWriter& w, const OpHeader& op) {
+  auto t = ReadObject<nftnl_table, TableDel>(r, Obj::Table, kTableKinds, sizeof kTableKinds,
+                                             nftnl_table_alloc, nftnl_table_set_data);
+  nftnl_table_nlmsg_build_payload(w.Header(op, true), t.get());
+  w.Commit(op);
+}
+
+void BuildChain(Reader& r, BatchWriter& w, const OpHeader& op) {
+  auto c = ReadObject<nftnl_chain, ChainDel>(r, Obj::Chain, kChainKinds, sizeof kChainKinds,
+                                             nftnl_chain_alloc, nftnl_chain_set_data);
+  nftnl_chain_nlmsg_build_payload(w.Header(op, true), c.get());
+  w.Commit(op);
+}
+
+void BuildRule(Reader& r, BatchWriter& w, const OpHeader& op) {
+  auto ru = ReadObject<nftnl_rule, RuleDel>(r, Obj::Rule, kRuleKinds, sizeof kRuleKinds,
+                                            nftnl_rule_alloc, nftnl_rule_set_data);
+  uint16_t nexpr = r.U16();
+  for (uint16_t i = 0; i < nexpr; i++) nftnl_rule_add_expr(ru.get(), ReadExpr(r, 0).release());
+  nftnl_rule_nlmsg_build_payload(w.Header(op, true), ru.get());
+  w.Commit(op);
+}
+
+void BuildSet(Reader& r, BatchWriter& w, const OpHeader& op) {
+  SetPtr s = ReadSet(r);
+  nftnl_set_nlmsg_build_payload(w.Header(op, true), s.get());
+  w.Commit(op);
+}
+
+// Set elements, in as many messages as their size needs. The set identification (table, name,
+// id) is read again from the stream for a fresh set per message.
+void BuildSetElems(const uint8_t* data, Reader& r, BatchWriter& w, const OpHeader& op) {
+  size_t setAttrsPos = r.pos();
+  SetPtr s = ReadSet(r);
+  size_t setAttrsEnd = r.pos();
+  if (setAttrsEnd - setAttrsPos > 4096) r.Fail("set element op: set attributes too large");
+  uint32_t nelem = r.U32();
+  uint32_t chunkFirst = 0, chunkCount = 0;
+  size_t chunkBytes = 0;
+  auto flush = [&](bool lastChunk) {
+    nftnl_set_elems_nlmsg_build_payload(w.Header(op, lastChunk), s.get());
+    w.Commit(op, chunkFirst, chunkCount);
+    Reader again(data + setAttrsPos, setAttrsEnd - setAttrsPos);
+    s = ReadSet(again);
+    chunkFirst += chunkCount;
+    chunkCount = 0;
+    chunkBytes = 0;
+  };
+  for (uint32_t i = 0; i < nelem; i++) {
+    std::unique_ptr<nftnl_set_elem, ElemDel> e(nftnl_set_elem_alloc());
+    if (!e) r.Fail("out of memory");
+    size_t est = 16;
+    ReadObjAttrs(r, Obj::SetElem, kElemKinds, sizeof kElemKinds, [&](uint16_t id, const Value& v) {
+      est += 12 + Align4(v.len);
+      return nftnl_set_elem_set(e.get(), id, DataOf(v), v.len);
+    });
+    if (chunkCount > 0 && (chunkBytes + est > kElemChunkBytes || chunkCount >= kElemChunkMax))
+      flush(false);
+    nftnl_set_elem_add(s.get(), e.release());
+    chunkCount++;
+    chunkBytes += est;
+  }
+  // No elements: one message without any (for DELSETELEM this flushes the set).
+  flush(true);
+}
+
+// One op: its header, label (recorded in `out`, and in `label` for errors) and object.
+void BuildOp(const uint8_t* data, Reader& r, BatchWriter& w, BuiltBatch& out, uint32_t index,
+             const char*& label) {
+  OpHeader op{index, r.U8(), r.U8(), r.U16(), index + 1 == out.opCount};
+  uint32_t opBytes = r.U32();
+  size_t opStart = r.pos();
+  r.Need(opBytes);
+  label = r.Str();
+  out.labels.emplace_back(label);
+  op.flags &= ~uint16_t(NLM_F_ACK | NLM_F_REQUEST);
+  Obj obj;
+  if (!ObjForType(op.type, obj)) r.Fail("unsupported message type " + std::to_string(op.type));
+  if (obj != Obj::SetElem && opBytes > kMaxOpBytes)
+    r.Fail("op too large (" + std::to_string(opBytes) + " bytes)");
+  switch (obj) {
+    case Obj::Table: BuildTable(r, w, op); break;
+    case Obj::Chain: BuildChain(r, w, op); break;
+    case Obj::Rule: BuildRule(r, w, op); break;
+    case Obj::Set: BuildSet(r, w, op); break;
+    case Obj::SetElem: BuildSetElems(data, r, w, op); break;
+  }
+  if (r.pos() - opStart != opBytes)
+    r.Fail("op length mismatch (header says " + std::to_string(opBytes) + ", decoded " +
+           std::to_string(r.pos() - opStart) + ")");
+}
+
+// The stream header: magic, version, op count.
+uint32_t ReadStreamHeader(const uint8_t* data, Reader& r) {
+  r.Need(12);
+  if (std::memcmp(data, kMagic, 4) != 0) r.Fail("bad magic (not a kpb op stream)");
+  r.Skip(4);
+  uint16_t version = r.U16();
+  if (version != kStreamVersion) r.Fail("unsupported stream version " + std::to_string(version));
+  r.U16();
+  return r.U32();
+}
+
+// Bytes of the whole batch: nftnl_batch_buffer_len covers only the current page, so the iovecs
+// are summed.
+size_t BatchBytes(nftnl_batch* b) {
+  int n = nftnl_batch_iovec_len(b);
+  std::vector<iovec> iov(n);
+  nftnl_batch_iovec(b, iov.data(), n);
+  size_t bytes = 0;
+  for (auto& v : iov) bytes += v.iov_len;
+  return bytes;
+}
+
 }  // namespace
 
 BuiltBatch::~BuiltBatch() {
@@ -288,169 +464,21 @@ bool DecodeAndBuild(const uint8_t* data, size_t len, uint32_t baseSeq, BuiltBatc
   uint32_t opIndex = 0;
   const char* label = nullptr;
   try {
-    r.Need(12);
-    if (std::memcmp(data, kMagic, 4) != 0) r.Fail("bad magic (not a kpb op stream)");
-    r.Skip(4);
-    uint16_t version = r.U16();
-    if (version != kStreamVersion)
-      r.Fail("unsupported stream version " + std::to_string(version));
-    r.U16();
-    uint32_t opCount = r.U32();
-    out.opCount = opCount;
+    out.opCount = ReadStreamHeader(data, r);
     out.baseSeq = baseSeq;
-    out.labels.reserve(opCount);
-    out.msgs.reserve(size_t(opCount) + 2);
+    out.labels.reserve(out.opCount);
+    out.msgs.reserve(size_t(out.opCount) + 2);
     out.batch = nftnl_batch_alloc(kPageSize, kOverrun);
     if (!out.batch) r.Fail("out of memory");
-    nftnl_batch* b = out.batch;
-    uint32_t seq = baseSeq;
-
-    // BEGIN and END carry NLM_F_ACK: kernels >= 6.10 acknowledge them, and the END ack is sent
-    // only after a successful commit. The last object message also asks for an ack, which
-    // covers older kernels.
-    nlmsghdr* nlh = nftnl_batch_begin(static_cast<char*>(nftnl_batch_buffer(b)), seq++);
-    nlh->nlmsg_flags |= NLM_F_ACK;
-    nftnl_batch_update(b);
-    out.msgs.push_back({UINT32_MAX, 0, 0});
-
-    auto header = [&](uint8_t type, uint8_t family, uint16_t flags, bool last) {
-      uint16_t f = flags | (last ? NLM_F_ACK : 0);
-      return nftnl_nlmsg_build_hdr(static_cast<char*>(nftnl_batch_buffer(b)), type, family, f,
-                                   seq);
-    };
-    auto commit = [&](uint32_t firstElem, uint32_t elemCount) {
-      nftnl_batch_update(b);
-      out.msgs.push_back({opIndex, firstElem, elemCount});
-      seq++;
-    };
-
-    for (opIndex = 0; opIndex < opCount; opIndex++) {
+    BatchWriter w(out, baseSeq);
+    w.Begin();
+    for (opIndex = 0; opIndex < out.opCount; opIndex++) {
       label = nullptr;
-      uint8_t type = r.U8();
-      uint8_t family = r.U8();
-      uint16_t flags = r.U16();
-      uint32_t opBytes = r.U32();
-      size_t opStart = r.pos();
-      r.Need(opBytes);
-      label = r.Str();
-      out.labels.emplace_back(label);
-      bool last = opIndex + 1 == opCount;
-      flags &= ~uint16_t(NLM_F_ACK | NLM_F_REQUEST);
-      Obj obj;
-      if (!ObjForType(type, obj)) r.Fail("unsupported message type " + std::to_string(type));
-      if (obj != Obj::SetElem && opBytes > kMaxOpBytes)
-        r.Fail("op too large (" + std::to_string(opBytes) + " bytes)");
-
-      switch (obj) {
-        case Obj::Table: {
-          std::unique_ptr<nftnl_table, TableDel> t(nftnl_table_alloc());
-          ReadObjAttrs(r, obj, kTableKinds, sizeof kTableKinds, [&](uint16_t id, const Value& v) {
-            return nftnl_table_set_data(t.get(), id, DataOf(v), v.len);
-          });
-          nlh = header(type, family, flags, last);
-          nftnl_table_nlmsg_build_payload(nlh, t.get());
-          commit(0, 0);
-          break;
-        }
-        case Obj::Chain: {
-          std::unique_ptr<nftnl_chain, ChainDel> c(nftnl_chain_alloc());
-          ReadObjAttrs(r, obj, kChainKinds, sizeof kChainKinds, [&](uint16_t id, const Value& v) {
-            return nftnl_chain_set_data(c.get(), id, DataOf(v), v.len);
-          });
-          nlh = header(type, family, flags, last);
-          nftnl_chain_nlmsg_build_payload(nlh, c.get());
-          commit(0, 0);
-          break;
-        }
-        case Obj::Rule: {
-          std::unique_ptr<nftnl_rule, RuleDel> ru(nftnl_rule_alloc());
-          ReadObjAttrs(r, obj, kRuleKinds, sizeof kRuleKinds, [&](uint16_t id, const Value& v) {
-            return nftnl_rule_set_data(ru.get(), id, DataOf(v), v.len);
-          });
-          uint16_t nexpr = r.U16();
-          for (uint16_t i = 0; i < nexpr; i++) nftnl_rule_add_expr(ru.get(), ReadExpr(r, 0).release());
-          nlh = header(type, family, flags, last);
-          nftnl_rule_nlmsg_build_payload(nlh, ru.get());
-          commit(0, 0);
-          break;
-        }
-        case Obj::Set: {
-          std::unique_ptr<nftnl_set, SetDel> s(nftnl_set_alloc());
-          ReadObjAttrs(r, obj, kSetKinds, sizeof kSetKinds, [&](uint16_t id, const Value& v) {
-            return nftnl_set_set_data(s.get(), id, DataOf(v), v.len);
-          });
-          nlh = header(type, family, flags, last);
-          nftnl_set_nlmsg_build_payload(nlh, s.get());
-          commit(0, 0);
-          break;
-        }
-        case Obj::SetElem: {
-          // Set identification (table, name, id) is applied to a fresh set per chunk.
-          size_t setAttrsPos = r.pos();
-          auto readSet = [&](Reader& rr) {
-            std::unique_ptr<nftnl_set, SetDel> s(nftnl_set_alloc());
-            ReadObjAttrs(rr, Obj::Set, kSetKinds, sizeof kSetKinds,
-                         [&](uint16_t id, const Value& v) {
-                           return nftnl_set_set_data(s.get(), id, DataOf(v), v.len);
-                         });
-            return s;
-          };
-          auto s = readSet(r);
-          size_t setAttrsEnd = r.pos();
-          if (setAttrsEnd - setAttrsPos > 4096) r.Fail("set element op: set attributes too large");
-          uint32_t nelem = r.U32();
-          if (nelem == 0) {
-            // No elements: for DELSETELEM this flushes the set.
-            nlh = header(type, family, flags, last);
-            nftnl_set_elems_nlmsg_build_payload(nlh, s.get());
-            commit(0, 0);
-            break;
-          }
-          uint32_t chunkFirst = 0, chunkCount = 0;
-          size_t chunkBytes = 0;
-          auto flush = [&](bool lastChunk) {
-            nlh = header(type, family, flags, last && lastChunk);
-            nftnl_set_elems_nlmsg_build_payload(nlh, s.get());
-            commit(chunkFirst, chunkCount);
-            Reader again(data + setAttrsPos, setAttrsEnd - setAttrsPos);
-            s = readSet(again);
-            chunkFirst += chunkCount;
-            chunkCount = 0;
-            chunkBytes = 0;
-          };
-          for (uint32_t i = 0; i < nelem; i++) {
-            std::unique_ptr<nftnl_set_elem, ElemDel> e(nftnl_set_elem_alloc());
-            size_t est = 16;
-            ReadObjAttrs(r, Obj::SetElem, kElemKinds, sizeof kElemKinds,
-                         [&](uint16_t id, const Value& v) {
-                           est += 12 + Align4(v.len);
-                           return nftnl_set_elem_set(e.get(), id, DataOf(v), v.len);
-                         });
-            if (chunkCount > 0 && (chunkBytes + est > kElemChunkBytes || chunkCount >= kElemChunkMax))
-              flush(false);
-            nftnl_set_elem_add(s.get(), e.release());
-            chunkCount++;
-            chunkBytes += est;
-          }
-          flush(true);
-          break;
-        }
-      }
-      if (r.pos() - opStart != opBytes)
-        r.Fail("op length mismatch (header says " + std::to_string(opBytes) + ", decoded " +
-               std::to_string(r.pos() - opStart) + ")");
+      BuildOp(data, r, w, out, opIndex, label);
     }
-    if (!r.done()) r.Fail("trailing bytes after " + std::to_string(opCount) + " ops");
-    nlh = nftnl_batch_end(static_cast<char*>(nftnl_batch_buffer(b)), seq++);
-    nlh->nlmsg_flags |= NLM_F_ACK;
-    nftnl_batch_update(b);
-    out.msgs.push_back({UINT32_MAX, 0, 0});
-    out.bytes = 0;
-    // nftnl_batch_buffer_len covers only the current page; sum the iovecs instead.
-    int n = nftnl_batch_iovec_len(b);
-    std::vector<iovec> iov(n);
-    nftnl_batch_iovec(b, iov.data(), n);
-    for (auto& v : iov) out.bytes += v.iov_len;
+    if (!r.done()) r.Fail("trailing bytes after " + std::to_string(out.opCount) + " ops");
+    w.End();
+    out.bytes = BatchBytes(out.batch);
     return true;
   } catch (const DecodeError& e) {
     error = "malformed op stream: " + e.message + ", op " + std::to_string(opIndex);

@@ -230,6 +230,110 @@ ElemOut ReadElem(nftnl_set_elem* e) {
   return o;
 }
 
+Napi::Value Num(Napi::Env env, double v) { return Napi::Number::New(env, v); }
+
+Napi::Object ExprToJs(Napi::Env env, const ExprOut& x) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("name", x.name);
+  Napi::Object raw = Napi::Object::New(env);
+  for (auto& [id, hex] : x.attrs) raw.Set(uint32_t(id), Napi::String::New(env, hex));
+  o.Set("raw", raw);
+  if (!x.nested.empty()) {
+    Napi::Array n = Napi::Array::New(env, x.nested.size());
+    for (size_t i = 0; i < x.nested.size(); i++) n.Set(uint32_t(i), ExprToJs(env, x.nested[i]));
+    o.Set("nested", n);
+  }
+  return o;
+}
+
+// A JS array of `items` converted one by one.
+template <typename T, typename Fn>
+Napi::Array ArrayToJs(Napi::Env env, const std::vector<T>& items, Fn toJs) {
+  Napi::Array a = Napi::Array::New(env, items.size());
+  for (size_t i = 0; i < items.size(); i++) a.Set(uint32_t(i), toJs(env, items[i]));
+  return a;
+}
+
+Napi::Object RuleToJs(Napi::Env env, const RuleOut& r) {
+  Napi::Object ro = Napi::Object::New(env);
+  ro.Set("handle", Num(env, double(r.handle)));
+  if (r.hasPosition) ro.Set("position", Num(env, double(r.position)));
+  if (!r.userdata.empty()) ro.Set("userdata", r.userdata);
+  ro.Set("exprs", ArrayToJs(env, r.exprs, ExprToJs));
+  ro.Set("text", r.text);
+  return ro;
+}
+
+Napi::Object ChainToJs(Napi::Env env, const ChainOut& c) {
+  Napi::Object co = Napi::Object::New(env);
+  co.Set("name", c.name);
+  co.Set("handle", Num(env, double(c.handle)));
+  if (c.base) {
+    co.Set("hook", Num(env, c.hook));
+    co.Set("prio", Num(env, c.prio));
+    co.Set("type", c.type);
+  }
+  if (c.hasPolicy) co.Set("policy", Num(env, c.policy));
+  co.Set("use", Num(env, c.use));
+  co.Set("flags", Num(env, c.flags));
+  if (!c.userdata.empty()) co.Set("userdata", c.userdata);
+  co.Set("rules", ArrayToJs(env, c.rules, RuleToJs));
+  return co;
+}
+
+Napi::Object ElemToJs(Napi::Env env, const ElemOut& e) {
+  Napi::Object eo = Napi::Object::New(env);
+  eo.Set("key", e.key);
+  if (!e.keyEnd.empty()) eo.Set("keyEnd", e.keyEnd);
+  if (e.hasVerdict) eo.Set("verdict", Num(env, e.verdict));
+  if (!e.chain.empty()) eo.Set("chain", e.chain);
+  if (!e.data.empty()) eo.Set("data", e.data);
+  if (e.timeout) eo.Set("timeout", Num(env, double(e.timeout)));
+  if (e.expiration) eo.Set("expiration", Num(env, double(e.expiration)));
+  if (e.flags) eo.Set("flags", Num(env, e.flags));
+  if (!e.userdata.empty()) eo.Set("userdata", e.userdata);
+  return eo;
+}
+
+Napi::Object SetToJs(Napi::Env env, const SetOut& s) {
+  Napi::Object so = Napi::Object::New(env);
+  so.Set("name", s.name);
+  so.Set("handle", Num(env, double(s.handle)));
+  so.Set("flags", Num(env, s.flags));
+  so.Set("keyType", Num(env, s.keyType));
+  so.Set("keyLen", Num(env, s.keyLen));
+  if (s.hasData) {
+    so.Set("dataType", Num(env, s.dataType));
+    so.Set("dataLen", Num(env, s.dataLen));
+  }
+  if (s.timeout) so.Set("timeout", Num(env, double(s.timeout)));
+  if (s.gcInterval) so.Set("gcInterval", Num(env, s.gcInterval));
+  if (s.policy) so.Set("policy", Num(env, s.policy));
+  if (s.descSize) so.Set("size", Num(env, s.descSize));
+  if (!s.concat.empty()) {
+    so.Set("concat", ArrayToJs(env, s.concat, [](Napi::Env e, uint32_t v) { return Num(e, v); }));
+  }
+  if (!s.userdata.empty()) so.Set("userdata", s.userdata);
+  so.Set("elements", ArrayToJs(env, s.elements, ElemToJs));
+  return so;
+}
+
+Napi::Object ListingToJs(Napi::Env env, const Listing& l, uint8_t family, const std::string& table) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("exists", Napi::Boolean::New(env, l.exists));
+  o.Set("generation", Num(env, l.generation));
+  o.Set("family", Napi::String::New(env, family == NFPROTO_IPV4 ? "ip" : family == NFPROTO_IPV6 ? "ip6" : "inet"));
+  Napi::Object t = Napi::Object::New(env);
+  t.Set("name", table);
+  t.Set("handle", Num(env, double(l.tableHandle)));
+  t.Set("flags", Num(env, l.tableFlags));
+  t.Set("use", Num(env, l.tableUse));
+  o.Set("table", l.exists ? Napi::Value(t) : env.Null());
+  o.Set("chains", ArrayToJs(env, l.chains, ChainToJs));
+  o.Set("sets", ArrayToJs(env, l.sets, SetToJs));
+  return o;
+}
+
 class ListWorker : public Napi::AsyncWorker {
  public:
   ListWorker(Napi::Env env, std::string netns, uint8_t family, std::string table)
@@ -267,7 +371,7 @@ class ListWorker : public Napi::AsyncWorker {
   void OnOK() override {
     Napi::Env env = Env();
     if (fail_.failed) return deferred_.Reject(MakeFailureError(env, fail_));
-    deferred_.Resolve(ToJs(env));
+    deferred_.Resolve(ListingToJs(env, out_, family_, table_));
   }
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
@@ -313,23 +417,7 @@ class ListWorker : public Napi::AsyncWorker {
     }
     for (SetOut& so : out_.sets) {
       stage_ = "elements of set " + so.name;
-      uint32_t seq = q.NextSeq();
-      nlmsghdr* nlh = nftnl_nlmsg_build_hdr(q.buffer(), NFT_MSG_GETSETELEM, family_, NLM_F_DUMP, seq);
-      nftnl_set* s = nftnl_set_alloc();
-      nftnl_set_set_str(s, NFTNL_SET_TABLE, table_.c_str());
-      nftnl_set_set_str(s, NFTNL_SET_NAME, so.name.c_str());
-      nftnl_set_elems_nlmsg_build_payload(nlh, s);
-      int e = q.Run(seq, ElemCb, s);
-      if (!e) {
-        nftnl_set_elems_iter* it = nftnl_set_elems_iter_create(s);
-        // iter_next returns the current element and advances (iter_cur + iter_next would
-        // visit the first element twice).
-        nftnl_set_elem* el;
-        while ((el = nftnl_set_elems_iter_next(it)) != nullptr) so.elements.push_back(ReadElem(el));
-        nftnl_set_elems_iter_destroy(it);
-      }
-      nftnl_set_free(s);
-      if (e) return e;
+      if (int e = ReadElements(q, so)) return e;
     }
     stage_ = "rules";
     std::vector<RuleOut> rules;
@@ -343,120 +431,39 @@ class ListWorker : public Napi::AsyncWorker {
       nftnl_rule_free(r);
       if (int e = q.Run(seq, RuleCb, &ctx)) return e;
     }
+    AttachRules(rules);
+    stage_.clear();
+    return 0;
+  }
+
+  int ReadElements(Query& q, SetOut& so) {
+    uint32_t seq = q.NextSeq();
+    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(q.buffer(), NFT_MSG_GETSETELEM, family_, NLM_F_DUMP, seq);
+    nftnl_set* s = nftnl_set_alloc();
+    nftnl_set_set_str(s, NFTNL_SET_TABLE, table_.c_str());
+    nftnl_set_set_str(s, NFTNL_SET_NAME, so.name.c_str());
+    nftnl_set_elems_nlmsg_build_payload(nlh, s);
+    int e = q.Run(seq, ElemCb, s);
+    if (!e) {
+      nftnl_set_elems_iter* it = nftnl_set_elems_iter_create(s);
+      // iter_next returns the current element and advances (iter_cur + iter_next would
+      // visit the first element twice).
+      nftnl_set_elem* el;
+      while ((el = nftnl_set_elems_iter_next(it)) != nullptr) so.elements.push_back(ReadElem(el));
+      nftnl_set_elems_iter_destroy(it);
+    }
+    nftnl_set_free(s);
+    return e;
+  }
+
+  // Rules are dumped for the whole table; each goes to its chain.
+  void AttachRules(std::vector<RuleOut>& rules) {
     std::map<std::string, size_t> byName;
     for (size_t i = 0; i < out_.chains.size(); i++) byName[out_.chains[i].name] = i;
     for (RuleOut& r : rules) {
       auto it = byName.find(r.chain);
       if (it != byName.end()) out_.chains[it->second].rules.push_back(std::move(r));
     }
-    stage_.clear();
-    return 0;
-  }
-
-  static Napi::Value Num(Napi::Env env, double v) { return Napi::Number::New(env, v); }
-
-  static Napi::Object ExprToJs(Napi::Env env, const ExprOut& x) {
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("name", x.name);
-    Napi::Object raw = Napi::Object::New(env);
-    for (auto& [id, hex] : x.attrs) raw.Set(uint32_t(id), Napi::String::New(env, hex));
-    o.Set("raw", raw);
-    if (!x.nested.empty()) {
-      Napi::Array n = Napi::Array::New(env, x.nested.size());
-      for (size_t i = 0; i < x.nested.size(); i++) n.Set(uint32_t(i), ExprToJs(env, x.nested[i]));
-      o.Set("nested", n);
-    }
-    return o;
-  }
-
-  Napi::Object ToJs(Napi::Env env) {
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("exists", Napi::Boolean::New(env, out_.exists));
-    o.Set("generation", Num(env, out_.generation));
-    o.Set("family", Napi::String::New(env, family_ == NFPROTO_IPV4 ? "ip" : family_ == NFPROTO_IPV6 ? "ip6" : "inet"));
-    Napi::Object t = Napi::Object::New(env);
-    t.Set("name", table_);
-    t.Set("handle", Num(env, double(out_.tableHandle)));
-    t.Set("flags", Num(env, out_.tableFlags));
-    t.Set("use", Num(env, out_.tableUse));
-    o.Set("table", out_.exists ? Napi::Value(t) : env.Null());
-
-    Napi::Array chains = Napi::Array::New(env, out_.chains.size());
-    for (size_t i = 0; i < out_.chains.size(); i++) {
-      const ChainOut& c = out_.chains[i];
-      Napi::Object co = Napi::Object::New(env);
-      co.Set("name", c.name);
-      co.Set("handle", Num(env, double(c.handle)));
-      if (c.base) {
-        co.Set("hook", Num(env, c.hook));
-        co.Set("prio", Num(env, c.prio));
-        co.Set("type", c.type);
-      }
-      if (c.hasPolicy) co.Set("policy", Num(env, c.policy));
-      co.Set("use", Num(env, c.use));
-      co.Set("flags", Num(env, c.flags));
-      if (!c.userdata.empty()) co.Set("userdata", c.userdata);
-      Napi::Array rules = Napi::Array::New(env, c.rules.size());
-      for (size_t j = 0; j < c.rules.size(); j++) {
-        const RuleOut& r = c.rules[j];
-        Napi::Object ro = Napi::Object::New(env);
-        ro.Set("handle", Num(env, double(r.handle)));
-        if (r.hasPosition) ro.Set("position", Num(env, double(r.position)));
-        if (!r.userdata.empty()) ro.Set("userdata", r.userdata);
-        Napi::Array ex = Napi::Array::New(env, r.exprs.size());
-        for (size_t k = 0; k < r.exprs.size(); k++) ex.Set(uint32_t(k), ExprToJs(env, r.exprs[k]));
-        ro.Set("exprs", ex);
-        ro.Set("text", r.text);
-        rules.Set(uint32_t(j), ro);
-      }
-      co.Set("rules", rules);
-      chains.Set(uint32_t(i), co);
-    }
-    o.Set("chains", chains);
-
-    Napi::Array sets = Napi::Array::New(env, out_.sets.size());
-    for (size_t i = 0; i < out_.sets.size(); i++) {
-      const SetOut& s = out_.sets[i];
-      Napi::Object so = Napi::Object::New(env);
-      so.Set("name", s.name);
-      so.Set("handle", Num(env, double(s.handle)));
-      so.Set("flags", Num(env, s.flags));
-      so.Set("keyType", Num(env, s.keyType));
-      so.Set("keyLen", Num(env, s.keyLen));
-      if (s.hasData) {
-        so.Set("dataType", Num(env, s.dataType));
-        so.Set("dataLen", Num(env, s.dataLen));
-      }
-      if (s.timeout) so.Set("timeout", Num(env, double(s.timeout)));
-      if (s.gcInterval) so.Set("gcInterval", Num(env, s.gcInterval));
-      if (s.policy) so.Set("policy", Num(env, s.policy));
-      if (s.descSize) so.Set("size", Num(env, s.descSize));
-      if (!s.concat.empty()) {
-        Napi::Array ca = Napi::Array::New(env, s.concat.size());
-        for (size_t k = 0; k < s.concat.size(); k++) ca.Set(uint32_t(k), Num(env, s.concat[k]));
-        so.Set("concat", ca);
-      }
-      if (!s.userdata.empty()) so.Set("userdata", s.userdata);
-      Napi::Array els = Napi::Array::New(env, s.elements.size());
-      for (size_t k = 0; k < s.elements.size(); k++) {
-        const ElemOut& e = s.elements[k];
-        Napi::Object eo = Napi::Object::New(env);
-        eo.Set("key", e.key);
-        if (!e.keyEnd.empty()) eo.Set("keyEnd", e.keyEnd);
-        if (e.hasVerdict) eo.Set("verdict", Num(env, e.verdict));
-        if (!e.chain.empty()) eo.Set("chain", e.chain);
-        if (!e.data.empty()) eo.Set("data", e.data);
-        if (e.timeout) eo.Set("timeout", Num(env, double(e.timeout)));
-        if (e.expiration) eo.Set("expiration", Num(env, double(e.expiration)));
-        if (e.flags) eo.Set("flags", Num(env, e.flags));
-        if (!e.userdata.empty()) eo.Set("userdata", e.userdata);
-        els.Set(uint32_t(k), eo);
-      }
-      so.Set("elements", els);
-      sets.Set(uint32_t(i), so);
-    }
-    o.Set("sets", sets);
-    return o;
   }
 
   Napi::Promise::Deferred deferred_;

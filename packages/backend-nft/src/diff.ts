@@ -1,8 +1,8 @@
 /**
  * Ruleset → ruleset difference as an ordered list of operations that, applied in ONE
- * transaction to a kernel holding `a`, leaves exactly `b`. Backend-neutral: the nft backend
- * renders the operations as an `nft -f` script (`renderOps`), the nftnl backend as netlink
- * messages.
+ * transaction to a kernel holding `a`, leaves exactly `b`. Backend-neutral: the operations are
+ * walked by `writeOps` (ops.ts), into an `nft -f` script here (`renderOps`) and into the addon's
+ * op stream by the nftnl backend.
  *
  * Order (references are always removed before the object they point at, and created before
  * anything points at them):
@@ -13,33 +13,13 @@
  *  5. `add-elements`: new and changed elements
  *  6. `add-rules`: the rules of new and changed chains
  *  7. `delete-chain`: stale chains (now empty and unreferenced)
- *  8. `delete-set` / `delete-map`: stale sets and maps (now unreferenced)
+ *  8. `delete-set` (of a set or a map): stale sets and maps (now unreferenced)
  */
 import { ScriptWriter, formatKey, formatMapElement, formatRule, formatVerdict } from './render.ts';
-import type { ElementKey, KeyType, NftChain, NftMap, NftMapElement, NftRule, NftRuleset, NftSet } from './ruleset.ts';
+import { writeOps } from './ops.ts';
+import type { NftOp } from './ops.ts';
+import type { ElementKey, NftChain, NftMap, NftMapElement, NftRuleset, NftSet } from './ruleset.ts';
 import { ruleSetRefs } from './ruleset.ts';
-
-export type NftOp =
-  /** Create a chain (base chains with their hook), without rules. */
-  | { readonly op: 'add-chain'; readonly chain: NftChain }
-  /** Create a set (definition only; elements come with `add-elements`). */
-  | { readonly op: 'add-set'; readonly set: NftSet }
-  /** Create a verdict map (definition only). */
-  | { readonly op: 'add-map'; readonly map: NftMap }
-  /** Remove every rule of a chain. */
-  | { readonly op: 'flush-chain'; readonly chain: string }
-  /** Remove elements (keys only matter). */
-  | { readonly op: 'delete-elements'; readonly target: 'set' | 'map'; readonly name: string; readonly keyType: readonly KeyType[]; readonly keys: readonly ElementKey[] }
-  /** Add set elements. */
-  | { readonly op: 'add-elements'; readonly target: 'set'; readonly name: string; readonly keyType: readonly KeyType[]; readonly keys: readonly ElementKey[] }
-  /** Add map elements. */
-  | { readonly op: 'add-elements'; readonly target: 'map'; readonly name: string; readonly keyType: readonly KeyType[]; readonly elements: readonly NftMapElement[] }
-  /** Append rules to a chain (after a flush, or to a new chain). */
-  | { readonly op: 'add-rules'; readonly chain: string; readonly rules: readonly NftRule[] }
-  /** Delete an empty, unreferenced chain. */
-  | { readonly op: 'delete-chain'; readonly chain: string }
-  /** Delete an unreferenced set or map. */
-  | { readonly op: 'delete-set'; readonly target: 'set' | 'map'; readonly name: string };
 
 export interface RulesetDiff {
   /** Operations in execution order; empty when `a` and `b` are equal. */
@@ -60,55 +40,37 @@ function mapDef(m: NftMap): string {
   return JSON.stringify([m.keyType, m.dataType, m.comment ?? null]);
 }
 
-export function diffRulesets(a: NftRuleset, b: NftRuleset): RulesetDiff {
-  const empty = { added: [], changed: [], removed: [] };
-  if (a.family !== b.family || a.table !== b.table) return { ops: [], fullReason: 'family or table differs', chains: empty };
-  if ((a.comment ?? null) !== (b.comment ?? null)) return { ops: [], fullReason: 'table comment differs', chains: empty };
-  const fam = b.family;
+const byName = <T extends { readonly name: string }>(xs: readonly T[]): Map<string, T> => new Map(xs.map((x) => [x.name, x]));
 
-  const aChains = new Map(a.chains.map((c) => [c.name, c]));
-  const bChains = new Map(b.chains.map((c) => [c.name, c]));
-  const aSets = new Map(a.sets.map((s) => [s.name, s]));
-  const bSets = new Map(b.sets.map((s) => [s.name, s]));
-  const aMaps = new Map(a.maps.map((m) => [m.name, m]));
-  const bMaps = new Map(b.maps.map((m) => [m.name, m]));
-
-  for (const [name, m] of bMaps) {
-    const old = aMaps.get(name);
-    if (old && mapDef(old) !== mapDef(m)) return { ops: [], fullReason: `map ${name} definition differs`, chains: empty };
-  }
-  for (const [name, c] of bChains) {
-    const old = aChains.get(name);
-    if (old && (!same(old.base, c.base) || (old.comment ?? null) !== (c.comment ?? null))) {
-      return { ops: [], fullReason: `chain ${name} definition differs`, chains: empty };
-    }
-  }
-
-  const redefinedSets = [...bSets.values()].filter((s) => aSets.has(s.name) && setDef(aSets.get(s.name)!) !== setDef(s));
-  const redefined = new Set(redefinedSets.map((s) => s.name));
-
-  const addedChains = b.chains.filter((c) => !aChains.has(c.name));
-  const removedChains = a.chains.filter((c) => !bChains.has(c.name));
-  const rulesText = (c: NftChain) => c.rules.map((r) => formatRule(r, fam)).join('\n');
-  const usesRedefined = (c: NftChain) => c.rules.some((r) => ruleSetRefs(r).some((s) => redefined.has(s)));
-  const changedChains = b.chains.filter((c) => {
-    const old = aChains.get(c.name);
-    return old !== undefined && (rulesText(old) !== rulesText(c) || usesRedefined(old));
-  });
-
-  const ops: NftOp[] = [];
-  // 1. new objects
-  for (const c of addedChains) ops.push({ op: 'add-chain', chain: { ...c, rules: [] } });
-  for (const s of b.sets) if (!aSets.has(s.name)) ops.push({ op: 'add-set', set: { ...s, elements: [] } });
-  for (const m of b.maps) if (!aMaps.has(m.name)) ops.push({ op: 'add-map', map: { ...m, elements: [] } });
-  // 2. flush changed and stale chains
-  for (const c of changedChains) ops.push({ op: 'flush-chain', chain: c.name });
-  for (const c of removedChains) if (c.rules.length) ops.push({ op: 'flush-chain', chain: c.name });
-  // 3. element deletions; 5. element additions (collected now, emitted after 4)
-  const adds: NftOp[] = [];
+/** Why `a` cannot become `b` incrementally (table, map or chain definitions differ), if it cannot. */
+function definitionsDiffer(a: NftRuleset, b: NftRuleset): string | undefined {
+  if (a.family !== b.family || a.table !== b.table) return 'family or table differs';
+  if ((a.comment ?? null) !== (b.comment ?? null)) return 'table comment differs';
+  const aMaps = byName(a.maps);
   for (const m of b.maps) {
     const old = aMaps.get(m.name);
-    const before = new Map((old?.elements ?? []).map((e) => [formatKey(e.key, m.keyType, fam), formatVerdict(e.verdict)]));
+    if (old && mapDef(old) !== mapDef(m)) return `map ${m.name} definition differs`;
+  }
+  const aChains = byName(a.chains);
+  for (const c of b.chains) {
+    const old = aChains.get(c.name);
+    if (old && (!same(old.base, c.base) || (old.comment ?? null) !== (c.comment ?? null))) return `chain ${c.name} definition differs`;
+  }
+  return undefined;
+}
+
+/** Element operations: deletions (step 3) and additions (step 5) per map and set. */
+interface ElementOps {
+  readonly deletes: NftOp[];
+  readonly adds: NftOp[];
+}
+
+function mapElementOps(a: NftRuleset, b: NftRuleset, out: ElementOps): void {
+  const fam = b.family;
+  const aMaps = byName(a.maps);
+  for (const m of b.maps) {
+    const old = aMaps.get(m.name)?.elements ?? [];
+    const before = new Map(old.map((e) => [formatKey(e.key, m.keyType, fam), formatVerdict(e.verdict)]));
     const del: ElementKey[] = [];
     const add: NftMapElement[] = [];
     const now = new Set<string>();
@@ -122,57 +84,88 @@ export function diffRulesets(a: NftRuleset, b: NftRuleset): RulesetDiff {
         add.push(e);
       }
     }
-    for (const e of old?.elements ?? []) if (!now.has(formatKey(e.key, m.keyType, fam))) del.push(e.key);
-    if (del.length) ops.push({ op: 'delete-elements', target: 'map', name: m.name, keyType: m.keyType, keys: del });
-    if (add.length) adds.push({ op: 'add-elements', target: 'map', name: m.name, keyType: m.keyType, elements: add });
+    for (const e of old) if (!now.has(formatKey(e.key, m.keyType, fam))) del.push(e.key);
+    if (del.length) out.deletes.push({ op: 'delete-elements', target: 'map', name: m.name, keyType: m.keyType, keys: del });
+    if (add.length) out.adds.push({ op: 'add-elements', target: 'map', name: m.name, keyType: m.keyType, elements: add });
   }
+}
+
+function setElementOps(a: NftRuleset, b: NftRuleset, redefined: ReadonlySet<string>, out: ElementOps): void {
+  const fam = b.family;
+  const aSets = byName(a.sets);
   for (const s of b.sets) {
-    const old = aSets.get(s.name);
     if (redefined.has(s.name)) {
-      if (s.elements.length) adds.push({ op: 'add-elements', target: 'set', name: s.name, keyType: s.keyType, keys: s.elements });
+      // Deleted and created again: every element is new.
+      if (s.elements.length) out.adds.push({ op: 'add-elements', target: 'set', name: s.name, keyType: s.keyType, keys: s.elements });
       continue;
     }
-    const before = new Set((old?.elements ?? []).map((k) => formatKey(k, s.keyType, fam)));
+    const old = aSets.get(s.name)?.elements ?? [];
+    const before = new Set(old.map((k) => formatKey(k, s.keyType, fam)));
     const now = new Set(s.elements.map((k) => formatKey(k, s.keyType, fam)));
     const add = s.elements.filter((k) => !before.has(formatKey(k, s.keyType, fam)));
-    const del = (old?.elements ?? []).filter((k) => !now.has(formatKey(k, s.keyType, fam)));
-    if (del.length) ops.push({ op: 'delete-elements', target: 'set', name: s.name, keyType: s.keyType, keys: del });
-    if (add.length) adds.push({ op: 'add-elements', target: 'set', name: s.name, keyType: s.keyType, keys: add });
+    const del = old.filter((k) => !now.has(formatKey(k, s.keyType, fam)));
+    if (del.length) out.deletes.push({ op: 'delete-elements', target: 'set', name: s.name, keyType: s.keyType, keys: del });
+    if (add.length) out.adds.push({ op: 'add-elements', target: 'set', name: s.name, keyType: s.keyType, keys: add });
   }
-  // 4. redefined sets
-  for (const s of redefinedSets) {
-    ops.push({ op: 'delete-set', target: 'set', name: s.name });
-    ops.push({ op: 'add-set', set: { ...s, elements: [] } });
-  }
-  ops.push(...adds);
-  // 6. rules of new and changed chains
-  for (const c of [...addedChains, ...changedChains]) if (c.rules.length) ops.push({ op: 'add-rules', chain: c.name, rules: c.rules });
-  // 7. stale chains; 8. stale sets and maps
-  for (const c of removedChains) ops.push({ op: 'delete-chain', chain: c.name });
-  for (const s of a.sets) if (!bSets.has(s.name)) ops.push({ op: 'delete-set', target: 'set', name: s.name });
-  for (const m of a.maps) if (!bMaps.has(m.name)) ops.push({ op: 'delete-set', target: 'map', name: m.name });
+}
 
+/** Chains of `b` that `a` lacks, chains of `a` that `b` lacks, and chains whose rules must be rewritten. */
+function chainChanges(a: NftRuleset, b: NftRuleset, redefined: ReadonlySet<string>) {
+  const aChains = byName(a.chains);
+  const bChains = byName(b.chains);
+  const rulesText = (c: NftChain) => c.rules.map((r) => formatRule(r, b.family)).join('\n');
+  // A chain using a redefined set is flushed too: the set cannot be deleted while a rule uses it.
+  const usesRedefined = (c: NftChain) => c.rules.some((r) => ruleSetRefs(r).some((s) => redefined.has(s)));
   return {
-    ops,
-    chains: { added: addedChains.map((c) => c.name), changed: changedChains.map((c) => c.name), removed: removedChains.map((c) => c.name) },
+    added: b.chains.filter((c) => !aChains.has(c.name)),
+    removed: a.chains.filter((c) => !bChains.has(c.name)),
+    changed: b.chains.filter((c) => {
+      const old = aChains.get(c.name);
+      return old !== undefined && (rulesText(old) !== rulesText(c) || usesRedefined(old));
+    }),
   };
 }
 
-/** Number of elements/rules an operation carries (for size reports). */
-export function opWeight(op: NftOp): number {
-  switch (op.op) {
-    case 'add-rules':
-      return op.rules.length;
-    case 'delete-elements':
-      return op.keys.length;
-    case 'add-elements':
-      return op.target === 'map' ? op.elements.length : op.keys.length;
-    default:
-      return 1;
-  }
+export function diffRulesets(a: NftRuleset, b: NftRuleset): RulesetDiff {
+  const fullReason = definitionsDiffer(a, b);
+  if (fullReason) return { ops: [], fullReason, chains: { added: [], changed: [], removed: [] } };
+  const aSets = byName(a.sets);
+  const aMaps = byName(a.maps);
+  const bSets = byName(b.sets);
+  const bMaps = byName(b.maps);
+  const redefinedSets = b.sets.filter((s) => aSets.has(s.name) && setDef(aSets.get(s.name)!) !== setDef(s));
+  const redefined = new Set(redefinedSets.map((s) => s.name));
+  const chains = chainChanges(a, b, redefined);
+  const elements: ElementOps = { deletes: [], adds: [] };
+  mapElementOps(a, b, elements);
+  setElementOps(a, b, redefined, elements);
+
+  const ops: NftOp[] = [];
+  // 1. new objects
+  for (const c of chains.added) ops.push({ op: 'add-chain', chain: { ...c, rules: [] } });
+  for (const s of b.sets) if (!aSets.has(s.name)) ops.push({ op: 'add-set', set: { ...s, elements: [] } });
+  for (const m of b.maps) if (!aMaps.has(m.name)) ops.push({ op: 'add-map', map: { ...m, elements: [] } });
+  // 2. flush changed and stale chains
+  for (const c of chains.changed) ops.push({ op: 'flush-chain', chain: c.name });
+  for (const c of chains.removed) if (c.rules.length) ops.push({ op: 'flush-chain', chain: c.name });
+  // 3. element deletions
+  ops.push(...elements.deletes);
+  // 4. redefined sets
+  for (const s of redefinedSets) ops.push({ op: 'delete-set', target: 'set', name: s.name }, { op: 'add-set', set: { ...s, elements: [] } });
+  // 5. element additions
+  ops.push(...elements.adds);
+  // 6. rules of new and changed chains
+  for (const c of [...chains.added, ...chains.changed]) if (c.rules.length) ops.push({ op: 'add-rules', chain: c.name, rules: c.rules });
+  // 7. stale chains; 8. stale sets and maps
+  for (const c of chains.removed) ops.push({ op: 'delete-chain', chain: c.name });
+  for (const s of a.sets) if (!bSets.has(s.name)) ops.push({ op: 'delete-set', target: 'set', name: s.name });
+  for (const m of a.maps) if (!bMaps.has(m.name)) ops.push({ op: 'delete-set', target: 'map', name: m.name });
+
+  const names = (cs: readonly NftChain[]) => cs.map((c) => c.name);
+  return { ops, chains: { added: names(chains.added), changed: names(chains.changed), removed: names(chains.removed) } };
 }
 
-/** Readable one-line form of an operation (for logs and tests). */
+/** Readable one-line form of an operation (the diff tests state op orders with it). */
 export function describeOp(op: NftOp, family: NftRuleset['family']): string {
   switch (op.op) {
     case 'add-chain':
@@ -201,40 +194,6 @@ export function describeOp(op: NftOp, family: NftRuleset['family']): string {
 /** The operations as one `nft -f` script (one transaction). */
 export function renderOps(ops: readonly NftOp[], family: NftRuleset['family'], table: NftRuleset['table'] = 'kube-proxy'): string {
   const w = new ScriptWriter(family, table);
-  for (const op of ops) {
-    switch (op.op) {
-      case 'add-chain':
-        w.addChain(op.chain);
-        break;
-      case 'add-set':
-        w.addSet(op.set);
-        break;
-      case 'add-map':
-        w.addMap(op.map);
-        break;
-      case 'flush-chain':
-        w.flushChain(op.chain);
-        break;
-      case 'delete-elements':
-        w.elements('delete', op.name, op.keys.map((k) => formatKey(k, op.keyType, family)));
-        break;
-      case 'add-elements':
-        w.elements(
-          'add',
-          op.name,
-          op.target === 'map' ? op.elements.map((e) => formatMapElement(op, e, family)) : op.keys.map((k) => formatKey(k, op.keyType, family)),
-        );
-        break;
-      case 'add-rules':
-        w.addRules(op.chain, op.rules);
-        break;
-      case 'delete-chain':
-        w.deleteChain(op.chain);
-        break;
-      case 'delete-set':
-        w.deleteSet(op.target, op.name);
-        break;
-    }
-  }
+  writeOps(w, ops);
   return w.text();
 }

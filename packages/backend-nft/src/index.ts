@@ -19,7 +19,6 @@ export {
 export type { BuildOptions, ServicePortNames } from './build.ts';
 export {
   renderScript,
-  writeDefinition,
   renderCanonical,
   canonicalObjects,
   printCanon,
@@ -28,7 +27,6 @@ export {
   formatVerdict,
   formatKey,
   formatMapElement,
-  hexMark,
   mergeAddrs,
   normalizeRuleText,
   sortAddrs,
@@ -38,8 +36,10 @@ export {
 } from './render.ts';
 export type { CanonObject } from './render.ts';
 export { parseListing, canonicalizeListing, parseCanon, compareCanon, parsePriority, parseDuration } from './canonical.ts';
-export { diffRulesets, renderOps, describeOp, opWeight } from './diff.ts';
-export type { NftOp, RulesetDiff } from './diff.ts';
+export { diffRulesets, renderOps, describeOp } from './diff.ts';
+export type { RulesetDiff } from './diff.ts';
+export { writeOps, writeReplace } from './ops.ts';
+export type { NftOp, NftSink } from './ops.ts';
 export { traceRuleset } from './trace.ts';
 export type { TraceContext } from './trace.ts';
 export { createNftBackend } from './backend.ts';

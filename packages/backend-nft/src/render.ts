@@ -2,7 +2,9 @@
  * NftRuleset → text: the `nft -f` script, and kpb's canonical listing (the form `readBack`
  * normalises `nft list table` into). Every name and value is checked before it is written.
  */
-import ipaddr from 'ipaddr.js';
+import { ipFromBigInt, ipToBigInt } from '@kpb/model/net';
+import { writeReplace } from './ops.ts';
+import type { NftSink } from './ops.ts';
 import {
   COMMENT_RE,
   isAddrOrCidr,
@@ -17,6 +19,7 @@ import type {
   NftChain,
   NftFamily,
   NftMap,
+  NftMapElement,
   NftRule,
   NftRuleset,
   NftSet,
@@ -58,8 +61,8 @@ function checkProto(p: string): string {
   return p;
 }
 
-/** `0x00004000`: how nft prints marks. */
-export function hexMark(mark: number): string {
+/** A mark as nft prints it: hex zero-padded to 8 digits (`0x00004000`). */
+function hexMarkPadded(mark: number): string {
   checkInt(mark, 0, 0xffffffff, 'mark');
   return `0x${mark.toString(16).padStart(8, '0')}`;
 }
@@ -87,26 +90,19 @@ function keyField(k: KeyField, family: NftFamily): string {
   }
 }
 
-/** Address → number (IPv4: 32 bits, IPv6: 128 bits). */
-function addrToBig(addr: string): bigint {
-  if (!addr.includes(':')) return addr.split('.').reduce((acc, o) => (acc << 8n) | BigInt(Number(o)), 0n);
-  const [head, tail] = addr.split('::') as [string, string | undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
-  const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
-  return groups.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g || '0', 16)), 0n);
-}
-
-/** Number → address as nft prints it (IPv6 compressed per RFC 5952). */
-function bigToAddr(n: bigint, v6: boolean): string {
-  if (!v6) return [24n, 16n, 8n, 0n].map((sh) => String((n >> sh) & 255n)).join('.');
-  const bytes = Array.from({ length: 16 }, (_, i) => Number((n >> BigInt(120 - 8 * i)) & 0xffn));
-  return (ipaddr.fromByteArray(bytes) as ipaddr.IPv6).toRFC5952String();
+/** Address (or the address of a prefix) → number; the values were checked by `checkAddr`. */
+function addrNumber(value: string): bigint {
+  const n = ipToBigInt(value.split('/')[0]!);
+  if (n === undefined) throw new RenderError(`refusing to sort ${JSON.stringify(value)} as an address`);
+  return n;
 }
 
 export function sortAddrs(values: readonly string[]): string[] {
-  const key = (v: string) => addrToBig(v.split('/')[0]!);
-  return [...values].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  return [...values].sort((a, b) => {
+    const x = addrNumber(a);
+    const y = addrNumber(b);
+    return x < y ? -1 : x > y ? 1 : 0;
+  });
 }
 
 const ANON_ADDR_SET = /\b(ip6?) (saddr|daddr) (!= )?\{ ([^}]*) \}/g;
@@ -114,34 +110,48 @@ const ANON_ADDR_SET = /\b(ip6?) (saddr|daddr) (!= )?\{ ([^}]*) \}/g;
 /**
  * Rule text with every anonymous address set rewritten as merged intervals (`mergeAddrs`). nft
  * merges overlapping and adjacent prefixes of an anonymous set when it stores it, and lists the
- * result in its own way; kpb compares both sides in this merged form.
+ * result in its own way; kpb compares both sides in this merged form. A set with a value that is
+ * not an address of the family (a foreign rule) is left as it is.
  */
 export function normalizeRuleText(text: string): string {
   if (!text.includes('{')) return text;
-  return text.replace(ANON_ADDR_SET, (_m, fam: string, field: string, neg: string | undefined, body: string) => {
+  return text.replace(ANON_ADDR_SET, (whole: string, fam: string, field: string, neg: string | undefined, body: string) => {
     const values = body.split(',').map((v) => v.trim()).filter(Boolean);
-    return `${fam} ${field} ${neg ?? ''}{ ${mergeAddrs(values, fam === 'ip6' ? 'ip6' : 'ip').join(', ')} }`;
+    const merged = mergeAddrs(values, fam === 'ip6' ? 'ip6' : 'ip');
+    return merged ? `${fam} ${field} ${neg ?? ''}{ ${merged.join(', ')} }` : whole;
   });
+}
+
+/** One value of an anonymous set (address, prefix or `first-last` range) as an interval. */
+function interval(value: string, bits: bigint): [bigint, bigint] | undefined {
+  const dash = value.indexOf('-');
+  if (dash > 0) {
+    const first = ipToBigInt(value.slice(0, dash));
+    const last = ipToBigInt(value.slice(dash + 1));
+    return first === undefined || last === undefined ? undefined : [first, last];
+  }
+  const [addr, len] = value.split('/') as [string, string | undefined];
+  const start = ipToBigInt(addr);
+  if (start === undefined || (len !== undefined && (!/^\d{1,3}$/.test(len) || BigInt(len) > bits))) return undefined;
+  const mask = (1n << (bits - BigInt(len ?? bits))) - 1n;
+  return [start & ~mask, (start & ~mask) | mask];
 }
 
 /**
  * An anonymous set of addresses/prefixes/ranges as intervals: intervals sorted, overlapping
  * and adjacent ones merged, each printed as an address, a prefix or a `first-last` range.
+ * `undefined` when a value is not an address, prefix or range of the family.
  */
-export function mergeAddrs(values: readonly string[], family: NftFamily): string[] {
-  const v6 = family === 'ip6';
-  const bits = v6 ? 128n : 32n;
-  const intervals = values
-    .map((v) => {
-      const dash = v.indexOf('-');
-      if (dash > 0) return [addrToBig(v.slice(0, dash)), addrToBig(v.slice(dash + 1))] as [bigint, bigint];
-      const [addr, len] = v.split('/') as [string, string | undefined];
-      const start = addrToBig(addr);
-      const host = bits - BigInt(len ?? bits);
-      const mask = (1n << host) - 1n;
-      return [start & ~mask, (start & ~mask) | mask] as [bigint, bigint];
-    })
-    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+export function mergeAddrs(values: readonly string[], family: NftFamily): string[] | undefined {
+  const ipFamily = family === 'ip6' ? 'IPv6' : 'IPv4';
+  const bits = family === 'ip6' ? 128n : 32n;
+  const intervals: [bigint, bigint][] = [];
+  for (const v of values) {
+    const iv = v.includes(':') === (family === 'ip6') ? interval(v, bits) : undefined;
+    if (!iv || iv[1] >> bits !== 0n) return undefined;
+    intervals.push(iv);
+  }
+  intervals.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   const merged: [bigint, bigint][] = [];
   for (const iv of intervals) {
     const last = merged[merged.length - 1];
@@ -149,15 +159,15 @@ export function mergeAddrs(values: readonly string[], family: NftFamily): string
     else merged.push([iv[0], iv[1]]);
   }
   return merged.map(([a, b]) => {
-    if (a === b) return bigToAddr(a, v6);
+    if (a === b) return ipFromBigInt(a, ipFamily);
     const size = b - a + 1n;
     const isPow2 = (size & (size - 1n)) === 0n;
     if (isPow2 && (a & (size - 1n)) === 0n) {
       let host = 0n;
       while (1n << host < size) host++;
-      return `${bigToAddr(a, v6)}/${bits - host}`;
+      return `${ipFromBigInt(a, ipFamily)}/${bits - host}`;
     }
-    return `${bigToAddr(a, v6)}-${bigToAddr(b, v6)}`;
+    return `${ipFromBigInt(a, ipFamily)}-${ipFromBigInt(b, ipFamily)}`;
   });
 }
 
@@ -184,13 +194,13 @@ export function formatStatement(s: Statement, family: NftFamily): string {
     case 'match-ct-new':
       return 'ct state new';
     case 'match-mark-clear':
-      return `meta mark & ${hexMark(s.mark)} == 0x00000000`;
+      return `meta mark & ${hexMarkPadded(s.mark)} == 0x00000000`;
     case 'match-numgen':
       return `numgen random mod ${checkInt(s.mod, 1, 1 << 30, 'numgen modulus')} ${checkInt(s.value, 0, s.mod - 1, 'numgen value')}`;
     case 'mark-or':
-      return `meta mark set meta mark | ${hexMark(s.mark)}`;
+      return `meta mark set meta mark | ${hexMarkPadded(s.mark)}`;
     case 'mark-xor':
-      return `meta mark set meta mark ^ ${hexMark(s.mark)}`;
+      return `meta mark set meta mark ^ ${hexMarkPadded(s.mark)}`;
     case 'set-update':
       return `update @${checkName(s.set)} { ${fam} ${s.field} }`;
     case 'vmap':
@@ -278,17 +288,17 @@ function mapDecl(m: NftMap): string {
 /** Elements per `add element` / `delete element` command. */
 export const ELEMENTS_PER_COMMAND = 1000;
 
-/** Writes nft commands for one table. */
-export class ScriptWriter {
+/** Prints nft commands for one table: the `nft -f` sink of the op walk (ops.ts). */
+export class ScriptWriter implements NftSink {
   readonly lines: string[] = [];
   private readonly t: string;
   constructor(readonly family: NftFamily, table: string) {
     this.t = `${family} ${checkName(table)}`;
   }
-  line(s: string): void {
+  private line(s: string): void {
     this.lines.push(s);
   }
-  addTable(comment?: string): void {
+  addTable(comment: string | undefined): void {
     this.line(`add table ${this.t}${comment !== undefined ? ` { comment "${checkComment(comment)}" ; }` : ''}`);
   }
   deleteTable(): void {
@@ -316,7 +326,16 @@ export class ScriptWriter {
     checkName(chain);
     for (const r of rules) this.line(`add rule ${this.t} ${chain} ${formatRule(r, this.family)}`);
   }
-  elements(verb: 'add' | 'delete', name: string, texts: readonly string[]): void {
+  addSetElements(name: string, keyType: readonly KeyType[], keys: readonly ElementKey[]): void {
+    this.elements('add', name, keys.map((k) => formatKey(k, keyType, this.family)));
+  }
+  addMapElements(name: string, keyType: readonly KeyType[], elements: readonly NftMapElement[]): void {
+    this.elements('add', name, elements.map((e) => formatMapElement({ keyType }, e, this.family)));
+  }
+  deleteElements(_target: 'set' | 'map', name: string, keyType: readonly KeyType[], keys: readonly ElementKey[]): void {
+    this.elements('delete', name, keys.map((k) => formatKey(k, keyType, this.family)));
+  }
+  private elements(verb: 'add' | 'delete', name: string, texts: readonly string[]): void {
     checkName(name);
     for (let i = 0; i < texts.length; i += ELEMENTS_PER_COMMAND) {
       this.line(`${verb} element ${this.t} ${name} { ${texts.slice(i, i + ELEMENTS_PER_COMMAND).join(', ')} }`);
@@ -327,35 +346,19 @@ export class ScriptWriter {
   }
 }
 
-export function setElementTexts(s: NftSet, family: NftFamily): string[] {
+function setElementTexts(s: NftSet, family: NftFamily): string[] {
   return s.elements.map((k) => formatKey(k, s.keyType, family));
 }
 
-export function mapElementTexts(m: NftMap, family: NftFamily): string[] {
+function mapElementTexts(m: NftMap, family: NftFamily): string[] {
   return m.elements.map((e) => formatMapElement(m, e, family));
 }
 
-/**
- * The full `nft -f` script: `add table` + `delete table` (so the delete never fails), then the
- * whole table (chains, sets, maps, rules, elements). One transaction: atomic replace.
- */
+/** The full `nft -f` script: an atomic replace of the table (`writeReplace`), one transaction. */
 export function renderScript(rs: NftRuleset): string {
   const w = new ScriptWriter(rs.family, rs.table);
-  w.addTable(rs.comment);
-  w.deleteTable();
-  writeDefinition(w, rs);
+  writeReplace(w, rs);
   return w.text();
-}
-
-/** The table's definition (without the replace preamble). */
-export function writeDefinition(w: ScriptWriter, rs: NftRuleset): void {
-  w.addTable(rs.comment);
-  for (const c of rs.chains) w.addChain(c);
-  for (const s of rs.sets) w.addSet(s);
-  for (const m of rs.maps) w.addMap(m);
-  for (const c of rs.chains) w.addRules(c.name, c.rules);
-  for (const s of rs.sets) if (s.elements.length) w.elements('add', s.name, setElementTexts(s, rs.family));
-  for (const m of rs.maps) if (m.elements.length) w.elements('add', m.name, mapElementTexts(m, rs.family));
 }
 
 // ---------------------------------------------------------------------------------------------

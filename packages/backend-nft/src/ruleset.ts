@@ -7,6 +7,7 @@
  * statement kind therefore has exactly one nft syntax (see `formatStatement`), and that syntax
  * is the one `nft list` prints back, so the script and the listing agree rule for rule.
  */
+import { parseCIDR, parseIP } from '@kpb/model/net';
 
 /** nftables address family of the table (`ip` for IPv4, `ip6` for IPv6; never `inet`). */
 export type NftFamily = 'ip' | 'ip6';
@@ -179,8 +180,6 @@ export const NAME_RE = /^[A-Za-z_.][A-Za-z0-9_./-]*$/;
 export const NAME_MAX = 256;
 /** Comments: fixed texts and `ns/name:port` strings. */
 export const COMMENT_RE = /^[A-Za-z0-9 ._/:,-]{0,128}$/;
-const IPV4_RE = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-const IPV6_RE = /^[0-9a-f:]{2,39}$/;
 
 const checkedNames = new Set<string>();
 
@@ -192,23 +191,12 @@ export function isValidName(name: string): boolean {
   return true;
 }
 
-export function isIPv4(s: string): boolean {
-  return IPV4_RE.test(s);
-}
-
-export function isIPv6(s: string): boolean {
-  return IPV6_RE.test(s) && s.includes(':');
-}
-
-/** An address or CIDR of the family (`10.0.0.1`, `10.0.0.0/8`, `fd00::/64`). */
+/** An address or CIDR of the family (`10.0.0.1`, `10.0.0.0/8`, `fd00::/64`), as strict as the model. */
 export function isAddrOrCidr(s: string, family: NftFamily): boolean {
-  const [addr, bits, extra] = s.split('/');
-  if (extra !== undefined || addr === undefined) return false;
-  const ok = family === 'ip' ? isIPv4(addr) : isIPv6(addr);
-  if (!ok) return false;
-  if (bits === undefined) return true;
-  const max = family === 'ip' ? 32 : 128;
-  return /^\d{1,3}$/.test(bits) && Number(bits) <= max;
+  const want = family === 'ip' ? 'IPv4' : 'IPv6';
+  if (!s.includes('/')) return parseIP(s)?.family === want;
+  const cidr = parseCIDR(s);
+  return cidr.ok && cidr.family === want;
 }
 
 export function isPort(n: number): boolean {

@@ -3,69 +3,23 @@
  * (libnftnl `nftnl_udata`: u8 type, u8 length, value). Values learnt with
  * `nft --debug=netlink,mnl -f` (see test/golden.test.ts).
  */
-import ipaddr from 'ipaddr.js';
-import type { KeyType, NftFamily } from '@kpb/backend-nft';
+import { IPPROTO, NFTNL_SET_ELEM_F_INTERVAL_OPEN, NFTNL_UDATA_COMMENT, NFTNL_UDATA_SET, NFTNL_UDATA_SET_ELEM_FLAGS } from '@kpb/native';
+import { ipFromBytes, ipToBytes, parseCIDR } from '@kpb/model/net';
+import type { KeyType, L4Proto, NftFamily } from '@kpb/backend-nft';
 
 const v4Cache = new Map<string, Uint8Array>();
 const v6Cache = new Map<string, Uint8Array>();
 const CACHE_MAX = 1_000_000;
 
-function parseV4(s: string, out: Uint8Array, at: number): boolean {
-  const parts = s.split('.');
-  if (parts.length !== 4) return false;
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i]!;
-    if (!/^\d{1,3}$/.test(p)) return false;
-    const n = Number(p);
-    if (n > 255) return false;
-    out[at + i] = n;
-  }
-  return true;
-}
-
-function parseV6(s: string): Uint8Array | undefined {
-  const out = new Uint8Array(16);
-  let text = s;
-  // An embedded IPv4 tail (`::ffff:1.2.3.4`).
-  let tail: Uint8Array | undefined;
-  const lastColon = text.lastIndexOf(':');
-  if (text.includes('.', lastColon)) {
-    tail = new Uint8Array(4);
-    if (!parseV4(text.slice(lastColon + 1), tail, 0)) return undefined;
-    text = `${text.slice(0, lastColon + 1)}0:0`;
-  }
-  const halves = text.split('::');
-  if (halves.length > 2) return undefined;
-  const groups = (h: string) => (h === '' ? [] : h.split(':'));
-  const head = groups(halves[0]!);
-  const rest = halves.length === 2 ? groups(halves[1]!) : [];
-  const fill = halves.length === 2 ? 8 - head.length - rest.length : 0;
-  if (fill < 0 || (halves.length === 1 && head.length !== 8)) return undefined;
-  const all = [...head, ...Array<string>(fill).fill('0'), ...rest];
-  if (all.length !== 8) return undefined;
-  for (let i = 0; i < 8; i++) {
-    const g = all[i]!;
-    if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
-    const n = parseInt(g, 16);
-    out[2 * i] = n >> 8;
-    out[2 * i + 1] = n & 0xff;
-  }
-  if (tail) out.set(tail, 12);
-  return out;
-}
+const FAMILY_NAME = { ip: 'IPv4', ip6: 'IPv6' } as const;
 
 /** Network-order bytes of an address of the family (cached; never mutate the result). */
 export function addrBytes(ip: string, family: NftFamily): Uint8Array {
   const cache = family === 'ip' ? v4Cache : v6Cache;
   let b = cache.get(ip);
   if (b) return b;
-  if (family === 'ip') {
-    b = new Uint8Array(4);
-    if (!parseV4(ip, b, 0)) throw new Error(`not an IPv4 address: ${JSON.stringify(ip)}`);
-  } else {
-    b = parseV6(ip);
-    if (!b) throw new Error(`not an IPv6 address: ${JSON.stringify(ip)}`);
-  }
+  b = ipToBytes(ip);
+  if (!b || b.length !== (family === 'ip' ? 4 : 16)) throw new Error(`not an ${FAMILY_NAME[family]} address: ${JSON.stringify(ip)}`);
   if (cache.size > CACHE_MAX) cache.clear();
   cache.set(ip, b);
   return b;
@@ -77,14 +31,21 @@ export interface Prefix {
   readonly bits: number | undefined;
 }
 
+const prefixCache = new Map<string, Prefix>();
+
+/** An address or CIDR of the family (CIDRs as strict as the model: no host bits set). */
 export function parsePrefix(value: string, family: NftFamily): Prefix {
   const slash = value.indexOf('/');
   if (slash < 0) return { addr: addrBytes(value, family), bits: undefined };
-  const addr = addrBytes(value.slice(0, slash), family);
-  const bitsText = value.slice(slash + 1);
-  const bits = Number(bitsText);
-  if (!/^\d{1,3}$/.test(bitsText) || bits > addr.length * 8) throw new Error(`bad prefix ${JSON.stringify(value)}`);
-  return { addr, bits };
+  const key = `${family} ${value}`;
+  let p = prefixCache.get(key);
+  if (p) return p;
+  const cidr = parseCIDR(value);
+  if (!cidr.ok || cidr.family !== FAMILY_NAME[family]) throw new Error(`bad prefix ${JSON.stringify(value)}`);
+  p = { addr: addrBytes(value.slice(0, slash), family), bits: Number(value.slice(slash + 1)) };
+  if (prefixCache.size > CACHE_MAX) prefixCache.clear();
+  prefixCache.set(key, p);
+  return p;
 }
 
 /** Mask of a prefix length over `len` bytes. */
@@ -97,8 +58,8 @@ export function prefixMask(bits: number, len: number): Uint8Array {
   return m;
 }
 
-export const PROTO_NUM: Readonly<Record<string, number>> = { tcp: 6, udp: 17, sctp: 132 };
-export const PROTO_NAME: Readonly<Record<number, 'tcp' | 'udp' | 'sctp'>> = { 6: 'tcp', 17: 'udp', 132: 'sctp' };
+export const PROTO_NUM: Readonly<Record<string, number>> = IPPROTO;
+export const PROTO_NAME: Readonly<Record<number, L4Proto>> = Object.fromEntries(Object.entries(IPPROTO).map(([name, n]) => [n, name as L4Proto]));
 
 /** u32 in host (little-endian) order: registers compared with cmp/bitwise on host values. */
 export function u32le(v: number): Uint8Array {
@@ -113,9 +74,11 @@ export function u16be(v: number): Uint8Array {
 
 // ---- key types -------------------------------------------------------------------------------
 
-/** nft datatype ids. */
+/** nft's datatype ids (nft's own numbering, in no kernel or libnftnl header). */
 export const DATATYPE: Readonly<Record<KeyType, number>> = { ipv4_addr: 7, ipv6_addr: 8, inet_proto: 12, inet_service: 13 };
 export const DATATYPE_NAME: Readonly<Record<number, KeyType>> = { 7: 'ipv4_addr', 8: 'ipv6_addr', 12: 'inet_proto', 13: 'inet_service' };
+/** nft's datatype id of `integer` (the key of `numgen … vmap` maps). */
+export const NFT_TYPE_INTEGER = 4;
 /** Bytes of a key type's value (unpadded). */
 export const KEY_BYTES: Readonly<Record<KeyType, number>> = { ipv4_addr: 4, ipv6_addr: 16, inet_proto: 1, inet_service: 2 };
 
@@ -172,8 +135,8 @@ const encoder = new TextEncoder();
 const cstr = (s: string) => concatBytes([encoder.encode(s), Uint8Array.of(0)]);
 
 const commentCache = new Map<string, Uint8Array>();
-/** Comment TLV (type 0 for tables, chains and rules; 7 for sets). */
-export function commentTlv(comment: string, type = 0): Uint8Array {
+/** Comment TLV (the type of tables, chains and rules unless given; sets use NFTNL_UDATA_SET.comment). */
+export function commentTlv(comment: string, type: number = NFTNL_UDATA_COMMENT.rule): Uint8Array {
   const k = `${type}:${comment}`;
   let b = commentCache.get(k);
   if (!b) {
@@ -184,52 +147,51 @@ export function commentTlv(comment: string, type = 0): Uint8Array {
   return b;
 }
 
-/** NFTNL_UDATA_SET_* */
-export const UDATA_SET = { keyByteOrder: 0, dataByteOrder: 1, mergeElements: 2, keyTypeof: 3, dataTypeof: 4, dataInterval: 6, comment: 7 } as const;
+/** nft's byte order ids (nft's own enum byteorder, in no kernel or libnftnl header). */
 const BYTEORDER = { invalid: 0, host: 1, big: 2 } as const;
 
 /** Named verdict map with a concatenated key: what nft 1.0.6 writes. */
 export function verdictMapUserdata(comment: string | undefined): Uint8Array {
   return concatBytes([
-    tlv(UDATA_SET.keyByteOrder, u32le(BYTEORDER.invalid)),
-    tlv(UDATA_SET.dataByteOrder, u32le(BYTEORDER.invalid)),
-    tlv(UDATA_SET.keyTypeof, concatBytes([tlv(0, u32le(13)), tlv(1, new Uint8Array(0))])),
-    tlv(UDATA_SET.dataInterval, u32le(0)),
-    ...(comment !== undefined ? [commentTlv(comment, UDATA_SET.comment)] : []),
+    tlv(NFTNL_UDATA_SET.keybyteorder, u32le(BYTEORDER.invalid)),
+    tlv(NFTNL_UDATA_SET.databyteorder, u32le(BYTEORDER.invalid)),
+    tlv(NFTNL_UDATA_SET.key_typeof, concatBytes([tlv(0, u32le(13)), tlv(1, new Uint8Array(0))])),
+    tlv(NFTNL_UDATA_SET.data_interval, u32le(0)),
+    ...(comment !== undefined ? [commentTlv(comment, NFTNL_UDATA_SET.comment)] : []),
   ]);
 }
 
 /** Named set of addresses (big-endian key). */
 export function addrSetUserdata(comment: string | undefined): Uint8Array {
-  return concatBytes([tlv(UDATA_SET.keyByteOrder, u32le(BYTEORDER.big)), ...(comment !== undefined ? [commentTlv(comment, UDATA_SET.comment)] : [])]);
+  return concatBytes([tlv(NFTNL_UDATA_SET.keybyteorder, u32le(BYTEORDER.big)), ...(comment !== undefined ? [commentTlv(comment, NFTNL_UDATA_SET.comment)] : [])]);
 }
 
 /** Anonymous `numgen … vmap { … }` map: host-order integer key. */
 export const NUMGEN_MAP_USERDATA = concatBytes([
-  tlv(UDATA_SET.keyByteOrder, u32le(BYTEORDER.host)),
-  tlv(UDATA_SET.dataByteOrder, u32le(BYTEORDER.invalid)),
-  tlv(UDATA_SET.dataTypeof, concatBytes([tlv(0, u32le(1)), tlv(1, new Uint8Array(0))])),
-  tlv(UDATA_SET.dataInterval, u32le(0)),
+  tlv(NFTNL_UDATA_SET.keybyteorder, u32le(BYTEORDER.host)),
+  tlv(NFTNL_UDATA_SET.databyteorder, u32le(BYTEORDER.invalid)),
+  tlv(NFTNL_UDATA_SET.data_typeof, concatBytes([tlv(0, u32le(1)), tlv(1, new Uint8Array(0))])),
+  tlv(NFTNL_UDATA_SET.data_interval, u32le(0)),
 ]);
 
-/** Payload protocol / template field ids nft records in `typeof` userdata. */
+/** Payload protocol / template field ids nft records in `typeof` userdata (nft's own numbering). */
 const TYPEOF_PROTO = { ip: 12, ip6: 13 } as const;
 const TYPEOF_FIELD = { ip: { saddr: 11, daddr: 12 }, ip6: { saddr: 8, daddr: 9 } } as const;
 
 /** Anonymous set of addresses from `ip saddr { … }`: payload typeof, merge flag for intervals. */
 export function anonAddrSetUserdata(family: NftFamily, field: 'saddr' | 'daddr', interval: boolean): Uint8Array {
   return concatBytes([
-    tlv(UDATA_SET.keyByteOrder, u32le(BYTEORDER.big)),
-    ...(interval ? [tlv(UDATA_SET.mergeElements, u32le(1))] : []),
+    tlv(NFTNL_UDATA_SET.keybyteorder, u32le(BYTEORDER.big)),
+    ...(interval ? [tlv(NFTNL_UDATA_SET.merge_elements, u32le(1))] : []),
     tlv(
-      UDATA_SET.keyTypeof,
+      NFTNL_UDATA_SET.key_typeof,
       concatBytes([tlv(0, u32le(7)), tlv(1, concatBytes([tlv(0, u32le(TYPEOF_PROTO[family])), tlv(1, u32le(TYPEOF_FIELD[family][field]))]))]),
     ),
   ]);
 }
 
-/** Set element userdata: the interval is open at the top (NFTNL_UDATA_SET_ELEM_FLAGS = 1). */
-export const ELEM_OPEN_INTERVAL_USERDATA = tlv(1, u32le(1));
+/** Set element userdata: the interval is open at the top. */
+export const ELEM_OPEN_INTERVAL_USERDATA = tlv(NFTNL_UDATA_SET_ELEM_FLAGS, u32le(NFTNL_SET_ELEM_F_INTERVAL_OPEN));
 
 /** Parse TLVs (one level). */
 export function parseTlvs(bytes: Uint8Array): Map<number, Uint8Array> {
@@ -330,18 +292,11 @@ export function intervalsToValues(keys: readonly { key: Uint8Array; end: boolean
     const last = next && next.end ? bytesToBig(next.key) - 1n : max;
     const size = last - start + 1n;
     const bitsHost = size > 0n && (size & (size - 1n)) === 0n ? size.toString(2).length - 1 : -1;
-    const ip = formatAddr(bigToBytes(start, len), family);
+    const ip = ipFromBytes(bigToBytes(start, len));
     if (bitsHost >= 0 && (start & (size - 1n)) === 0n) out.push(bitsHost === 0 ? ip : `${ip}/${len * 8 - bitsHost}`);
-    else out.push(`${ip}-${formatAddr(bigToBytes(last, len), family)}`);
+    else out.push(`${ip}-${ipFromBytes(bigToBytes(last, len))}`);
   }
   return out;
 }
 
-/** Address bytes → text (IPv6 in RFC 5952 form, as nft prints). */
-export function formatAddr(b: Uint8Array, family: NftFamily): string {
-  if (family === 'ip') return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
-  return (ipaddr.fromByteArray(Array.from(b)) as ipaddr.IPv6).toRFC5952String();
-}
-
-export const hexOf = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 export const fromHex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, 'hex'));

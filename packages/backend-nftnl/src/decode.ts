@@ -10,13 +10,39 @@
  */
 import { canonicalObjects, formatRule } from '@kpb/backend-nft';
 import type { CanonObject, KeyType, NftChain, NftFamily, NftMap, NftRule, NftRuleset, NftSet, Statement, Verdict, ChainHook, ElementKey } from '@kpb/backend-nft';
+import {
+  IP_HEADER_OFFSET,
+  NF_CT_STATE_NEW_BIT,
+  NF_NAT_RANGE,
+  NF_VERDICT,
+  NFT_CMP_OP,
+  NFT_CT_KEY,
+  NFT_DYNSET_OP,
+  NFT_FIB_F,
+  NFT_FIB_RESULT,
+  NFT_LOOKUP_F_INV,
+  NFT_META_KEY,
+  NFT_NAT_TYPE,
+  NFT_PAYLOAD_BASE,
+  NFT_REG,
+  NFT_SET_ELEM_INTERVAL_END,
+  NFT_SET_F,
+  NFT_VERDICT,
+  NFTNL_UDATA_COMMENT,
+  NFTNL_UDATA_SET,
+  RTN_LOCAL,
+} from '@kpb/native';
 import type { ListedChain, ListedExpr, ListedSet, Listing } from '@kpb/native';
-import { cstring, formatAddr, fromHex, intervalsToValues, keyTypesOf, KEY_BYTES, parseTlvs, PROTO_NAME, UDATA_SET } from './bytes.ts';
+import { ipFromBytes } from '@kpb/model/net';
+import { cstring, fromHex, intervalsToValues, keyTypesOf, KEY_BYTES, parseTlvs, PROTO_NAME } from './bytes.ts';
 
 export const TABLE_COMMENT = 'rules for kube-proxy';
 
-const SET_F_ANON = 0x1, SET_F_INTERVAL = 0x4, SET_F_MAP = 0x8, SET_F_TIMEOUT = 0x10, SET_F_EVAL = 0x20;
-const ADDR_FIELD = { ip: { 12: 'saddr', 16: 'daddr' }, ip6: { 8: 'saddr', 24: 'daddr' } } as const;
+/** Address field by its offset in the network header. */
+const ADDR_FIELD = {
+  ip: { [IP_HEADER_OFFSET.ip.saddr]: 'saddr', [IP_HEADER_OFFSET.ip.daddr]: 'daddr' },
+  ip6: { [IP_HEADER_OFFSET.ip6.saddr]: 'saddr', [IP_HEADER_OFFSET.ip6.daddr]: 'daddr' },
+} as const;
 
 class Undecodable extends Error {}
 const fail = (why: string): never => {
@@ -36,7 +62,13 @@ function verdictOf(kind: unknown, chain: string | undefined): Verdict {
       return fail(`verdict ${String(kind)}`);
   }
 }
-const VERDICT_NUM: Record<number, string> = { 0: 'drop', 1: 'accept', [-3]: 'jump', [-4]: 'goto', [-5]: 'return' };
+const VERDICT_NAME: Readonly<Record<number, string>> = {
+  [NF_VERDICT.drop]: 'drop',
+  [NF_VERDICT.accept]: 'accept',
+  [NFT_VERDICT.jump]: 'jump',
+  [NFT_VERDICT.goto]: 'goto',
+  [NFT_VERDICT.return]: 'return',
+};
 
 const num = (e: ListedExpr, k: string): number => {
   const v = e.attrs[k];
@@ -47,6 +79,12 @@ const hex = (e: ListedExpr, k: string): Uint8Array => {
   return typeof v === 'string' ? fromHex(v) : fail(`${e.name}.${k} missing`);
 };
 const u32 = (b: Uint8Array): number => (b.length === 4 ? new DataView(b.buffer, b.byteOffset, 4).getUint32(0, true) : fail('not a u32'));
+const cmpOp = (e: ListedExpr): '==' | '!=' => {
+  const op = num(e, 'op');
+  return op === NFT_CMP_OP.neq ? '!=' : op === NFT_CMP_OP.eq ? '==' : fail('cmp op');
+};
+const port = (b: Uint8Array): number => (b[0]! << 8) | b[1]!;
+const protoOf = (b: Uint8Array): Statement & { kind: 'match-l4proto' } => ({ kind: 'match-l4proto', protocol: PROTO_NAME[b[0]!] ?? fail('proto') });
 
 /** Prefix length of a mask (contiguous ones), else undefined. */
 function maskBits(mask: Uint8Array): number | undefined {
@@ -63,186 +101,156 @@ function maskBits(mask: Uint8Array): number | undefined {
   return bits;
 }
 
-function keyValues(bytes: Uint8Array, types: readonly KeyType[], family: NftFamily): ElementKey {
+function keyValues(bytes: Uint8Array, types: readonly KeyType[]): ElementKey {
   const out: (string | number)[] = [];
   let at = 0;
   for (const t of types) {
     const n = KEY_BYTES[t];
     const v = bytes.subarray(at, at + n);
-    if (t === 'ipv4_addr' || t === 'ipv6_addr') out.push(formatAddr(v, t === 'ipv4_addr' ? 'ip' : 'ip6'));
+    if (t === 'ipv4_addr' || t === 'ipv6_addr') out.push(ipFromBytes(v));
     else if (t === 'inet_proto') out.push(PROTO_NAME[v[0]!] ?? fail(`protocol ${v[0]}`));
-    else out.push((v[0]! << 8) | v[1]!);
+    else out.push(port(v));
     at += types.length === 1 ? n : (n + 3) & ~3;
   }
-  void family;
   return out;
 }
+
+/** The expressions at one position of a rule: the first one and the three after it. */
+interface Window {
+  readonly e: ListedExpr;
+  readonly n1: ListedExpr | undefined;
+  readonly n2: ListedExpr | undefined;
+  readonly n3: ListedExpr | undefined;
+  readonly family: NftFamily;
+  readonly sets: ReadonlyMap<string, ListedSet>;
+}
+
+/** A statement and the number of expressions it was made of. */
+type Step = readonly [statement: Statement, used: number];
+
+/** The values of an anonymous address set, as the statement lists them. */
+function anonSetValues(set: ListedSet, family: NftFamily): string[] {
+  if (!(set.flags & NFT_SET_F.interval)) return set.elements.map((x) => ipFromBytes(fromHex(x.key)));
+  const keys = set.elements.map((x) => ({ key: fromHex(x.key), end: ((x.flags ?? 0) & NFT_SET_ELEM_INTERVAL_END) !== 0 }));
+  return intervalsToValues(keys, family);
+}
+
+/** `payload` (network header) first: address matches, set lookups and updates, the concatenated vmap key. */
+function decodePayload({ e, n1, n2, n3, family, sets }: Window): Step {
+  if (num(e, 'base') !== NFT_PAYLOAD_BASE.network) fail('payload base');
+  const off = num(e, 'offset');
+  const len = num(e, 'len');
+  const full = family === 'ip' ? 4 : 16;
+  const field = (ADDR_FIELD[family] as Record<number, 'saddr' | 'daddr'>)[off] ?? fail(`address offset ${off}`);
+  // concatenation: daddr . l4proto . dport vmap
+  if (n1?.name === 'meta' && n2?.name === 'payload' && n3?.name === 'lookup' && n3.attrs.dreg === NFT_REG.verdict) {
+    if (field !== 'daddr' || len !== full) fail('vmap key');
+    return [{ kind: 'vmap', key: ['daddr', 'l4proto', 'dport'], map: String(n3.attrs.set) }, 4];
+  }
+  if (n1?.name === 'cmp') {
+    const data = hex(n1, 'data');
+    const value = len === full ? ipFromBytes(data) : `${ipFromBytes(padTo(data, full))}/${len * 8}`;
+    return [{ kind: 'match-addr', field, op: cmpOp(n1), value }, 2];
+  }
+  if (n1?.name === 'bitwise' && n2?.name === 'cmp') {
+    const bits = maskBits(hex(n1, 'mask')) ?? fail('mask');
+    return [{ kind: 'match-addr', field, op: cmpOp(n2), value: `${ipFromBytes(hex(n2, 'data'))}/${bits}` }, 3];
+  }
+  if (n1?.name === 'lookup' && n1.attrs.dreg === undefined) {
+    const setName = String(n1.attrs.set);
+    const set = sets.get(setName) ?? fail(`set ${setName}`);
+    const inverted = (Number(n1.attrs.flags ?? 0) & NFT_LOOKUP_F_INV) !== 0;
+    if (set.flags & NFT_SET_F.anonymous) return [{ kind: 'match-addr-anon', field, op: inverted ? '!=' : '==', values: anonSetValues(set, family) }, 2];
+    if (inverted) fail('inverted named set lookup');
+    return [{ kind: 'match-addr-in', field, set: setName }, 2];
+  }
+  if (n1?.name === 'dynset' && n1.attrs.op === NFT_DYNSET_OP.update) return [{ kind: 'set-update', set: String(n1.attrs.set_name), field }, 2];
+  return fail('payload');
+}
+
+/** `meta` first: protocol and port matches, the protocol . port vmap key, mark matches and updates. */
+function decodeMeta({ e, n1, n2, n3 }: Window): Step {
+  const key = num(e, 'key');
+  if (key === NFT_META_KEY.l4proto) {
+    if (n1?.name === 'cmp' && n2?.name === 'payload' && n2.attrs.base === NFT_PAYLOAD_BASE.transport && n3?.name === 'cmp') {
+      return [{ kind: 'match-dport', protocol: protoOf(hex(n1, 'data')).protocol, port: port(hex(n3, 'data')) }, 4];
+    }
+    if (n1?.name === 'cmp') return [protoOf(hex(n1, 'data')), 2];
+    if (n1?.name === 'payload' && n2?.name === 'lookup' && n2.attrs.dreg === NFT_REG.verdict) return [{ kind: 'vmap', key: ['l4proto', 'dport'], map: String(n2.attrs.set) }, 3];
+    return fail('meta l4proto');
+  }
+  if (key === NFT_META_KEY.mark && n1?.name === 'bitwise') {
+    const mask = u32(hex(n1, 'mask'));
+    const xor = u32(hex(n1, 'xor'));
+    if (n2?.name === 'cmp' && xor === 0) return [{ kind: 'match-mark-clear', mark: mask }, 3];
+    if (n2?.name === 'meta' && n2.attrs.sreg !== undefined) {
+      if (mask === 0xffffffff) return [{ kind: 'mark-xor', mark: xor }, 3];
+      if ((~mask >>> 0) === xor) return [{ kind: 'mark-or', mark: xor }, 3];
+      return fail('mark');
+    }
+  }
+  return fail('meta');
+}
+
+/** `numgen` first: `numgen random mod N value`, or the numgen vmap (its anonymous map's elements). */
+function decodeNumgen({ e, n1, sets }: Window): Step {
+  const mod = num(e, 'modulus');
+  if (n1?.name === 'cmp') return [{ kind: 'match-numgen', mod, value: u32(hex(n1, 'data')) }, 2];
+  if (n1?.name === 'lookup' && n1.attrs.dreg === NFT_REG.verdict) {
+    const set = sets.get(String(n1.attrs.set)) ?? fail('numgen map');
+    const targets: Verdict[] = new Array(mod);
+    for (const el of set.elements) targets[u32(fromHex(el.key))] = verdictOf(el.verdict?.kind, el.verdict?.chain);
+    for (let k = 0; k < mod; k++) if (!targets[k]) fail('numgen map hole');
+    return [{ kind: 'numgen-vmap', mod, targets }, 2];
+  }
+  return fail('numgen');
+}
+
+/** `immediate` first: a verdict, or the address and port of a dnat. */
+function decodeImmediate({ e, n1, n2 }: Window): Step {
+  if (e.attrs.dreg === NFT_REG.verdict) {
+    const v = e.attrs.verdict;
+    return [{ kind: 'verdict', verdict: verdictOf(typeof v === 'number' ? VERDICT_NAME[v] : v, e.attrs.chain as string | undefined) }, 1];
+  }
+  if (n1?.name === 'immediate' && n2?.name === 'nat' && num(n2, 'type') === NFT_NAT_TYPE.dnat) {
+    return [{ kind: 'dnat', addr: ipFromBytes(hex(e, 'data')), port: port(hex(n1, 'data')) }, 3];
+  }
+  return fail('immediate');
+}
+
+function decodeCt({ e, n1, n2 }: Window): Step {
+  const isNew = num(e, 'key') === NFT_CT_KEY.state && n1?.name === 'bitwise' && u32(hex(n1, 'mask')) === NF_CT_STATE_NEW_BIT;
+  if (isNew && n2?.name === 'cmp' && num(n2, 'op') === NFT_CMP_OP.neq) return [{ kind: 'match-ct-new' }, 3];
+  return fail('ct');
+}
+
+function decodeFib({ e, n1 }: Window): Step {
+  if (num(e, 'result') !== NFT_FIB_RESULT.addrtype || n1?.name !== 'cmp' || u32(hex(n1, 'data')) !== RTN_LOCAL) return fail('fib');
+  const flags = num(e, 'flags');
+  return [{ kind: 'match-fib-local', field: flags === NFT_FIB_F.saddr ? 'saddr' : flags === NFT_FIB_F.daddr ? 'daddr' : fail('fib flags') }, 2];
+}
+
+/** Statement decoders by the name of the statement's first expression. */
+const DECODERS = new Map<string, (w: Window) => Step>([
+  ['payload', decodePayload],
+  ['meta', decodeMeta],
+  ['ct', decodeCt],
+  ['fib', decodeFib],
+  ['numgen', decodeNumgen],
+  ['immediate', decodeImmediate],
+  ['masq', ({ e }) => [{ kind: 'masquerade', fullyRandom: (Number(e.attrs.flags ?? 0) & NF_NAT_RANGE.proto_random_fully) !== 0 }, 1]],
+  ['reject', () => [{ kind: 'reject' }, 1]],
+]);
 
 /** Decodes one rule's expressions into statements (throws Undecodable). */
 function decodeRule(exprs: readonly ListedExpr[], family: NftFamily, sets: ReadonlyMap<string, ListedSet>): Statement[] {
   const out: Statement[] = [];
-  const fieldAt = (off: number) => (ADDR_FIELD[family] as Record<number, 'saddr' | 'daddr'>)[off] ?? fail(`address offset ${off}`);
-  const full = family === 'ip' ? 4 : 16;
-  const at = (i: number) => exprs[i];
   for (let i = 0; i < exprs.length && out.length < 64; ) {
     const e = exprs[i]!;
-    const n1 = at(i + 1);
-    const n2 = at(i + 2);
-    const n3 = at(i + 3);
-    switch (e.name) {
-      case 'payload': {
-        if (num(e, 'base') !== 1) fail('payload base');
-        const off = num(e, 'offset');
-        const len = num(e, 'len');
-        // concatenation: daddr . l4proto . dport vmap
-        if (n1?.name === 'meta' && n2?.name === 'payload' && n3?.name === 'lookup' && n3.attrs.dreg === 0) {
-          if (fieldAt(off) !== 'daddr' || len !== full) fail('vmap key');
-          out.push({ kind: 'vmap', key: ['daddr', 'l4proto', 'dport'], map: String(n3.attrs.set) });
-          i += 4;
-          continue;
-        }
-        const field = fieldAt(off);
-        if (n1?.name === 'cmp') {
-          const data = hex(n1, 'data');
-          const op = num(n1, 'op') === 1 ? '!=' : num(n1, 'op') === 0 ? '==' : fail('cmp op');
-          const value = len === full ? formatAddr(data, family) : `${formatAddr(padTo(data, full), family)}/${len * 8}`;
-          out.push({ kind: 'match-addr', field, op, value });
-          i += 2;
-          continue;
-        }
-        if (n1?.name === 'bitwise' && n2?.name === 'cmp') {
-          const bits = maskBits(hex(n1, 'mask')) ?? fail('mask');
-          const op = num(n2, 'op') === 1 ? '!=' : num(n2, 'op') === 0 ? '==' : fail('cmp op');
-          out.push({ kind: 'match-addr', field, op, value: `${formatAddr(hex(n2, 'data'), family)}/${bits}` });
-          i += 3;
-          continue;
-        }
-        if (n1?.name === 'lookup' && n1.attrs.dreg === undefined) {
-          const setName = String(n1.attrs.set);
-          const set = sets.get(setName) ?? fail(`set ${setName}`);
-          const inv = (Number(n1.attrs.flags ?? 0) & 1) === 1;
-          if (set.flags & SET_F_ANON) {
-            const values =
-              set.flags & SET_F_INTERVAL
-                ? intervalsToValues(set.elements.map((x) => ({ key: fromHex(x.key), end: ((x.flags ?? 0) & 1) === 1 })), family)
-                : set.elements.map((x) => formatAddr(fromHex(x.key), family));
-            out.push({ kind: 'match-addr-anon', field, op: inv ? '!=' : '==', values });
-          } else {
-            if (inv) fail('inverted named set lookup');
-            out.push({ kind: 'match-addr-in', field, set: setName });
-          }
-          i += 2;
-          continue;
-        }
-        if (n1?.name === 'dynset' && n1.attrs.op === 1) {
-          out.push({ kind: 'set-update', set: String(n1.attrs.set_name), field });
-          i += 2;
-          continue;
-        }
-        return fail('payload');
-      }
-      case 'meta': {
-        const key = num(e, 'key');
-        if (key === 16) {
-          if (n1?.name === 'cmp' && n2?.name === 'payload' && n2.attrs.base === 2 && n3?.name === 'cmp') {
-            const protocol = PROTO_NAME[hex(n1, 'data')[0]!] ?? fail('proto');
-            const p = hex(n3, 'data');
-            out.push({ kind: 'match-dport', protocol, port: (p[0]! << 8) | p[1]! });
-            i += 4;
-            continue;
-          }
-          if (n1?.name === 'cmp') {
-            out.push({ kind: 'match-l4proto', protocol: PROTO_NAME[hex(n1, 'data')[0]!] ?? fail('proto') });
-            i += 2;
-            continue;
-          }
-          if (n1?.name === 'payload' && n2?.name === 'lookup' && n2.attrs.dreg === 0) {
-            out.push({ kind: 'vmap', key: ['l4proto', 'dport'], map: String(n2.attrs.set) });
-            i += 3;
-            continue;
-          }
-          return fail('meta l4proto');
-        }
-        if (key === 3 && n1?.name === 'bitwise') {
-          const mask = u32(hex(n1, 'mask'));
-          const xor = u32(hex(n1, 'xor'));
-          if (n2?.name === 'cmp' && xor === 0) {
-            out.push({ kind: 'match-mark-clear', mark: mask });
-            i += 3;
-            continue;
-          }
-          if (n2?.name === 'meta' && n2.attrs.sreg !== undefined) {
-            if (mask === 0xffffffff) out.push({ kind: 'mark-xor', mark: xor });
-            else if (((~mask) >>> 0) === xor) out.push({ kind: 'mark-or', mark: xor });
-            else fail('mark');
-            i += 3;
-            continue;
-          }
-        }
-        return fail('meta');
-      }
-      case 'ct':
-        if (num(e, 'key') === 0 && n1?.name === 'bitwise' && u32(hex(n1, 'mask')) === 8 && n2?.name === 'cmp' && num(n2, 'op') === 1) {
-          out.push({ kind: 'match-ct-new' });
-          i += 3;
-          continue;
-        }
-        return fail('ct');
-      case 'fib':
-        if (num(e, 'result') === 3 && n1?.name === 'cmp' && u32(hex(n1, 'data')) === 2) {
-          const flags = num(e, 'flags');
-          out.push({ kind: 'match-fib-local', field: flags === 1 ? 'saddr' : flags === 2 ? 'daddr' : fail('fib flags') });
-          i += 2;
-          continue;
-        }
-        return fail('fib');
-      case 'numgen': {
-        const mod = num(e, 'modulus');
-        if (n1?.name === 'cmp') {
-          out.push({ kind: 'match-numgen', mod, value: u32(hex(n1, 'data')) });
-          i += 2;
-          continue;
-        }
-        if (n1?.name === 'lookup' && n1.attrs.dreg === 0) {
-          const set = sets.get(String(n1.attrs.set)) ?? fail('numgen map');
-          const targets: Verdict[] = new Array(mod);
-          for (const el of set.elements) {
-            const k = u32(fromHex(el.key));
-            targets[k] = verdictOf(el.verdict?.kind, el.verdict?.chain);
-          }
-          for (let k = 0; k < mod; k++) if (!targets[k]) fail('numgen map hole');
-          out.push({ kind: 'numgen-vmap', mod, targets });
-          i += 2;
-          continue;
-        }
-        return fail('numgen');
-      }
-      case 'immediate': {
-        if (e.attrs.dreg === 0) {
-          const v = e.attrs.verdict;
-          out.push({ kind: 'verdict', verdict: verdictOf(typeof v === 'number' ? VERDICT_NUM[v] : v, e.attrs.chain as string | undefined) });
-          i += 1;
-          continue;
-        }
-        if (n1?.name === 'immediate' && n2?.name === 'nat' && num(n2, 'type') === 1) {
-          const p = hex(n1, 'data');
-          out.push({ kind: 'dnat', addr: formatAddr(hex(e, 'data'), family), port: (p[0]! << 8) | p[1]! });
-          i += 3;
-          continue;
-        }
-        return fail('immediate');
-      }
-      case 'masq':
-        out.push({ kind: 'masquerade', fullyRandom: (Number(e.attrs.flags ?? 0) & 0x10) !== 0 });
-        i += 1;
-        continue;
-      case 'reject':
-        out.push({ kind: 'reject' });
-        i += 1;
-        continue;
-      default:
-        return fail(e.name);
-    }
+    const decode = DECODERS.get(e.name) ?? fail(e.name);
+    const [statement, used] = decode({ e, n1: exprs[i + 1], n2: exprs[i + 2], n3: exprs[i + 3], family, sets });
+    out.push(statement);
+    i += used;
   }
   return out;
 }
@@ -272,7 +280,7 @@ export function listingToCanon(l: Listing): CanonObject[] {
     for (const r of c.rules) {
       try {
         const statements = decodeRule(r.exprs, family, setsByName);
-        const comment = udataComment(r.userdata, 0);
+        const comment = udataComment(r.userdata, NFTNL_UDATA_COMMENT.rule);
         const rule: NftRule = comment !== undefined ? { statements, comment } : { statements };
         texts.push(formatRule(rule, family));
       } catch (e) {
@@ -285,28 +293,28 @@ export function listingToCanon(l: Listing): CanonObject[] {
   const sets: NftSet[] = [];
   const maps: NftMap[] = [];
   for (const s of l.sets) {
-    if (s.flags & SET_F_ANON) continue;
+    if (s.flags & NFT_SET_F.anonymous) continue;
     const keyType = keyTypesOf(s.keyType) ?? fail(`key type ${s.keyType}`);
-    const comment = udataComment(s.userdata, UDATA_SET.comment);
-    if (s.flags & SET_F_MAP) {
+    const comment = udataComment(s.userdata, NFTNL_UDATA_SET.comment);
+    if (s.flags & NFT_SET_F.map) {
       maps.push({
         name: s.name,
         keyType,
         dataType: 'verdict',
         ...(comment !== undefined ? { comment } : {}),
-        elements: s.elements.map((e) => ({ key: keyValues(fromHex(e.key), keyType, family), verdict: verdictOf(e.verdict?.kind, e.verdict?.chain) })),
+        elements: s.elements.map((e) => ({ key: keyValues(fromHex(e.key), keyType), verdict: verdictOf(e.verdict?.kind, e.verdict?.chain) })),
       });
     } else {
       const flags: ('dynamic' | 'timeout')[] = [];
-      if (s.flags & SET_F_EVAL) flags.push('dynamic');
-      if (s.flags & SET_F_TIMEOUT) flags.push('timeout');
+      if (s.flags & NFT_SET_F.eval) flags.push('dynamic');
+      if (s.flags & NFT_SET_F.timeout) flags.push('timeout');
       sets.push({
         name: s.name,
         keyType,
         flags,
         ...(s.timeout !== undefined ? { timeoutSeconds: s.timeout / 1000 } : {}),
         ...(comment !== undefined ? { comment } : {}),
-        elements: flags.includes('dynamic') ? [] : s.elements.map((e) => keyValues(fromHex(e.key), keyType, family)),
+        elements: flags.includes('dynamic') ? [] : s.elements.map((e) => keyValues(fromHex(e.key), keyType)),
       });
     }
   }
@@ -315,7 +323,7 @@ export function listingToCanon(l: Listing): CanonObject[] {
 }
 
 function chainOf(c: ListedChain): NftChain {
-  const comment = udataComment(c.userdata, 0);
+  const comment = udataComment(c.userdata, NFTNL_UDATA_COMMENT.chain);
   const base =
     c.hook !== undefined && c.type !== undefined
       ? {

@@ -4,19 +4,60 @@
  * `nft` 1.0.6 generates for the statement's text (`formatStatement`); the table, chains, sets
  * and maps carry the same flags, key types and USERDATA. See README.md for the table.
  */
-import { BatchBuilder, CHAIN_ATTR, EXPR, HOOK, NF_VERDICT, NFT_MSG, NFT_VERDICT, NLM_F, RULE_ATTR, SET_ATTR, SET_ELEM_ATTR, TABLE_ATTR } from '@kpb/native';
+import {
+  BatchBuilder,
+  CHAIN_ATTR,
+  EXPR,
+  HOOK,
+  ICMP_PORT_UNREACH,
+  ICMPV6_PORT_UNREACH,
+  IP_HEADER_OFFSET,
+  NF_CT_STATE_NEW_BIT,
+  NF_NAT_RANGE,
+  NF_VERDICT,
+  NFPROTO,
+  NFT_BITWISE_OP,
+  NFT_CMP_OP,
+  NFT_CT_KEY,
+  NFT_DATA_VERDICT,
+  NFT_DYNSET_OP,
+  NFT_FIB_F,
+  NFT_FIB_RESULT,
+  NFT_LOOKUP_F_INV,
+  NFT_META_KEY,
+  NFT_MSG,
+  NFT_NAT_TYPE,
+  NFT_NG,
+  NFT_PAYLOAD_BASE,
+  NFT_REG,
+  NFT_REG32_00,
+  NFT_REJECT,
+  NFT_SET_ELEM_INTERVAL_END,
+  NFT_SET_F,
+  NFT_VERDICT,
+  NLM_F,
+  RTN_LOCAL,
+  RULE_ATTR,
+  SET_ATTR,
+  SET_ELEM_ATTR,
+  TABLE_ATTR,
+  TH_DPORT_OFFSET,
+} from '@kpb/native';
 import type { Family } from '@kpb/native';
-import type { ElementKey, KeyField, KeyType, NftChain, NftFamily, NftMap, NftMapElement, NftOp, NftRule, NftRuleset, NftSet, Statement, Verdict } from '@kpb/backend-nft';
+import { writeOps, writeReplace } from '@kpb/backend-nft';
+import type { ElementKey, KeyField, KeyType, NftChain, NftFamily, NftMap, NftMapElement, NftOp, NftRule, NftRuleset, NftSet, NftSink, Statement, Verdict } from '@kpb/backend-nft';
 import {
   addrBytes,
   addrSetUserdata,
   anonAddrSetUserdata,
   commentTlv,
+  DATATYPE,
   ELEM_OPEN_INTERVAL_USERDATA,
   intervalElements,
   KEY_BYTES,
   keyLength,
   keyTypeId,
+  NFT_TYPE_INTEGER,
   NUMGEN_MAP_USERDATA,
   parsePrefix,
   prefixMask,
@@ -43,48 +84,26 @@ const FIB_DREG = EXPR.fib.dreg.id, FIB_RESULT = EXPR.fib.result.id, FIB_FLAGS = 
 const REJ_TYPE = EXPR.reject.type.id, REJ_CODE = EXPR.reject.code.id;
 const MASQ_FLAGS = EXPR.masq.flags.id;
 
-const BASE_NETWORK = 1;
-const BASE_TRANSPORT = 2;
-const CMP_EQ = 0;
-const CMP_NEQ = 1;
-const META_MARK = 3;
-const META_L4PROTO = 16;
-const CT_STATE = 0;
-const CT_STATE_NEW = 8;
-const FIB_RESULT_ADDRTYPE = 3;
-const FIB_F_SADDR = 1;
-const FIB_F_DADDR = 2;
-const RTN_LOCAL = 2;
-const NG_RANDOM = 1;
-const NAT_DNAT = 1;
-const NF_NAT_RANGE_PROTO_SPECIFIED = 0x2;
-const NF_NAT_RANGE_PROTO_RANDOM_FULLY = 0x10;
-const NFT_LOOKUP_F_INV = 1;
-const DYNSET_OP_UPDATE = 1;
-const REJECT_ICMP_UNREACH = 0;
-const ICMP_PORT_UNREACH = 3;
-const ICMPV6_PORT_UNREACH = 4;
-const NFPROTO_NUM = { ip: 2, ip6: 10 } as const;
-const SET_F_ANON = 0x1, SET_F_CONST = 0x2, SET_F_INTERVAL = 0x4, SET_F_MAP = 0x8, SET_F_TIMEOUT = 0x10, SET_F_EVAL = 0x20;
-const NFT_DATA_VERDICT = 0xffffff00;
-const ELEM_INTERVAL_END = 1;
-const REG1 = 1;
-const REG2 = 2;
+const NETWORK = NFT_PAYLOAD_BASE.network;
+const TRANSPORT = NFT_PAYLOAD_BASE.transport;
+const REG1 = NFT_REG.r1;
+const REG2 = NFT_REG.r2;
 
 const ZERO4 = new Uint8Array(4);
 const ZERO16 = new Uint8Array(16);
 const ONES4 = Uint8Array.of(0xff, 0xff, 0xff, 0xff);
-const CT_NEW_MASK = u32le(CT_STATE_NEW);
+const CT_NEW_MASK = u32le(NF_CT_STATE_NEW_BIT);
 const RTN_LOCAL_DATA = u32le(RTN_LOCAL);
-const PROTO_BYTE: Record<string, Uint8Array> = { tcp: Uint8Array.of(6), udp: Uint8Array.of(17), sctp: Uint8Array.of(132) };
+const PROTO_BYTE: Readonly<Record<string, Uint8Array>> = Object.fromEntries(Object.entries(PROTO_NUM).map(([name, n]) => [name, Uint8Array.of(n)]));
 
-/** Where an address field lives in the network header. */
-const ADDR_OFFSET = { ip: { saddr: 12, daddr: 16 }, ip6: { saddr: 8, daddr: 24 } } as const;
-
-/** nft's register numbering: a 32-bit word offset within the key → NFT_REG_x or NFT_REG32_xx. */
+/**
+ * nft's register numbering for a concatenated key: the key starts at NFT_REG_1 (= 32-bit register
+ * 4); a 32-bit word offset within it that falls on a 128-bit register boundary is named NFT_REG_n,
+ * any other NFT_REG32_xx.
+ */
 function concatReg(word: number): number {
   const r = 4 + word;
-  return r % 4 === 0 ? r / 4 : r - 4 + 8;
+  return r % 4 === 0 ? r / 4 : r - 4 + NFT_REG32_00;
 }
 
 const smallU32 = new Map<number, Uint8Array>();
@@ -123,13 +142,21 @@ export interface EncodeHooks {
   readonly extraRules?: (chain: string) => readonly NftRule[] | undefined;
 }
 
+const addrLen = (family: NftFamily): number => (family === 'ip' ? 4 : 16);
+const hasAnonSet = (s: Statement): boolean => (s.kind === 'match-addr-anon' && s.values.length > 1) || s.kind === 'numgen-vmap';
+
 /**
- * Writes one table's objects. One instance per batch: it remembers the set ids it allocated, so
- * that lookups in the same batch refer to sets by id (as nft does).
+ * Writes one table's objects: the op-stream sink of the op walk (`writeReplace`, `writeOps` from
+ * the nft backend). One instance per batch: it remembers the set ids it allocated, so that
+ * lookups in the same batch refer to sets by id (as nft does).
  */
-export class NftnlEncoder {
+export class NftnlEncoder implements NftSink {
   readonly b: BatchBuilder;
+  /** Labels by op index (only when `labels` is true). */
+  readonly labels: string[] = [];
   private readonly fam: Family;
+  private readonly full: boolean;
+  private readonly hooks: EncodeHooks;
   private readonly setIds = new Map<string, number>();
   private readonly anonIds: number[] = [];
   /** Key scratch buffer for map elements (the builder copies it). */
@@ -137,7 +164,8 @@ export class NftnlEncoder {
 
   /**
    * `labels`: true writes a readable label per op (`rule 3 in chain X`); false writes none, so the
-   * addon names a failing op `op N` — `describeOp` re-encodes with labels to name it.
+   * addon names a failing op `op N` — the backend then encodes the same ops again with labels to
+   * name it.
    */
   constructor(
     readonly family: NftFamily,
@@ -149,14 +177,30 @@ export class NftnlEncoder {
     this.full = options.labels ?? true;
     this.hooks = options.hooks ?? {};
   }
-  private readonly full: boolean;
-  private readonly hooks: EncodeHooks;
-  /** Labels by op index (only when `labels` is true). */
-  readonly labels: string[] = [];
 
   private begin(type: number, family: Family, flags: number, label: string): void {
     if (this.full) this.labels.push(label);
     this.b.beginOp(type, family, flags, label);
+  }
+
+  // ---- whole rulesets and operation lists ----------------------------------------------------------
+
+  /** Atomic replace: add + delete the table (never fails), then the whole definition. */
+  replace(rs: NftRuleset): void {
+    writeReplace(this, rs);
+  }
+
+  /** The operations of a ruleset diff (`diffRulesets`), in order. */
+  ops(ops: readonly NftOp[]): void {
+    writeOps(this, ops);
+  }
+
+  get opCount(): number {
+    return this.b.opCount;
+  }
+
+  finish(): Buffer {
+    return this.b.finish();
   }
 
   // ---- objects ---------------------------------------------------------------------------------
@@ -245,25 +289,16 @@ export class NftnlEncoder {
     const t = s.keyType[0]!;
     if (t !== 'ipv4_addr' && t !== 'ipv6_addr') throw new Error(`set ${s.name}: key type ${t} is not supported`);
     let flags = 0;
-    if (s.flags.includes('timeout')) flags |= SET_F_TIMEOUT;
-    if (s.flags.includes('dynamic')) flags |= SET_F_EVAL;
-    const id = this.newSet(
-      s.name,
-      flags,
-      keyTypeId(s.keyType),
-      keyLength(s.keyType),
-      false,
-      addrSetUserdata(s.comment),
-      s.timeoutSeconds !== undefined ? s.timeoutSeconds * 1000 : undefined,
-      undefined,
-      `set ${s.name}`,
-    );
+    if (s.flags.includes('timeout')) flags |= NFT_SET_F.timeout;
+    if (s.flags.includes('dynamic')) flags |= NFT_SET_F.eval;
+    const timeoutMs = s.timeoutSeconds !== undefined ? s.timeoutSeconds * 1000 : undefined;
+    const id = this.newSet(s.name, flags, keyTypeId(s.keyType), keyLength(s.keyType), false, addrSetUserdata(s.comment), timeoutMs, undefined, `set ${s.name}`);
     this.setIds.set(s.name, id);
   }
 
   addMap(m: NftMap): void {
     if (m.keyType.length < 2) throw new Error(`map ${m.name}: only concatenated keys are supported`);
-    const id = this.newSet(m.name, SET_F_MAP, keyTypeId(m.keyType), keyLength(m.keyType), true, verdictMapUserdata(m.comment), undefined, undefined, `map ${m.name}`);
+    const id = this.newSet(m.name, NFT_SET_F.map, keyTypeId(m.keyType), keyLength(m.keyType), true, verdictMapUserdata(m.comment), undefined, undefined, `map ${m.name}`);
     this.setIds.set(m.name, id);
   }
 
@@ -277,6 +312,8 @@ export class NftnlEncoder {
     b.endOp();
   }
 
+  // ---- elements --------------------------------------------------------------------------------
+
   private beginElements(type: number, flags: number, name: string, id: number | undefined, count: number, label: string): void {
     const b = this.b;
     this.begin(type, this.fam, flags, this.full ? label : '');
@@ -288,46 +325,57 @@ export class NftnlEncoder {
     b.u32(count);
   }
 
-  /** Writes a key into the scratch buffer; returns its length. */
+  /** A key's bytes: one address alone, or a concatenation written into the scratch buffer. */
   private key(key: ElementKey, types: readonly KeyType[]): Uint8Array {
-    const buf = this.keyBuf;
     if (types.length === 1) {
       const v = key[0];
       if (typeof v !== 'string') throw new Error(`element ${String(v)} is not an address`);
       return addrBytes(v, this.family);
     }
+    const buf = this.keyBuf;
     buf.fill(0);
     let at = 0;
     for (let i = 0; i < types.length; i++) {
       const t = types[i]!;
-      const v = key[i];
-      switch (t) {
-        case 'ipv4_addr':
-        case 'ipv6_addr': {
-          if (typeof v !== 'string') throw new Error(`element field ${String(v)} is not an address`);
-          buf.set(addrBytes(v, this.family), at);
-          break;
-        }
-        case 'inet_proto': {
-          const n = PROTO_NUM[v as string];
-          if (n === undefined) throw new Error(`element field ${String(v)} is not a protocol`);
-          buf[at] = n;
-          break;
-        }
-        case 'inet_service': {
-          if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 65535) throw new Error(`element field ${String(v)} is not a port`);
-          buf[at] = v >> 8;
-          buf[at + 1] = v & 0xff;
-          break;
-        }
-      }
+      this.keyField(buf, at, t, key[i]);
       at += (KEY_BYTES[t] + 3) & ~3;
     }
     return buf.subarray(0, at);
   }
 
+  private keyField(buf: Uint8Array, at: number, t: KeyType, v: string | number | undefined): void {
+    switch (t) {
+      case 'ipv4_addr':
+      case 'ipv6_addr':
+        if (typeof v !== 'string') throw new Error(`element field ${String(v)} is not an address`);
+        return buf.set(addrBytes(v, this.family), at);
+      case 'inet_proto': {
+        const n = PROTO_NUM[v as string];
+        if (n === undefined) throw new Error(`element field ${String(v)} is not a protocol`);
+        buf[at] = n;
+        return;
+      }
+      case 'inet_service':
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 65535) throw new Error(`element field ${String(v)} is not a port`);
+        buf[at] = v >> 8;
+        buf[at + 1] = v & 0xff;
+    }
+  }
+
+  addSetElements(name: string, keyType: readonly KeyType[], keys: readonly ElementKey[]): void {
+    this.elements('add', 'set', name, keyType, keys, false);
+  }
+
+  addMapElements(name: string, keyType: readonly KeyType[], elements: readonly NftMapElement[]): void {
+    this.elements('add', 'map', name, keyType, elements, true);
+  }
+
+  deleteElements(target: 'set' | 'map', name: string, keyType: readonly KeyType[], keys: readonly ElementKey[]): void {
+    this.elements('delete', target, name, keyType, keys, false);
+  }
+
   /** Elements of a named set or map: `elements` are map elements when `withVerdict`, else keys. */
-  elements(verb: 'add' | 'delete', target: 'set' | 'map', name: string, keyType: readonly KeyType[], elements: readonly NftMapElement[] | readonly ElementKey[], withVerdict: boolean): void {
+  private elements(verb: 'add' | 'delete', target: 'set' | 'map', name: string, keyType: readonly KeyType[], elements: readonly NftMapElement[] | readonly ElementKey[], withVerdict: boolean): void {
     if (elements.length === 0) return;
     const b = this.b;
     const add = verb === 'add';
@@ -338,10 +386,7 @@ export class NftnlEncoder {
       if (withVerdict) {
         const me = e as NftMapElement;
         b.attrBytes(SET_ELEM_ATTR.key, this.key(me.key, keyType));
-        if (add) {
-          b.attrU32(SET_ELEM_ATTR.verdict, verdictCode(me.verdict));
-          if (me.verdict.kind === 'jump' || me.verdict.kind === 'goto') b.attrStr(SET_ELEM_ATTR.chain, me.verdict.chain);
-        }
+        if (add) this.elemVerdict(me.verdict);
       } else {
         b.attrBytes(SET_ELEM_ATTR.key, this.key(e as ElementKey, keyType));
       }
@@ -350,44 +395,43 @@ export class NftnlEncoder {
     b.endOp();
   }
 
+  private elemVerdict(v: Verdict): void {
+    this.b.attrU32(SET_ELEM_ATTR.verdict, verdictCode(v));
+    if (v.kind === 'jump' || v.kind === 'goto') this.b.attrStr(SET_ELEM_ATTR.chain, v.chain);
+  }
+
   // ---- rules -----------------------------------------------------------------------------------
 
   /** Appends rules to a chain (anonymous sets first, as nft sends them). */
-  addRules(chain: string, rules: readonly NftRule[], first = 0): void {
-    const b = this.b;
-    const fam = this.fam;
+  addRules(chain: string, rules: readonly NftRule[]): void {
     const extra = this.hooks.extraRules?.(chain);
     const all = extra?.length ? [...rules, ...extra] : rules;
-    for (let r = 0; r < all.length; r++) {
-      const rule = all[r]!;
-      const st = rule.statements;
-      const nst = st.length;
-      let count = 0;
-      let anon = 0;
-      for (let i = 0; i < nst; i++) {
-        const s = st[i]!;
-        if ((s.kind === 'match-addr-anon' && s.values.length > 1) || s.kind === 'numgen-vmap') this.anonIds[anon++] = this.anonSet(s, chain, first + r);
-        count += this.exprCount(s);
-      }
-      this.begin(NFT_MSG.NEWRULE, fam, NLM_F.CREATE | NLM_F.APPEND, this.full ? `rule ${first + r} in chain ${chain}` : '');
-      b.beginAttrs();
-      b.attrStr(RULE_ATTR.table, this.table);
-      b.attrStr(RULE_ATTR.chain, chain);
-      if (rule.comment !== undefined) b.attrBytes(RULE_ATTR.userdata, commentTlv(rule.comment));
-      b.endAttrs();
-      b.u16(count);
-      anon = 0;
-      for (let i = 0; i < nst; i++) {
-        const s = st[i]!;
-        const id = (s.kind === 'match-addr-anon' && s.values.length > 1) || s.kind === 'numgen-vmap' ? this.anonIds[anon++] : undefined;
-        this.statement(s, id);
-      }
-      b.endOp();
+    for (let r = 0; r < all.length; r++) this.addRule(chain, all[r]!, r);
+  }
+
+  private addRule(chain: string, rule: NftRule, index: number): void {
+    const b = this.b;
+    const st = rule.statements;
+    let count = 0;
+    let anon = 0;
+    for (const s of st) {
+      if (hasAnonSet(s)) this.anonIds[anon++] = this.anonSet(s, chain, index);
+      count += this.exprCount(s);
     }
+    this.begin(NFT_MSG.NEWRULE, this.fam, NLM_F.CREATE | NLM_F.APPEND, this.full ? `rule ${index} in chain ${chain}` : '');
+    b.beginAttrs();
+    b.attrStr(RULE_ATTR.table, this.table);
+    b.attrStr(RULE_ATTR.chain, chain);
+    if (rule.comment !== undefined) b.attrBytes(RULE_ATTR.userdata, commentTlv(rule.comment));
+    b.endAttrs();
+    b.u16(count);
+    anon = 0;
+    for (const s of st) this.statement(s, hasAnonSet(s) ? this.anonIds[anon++] : undefined);
+    b.endOp();
   }
 
   /** Number of expressions a statement becomes. */
-  exprCount(s: Statement): number {
+  private exprCount(s: Statement): number {
     switch (s.kind) {
       case 'match-addr':
         return this.addrMatchCount(s.value);
@@ -423,55 +467,66 @@ export class NftnlEncoder {
     return bits! > 0 && bits! % 8 === 0 ? 2 : 3;
   }
 
+  /** The anonymous set or map a statement needs, written before its rule; returns its id. */
   private anonSet(s: Statement, chain: string, rule: number): number {
     const label = this.full ? `anonymous set of rule ${rule} in chain ${chain}` : '';
-    const b = this.b;
-    if (s.kind === 'numgen-vmap') {
-      const name = '__map%d';
-      const id = this.newSet(name, SET_F_ANON | SET_F_CONST | SET_F_MAP, 4 /* integer */, 4, true, NUMGEN_MAP_USERDATA, undefined, s.mod, label);
-      if (s.targets.length !== s.mod) throw new Error(`${label}: numgen vmap with ${s.targets.length} targets for mod ${s.mod}`);
-      this.beginElements(NFT_MSG.NEWSETELEM, NLM_F.CREATE, name, id, s.targets.length, this.full ? `elements of ${label}` : '');
-      for (let i = 0; i < s.targets.length; i++) {
-        const v = s.targets[i]!;
-        b.beginAttrs();
-        b.attrBytes(SET_ELEM_ATTR.key, u32leCached(i));
-        b.attrU32(SET_ELEM_ATTR.verdict, verdictCode(v));
-        if (v.kind === 'jump' || v.kind === 'goto') b.attrStr(SET_ELEM_ATTR.chain, v.chain);
-        b.endAttrs();
-      }
-      b.endOp();
-      return id;
-    }
+    if (s.kind === 'numgen-vmap') return this.numgenMap(s.mod, s.targets, label);
     if (s.kind !== 'match-addr-anon') throw new Error('not an anonymous set');
-    const name = '__set%d';
-    const interval = s.values.some((v) => v.includes('/'));
-    const keyType = this.family === 'ip' ? 7 : 8;
-    const len = this.family === 'ip' ? 4 : 16;
-    const ud = anonAddrSetUserdata(this.family, s.field, interval);
-    if (interval) {
-      const { elements, size } = intervalElements(s.values, this.family);
-      const id = this.newSet(name, SET_F_ANON | SET_F_CONST | SET_F_INTERVAL, keyType, len, false, ud, undefined, size, label);
-      this.beginElements(NFT_MSG.NEWSETELEM, NLM_F.CREATE, name, id, elements.length, this.full ? `elements of ${label}` : '');
-      for (const e of elements) {
-        b.beginAttrs();
-        if (e.end) b.attrU32(SET_ELEM_ATTR.flags, ELEM_INTERVAL_END);
-        b.attrBytes(SET_ELEM_ATTR.key, e.key);
-        if (e.open) b.attrBytes(SET_ELEM_ATTR.userdata, ELEM_OPEN_INTERVAL_USERDATA);
-        b.endAttrs();
-      }
-      b.endOp();
-      return id;
+    return s.values.some((v) => v.includes('/')) ? this.anonIntervalSet(s.field, s.values, label) : this.anonAddrSet(s.field, s.values, label);
+  }
+
+  private numgenMap(mod: number, targets: readonly Verdict[], label: string): number {
+    const b = this.b;
+    const name = '__map%d';
+    const id = this.newSet(name, NFT_SET_F.anonymous | NFT_SET_F.constant | NFT_SET_F.map, NFT_TYPE_INTEGER, 4, true, NUMGEN_MAP_USERDATA, undefined, mod, label);
+    if (targets.length !== mod) throw new Error(`${label}: numgen vmap with ${targets.length} targets for mod ${mod}`);
+    this.beginElements(NFT_MSG.NEWSETELEM, NLM_F.CREATE, name, id, targets.length, this.full ? `elements of ${label}` : '');
+    for (let i = 0; i < targets.length; i++) {
+      b.beginAttrs();
+      b.attrBytes(SET_ELEM_ATTR.key, u32leCached(i));
+      this.elemVerdict(targets[i]!);
+      b.endAttrs();
     }
-    const values = [...new Set(s.values)];
-    const id = this.newSet(name, SET_F_ANON | SET_F_CONST, keyType, len, false, ud, undefined, values.length, label);
-    this.beginElements(NFT_MSG.NEWSETELEM, NLM_F.CREATE, name, id, values.length, this.full ? `elements of ${label}` : '');
-    for (const v of values) {
+    b.endOp();
+    return id;
+  }
+
+  private anonIntervalSet(field: 'saddr' | 'daddr', values: readonly string[], label: string): number {
+    const b = this.b;
+    const name = '__set%d';
+    const { elements, size } = intervalElements(values, this.family);
+    const flags = NFT_SET_F.anonymous | NFT_SET_F.constant | NFT_SET_F.interval;
+    const id = this.newSet(name, flags, this.addrType(), addrLen(this.family), false, anonAddrSetUserdata(this.family, field, true), undefined, size, label);
+    this.beginElements(NFT_MSG.NEWSETELEM, NLM_F.CREATE, name, id, elements.length, this.full ? `elements of ${label}` : '');
+    for (const e of elements) {
+      b.beginAttrs();
+      if (e.end) b.attrU32(SET_ELEM_ATTR.flags, NFT_SET_ELEM_INTERVAL_END);
+      b.attrBytes(SET_ELEM_ATTR.key, e.key);
+      if (e.open) b.attrBytes(SET_ELEM_ATTR.userdata, ELEM_OPEN_INTERVAL_USERDATA);
+      b.endAttrs();
+    }
+    b.endOp();
+    return id;
+  }
+
+  private anonAddrSet(field: 'saddr' | 'daddr', values: readonly string[], label: string): number {
+    const b = this.b;
+    const name = '__set%d';
+    const distinct = [...new Set(values)];
+    const flags = NFT_SET_F.anonymous | NFT_SET_F.constant;
+    const id = this.newSet(name, flags, this.addrType(), addrLen(this.family), false, anonAddrSetUserdata(this.family, field, false), undefined, distinct.length, label);
+    this.beginElements(NFT_MSG.NEWSETELEM, NLM_F.CREATE, name, id, distinct.length, this.full ? `elements of ${label}` : '');
+    for (const v of distinct) {
       b.beginAttrs();
       b.attrBytes(SET_ELEM_ATTR.key, addrBytes(v, this.family));
       b.endAttrs();
     }
     b.endOp();
     return id;
+  }
+
+  private addrType(): number {
+    return DATATYPE[this.family === 'ip' ? 'ipv4_addr' : 'ipv6_addr'];
   }
 
   // ---- expressions -------------------------------------------------------------------------------
@@ -484,6 +539,11 @@ export class NftnlEncoder {
     b.attrU32(PAY_OFF, offset);
     b.attrU32(PAY_LEN, len);
     b.endAttrs();
+  }
+
+  /** Loads an address field of the network header into register 1. */
+  private addrPayload(field: 'saddr' | 'daddr'): void {
+    this.payload(REG1, NETWORK, IP_HEADER_OFFSET[this.family][field], addrLen(this.family));
   }
 
   private cmp(op: number, data: Uint8Array): void {
@@ -508,7 +568,7 @@ export class NftnlEncoder {
     b.beginExpr('bitwise');
     b.attrU32(BW.sreg.id, REG1);
     b.attrU32(BW.dreg.id, REG1);
-    b.attrU32(BW.op.id, 0);
+    b.attrU32(BW.op.id, NFT_BITWISE_OP.bool);
     b.attrU32(BW.len.id, len);
     b.attrBytes(BW.mask.id, mask);
     b.attrBytes(BW.xor.id, xor);
@@ -526,7 +586,7 @@ export class NftnlEncoder {
   private verdict(v: Verdict): void {
     const b = this.b;
     b.beginExpr('immediate');
-    b.attrU32(IMM_DREG, 0);
+    b.attrU32(IMM_DREG, NFT_REG.verdict);
     b.attrU32(IMM_VERDICT, verdictCode(v));
     if (v.kind === 'jump' || v.kind === 'goto') b.attrStr(IMM_CHAIN, v.chain);
     b.endAttrs();
@@ -548,214 +608,172 @@ export class NftnlEncoder {
     b.beginExpr('numgen');
     b.attrU32(NG.dreg.id, REG1);
     b.attrU32(NG.modulus.id, mod);
-    b.attrU32(NG.type.id, NG_RANDOM);
+    b.attrU32(NG.type.id, NFT_NG.random);
     b.attrU32(NG.offset.id, 0);
     b.endAttrs();
   }
 
   private addrMatch(field: 'saddr' | 'daddr', op: '==' | '!=', value: string): void {
-    const off = ADDR_OFFSET[this.family][field];
-    const full = this.family === 'ip' ? 4 : 16;
-    const cmpOp = op === '!=' ? CMP_NEQ : CMP_EQ;
+    const off = IP_HEADER_OFFSET[this.family][field];
+    const full = addrLen(this.family);
+    const cmpOp = op === '!=' ? NFT_CMP_OP.neq : NFT_CMP_OP.eq;
     if (value.indexOf('/') < 0) {
-      this.payload(REG1, BASE_NETWORK, off, full);
+      this.payload(REG1, NETWORK, off, full);
       this.cmp(cmpOp, addrBytes(value, this.family));
       return;
     }
     const { addr, bits } = parsePrefix(value, this.family);
     if (bits! > 0 && bits! % 8 === 0) {
       // nft shortens the load to the prefix's bytes.
-      this.payload(REG1, BASE_NETWORK, off, bits! / 8);
+      this.payload(REG1, NETWORK, off, bits! / 8);
       this.cmp(cmpOp, addr.subarray(0, bits! / 8));
       return;
     }
     const mask = prefixMask(bits!, full);
     const net = new Uint8Array(full);
     for (let i = 0; i < full; i++) net[i] = addr[i]! & mask[i]!;
-    this.payload(REG1, BASE_NETWORK, off, full);
+    this.payload(REG1, NETWORK, off, full);
     this.bitwise(full, mask, full === 4 ? ZERO4 : ZERO16);
     this.cmp(cmpOp, net);
   }
 
+  private protoByte(protocol: string): Uint8Array {
+    const proto = PROTO_BYTE[protocol];
+    if (!proto) throw new Error(`unknown protocol ${protocol}`);
+    return proto;
+  }
+
+  /** One statement's expressions (`anonId`: the id of the anonymous set written before the rule). */
   private statement(s: Statement, anonId: number | undefined): void {
-    const b = this.b;
-    const family = this.family;
     switch (s.kind) {
       case 'match-addr':
         return this.addrMatch(s.field, s.op, s.value);
-      case 'match-addr-anon': {
+      case 'match-addr-anon':
         if (s.values.length === 1) return this.addrMatch(s.field, s.op, s.values[0]!);
-        this.payload(REG1, BASE_NETWORK, ADDR_OFFSET[family][s.field], family === 'ip' ? 4 : 16);
+        this.addrPayload(s.field);
         return this.lookup('__set%d', anonId, undefined, s.op === '!=');
-      }
       case 'match-addr-in':
-        this.payload(REG1, BASE_NETWORK, ADDR_OFFSET[family][s.field], family === 'ip' ? 4 : 16);
+        this.addrPayload(s.field);
         return this.lookup(s.set, this.setIds.get(s.set), undefined, false);
       case 'match-dport': {
-        const proto = PROTO_BYTE[s.protocol];
-        if (!proto) throw new Error(`unknown protocol ${s.protocol}`);
+        const proto = this.protoByte(s.protocol);
         if (!Number.isInteger(s.port) || s.port < 0 || s.port > 65535) throw new Error(`bad port ${s.port}`);
-        this.meta(META_L4PROTO, REG1);
-        this.cmp(CMP_EQ, proto);
-        this.payload(REG1, BASE_TRANSPORT, 2, 2);
-        return this.cmp(CMP_EQ, portBytes(s.port));
+        this.meta(NFT_META_KEY.l4proto, REG1);
+        this.cmp(NFT_CMP_OP.eq, proto);
+        this.payload(REG1, TRANSPORT, TH_DPORT_OFFSET, 2);
+        return this.cmp(NFT_CMP_OP.eq, portBytes(s.port));
       }
-      case 'match-l4proto': {
-        const proto = PROTO_BYTE[s.protocol];
-        if (!proto) throw new Error(`unknown protocol ${s.protocol}`);
-        this.meta(META_L4PROTO, REG1);
-        return this.cmp(CMP_EQ, proto);
-      }
+      case 'match-l4proto':
+        this.meta(NFT_META_KEY.l4proto, REG1);
+        return this.cmp(NFT_CMP_OP.eq, this.protoByte(s.protocol));
+      case 'match-numgen':
+        this.numgen(s.mod);
+        return this.cmp(NFT_CMP_OP.eq, u32leCached(s.value));
+      case 'vmap':
+        return this.vmap(s.key, s.map);
+      case 'numgen-vmap':
+        this.numgen(s.mod);
+        return this.lookup('__map%d', anonId, NFT_REG.verdict, false);
+      case 'verdict':
+        return this.verdict(s.verdict);
+      default:
+        return this.fixedStatement(s);
+    }
+  }
+
+  /** Statements whose expressions depend on no set. */
+  private fixedStatement(s: Statement): void {
+    const b = this.b;
+    switch (s.kind) {
       case 'match-fib-local':
         b.beginExpr('fib');
         b.attrU32(FIB_DREG, REG1);
-        b.attrU32(FIB_RESULT, FIB_RESULT_ADDRTYPE);
-        b.attrU32(FIB_FLAGS, s.field === 'saddr' ? FIB_F_SADDR : FIB_F_DADDR);
+        b.attrU32(FIB_RESULT, NFT_FIB_RESULT.addrtype);
+        b.attrU32(FIB_FLAGS, s.field === 'saddr' ? NFT_FIB_F.saddr : NFT_FIB_F.daddr);
         b.endAttrs();
-        return this.cmp(CMP_EQ, RTN_LOCAL_DATA);
+        return this.cmp(NFT_CMP_OP.eq, RTN_LOCAL_DATA);
       case 'match-ct-new':
         b.beginExpr('ct');
         b.attrU32(CT_DREG, REG1);
-        b.attrU32(CT_KEY, CT_STATE);
+        b.attrU32(CT_KEY, NFT_CT_KEY.state);
         b.endAttrs();
         this.bitwise(4, CT_NEW_MASK, ZERO4);
-        return this.cmp(CMP_NEQ, ZERO4);
+        return this.cmp(NFT_CMP_OP.neq, ZERO4);
       case 'match-mark-clear':
-        this.meta(META_MARK, REG1);
+        this.meta(NFT_META_KEY.mark, REG1);
         this.bitwise(4, u32leCached(s.mark), ZERO4);
-        return this.cmp(CMP_EQ, ZERO4);
-      case 'match-numgen':
-        this.numgen(s.mod);
-        return this.cmp(CMP_EQ, u32leCached(s.value));
+        return this.cmp(NFT_CMP_OP.eq, ZERO4);
       case 'mark-or':
       case 'mark-xor':
-        this.meta(META_MARK, REG1);
+        this.meta(NFT_META_KEY.mark, REG1);
         if (s.kind === 'mark-or') this.bitwise(4, u32leCached(~s.mark >>> 0), u32leCached(s.mark));
         else this.bitwise(4, ONES4, u32leCached(s.mark));
         b.beginExpr('meta');
-        b.attrU32(META_KEY, META_MARK);
+        b.attrU32(META_KEY, NFT_META_KEY.mark);
         b.attrU32(META_SREG, REG1);
         return b.endAttrs();
       case 'set-update':
-        this.payload(REG1, BASE_NETWORK, ADDR_OFFSET[family][s.field], family === 'ip' ? 4 : 16);
-        b.beginExpr('dynset');
-        b.attrU32(DS.sreg_key.id, REG1);
-        b.attrU32(DS.op.id, DYNSET_OP_UPDATE);
-        b.attrStr(DS.set_name.id, s.set);
-        {
-          const id = this.setIds.get(s.set);
-          if (id !== undefined) b.attrU32(DS.set_id.id, id);
-        }
-        return b.endAttrs();
-      case 'vmap': {
-        let word = 0;
-        for (const k of s.key as readonly KeyField[]) {
-          const reg = concatReg(word);
-          if (k === 'daddr') {
-            const len = family === 'ip' ? 4 : 16;
-            this.payload(reg, BASE_NETWORK, ADDR_OFFSET[family].daddr, len);
-            word += len / 4;
-          } else if (k === 'l4proto') {
-            this.meta(META_L4PROTO, reg);
-            word += 1;
-          } else {
-            this.payload(reg, BASE_TRANSPORT, 2, 2);
-            word += 1;
-          }
-        }
-        return this.lookup(s.map, this.setIds.get(s.map), 0, false);
-      }
-      case 'numgen-vmap':
-        this.numgen(s.mod);
-        return this.lookup('__map%d', anonId, 0, false);
-      case 'dnat': {
-        if (!Number.isInteger(s.port) || s.port < 1 || s.port > 65535) throw new Error(`bad port ${s.port}`);
-        this.immediateData(REG1, addrBytes(s.addr, family));
-        this.immediateData(REG2, portBytes(s.port));
-        b.beginExpr('nat');
-        b.attrU32(NAT.type.id, NAT_DNAT);
-        b.attrU32(NAT.family.id, NFPROTO_NUM[family]);
-        b.attrU32(NAT.reg_addr_min.id, REG1);
-        b.attrU32(NAT.reg_proto_min.id, REG2);
-        b.attrU32(NAT.flags.id, NF_NAT_RANGE_PROTO_SPECIFIED);
-        return b.endAttrs();
-      }
+        return this.setUpdate(s.field, s.set);
+      case 'dnat':
+        return this.dnat(s.addr, s.port);
       case 'masquerade':
         b.beginExpr('masq');
-        if (s.fullyRandom) b.attrU32(MASQ_FLAGS, NF_NAT_RANGE_PROTO_RANDOM_FULLY);
+        if (s.fullyRandom) b.attrU32(MASQ_FLAGS, NF_NAT_RANGE.proto_random_fully);
         return b.endAttrs();
       case 'reject':
         b.beginExpr('reject');
-        b.attrU32(REJ_TYPE, REJECT_ICMP_UNREACH);
-        b.attrU8(REJ_CODE, family === 'ip' ? ICMP_PORT_UNREACH : ICMPV6_PORT_UNREACH);
+        b.attrU32(REJ_TYPE, NFT_REJECT.icmp_unreach);
+        b.attrU8(REJ_CODE, this.family === 'ip' ? ICMP_PORT_UNREACH : ICMPV6_PORT_UNREACH);
         return b.endAttrs();
-      case 'verdict':
-        return this.verdict(s.verdict);
+      default:
+        throw new Error(`statement ${s.kind} is not a fixed statement`);
     }
   }
 
-  // ---- whole rulesets and operation lists ----------------------------------------------------------
-
-  /** The table's definition, in the order `writeDefinition` writes the nft script. */
-  definition(rs: NftRuleset): void {
-    this.addTable(rs.comment);
-    for (const c of rs.chains) this.addChain(c);
-    for (const s of rs.sets) this.addSet(s);
-    for (const m of rs.maps) this.addMap(m);
-    for (const c of rs.chains) this.addRules(c.name, c.rules);
-    for (const s of rs.sets) if (s.elements.length) this.elements('add', 'set', s.name, s.keyType, s.elements, false);
-    for (const m of rs.maps) if (m.elements.length) this.elements('add', 'map', m.name, m.keyType, m.elements, true);
+  private setUpdate(field: 'saddr' | 'daddr', set: string): void {
+    const b = this.b;
+    this.addrPayload(field);
+    b.beginExpr('dynset');
+    b.attrU32(DS.sreg_key.id, REG1);
+    b.attrU32(DS.op.id, NFT_DYNSET_OP.update);
+    b.attrStr(DS.set_name.id, set);
+    const id = this.setIds.get(set);
+    if (id !== undefined) b.attrU32(DS.set_id.id, id);
+    b.endAttrs();
   }
 
-  /** Atomic replace: add + delete the table (never fails), then the whole definition. */
-  replace(rs: NftRuleset): void {
-    this.addTable(rs.comment);
-    this.deleteTable();
-    this.definition(rs);
-  }
-
-  /** The operations of a ruleset diff (`diffRulesets`), in order. */
-  ops(ops: readonly NftOp[]): void {
-    for (const op of ops) {
-      switch (op.op) {
-        case 'add-chain':
-          this.addChain(op.chain);
-          break;
-        case 'add-set':
-          this.addSet(op.set);
-          break;
-        case 'add-map':
-          this.addMap(op.map);
-          break;
-        case 'flush-chain':
-          this.flushChain(op.chain);
-          break;
-        case 'delete-elements':
-          this.elements('delete', op.target, op.name, op.keyType, op.keys, false);
-          break;
-        case 'add-elements':
-          if (op.target === 'map') this.elements('add', 'map', op.name, op.keyType, op.elements, true);
-          else this.elements('add', 'set', op.name, op.keyType, op.keys, false);
-          break;
-        case 'add-rules':
-          this.addRules(op.chain, op.rules);
-          break;
-        case 'delete-chain':
-          this.deleteChain(op.chain);
-          break;
-        case 'delete-set':
-          this.deleteSet(op.target, op.name);
-          break;
+  /** A verdict-map lookup on a concatenated key, in the registers nft allocates for it. */
+  private vmap(key: readonly KeyField[], map: string): void {
+    let word = 0;
+    for (const k of key) {
+      const reg = concatReg(word);
+      if (k === 'daddr') {
+        const len = addrLen(this.family);
+        this.payload(reg, NETWORK, IP_HEADER_OFFSET[this.family].daddr, len);
+        word += len / 4;
+      } else if (k === 'l4proto') {
+        this.meta(NFT_META_KEY.l4proto, reg);
+        word += 1;
+      } else {
+        this.payload(reg, TRANSPORT, TH_DPORT_OFFSET, 2);
+        word += 1;
       }
     }
+    this.lookup(map, this.setIds.get(map), NFT_REG.verdict, false);
   }
 
-  get opCount(): number {
-    return this.b.opCount;
-  }
-
-  finish(): Buffer {
-    return this.b.finish();
+  private dnat(addr: string, port: number): void {
+    const b = this.b;
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`bad port ${port}`);
+    this.immediateData(REG1, addrBytes(addr, this.family));
+    this.immediateData(REG2, portBytes(port));
+    b.beginExpr('nat');
+    b.attrU32(NAT.type.id, NFT_NAT_TYPE.dnat);
+    b.attrU32(NAT.family.id, NFPROTO[this.family]);
+    b.attrU32(NAT.reg_addr_min.id, REG1);
+    b.attrU32(NAT.reg_proto_min.id, REG2);
+    b.attrU32(NAT.flags.id, NF_NAT_RANGE.proto_specified);
+    b.endAttrs();
   }
 }
 

@@ -67,3 +67,35 @@ export function ipv4ToInt(s: string): number {
   const p = s.split('.');
   return ((Number(p[0]) << 24) >>> 0) + (Number(p[1]) << 16) + (Number(p[2]) << 8) + Number(p[3]);
 }
+
+/** Network-order bytes of an IP address (4 for IPv4, 16 for IPv6); `undefined` when {@link parseIP} rejects `s`. */
+export function ipToBytes(s: string): Uint8Array | undefined {
+  const ip = parseIP(s);
+  if (!ip) return undefined;
+  if (ip.family === 'IPv6') return Uint8Array.from(ipaddr.IPv6.parse(ip.text).toByteArray());
+  const n = ipv4ToInt(ip.text);
+  return Uint8Array.of(n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255);
+}
+
+/** Canonical text of network-order address bytes (4 → dotted quad, 16 → RFC 5952). */
+export function ipFromBytes(b: Uint8Array): string {
+  if (b.length === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
+  if (b.length === 16) return (ipaddr.fromByteArray(Array.from(b)) as ipaddr.IPv6).toRFC5952String();
+  throw new RangeError(`an IP address has 4 or 16 bytes, not ${b.length}`);
+}
+
+/** An IP address as a number (32 or 128 bits); `undefined` when {@link parseIP} rejects `s`. */
+export function ipToBigInt(s: string): bigint | undefined {
+  const b = ipToBytes(s);
+  if (!b) return undefined;
+  let n = 0n;
+  for (const x of b) n = (n << 8n) | BigInt(x);
+  return n;
+}
+
+/** Canonical text of an address number of the family (inverse of {@link ipToBigInt}). */
+export function ipFromBigInt(n: bigint, family: IPFamily): string {
+  const b = new Uint8Array(family === 'IPv4' ? 4 : 16);
+  for (let i = b.length - 1; i >= 0; i--, n >>= 8n) b[i] = Number(n & 0xffn);
+  return ipFromBytes(b);
+}
