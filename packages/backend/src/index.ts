@@ -4,3 +4,7 @@ export type { ToolResult, RunOptions } from './exec.ts';
 export { hashName, base32 } from './hash.ts';
 export { lockTarget, withTargetLock, lockPath, LockTimeoutError, LOCK_DIR } from './lock.ts';
 export type { TargetLock } from './lock.ts';
+export { systemClock, fileStateStore } from './ports.ts';
+export type { BackendPorts, Clock, RunTool, StateStore } from './ports.ts';
+export { runSync, driftReason, readBackReason, updateFailedReason, NO_PREVIOUS_PLAN, SETTINGS_CHANGED } from './sync.ts';
+export type { DriftCheck, Sent, SyncHooks, Update } from './sync.ts';
