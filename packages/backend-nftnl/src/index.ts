@@ -8,5 +8,3 @@ export type { NetlinkPort } from './transport.ts';
 export { NftnlEncoder, estimateBytes } from './encode.ts';
 export type { EncodeHooks } from './encode.ts';
 export { listingToCanon, TABLE_COMMENT } from './decode.ts';
-export { planDigest, updateDigest, digestText } from './digest.ts';
-export type { PlanDigest } from './digest.ts';

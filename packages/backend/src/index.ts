@@ -6,5 +6,5 @@ export { lockTarget, withTargetLock, lockPath, LockTimeoutError, LOCK_DIR } from
 export type { TargetLock } from './lock.ts';
 export { systemClock, fileStateStore } from './ports.ts';
 export type { BackendPorts, Clock, RunTool, StateStore } from './ports.ts';
-export { runSync, driftReason, readBackReason, updateFailedReason, NO_PREVIOUS_PLAN, SETTINGS_CHANGED } from './sync.ts';
-export type { DriftCheck, Sent, SyncHooks, Update } from './sync.ts';
+export { runSync, NO_PREVIOUS_PLAN, SETTINGS_CHANGED } from './sync.ts';
+export type { DriftCheck, SyncHooks } from './sync.ts';

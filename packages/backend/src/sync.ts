@@ -16,7 +16,7 @@ export const NO_PREVIOUS_PLAN = 'no previous plan known';
 export const SETTINGS_CHANGED = 'node settings, node IPs or family changed';
 
 /** The kernel does not hold `from`; `readBackBecause`: why it was read back (when not always). */
-export function driftReason(differences: readonly Difference[], readBackBecause?: string): string {
+function driftReason(differences: readonly Difference[], readBackBecause?: string): string {
   const first = differences[0];
   const found =
     differences.length === 0
@@ -26,11 +26,11 @@ export function driftReason(differences: readonly Difference[], readBackBecause?
 }
 
 /** An incremental sync that had to read the kernel back to trust it. */
-export function readBackReason(because: string): string {
+function readBackReason(because: string): string {
   return `kernel read back and found to hold --from (${because})`;
 }
 
-export function updateFailedReason(message: string): string {
+function updateFailedReason(message: string): string {
   return `incremental update failed, full apply instead: ${message}`;
 }
 
