@@ -1,34 +1,17 @@
 /**
- * The iptables backend: apply / readBack / verify / sync / flush / trace.
- *
- * Full apply: iptables-save the current tables, drop what kpb owns, merge kpb's new rules in
- * (kpb's jumps first in each built-in chain, then everybody else's rules in their order), and
- * restore filter and nat WITHOUT --noflush in one iptables-restore call. Both variants commit
- * each table on its own (iptables-nft-restore 1.8.9 too: one nf_tables transaction per COMMIT),
- * so on failure the saved tables are restored (rollback): legacy from its full save, nft from a
- * save of the (small) filter table taken just before.
+ * The iptables backend: apply / readBack / verify / sync / flush / trace. The kernel side (save,
+ * restore, rollback) is in tables.ts; the sync is the shared skeleton with iptables hooks.
  */
-import type { ApplyResult, Backend, SyncResult, Target, TracePacket, TraceResult, VerifyResult } from '@kpb/backend';
-import { runTool, ToolError } from '@kpb/backend';
-import { diffPlans, type Plan } from '@kpb/compiler';
+import { runSync, runTool as realRunTool, systemClock, ToolError } from '@kpb/backend';
+import type { ApplyResult, Backend, BackendPorts, SyncHooks, Target, TracePacket, TraceResult, VerifyResult } from '@kpb/backend';
+import type { Plan } from '@kpb/compiler';
 import { renderRuleset, rulesetText, type RenderedRuleset } from './render.ts';
-import {
-  CHAIN_MARKER,
-  holdsOwned,
-  mergedRestoreInput,
-  ownedText,
-  parseChainListings,
-  parseNftChains,
-  parseSave,
-  snapshotRestoreInput,
-  type SavedTable,
-} from './saved.ts';
-import { OWNED_PREFIX, TABLES } from './names.ts';
 import { partialRestoreInput } from './sync.ts';
+import type { PartialInput } from './sync.ts';
+import { readOwned, replaceOwned, restore, restoreFilter, saveFilter } from './tables.ts';
+import type { IptablesVariant, TablesContext } from './tables.ts';
 import { trace } from './trace.ts';
 import { diffCanonical } from './verify.ts';
-
-export type IptablesVariant = 'nft' | 'legacy';
 
 export interface IptablesBackendOptions {
   /** 'nft' (iptables-nft, default) or 'legacy'. */
@@ -37,181 +20,88 @@ export interface IptablesBackendOptions {
   readonly family?: 'IPv4' | 'IPv6';
   /** Kill a tool after this many milliseconds (default 10 minutes). */
   readonly timeoutMs?: number;
+  /** Tool runner and clock (the real ones by default). */
+  readonly ports?: BackendPorts;
 }
 
-/** Tool names for a variant and family. */
-export function iptablesTools(variant: IptablesVariant, family: 'IPv4' | 'IPv6' = 'IPv4'): { save: string; restore: string } {
-  const base = family === 'IPv6' ? 'ip6tables' : 'iptables';
-  return { save: `${base}-${variant}-save`, restore: `${base}-${variant}-restore` };
+async function applyPlan(ctx: TablesContext, target: Target, plan: Plan): Promise<ApplyResult> {
+  const t0 = ctx.clock();
+  const ruleset = renderRuleset(plan);
+  const render = ctx.clock() - t0;
+  const r = await replaceOwned(ctx, target, plan.family, ruleset);
+  return { timings: { render, kernel: r.kernel, other: r.other }, size: { unit: 'lines', count: r.lines } };
 }
 
-const now = () => performance.now();
+/**
+ * kube-proxy's partial sync (`iptables-restore --noflush` of the changed chains), after reading
+ * the kernel back to check it holds `from`.
+ */
+function syncHooks(ctx: TablesContext, target: Target): SyncHooks<PartialInput> {
+  // Both plans are rendered once per sync and used by every step.
+  const rendered = new Map<Plan, RenderedRuleset>();
+  const rules = (plan: Plan): RenderedRuleset => {
+    let r = rendered.get(plan);
+    if (!r) rendered.set(plan, (r = renderRuleset(plan)));
+    return r;
+  };
+  return {
+    applyFull: (plan) => applyPlan(ctx, target, plan),
+    planFullReason: (from, to) =>
+      rules(from).largeCluster !== rules(to).largeCluster ? 'large-cluster mode (endpoint comments) changed' : undefined,
+    async checkDrift(from) {
+      const found = await readOwned(ctx, target, from.family);
+      const expected = rulesetText(rules(from));
+      return found === expected ? { holdsFrom: true } : { holdsFrom: false, differences: diffCanonical(expected, found) };
+    },
+    diff(from, to, changes) {
+      const partial = partialRestoreInput(rules(from), rules(to), changes);
+      return { update: partial, changedServicePorts: [...partial.written, ...changes.removed] };
+    },
+    async send(partial, to, changes) {
+      if (partial.written.length === 0 && partial.stale.length === 0 && changes.removed.length === 0) {
+        return { timings: { render: 0, kernel: 0 }, size: { unit: 'lines', count: 0 } };
+      }
+      const t0 = ctx.clock();
+      const filterBefore = partial.text.includes('*filter') ? await saveFilter(ctx, target, to.family) : '';
+      const t1 = ctx.clock();
+      try {
+        await restore(ctx, target, to.family, partial.text, true);
+      } catch (e) {
+        // filter may have been committed before nat failed: put it back before the full apply.
+        await restoreFilter(ctx, target, to.family, filterBefore);
+        return { failed: e instanceof ToolError ? e.message : String(e) };
+      }
+      return { timings: { render: 0, kernel: ctx.clock() - t1, other: t1 - t0 }, size: { unit: 'lines', count: partial.lines } };
+    },
+  };
+}
 
 export function createIptablesBackend(options: IptablesBackendOptions = {}): Backend {
-  const variant: IptablesVariant = options.variant ?? 'nft';
+  const ctx: TablesContext = {
+    variant: options.variant ?? 'nft',
+    runTool: options.ports?.runTool ?? realRunTool,
+    clock: options.ports?.clock ?? systemClock,
+    timeoutMs: options.timeoutMs ?? 600_000,
+  };
   const defaultFamily = options.family ?? 'IPv4';
-  const timeoutMs = options.timeoutMs ?? 600_000;
-
-  async function save(target: Target, family: 'IPv4' | 'IPv6'): Promise<Map<string, SavedTable>> {
-    const { stdout } = await runTool(target, iptablesTools(variant, family).save, [], { timeoutMs });
-    return parseSave(stdout);
-  }
-
-  /**
-   * What others own in filter and nat, without a full iptables-save. iptables-nft-save 1.8.9 is
-   * quadratic in the number of chains (10k services ≈ 40k chains: ~100 s here), but listing one
-   * chain (`iptables-nft -t nat -S PREROUTING`) stays fast; so list the chain names with nft and
-   * only the built-in and foreign chains with iptables. KUBE- chains are declared, not listed.
-   */
-  async function saveForeign(target: Target, family: 'IPv4' | 'IPv6'): Promise<Map<string, SavedTable>> {
-    if (variant !== 'nft') return save(target, family);
-    const { stdout } = await runTool(target, 'nft', ['list', 'chains', family === 'IPv6' ? 'ip6' : 'ip'], { timeoutMs });
-    const chains = parseNftChains(stdout);
-    const owned = new Map<string, string[]>();
-    const script: string[] = [];
-    const tool = family === 'IPv6' ? 'ip6tables-nft' : 'iptables-nft';
-    for (const t of TABLES) {
-      const names = chains.get(t);
-      if (!names) continue;
-      owned.set(t, names.filter((c) => c.startsWith(OWNED_PREFIX)));
-      for (const c of names) {
-        if (c.startsWith(OWNED_PREFIX)) continue;
-        if (!/^[A-Za-z0-9_.:+-]+$/.test(c)) return save(target, family); // unusual name: take the slow, exact path
-        script.push(`echo '${CHAIN_MARKER}${t} ${c}'`, `${tool} -t ${t} -S '${c}'`);
-      }
-    }
-    if (script.length === 0) return parseChainListings('', owned);
-    const listed = await runTool(target, 'sh', ['-ec', script.join('\n')], { timeoutMs });
-    return parseChainListings(listed.stdout, owned);
-  }
-
-  async function restore(target: Target, family: 'IPv4' | 'IPv6', input: string, noflush: boolean): Promise<void> {
-    await runTool(target, iptablesTools(variant, family).restore, noflush ? ['-w', '--noflush'] : ['-w'], { input, timeoutMs });
-  }
-
-  /**
-   * The filter table as iptables-save prints it (restore input that puts it back). Both
-   * iptables-restore variants commit table by table ("commit per table" in xtables-restore 1.8.9,
-   * iptables-nft included): when nat fails after filter's COMMIT, filter is already replaced.
-   * kpb's filter table is small (no per-endpoint chains), so saving it stays cheap at any scale.
-   */
-  async function saveFilter(target: Target, family: 'IPv4' | 'IPv6'): Promise<string> {
-    const { stdout } = await runTool(target, iptablesTools(variant, family).save, ['-t', 'filter'], { timeoutMs });
-    return stdout;
-  }
-
-  /** Puts back a table saved by saveFilter (best effort: the original error is what the caller reports). */
-  async function restoreFilter(target: Target, family: 'IPv4' | 'IPv6', saved: string): Promise<void> {
-    if (saved.includes('*filter')) await restore(target, family, saved, false).catch(() => undefined);
-  }
-
-  /** Replace kpb's part of filter and nat, keeping the rest; rolls back (legacy) on failure. */
-  async function replaceOwned(target: Target, family: 'IPv4' | 'IPv6', ruleset: RenderedRuleset | undefined) {
-    const t0 = now();
-    const saved = await saveForeign(target, family);
-    if (!ruleset && !holdsOwned(saved)) return { other: now() - t0, kernel: 0, lines: 0 };
-    const input = mergedRestoreInput(saved, ruleset);
-    // legacy: the full save is at hand; nft: saveForeign does not list kpb's chains, save filter.
-    const filterBefore = variant === 'nft' ? await saveFilter(target, family) : undefined;
-    const t1 = now();
-    try {
-      await restore(target, family, input.text, false);
-    } catch (e) {
-      // iptables-restore commits table by table (both variants): put back what was saved.
-      if (variant === 'legacy') await restore(target, family, snapshotRestoreInput(saved), false).catch(() => undefined);
-      else if (filterBefore !== undefined) await restoreFilter(target, family, filterBefore);
-      throw e;
-    }
-    return { other: t1 - t0, kernel: now() - t1, lines: input.lines };
-  }
-
-  async function readBackFamily(target: Target, family: 'IPv4' | 'IPv6'): Promise<string> {
-    return ownedText(await save(target, family));
-  }
-
-  async function apply(target: Target, plan: Plan): Promise<ApplyResult> {
-    const t0 = now();
-    const ruleset = renderRuleset(plan);
-    const render = now() - t0;
-    const r = await replaceOwned(target, plan.family, ruleset);
-    return { timings: { render, kernel: r.kernel, other: r.other }, size: { unit: 'lines', count: r.lines } };
-  }
-
-  async function fullSync(target: Target, to: Plan, reason: string, extraOther = 0, extraRender = 0): Promise<SyncResult> {
-    const result = await apply(target, to);
-    return {
-      ...result,
-      timings: {
-        render: result.timings.render + extraRender,
-        kernel: result.timings.kernel,
-        other: (result.timings.other ?? 0) + extraOther,
-      },
-      mode: 'full',
-      reason,
-      changedServicePorts: to.servicePorts.map((sp) => sp.key),
-    };
-  }
-
-  async function sync(target: Target, from: Plan | undefined, to: Plan): Promise<SyncResult> {
-    if (!from) return fullSync(target, to, 'no previous plan known');
-    const changes = diffPlans(from, to);
-    if (changes.settingsChanged) return fullSync(target, to, 'node settings or node IPs changed');
-    const t0 = now();
-    const fromRules = renderRuleset(from);
-    const toRules = renderRuleset(to);
-    const render = now() - t0;
-    if (fromRules.largeCluster !== toRules.largeCluster) {
-      return fullSync(target, to, 'large-cluster mode (endpoint comments) changed', 0, render);
-    }
-    const t1 = now();
-    const found = await readBackFamily(target, to.family);
-    const expected = rulesetText(fromRules);
-    if (found !== expected) {
-      const diffs = diffCanonical(expected, found);
-      const first = diffs[0] ? `${diffs[0].kind} ${diffs[0].object}` : 'text differs';
-      return fullSync(target, to, `drift: the kernel does not hold the previous plan (${diffs.length} differences; first: ${first})`, now() - t1, render);
-    }
-    const t2 = now();
-    const partial = partialRestoreInput(fromRules, toRules, changes);
-    const other = now() - t1;
-    if (partial.written.length === 0 && partial.stale.length === 0 && changes.removed.length === 0) {
-      return { timings: { render, kernel: 0, other }, size: { unit: 'lines', count: 0 }, mode: 'incremental', changedServicePorts: [] };
-    }
-    const filterBefore = partial.text.includes('*filter') ? await saveFilter(target, to.family) : '';
-    const t3 = now();
-    try {
-      await restore(target, to.family, partial.text, true);
-    } catch (e) {
-      // filter may have been committed before nat failed: put it back before the full apply.
-      await restoreFilter(target, to.family, filterBefore);
-      const why = e instanceof ToolError ? e.message : String(e);
-      return fullSync(target, to, `partial restore failed, full apply instead: ${why}`, now() - t1, render);
-    }
-    return {
-      timings: { render: render + (t3 - t2), kernel: now() - t3, other: t2 - t1 },
-      size: { unit: 'lines', count: partial.lines },
-      mode: 'incremental',
-      changedServicePorts: [...partial.written, ...changes.removed],
-    };
-  }
 
   async function verify(target: Target, plan: Plan): Promise<VerifyResult> {
     const want = rulesetText(renderRuleset(plan));
-    const got = await readBackFamily(target, plan.family);
+    const got = await readOwned(ctx, target, plan.family);
     const differences = diffCanonical(want, got);
     return { ok: differences.length === 0, differences };
   }
 
   return {
     name: 'iptables',
-    variant,
+    variant: ctx.variant,
     renderText: (plan: Plan) => rulesetText(renderRuleset(plan)),
-    apply,
-    sync,
-    readBack: (target: Target) => readBackFamily(target, defaultFamily),
+    apply: (target, plan) => applyPlan(ctx, target, plan),
+    sync: (target, from, to) => runSync(syncHooks(ctx, target), from, to, ctx.clock),
+    readBack: (target: Target) => readOwned(ctx, target, defaultFamily),
     verify,
     flush: async (target: Target) => {
-      await replaceOwned(target, defaultFamily, undefined);
+      await replaceOwned(ctx, target, defaultFamily, undefined);
     },
     trace: (plan: Plan, packet: TracePacket): TraceResult => trace(plan, packet),
   };

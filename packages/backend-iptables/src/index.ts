@@ -1,5 +1,7 @@
-export { createIptablesBackend, iptablesTools } from './backend.ts';
-export type { IptablesBackendOptions, IptablesVariant } from './backend.ts';
+export { createIptablesBackend } from './backend.ts';
+export type { IptablesBackendOptions } from './backend.ts';
+export { iptablesTools } from './tables.ts';
+export type { IptablesVariant } from './tables.ts';
 export {
   renderRuleset,
   renderText,

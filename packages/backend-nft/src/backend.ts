@@ -2,17 +2,14 @@
  * The `nft` backend: builds the NftRuleset, renders it as one `nft -f -` script and runs it in
  * the target. Only kpb's own table (`ip kube-proxy` / `ip6 kube-proxy`) is ever touched.
  */
-import { runTool } from '@kpb/backend';
-import type { ApplyResult, Backend, SyncResult, Target, TracePacket, TraceResult, VerifyResult } from '@kpb/backend';
-import { diffPlans } from '@kpb/compiler';
+import { runSync, runTool as realRunTool, systemClock } from '@kpb/backend';
+import type { ApplyResult, Backend, BackendPorts, Clock, RunTool, SyncHooks, Target, TracePacket, TraceResult, VerifyResult } from '@kpb/backend';
 import type { Plan } from '@kpb/compiler';
-import { buildRuleset } from './build.ts';
-import type { BuildOptions } from './build.ts';
-import { canonicalizeListing, compareCanon, parseCanon, parseListing } from './canonical.ts';
+import { compareCanon, canonicalizeListing, parseListing } from './canonical.ts';
 import { diffRulesets, renderOps } from './diff.ts';
 import { canonicalObjects, renderCanonical, renderScript } from './render.ts';
-import { checkReferences } from './ruleset.ts';
 import type { NftFamily, NftLayout, NftRuleset } from './ruleset.ts';
+import { listingHolds, listTable, rulesetBuilder, TABLE } from './table.ts';
 import { traceRuleset } from './trace.ts';
 
 export interface NftBackendOptions {
@@ -27,9 +24,9 @@ export interface NftBackendOptions {
    * check costs one `nft list table`, which dominates a small sync at scale. Default false.
    */
   readonly trustKernel?: boolean;
+  /** Tool runner and clock (the real ones by default). */
+  readonly ports?: BackendPorts;
 }
-
-const TABLE = 'kube-proxy';
 
 const countLines = (text: string): number => (text ? text.split('\n').length - (text.endsWith('\n') ? 1 : 0) : 0);
 
@@ -40,85 +37,69 @@ export interface NftBackend extends Backend {
   renderCanonical(plan: Plan): string;
 }
 
+/** What the nft backend's parts share. */
+interface NftContext {
+  readonly build: (plan: Plan) => NftRuleset;
+  readonly runTool: RunTool;
+  readonly clock: Clock;
+  readonly timeoutMs: number;
+  readonly trustKernel: boolean;
+}
+
+const runNft = (ctx: NftContext, target: Target, script: string) => ctx.runTool(target, 'nft', ['-f', '-'], { timeoutMs: ctx.timeoutMs, input: script });
+
+async function applyRuleset(ctx: NftContext, target: Target, plan: Plan): Promise<ApplyResult> {
+  const t0 = ctx.clock();
+  const script = renderScript(ctx.build(plan));
+  const t1 = ctx.clock();
+  await runNft(ctx, target, script);
+  const t2 = ctx.clock();
+  return { timings: { render: t1 - t0, kernel: t2 - t1 }, size: { unit: 'lines', count: countLines(script) } };
+}
+
+/** The sync hooks: drift check by `nft list table`, update as an `nft -f` script of the ruleset diff. */
+function syncHooks(ctx: NftContext, target: Target): SyncHooks<string> {
+  return {
+    applyFull: (to) => applyRuleset(ctx, target, to),
+    async checkDrift(from) {
+      if (ctx.trustKernel) return { holdsFrom: true };
+      const before = ctx.build(from);
+      return listingHolds(await listTable(ctx.runTool, target, before.family, ctx.timeoutMs), before);
+    },
+    diff(from, to) {
+      const after = ctx.build(to);
+      const diff = diffRulesets(ctx.build(from), after);
+      return diff.fullReason ? { fullReason: diff.fullReason } : { update: renderOps(diff.ops, after.family, after.table) };
+    },
+    async send(script) {
+      const t0 = ctx.clock();
+      if (script) await runNft(ctx, target, script);
+      return { timings: { render: 0, kernel: ctx.clock() - t0 }, size: { unit: 'lines', count: countLines(script) } };
+    },
+  };
+}
+
 export function createNftBackend(options: NftBackendOptions = {}): NftBackend {
   const layout: NftLayout = options.layout ?? 'flat';
-  const buildOptions: BuildOptions = { layout, clusterIPsCheck: options.clusterIPsCheck ?? false };
-  const timeoutMs = options.timeoutMs ?? 600_000;
-  const cache = new WeakMap<Plan, NftRuleset>();
-
-  const build = (plan: Plan): NftRuleset => {
-    let rs = cache.get(plan);
-    if (!rs) {
-      rs = buildRuleset(plan, buildOptions);
-      const problems = checkReferences(rs);
-      if (problems.length) throw new Error(`nft ruleset refers to missing objects: ${problems.slice(0, 5).join('; ')}`);
-      cache.set(plan, rs);
-    }
-    return rs;
+  const ctx: NftContext = {
+    build: rulesetBuilder({ layout, clusterIPsCheck: options.clusterIPsCheck ?? false }),
+    runTool: options.ports?.runTool ?? realRunTool,
+    clock: options.ports?.clock ?? systemClock,
+    timeoutMs: options.timeoutMs ?? 600_000,
+    trustKernel: options.trustKernel ?? false,
   };
+  const { build } = ctx;
+  const readFamily = async (target: Target, family: NftFamily): Promise<string> =>
+    canonicalizeListing(await listTable(ctx.runTool, target, family, ctx.timeoutMs));
 
-  const nft = (target: Target, args: readonly string[], input?: string) =>
-    runTool(target, 'nft', args, { timeoutMs, ...(input !== undefined ? { input } : {}) });
-
-  const listTable = async (target: Target, family: NftFamily): Promise<string> => {
-    const r = await runTool(target, 'nft', ['list', 'table', family, TABLE], { timeoutMs, allowFailure: true });
-    if (r.code === 0) return r.stdout;
-    if (/No such file or directory/.test(r.stderr)) return '';
-    throw new Error(`nft list table ${family} ${TABLE} failed: ${r.stderr.trim()}`);
-  };
-
-  const applyRuleset = async (target: Target, plan: Plan): Promise<ApplyResult> => {
-    const t0 = performance.now();
-    const script = renderScript(build(plan));
-    const t1 = performance.now();
-    await nft(target, ['-f', '-'], script);
-    const t2 = performance.now();
-    return { timings: { render: t1 - t0, kernel: t2 - t1 }, size: { unit: 'lines', count: countLines(script) } };
-  };
-
-  const readFamily = async (target: Target, family: NftFamily): Promise<string> => canonicalizeListing(await listTable(target, family));
-
-  const backend: NftBackend = {
+  return {
     name: 'nft',
     variant: layout,
     build,
     renderCanonical: (plan) => renderCanonical(build(plan)),
     renderText: (plan) => renderScript(build(plan)),
-
-    apply: (target, plan) => applyRuleset(target, plan),
-
-    async sync(target: Target, from: Plan | undefined, to: Plan): Promise<SyncResult> {
-      const full = async (reason: string): Promise<SyncResult> => {
-        const r = await applyRuleset(target, to);
-        return { ...r, mode: 'full', reason, changedServicePorts: to.servicePorts.map((sp) => sp.key) };
-      };
-      if (!from) return full('nothing known about the kernel (no previous plan)');
-      const changes = diffPlans(from, to);
-      if (changes.settingsChanged) return full('node settings, node IPs or family changed');
-      const t0 = performance.now();
-      const before = build(from);
-      const after = build(to);
-      const kernel = options.trustKernel ? '' : await readFamily(target, before.family);
-      const expected = options.trustKernel ? '' : renderCanonical(before);
-      if (kernel !== expected) {
-        const diffs = compareCanon(canonicalObjects(before), parseCanon(kernel));
-        const first = diffs[0];
-        return full(`drift: the kernel does not hold the previous plan (${diffs.length} difference(s)${first ? `, first: ${first.kind} ${first.object}` : ''})`);
-      }
-      const t1 = performance.now();
-      const diff = diffRulesets(before, after);
-      if (diff.fullReason) return full(diff.fullReason);
-      const script = renderOps(diff.ops, after.family, after.table);
-      const t2 = performance.now();
-      if (script) await nft(target, ['-f', '-'], script);
-      const t3 = performance.now();
-      return {
-        mode: 'incremental',
-        timings: { render: t2 - t1, kernel: t3 - t2, other: t1 - t0 },
-        size: { unit: 'lines', count: countLines(script) },
-        changedServicePorts: [...changes.added, ...changes.changed, ...changes.removed],
-      };
-    },
+    apply: (target, plan) => applyRuleset(ctx, target, plan),
+    sync: (target, from, to) => runSync(syncHooks(ctx, target), from, to, ctx.clock),
 
     async readBack(target: Target): Promise<string> {
       const parts = await Promise.all((['ip', 'ip6'] as const).map((f) => readFamily(target, f)));
@@ -127,7 +108,7 @@ export function createNftBackend(options: NftBackendOptions = {}): NftBackend {
 
     async verify(target: Target, plan: Plan): Promise<VerifyResult> {
       const rs = build(plan);
-      const found = parseListing(await listTable(target, rs.family));
+      const found = parseListing(await listTable(ctx.runTool, target, rs.family, ctx.timeoutMs));
       const differences = compareCanon(canonicalObjects(rs), found);
       return { ok: differences.length === 0, differences };
     },
@@ -135,12 +116,11 @@ export function createNftBackend(options: NftBackendOptions = {}): NftBackend {
     async flush(target: Target): Promise<void> {
       // add + delete: never fails when the table does not exist; other tables are untouched.
       const script = (['ip', 'ip6'] as const).map((f) => `add table ${f} ${TABLE}\ndelete table ${f} ${TABLE}\n`).join('');
-      await nft(target, ['-f', '-'], script);
+      await runNft(ctx, target, script);
     },
 
     trace(plan: Plan, packet: TracePacket): TraceResult {
       return traceRuleset(build(plan), { nodeIPs: plan.nodeIPs }, packet);
     },
   };
-  return backend;
 }

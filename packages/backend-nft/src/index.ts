@@ -43,4 +43,5 @@ export type { NftOp, NftSink } from './ops.ts';
 export { traceRuleset } from './trace.ts';
 export type { TraceContext } from './trace.ts';
 export { createNftBackend } from './backend.ts';
+export { TABLE, rulesetBuilder, listTable, listingHolds } from './table.ts';
 export type { NftBackend, NftBackendOptions } from './backend.ts';

@@ -1,49 +1,57 @@
 /**
  * The `nftnl` backend: the nft backend's NftRuleset, encoded as libnftnl objects (encode.ts)
- * and sent by the native addon as ONE netlink batch. Only kpb's own `kube-proxy` table of the
- * plan's family is touched.
- *
- * Drift detection without reading the kernel: after each commit the ruleset generation
- * (NFT_MSG_GETGEN) and a digest of the applied plan are recorded, in the instance and in
- * `/run/kpb/state/nftnl-<netns>.json`. `sync` trusts the kernel only when the generation is
- * still the recorded one and `from` is the recorded plan; otherwise it reads the table back
- * (`nft list table`), compares it with `from`, and falls back to a full apply if they differ.
+ * and sent by the native addon as ONE netlink batch (transport.ts). Only kpb's own
+ * `kube-proxy` table of the plan's family is touched. After each commit the generation and a
+ * digest of the plan are recorded (state.ts), so that `sync` can trust the kernel without
+ * reading it back (drift.ts).
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { runTool } from '@kpb/backend';
-import type { ApplyResult, Backend, SyncResult, Target, TracePacket, TraceResult, VerifyResult } from '@kpb/backend';
+import { fileStateStore, runSync, runTool as realRunTool, systemClock } from '@kpb/backend';
+import type { ApplyResult, Backend, BackendPorts, Clock, StateStore, SyncHooks, Target, TracePacket, TraceResult, VerifyResult } from '@kpb/backend';
 import type { Plan } from '@kpb/compiler';
 import {
-  buildRuleset,
-  canonicalizeListing,
   canonicalObjects,
-  checkReferences,
   compareCanon,
   diffRulesets,
-  parseCanon,
+  nftFamily,
   printCanon,
   renderCanonical,
   renderScript,
+  rulesetBuilder,
+  TABLE,
   traceRuleset,
 } from '@kpb/backend-nft';
-import type { NftFamily, NftLayout, NftRuleset } from '@kpb/backend-nft';
-import { applyBatch, getGeneration, listRuleset } from '@kpb/native';
-import type { NetlinkError } from '@kpb/native';
-import { estimateBytes, NftnlEncoder } from './encode.ts';
+import type { NftFamily, NftLayout, NftOp, NftRuleset } from '@kpb/backend-nft';
+import { NftnlEncoder } from './encode.ts';
 import type { EncodeHooks } from './encode.ts';
 import { listingToCanon } from './decode.ts';
-import { digestText, fastDiffPlans, planDigest, settingsChanged, updateDigest } from './plan-diff.ts';
-import type { PlanDigest } from './plan-diff.ts';
+import { planDigest, updateDigest } from './digest.ts';
+import { checkGeneration } from './drift.ts';
+import type { DriftContext } from './drift.ts';
+import { commitRecords } from './state.ts';
+import { encoders, nativeNetlink, netnsOf, sendBatch } from './transport.ts';
+import type { Encoders, NetlinkPort } from './transport.ts';
+
+export { TABLE };
+export const STATE_DIR = '/run/kpb/state';
+
+export interface NftnlPorts extends BackendPorts {
+  /** The addon calls (the native addon by default). */
+  readonly netlink?: NetlinkPort;
+  /** Where the state files go (files in `stateDir` by default). */
+  readonly state?: StateStore;
+}
 
 export interface NftnlBackendOptions {
   /** `flat` (default): no anonymous set per service. `kube-proxy`: kube-proxy's numgen vmaps. */
   readonly layout?: NftLayout;
-  /** Directory of the state files (default `/run/kpb/state`). */
+  /** Directory of the state files (default `/run/kpb/state`); ignored when `ports.state` is given. */
   readonly stateDir?: string;
   /** Kill `nft` (slow-path read-back only) after this many milliseconds (default 10 minutes). */
   readonly timeoutMs?: number;
   /** Test only: extra rules appended to chains in every batch (e.g. a jump to a missing chain). */
   readonly testHooks?: EncodeHooks;
+  /** Tool runner, clock, netlink and state store (the real ones by default). */
+  readonly ports?: NftnlPorts;
 }
 
 export interface NftnlBackend extends Backend {
@@ -57,272 +65,127 @@ export interface NftnlBackend extends Backend {
   recorded(target: Target, family?: NftFamily): { generation: number; digest: string } | undefined;
 }
 
-export const TABLE = 'kube-proxy';
-export const STATE_DIR = '/run/kpb/state';
-
-interface Record_ {
-  readonly layout: NftLayout;
-  readonly family: NftFamily;
-  readonly generation: number;
-  readonly digest: PlanDigest;
-  /** The plan object applied last (in this process). */
-  readonly plan?: Plan;
+interface NftnlContext extends DriftContext {
+  readonly encoders: Encoders;
+  readonly clock: Clock;
 }
 
-interface StateFile {
-  readonly version: 1;
-  readonly layout: NftLayout;
-  readonly family: NftFamily;
-  readonly generation: number;
-  readonly digest: string;
+async function applyFull(ctx: NftnlContext, target: Target, plan: Plan): Promise<ApplyResult> {
+  const { clock } = ctx;
+  const t0 = clock();
+  const rs = ctx.build(plan);
+  const t1 = clock();
+  const buf = ctx.encoders.full(rs, false).finish();
+  const t2 = clock();
+  const r = await sendBatch(ctx.netlink, target, buf, () => ctx.encoders.full(rs, true).labels);
+  const generation = await ctx.netlink.getGeneration(netnsOf(target));
+  const t3 = clock();
+  ctx.records.record(target, { layout: ctx.layout, family: rs.family, generation, digest: planDigest(plan), plan });
+  const t4 = clock();
+  return {
+    timings: { render: t2 - t1 + r.buildMs, kernel: r.sendMs, other: t1 - t0 + (t3 - t2 - r.sendMs - r.buildMs) + (t4 - t3) },
+    size: { unit: 'messages', count: r.messages },
+  };
 }
 
-const netnsOf = (target: Target): string | null => (target.kind === 'netns' ? target.name : null);
-const targetKey = (target: Target): string => (target.kind === 'netns' ? `netns-${target.name}` : 'host');
+/** The sync hooks: generation trust (or read-back), the changed service ports' ops in one batch. */
+function syncHooks(ctx: NftnlContext, target: Target): SyncHooks<readonly NftOp[]> {
+  let checked: Awaited<ReturnType<typeof checkGeneration>> | undefined;
+  return {
+    applyFull: (to) => applyFull(ctx, target, to),
+    async checkDrift(from) {
+      checked = await checkGeneration(ctx, target, from);
+      return checked.drift;
+    },
+    diff(from, to, changes) {
+      // Only the changed service ports: their chains, sets and map elements, old and new.
+      const diff = diffRulesets(ctx.build({ ...from, servicePorts: changes.before }), ctx.build({ ...to, servicePorts: changes.after }));
+      return diff.fullReason ? { fullReason: diff.fullReason } : { update: diff.ops };
+    },
+    async send(ops, to, changes) {
+      const { generation, fromDigest } = checked!;
+      const table: Pick<NftRuleset, 'family' | 'table'> = { family: nftFamily(to), table: TABLE };
+      let sent = { render: 0, kernel: 0, messages: 0 };
+      if (ops.length) {
+        const t0 = ctx.clock();
+        const enc = ctx.encoders.forTable(table, false);
+        enc.ops(ops);
+        const buf = enc.finish();
+        const encoding = ctx.clock() - t0;
+        const r = await sendBatch(ctx.netlink, target, buf, () => {
+          const labelled = ctx.encoders.forTable(table, true);
+          labelled.ops(ops);
+          return labelled.labels;
+        });
+        sent = { render: encoding + r.buildMs, kernel: r.sendMs, messages: r.messages };
+      }
+      const t1 = ctx.clock();
+      // Our commit is generation + 1; anything else means another writer came in between
+      // (recorded as is: the next sync then sees a mismatch and reads the kernel back).
+      const newGeneration = ops.length ? generation + 1 : generation;
+      ctx.records.record(target, { layout: ctx.layout, family: table.family, generation: newGeneration, digest: updateDigest(fromDigest, to, changes), plan: to });
+      return { timings: { render: sent.render, kernel: sent.kernel, other: ctx.clock() - t1 }, size: { unit: 'messages', count: sent.messages } };
+    },
+  };
+}
 
-/** Makes the addon's error name the failing object: `op N` → the op's readable label. */
-function relabel(e: unknown, labels: () => readonly string[]): Error {
-  const err = e as NetlinkError;
-  if (!(err instanceof Error)) return new Error(String(e));
-  const m = /^op (\d+)(.*)$/.exec(err.label ?? '');
-  if (!m) return err;
-  const label = labels()[Number(m[1])];
-  if (label === undefined) return err;
-  const full = `${label}${m[2]}`;
-  const out = new Error(err.message.replace(`at ${err.label}`, `at ${full}`), { cause: err }) as NetlinkError;
-  out.name = 'NetlinkError';
-  out.errno = err.errno;
-  out.label = full;
-  return out;
+async function flushTables(ctx: NftnlContext, target: Target): Promise<void> {
+  // add + delete per family in one batch: never fails when a table is absent; other tables untouched.
+  const enc = new NftnlEncoder('ip', TABLE);
+  const enc6 = new NftnlEncoder('ip6', TABLE, { builder: enc.b });
+  enc.addTable(undefined);
+  enc.deleteTable();
+  enc6.addTable(undefined);
+  enc6.deleteTable();
+  await sendBatch(ctx.netlink, target, enc.finish(), () => [...enc.labels, ...enc6.labels]);
+  ctx.records.forget(target);
 }
 
 export function createNftnlBackend(options: NftnlBackendOptions = {}): NftnlBackend {
   const layout: NftLayout = options.layout ?? 'flat';
-  const stateDir = options.stateDir ?? STATE_DIR;
-  const timeoutMs = options.timeoutMs ?? 600_000;
-  const hooks = options.testHooks;
-  const cache = new WeakMap<Plan, NftRuleset>();
-  const records = new Map<string, Record_>();
-
-  const build = (plan: Plan): NftRuleset => {
-    let rs = cache.get(plan);
-    if (!rs) {
-      rs = buildRuleset(plan, { layout });
-      const problems = checkReferences(rs);
-      if (problems.length) throw new Error(`nft ruleset refers to missing objects: ${problems.slice(0, 5).join('; ')}`);
-      cache.set(plan, rs);
-    }
-    return rs;
+  const ports = options.ports ?? {};
+  const ctx: NftnlContext = {
+    layout,
+    build: rulesetBuilder({ layout }),
+    records: commitRecords(ports.state ?? fileStateStore(options.stateDir ?? STATE_DIR)),
+    netlink: ports.netlink ?? nativeNetlink,
+    runTool: ports.runTool ?? realRunTool,
+    clock: ports.clock ?? systemClock,
+    timeoutMs: options.timeoutMs ?? 600_000,
+    encoders: encoders(options.testHooks),
   };
+  const { build } = ctx;
+  const listCanon = async (target: Target, family: NftFamily) => listingToCanon(await ctx.netlink.listRuleset(netnsOf(target), family, TABLE));
 
-  const encoder = (rs: Pick<NftRuleset, 'family' | 'table'>, labels: boolean, initialBytes?: number) =>
-    new NftnlEncoder(rs.family, rs.table, { labels, ...(initialBytes !== undefined ? { initialBytes } : {}), ...(hooks ? { hooks } : {}) });
-
-  const encodeFull = (rs: NftRuleset, labels: boolean): NftnlEncoder => {
-    const enc = encoder(rs, labels, labels ? undefined : estimateBytes(rs));
-    enc.replace(rs);
-    return enc;
-  };
-
-  // ---- recorded state ----------------------------------------------------------------------------
-
-  const statePath = (target: Target) => `${stateDir}/nftnl-${target.kind === 'netns' ? target.name : 'host'}.json`;
-
-  const record = (target: Target, r: Record_): void => {
-    records.set(`${targetKey(target)}/${r.family}`, r);
-    const file: StateFile = { version: 1, layout: r.layout, family: r.family, generation: r.generation, digest: digestText(r.digest) };
-    try {
-      mkdirSync(stateDir, { recursive: true });
-      const path = statePath(target);
-      writeFileSync(`${path}.tmp`, `${JSON.stringify(file)}\n`);
-      renameSync(`${path}.tmp`, path);
-    } catch {
-      /* the state file is an optimisation: without it the next process reads the kernel back */
-    }
-  };
-
-  const forget = (target: Target): void => {
-    for (const f of ['ip', 'ip6']) records.delete(`${targetKey(target)}/${f}`);
-    try {
-      writeFileSync(statePath(target), `${JSON.stringify({ version: 1, forgotten: true })}\n`);
-    } catch {
-      /* nothing recorded */
-    }
-  };
-
-  /** Recorded generation and digest text of the target: this instance first, then the state file. */
-  const recall = (target: Target, family: NftFamily): { generation: number; digest: string; layout: NftLayout; plan?: Plan } | undefined => {
-    const r = records.get(`${targetKey(target)}/${family}`);
-    if (r) return { generation: r.generation, digest: digestText(r.digest), layout: r.layout, ...(r.plan ? { plan: r.plan } : {}) };
-    try {
-      const f = JSON.parse(readFileSync(statePath(target), 'utf8')) as Partial<StateFile>;
-      if (f.version === 1 && f.family === family && typeof f.generation === 'number' && typeof f.digest === 'string' && f.layout) {
-        return { generation: f.generation, digest: f.digest, layout: f.layout };
-      }
-    } catch {
-      /* no state file */
-    }
-    return undefined;
-  };
-
-  // ---- kernel ----------------------------------------------------------------------------------
-
-  const send = async (target: Target, buf: Buffer, labels: () => readonly string[]) => {
-    try {
-      return await applyBatch(netnsOf(target), buf);
-    } catch (e) {
-      throw relabel(e, labels);
-    }
-  };
-
-  const listTable = async (target: Target, family: NftFamily): Promise<string> => {
-    const r = await runTool(target, 'nft', ['list', 'table', family, TABLE], { timeoutMs, allowFailure: true });
-    if (r.code === 0) return r.stdout;
-    if (/No such file or directory/.test(r.stderr)) return '';
-    throw new Error(`nft list table ${family} ${TABLE} failed: ${r.stderr.trim()}`);
-  };
-
-  const applyFull = async (target: Target, plan: Plan): Promise<ApplyResult> => {
-    const t0 = performance.now();
-    const rs = build(plan);
-    const t1 = performance.now();
-    const enc = encodeFull(rs, false);
-    const buf = enc.finish();
-    const t2 = performance.now();
-    const r = await send(target, buf, () => encodeFull(rs, true).labels);
-    const generation = await getGeneration(netnsOf(target));
-    const t3 = performance.now();
-    record(target, { layout, family: rs.family, generation, digest: planDigest(plan), plan });
-    const t4 = performance.now();
-    return {
-      timings: { render: t2 - t1 + r.buildMs, kernel: r.sendMs, other: t1 - t0 + (t3 - t2 - r.sendMs - r.buildMs) + (t4 - t3) },
-      size: { unit: 'messages', count: r.messages },
-    };
-  };
-
-  const backend: NftnlBackend = {
+  return {
     name: 'nftnl',
     variant: layout,
     build,
-    encodePlan: (plan) => encodeFull(build(plan), false).finish(),
+    encodePlan: (plan) => ctx.encoders.full(build(plan), false).finish(),
     renderCanonical: (plan) => renderCanonical(build(plan)),
     renderText: (plan) => renderScript(build(plan)),
     recorded(target, family = 'ip') {
-      const r = recall(target, family);
+      const r = ctx.records.recall(target, family);
       return r && { generation: r.generation, digest: r.digest };
     },
-
-    apply: (target, plan) => applyFull(target, plan),
-
-    async sync(target: Target, from: Plan | undefined, to: Plan): Promise<SyncResult> {
-      const full = async (reason: string): Promise<SyncResult> => {
-        const r = await applyFull(target, to);
-        return { ...r, mode: 'full', reason, changedServicePorts: to.servicePorts.map((sp) => sp.key) };
-      };
-      if (!from) return full('nothing known about the kernel (no previous plan)');
-      if (settingsChanged(from, to)) return full('node settings, node IPs or family changed');
-      const t0 = performance.now();
-      const family: NftFamily = to.family === 'IPv6' ? 'ip6' : 'ip';
-      const ns = netnsOf(target);
-
-      // Drift check: the generation and the plan recorded after our last commit.
-      const rec = recall(target, family);
-      const generation = await getGeneration(ns);
-      let trusted = false;
-      let why = '';
-      if (!rec) why = 'no record of a previous commit';
-      else if (rec.layout !== layout) why = `the kernel was loaded with layout ${rec.layout}`;
-      else if (rec.generation !== generation) why = `ruleset generation ${generation}, recorded ${rec.generation}`;
-      else if (rec.plan !== from && rec.digest !== digestText(planDigest(from))) why = 'the recorded plan is not --from';
-      else trusted = true;
-      let note: string | undefined;
-      if (!trusted) {
-        // Slow path: does the kernel hold `from` anyway?
-        const before = build(from);
-        const kernel = canonicalizeListing(await listTable(target, family));
-        if (kernel !== renderCanonical(before)) {
-          const diffs = compareCanon(canonicalObjects(before), parseCanon(kernel));
-          const first = diffs[0];
-          return full(`drift (${why}): the kernel does not hold the previous plan (${diffs.length} difference(s)${first ? `, first: ${first.kind} ${first.object}` : ''})`);
-        }
-        note = why;
-      }
-      const fromDigest = rec && trusted && rec.plan === from ? planDigests(from, rec) : planDigest(from);
-
-      const changes = fastDiffPlans(from, to);
-      const t1 = performance.now();
-      const changedServicePorts = [...changes.added, ...changes.changed, ...changes.removed];
-      // Only the changed service ports: their chains, sets and map elements, old and new.
-      const diff = diffRulesets(build({ ...from, servicePorts: changes.before }), build({ ...to, servicePorts: changes.after }));
-      if (diff.fullReason) return full(diff.fullReason);
-      let messages = 0;
-      let render = performance.now() - t1;
-      let kernel = 0;
-      let newGeneration = generation;
-      if (diff.ops.length) {
-        const t2 = performance.now();
-        const enc = encoder({ family, table: TABLE }, false);
-        enc.ops(diff.ops);
-        const buf = enc.finish();
-        render += performance.now() - t2;
-        const r = await send(target, buf, () => {
-          const e = encoder({ family, table: TABLE }, true);
-          e.ops(diff.ops);
-          return e.labels;
-        });
-        render += r.buildMs;
-        kernel = r.sendMs;
-        messages = r.messages;
-        // Our commit is generation + 1; anything else means another writer came in between
-        // (recorded as is: the next sync then sees a mismatch and reads the kernel back).
-        newGeneration = generation + 1;
-      }
-      const t3 = performance.now();
-      record(target, { layout, family, generation: newGeneration, digest: updateDigest(fromDigest, to, changes), plan: to });
-      const other = t1 - t0 + (performance.now() - t3);
-      return {
-        mode: 'incremental',
-        ...(note ? { reason: `kernel read back and found to hold --from (${note})` } : {}),
-        timings: { render, kernel, other },
-        size: { unit: 'messages', count: messages },
-        changedServicePorts,
-      };
-    },
+    apply: (target, plan) => applyFull(ctx, target, plan),
+    sync: (target, from, to) => runSync(syncHooks(ctx, target), from, to, ctx.clock),
 
     async readBack(target: Target): Promise<string> {
-      const ns = netnsOf(target);
-      const parts = await Promise.all((['ip', 'ip6'] as const).map(async (f) => printCanon(listingToCanon(await listRuleset(ns, f, TABLE)))));
+      const parts = await Promise.all((['ip', 'ip6'] as const).map(async (f) => printCanon(await listCanon(target, f))));
       return parts.join('');
     },
 
     async verify(target: Target, plan: Plan): Promise<VerifyResult> {
       const rs = build(plan);
-      const found = listingToCanon(await listRuleset(netnsOf(target), rs.family, TABLE));
-      const differences = compareCanon(canonicalObjects(rs), found);
+      const differences = compareCanon(canonicalObjects(rs), await listCanon(target, rs.family));
       return { ok: differences.length === 0, differences };
     },
 
-    async flush(target: Target): Promise<void> {
-      // add + delete per family in one batch: never fails when a table is absent; other tables untouched.
-      const enc = new NftnlEncoder('ip', TABLE);
-      const enc6 = new NftnlEncoder('ip6', TABLE, { builder: enc.b });
-      enc.addTable(undefined);
-      enc.deleteTable();
-      enc6.addTable(undefined);
-      enc6.deleteTable();
-      await send(target, enc.finish(), () => [...enc.labels, ...enc6.labels]);
-      forget(target);
-    },
+    flush: (target) => flushTables(ctx, target),
 
     trace(plan: Plan, packet: TracePacket): TraceResult {
       return traceRuleset(build(plan), { nodeIPs: plan.nodeIPs }, packet);
     },
   };
-  return backend;
-}
-
-/** The digest recorded for the plan object applied last (avoids hashing `from` again). */
-function planDigests(_from: Plan, rec: { digest: string }): PlanDigest {
-  const [head, sum] = rec.digest.split(':') as [string, string];
-  return { head, sum: BigInt(`0x${sum}`) };
 }

@@ -5,3 +5,7 @@ export { hashName, base32 } from './hash.ts';
 export { lockTarget, withTargetLock, lockPath, LockTimeoutError, LOCK_DIR } from './lock.ts';
 export type { TargetLock } from './lock.ts';
 export { traceVerdict, type TraceBranch } from './verdict.ts';
+export { systemClock, fileStateStore } from './ports.ts';
+export type { BackendPorts, Clock, RunTool, StateStore } from './ports.ts';
+export { runSync, NO_PREVIOUS_PLAN, SETTINGS_CHANGED } from './sync.ts';
+export type { DriftCheck, SyncHooks } from './sync.ts';

@@ -11,4 +11,4 @@ export {
 } from './compile.ts';
 export { categorizeEndpoints, compareEndpoints } from './endpoints.ts';
 export type { EndpointCategories } from './endpoints.ts';
-export { diffPlans, diffClusters, hasChanges, samePlanValue } from './changes.ts';
+export { diffPlans, diffClusters, hasChanges, samePlanValue, settingsChanged } from './changes.ts';

@@ -121,3 +121,11 @@ export interface PlanChanges {
   /** Node settings or node IPs differ: everything must be rebuilt. */
   readonly settingsChanged: boolean;
 }
+
+/** PlanChanges with the plans behind them (what `diffPlans` returns). */
+export interface PlanDiff extends PlanChanges {
+  /** Old plans of the changed and removed service ports. */
+  readonly before: readonly ServicePortPlan[];
+  /** New plans of the added and changed service ports. */
+  readonly after: readonly ServicePortPlan[];
+}

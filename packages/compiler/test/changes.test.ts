@@ -24,7 +24,11 @@ describe('change tracking', () => {
       [svc('a', { clusterIPs: ['10.96.0.1'] }), svc('c', { clusterIPs: ['10.96.0.3'] })],
       [slice('a', [ep('10.244.0.1'), ep('10.244.0.9')]), slice('c', [ep('10.244.0.3')])],
     );
-    expect(diffClusters(base, next, settings)).toEqual({ added: ['ns/c:p80'], removed: ['ns/b:p80'], changed: ['ns/a:p80'], settingsChanged: false });
+    const d = diffClusters(base, next, settings);
+    expect(d).toMatchObject({ added: ['ns/c:p80'], removed: ['ns/b:p80'], changed: ['ns/a:p80'], settingsChanged: false });
+    expect(d.before.map((sp) => sp.key)).toEqual(['ns/a:p80', 'ns/b:p80']);
+    expect(d.after.map((sp) => sp.key)).toEqual(['ns/a:p80', 'ns/c:p80']);
+    expect(d.after[0]!.endpoints).toHaveLength(2);
   });
 
   it('reports readiness changes and settings changes', () => {

@@ -3,8 +3,9 @@
  * leftovers of a dead test process can be found and reaped (`reapStale`). Nothing here touches
  * the root namespace's firewall, routes or addresses.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { runProcess } from '@kpb/process';
 
 export interface ExecOptions {
   /** Written to standard input. */
@@ -37,49 +38,19 @@ const NAME_RE = /^kpb-([a-z0-9]+)-(\d+)-(\d+)$/;
 const MAX_OUTPUT = 16 * 1024 * 1024;
 
 /** Run argv on the host (used for `ip netns …` management only). */
-export function execHost(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
-  if (argv.length === 0) return Promise.reject(new Error('execHost: empty argv'));
+export async function execHost(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+  if (argv.length === 0) throw new Error('execHost: empty argv');
   const shown = argv.join(' ');
-  const t0 = performance.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    let size = 0;
-    const collect = (into: Buffer[]) => (b: Buffer) => {
-      size += b.length;
-      if (size <= MAX_OUTPUT) into.push(b);
-    };
-    child.stdout.on('data', collect(out));
-    child.stderr.on('data', collect(err));
-    const timeoutMs = options.timeoutMs ?? 30_000;
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      reject(new Error(`cannot run ${shown}: ${e.message}`));
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      const result: ExecResult = {
-        code: code ?? 128,
-        stdout: Buffer.concat(out).toString('utf8'),
-        stderr:
-          Buffer.concat(err).toString('utf8') +
-          (timedOut ? `\n(killed after ${timeoutMs} ms)` : signal ? `\n(killed by ${signal})` : ''),
-        ms: performance.now() - t0,
-      };
-      if (result.code !== 0 && !options.allowFailure) reject(new ExecError(shown, result));
-      else resolve(result);
-    });
-    child.stdin.on('error', () => {
-      /* the command may exit before reading its input; its exit code tells */
-    });
-    child.stdin.end(options.input ?? '');
+  const run = runProcess(argv, {
+    timeoutMs: options.timeoutMs ?? 30_000,
+    maxOutputBytes: MAX_OUTPUT,
+    ...(options.input !== undefined ? { input: options.input } : {}),
   });
+  const result = await run.catch((e: unknown) => {
+    throw new Error(`cannot run ${shown}: ${(e as Error).message}`);
+  });
+  if (result.code !== 0 && !options.allowFailure) throw new ExecError(shown, result);
+  return result;
 }
 
 /** Run argv inside namespace `ns` (`ip netns exec ns argv…`). Throws ExecError on non-zero exit. */

@@ -1,0 +1,70 @@
+/**
+ * Sending op streams to the kernel through the netlink port (the native addon by default), and
+ * naming the failing object when the kernel rejects a batch.
+ */
+import type { Target } from '@kpb/backend';
+import type { NftFamily, NftRuleset } from '@kpb/backend-nft';
+import { applyBatch, getGeneration, listRuleset } from '@kpb/native';
+import type { ApplyResult as BatchResult, Family, Listing, NetlinkError } from '@kpb/native';
+import { estimateBytes, NftnlEncoder } from './encode.ts';
+import type { EncodeHooks } from './encode.ts';
+
+/** The addon calls the backend makes. */
+export interface NetlinkPort {
+  applyBatch(netns: string | null, batch: Uint8Array): Promise<BatchResult>;
+  getGeneration(netns: string | null): Promise<number>;
+  listRuleset(netns: string | null, family: Family, table: string): Promise<Listing>;
+}
+
+export const nativeNetlink: NetlinkPort = { applyBatch, getGeneration, listRuleset };
+
+export const netnsOf = (target: Target): string | null => (target.kind === 'netns' ? target.name : null);
+
+/** Makes the addon's error name the failing object: `op N` → the op's readable label. */
+function relabel(e: unknown, labels: () => readonly string[]): Error {
+  const err = e as NetlinkError;
+  if (!(err instanceof Error)) return new Error(String(e));
+  const m = /^op (\d+)(.*)$/.exec(err.label ?? '');
+  if (!m) return err;
+  const label = labels()[Number(m[1])];
+  if (label === undefined) return err;
+  const full = `${label}${m[2]}`;
+  const out = new Error(err.message.replace(`at ${err.label}`, `at ${full}`), { cause: err }) as NetlinkError;
+  out.name = 'NetlinkError';
+  out.errno = err.errno;
+  out.label = full;
+  return out;
+}
+
+/**
+ * Send one batch. Batches are encoded without labels (cheaper); only when the kernel rejects one
+ * is it encoded again with labels, by `labels`, to name the failing op.
+ */
+export async function sendBatch(netlink: NetlinkPort, target: Target, buf: Buffer, labels: () => readonly string[]): Promise<BatchResult> {
+  try {
+    return await netlink.applyBatch(netnsOf(target), buf);
+  } catch (e) {
+    throw relabel(e, labels);
+  }
+}
+
+/** Encoders of one backend instance (with its test hooks, if any). */
+export interface Encoders {
+  /** An encoder for kpb's table of `family`. */
+  forTable(rs: Pick<NftRuleset, 'family' | 'table'>, labels: boolean, initialBytes?: number): NftnlEncoder;
+  /** The op stream that replaces the table with `rs`. */
+  full(rs: NftRuleset, labels: boolean): NftnlEncoder;
+}
+
+export function encoders(hooks: EncodeHooks | undefined): Encoders {
+  const forTable = (rs: { family: NftFamily; table: string }, labels: boolean, initialBytes?: number) =>
+    new NftnlEncoder(rs.family, rs.table, { labels, ...(initialBytes !== undefined ? { initialBytes } : {}), ...(hooks ? { hooks } : {}) });
+  return {
+    forTable,
+    full(rs, labels) {
+      const enc = forTable(rs, labels, labels ? undefined : estimateBytes(rs));
+      enc.replace(rs);
+      return enc;
+    },
+  };
+}

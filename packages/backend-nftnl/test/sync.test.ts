@@ -1,0 +1,157 @@
+/**
+ * The nftnl backend's sync decisions, generation trust and state files through its ports (no
+ * root, no addon): a fake netlink (batches counted, a generation that moves with each commit),
+ * a fake `nft` for the read-back and an in-memory state store.
+ */
+import { describe, expect, it } from 'vitest';
+import { NO_PREVIOUS_PLAN, SETTINGS_CHANGED } from '@kpb/backend';
+import type { StateStore, Target } from '@kpb/backend';
+import { compile, nodeSettings } from '@kpb/compiler';
+import type { Plan } from '@kpb/compiler';
+import { createNftBackend } from '@kpb/backend-nft';
+import type { NftLayout } from '@kpb/backend-nft';
+import { createNftnlBackend } from '../src/index.ts';
+import type { NetlinkPort } from '../src/index.ts';
+import { fakeNft, listingOf } from '../../backend-nft/test/fake-nft.ts';
+import { cluster, editCluster, plan, SETTINGS } from './helpers.ts';
+
+const target: Target = { kind: 'netns', name: 'kpb-fake-1' };
+const STATE_KEY = 'nftnl-kpb-fake-1.json';
+const c = cluster(100);
+const A = plan(c);
+const B = plan(editCluster(c));
+
+/** One kernel: a generation that moves with every batch (ours or another writer's). */
+class FakeKernel {
+  generation = 7;
+  batches = 0;
+  readonly nft = fakeNft();
+  readonly files = new Map<string, string>();
+  state: StateStore = { read: (key) => this.files.get(key), write: (key, text) => void this.files.set(key, text) };
+  readonly netlink: NetlinkPort = {
+    applyBatch: async (_netns, batch) => {
+      this.batches++;
+      this.generation++;
+      return { messages: 3, bytes: batch.length, sendMs: 1, buildMs: 1 };
+    },
+    getGeneration: async () => this.generation,
+    listRuleset: async () => {
+      throw new Error('fake netlink: listRuleset is not used by sync');
+    },
+  };
+  /** A backend on this kernel (a new one is a new process, sharing only the state store). */
+  backend(layout: NftLayout = 'flat') {
+    return createNftnlBackend({ layout, ports: { netlink: this.netlink, runTool: this.nft.runTool, state: this.state, clock: () => 0 } });
+  }
+  /** Make `nft list table ip kube-proxy` print what the kernel would hold for `p`. */
+  holds(p: Plan, layout: NftLayout = 'flat'): void {
+    this.nft.tables.set('ip', listingOf(createNftBackend({ layout }).renderCanonical(p)));
+  }
+}
+const fakeKernel = () => new FakeKernel();
+
+describe('nftnl sync through fake ports', () => {
+  it('no previous plan, settings changed: full apply', async () => {
+    const k = fakeKernel();
+    const nftnl = k.backend();
+    expect(await nftnl.sync(target, undefined, A)).toMatchObject({ mode: 'full', reason: NO_PREVIOUS_PLAN });
+    const other = compile(c, nodeSettings({ ...SETTINGS, masqueradeAll: true }));
+    expect(await nftnl.sync(target, other, A)).toMatchObject({ mode: 'full', reason: SETTINGS_CHANGED });
+    expect(k.batches).toBe(2);
+    expect(k.nft.calls).toEqual([]);
+  });
+
+  it('trusted (generation and plan as recorded): no read-back, one small batch, the new generation recorded', async () => {
+    const k = fakeKernel();
+    const nftnl = k.backend();
+    await nftnl.apply(target, A);
+    expect(nftnl.recorded(target)?.generation).toBe(8);
+    const r = await nftnl.sync(target, A, B);
+    expect(r).toMatchObject({ mode: 'incremental', size: { unit: 'messages', count: 3 } });
+    expect(r.reason).toBeUndefined();
+    expect(k.nft.calls).toEqual([]);
+    expect(k.batches).toBe(2);
+    expect(nftnl.recorded(target)?.generation).toBe(9);
+    // an equal plan that is not the recorded object: trusted by digest
+    expect((await nftnl.sync(target, plan(editCluster(c)), A)).reason).toBeUndefined();
+    expect(k.nft.calls).toEqual([]);
+    // nothing to send: no batch, the generation stays
+    const none = await nftnl.sync(target, A, plan(c));
+    expect(none).toMatchObject({ mode: 'incremental', size: { count: 0 } });
+    expect(k.batches).toBe(3);
+    expect(nftnl.recorded(target)?.generation).toBe(10);
+  });
+
+  it('generation moved (another writer), table intact: read back, stays incremental and says why', async () => {
+    const k = fakeKernel();
+    const nftnl = k.backend();
+    await nftnl.apply(target, A);
+    k.generation += 1;
+    k.holds(A);
+    const r = await nftnl.sync(target, A, B);
+    expect(r).toMatchObject({ mode: 'incremental', reason: 'kernel read back and found to hold --from (ruleset generation 9, recorded 8)' });
+    expect(k.nft.calls).toEqual(['list ip']);
+  });
+
+  it('generation moved and the table differs: full apply, drift named with why it was read back', async () => {
+    const k = fakeKernel();
+    const nftnl = k.backend();
+    await nftnl.apply(target, A);
+    k.generation += 1;
+    k.holds(B);
+    const r = await nftnl.sync(target, A, B);
+    expect(r.mode).toBe('full');
+    expect(r.reason).toMatch(/^drift: the kernel does not hold the previous plan \(\d+ difference\(s\), first: .*\); read back because ruleset generation 9, recorded 8$/);
+  });
+
+  it('the kernel was loaded with another layout: read back', async () => {
+    const k = fakeKernel();
+    await k.backend('kube-proxy').apply(target, A);
+    k.holds(A, 'kube-proxy');
+    const r = await k.backend('flat').sync(target, A, B);
+    expect(r.mode).toBe('full');
+    expect(r.reason).toMatch(/read back because the kernel was loaded with layout kube-proxy$/);
+    expect(k.nft.calls).toEqual(['list ip']);
+  });
+
+  it('the recorded plan is not --from: read back', async () => {
+    const k = fakeKernel();
+    const nftnl = k.backend();
+    await nftnl.apply(target, A);
+    k.holds(B);
+    const r = await nftnl.sync(target, B, A);
+    expect(r).toMatchObject({ mode: 'incremental', reason: 'kernel read back and found to hold --from (the recorded plan is not --from)' });
+  });
+
+  it('state file: written after each commit, read by a new instance, forgotten on flush', async () => {
+    const k = fakeKernel();
+    await k.backend().apply(target, A);
+    const written = JSON.parse(k.files.get(STATE_KEY)!) as { version: number; layout: string; family: string; generation: number; digest: string };
+    expect(written).toMatchObject({ version: 1, layout: 'flat', family: 'ip', generation: 8 });
+    expect(written.digest).toMatch(/^[0-9a-f]{32}:[0-9a-f]{32}$/);
+
+    const second = k.backend();
+    expect(second.recorded(target)).toEqual({ generation: 8, digest: written.digest });
+    const r = await second.sync(target, A, B);
+    expect(r.reason).toBeUndefined();
+    expect(k.nft.calls).toEqual([]);
+    expect(JSON.parse(k.files.get(STATE_KEY)!)).toMatchObject({ generation: 9 });
+
+    await second.flush(target);
+    expect(JSON.parse(k.files.get(STATE_KEY)!)).toEqual({ version: 1, forgotten: true });
+    expect(second.recorded(target)).toBeUndefined();
+    k.holds(B);
+    const third = await k.backend().sync(target, B, A);
+    expect(third.reason).toBe('kernel read back and found to hold --from (no record of a previous commit)');
+  });
+
+  it('a state store that cannot write does not fail the commit (the next process reads back)', async () => {
+    const k = fakeKernel();
+    k.state = { read: () => undefined, write: () => { throw new Error('read-only file system'); } };
+    const nftnl = k.backend();
+    await expect(nftnl.apply(target, A)).resolves.toMatchObject({ size: { count: 3 } });
+    expect((await nftnl.sync(target, A, B)).reason).toBeUndefined();
+    k.holds(B);
+    expect((await k.backend().sync(target, B, A)).reason).toMatch(/no record of a previous commit/);
+  });
+});

@@ -1,0 +1,95 @@
+/**
+ * @kpb/process: the one process runner, used by the backends (`runTool` in @kpb/backend) and by
+ * the test harness (`execHost` in @kpb/testing). A package of its own because the test harness
+ * cannot depend on @kpb/backend (the compiler's tests use the harness).
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface ProcessOptions {
+  /** Written to the process's standard input. */
+  readonly input?: string;
+  /** Kill the process (SIGKILL) after this many milliseconds. */
+  readonly timeoutMs: number;
+  /** Keep at most this many bytes of output (stdout and stderr together); the rest is dropped. */
+  readonly maxOutputBytes?: number;
+}
+
+export interface ProcessResult {
+  readonly code: number;
+  readonly stdout: string;
+  /** The process's standard error, plus a line saying so when it was killed. */
+  readonly stderr: string;
+  /** Wall time of the process, milliseconds. */
+  readonly ms: number;
+}
+
+/**
+ * Input goes through an (already unlinked) file, not a pipe: if kpb dies (SIGKILL) while the
+ * process runs, the process still reads the WHOLE input and finishes its transaction. Through a
+ * pipe it would read a truncated input, which iptables-restore commits table by table (filter
+ * without nat) and `nft -f` commits entirely when the cut falls on a line boundary.
+ */
+function inputFile(input: string | undefined): number | undefined {
+  if (input === undefined || input.length === 0) return undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'kpb-input-'));
+  try {
+    const file = join(dir, 'input');
+    writeFileSync(file, input, { mode: 0o600 });
+    return openSync(file, 'r');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Run argv and collect its output. Resolves whatever the exit code; rejects only when it cannot start. */
+export function runProcess(argv: readonly string[], options: ProcessOptions): Promise<ProcessResult> {
+  if (argv.length === 0) return Promise.reject(new Error('runProcess: empty argv'));
+  const t0 = performance.now();
+  const stdinFd = inputFile(options.input);
+  return new Promise((resolve, reject) => {
+    let child;
+    try {
+      child = spawn(argv[0]!, argv.slice(1), { stdio: [stdinFd ?? 'pipe', 'pipe', 'pipe'] });
+    } finally {
+      if (stdinFd !== undefined) closeSync(stdinFd);
+    }
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    const limit = options.maxOutputBytes ?? Infinity;
+    let size = 0;
+    const collect = (into: Buffer[]) => (b: Buffer) => {
+      size += b.length;
+      if (size <= limit) into.push(b);
+    };
+    child.stdout!.on('data', collect(out));
+    child.stderr!.on('data', collect(err));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, options.timeoutMs);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const killed = timedOut ? `\n(killed after ${options.timeoutMs} ms)` : signal ? `\n(killed by ${signal})` : '';
+      resolve({
+        code: code ?? 128,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8') + killed,
+        ms: performance.now() - t0,
+      });
+    });
+    if (child.stdin) {
+      child.stdin.on('error', () => {
+        /* the process may exit before reading all input; its exit code tells */
+      });
+      child.stdin.end('');
+    }
+  });
+}
