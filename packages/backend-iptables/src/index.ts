@@ -1,5 +1,6 @@
 export { createIptablesBackend, iptablesTools } from './backend.ts';
 export type { IptablesBackendOptions, IptablesVariant } from './backend.ts';
+export { createNoflushBackend } from './noflush.ts';
 export {
   renderRuleset,
   renderText,

@@ -1,0 +1,130 @@
+/**
+ * kube-proxy's own way to load rules, as a selectable way to apply: `iptables-restore --noflush`
+ * with every KUBE chain declared (a declared chain is flushed, nothing else is), stale chains
+ * deleted with `-X`, and the jumps from the built-in chains ensured separately with `iptables -C`
+ * / `iptables -I` (kube-proxy's EnsureRule). It is built from the iptables backend's own rendered
+ * text, so the rules are the same; only the way they reach the kernel differs. Sync, read-back,
+ * verify, flush and trace are the iptables backend's.
+ */
+import { runTool } from '@kpb/backend';
+import type { ApplyResult, Backend, Target } from '@kpb/backend';
+import type { Plan } from '@kpb/compiler';
+import { createIptablesBackend, iptablesTools, type IptablesBackendOptions } from './backend.ts';
+import { tokenize } from './saved.ts';
+
+/** User chains declared, per table. */
+type DeclaredChains = ReadonlyMap<string, ReadonlySet<string>>;
+
+interface NoflushText {
+  /** iptables-restore --noflush input. */
+  readonly text: string;
+  /** Rules appended to built-in chains, to be ensured one by one: [table, chain, ...args]. */
+  readonly jumps: readonly (readonly string[])[];
+  readonly chains: DeclaredChains;
+}
+
+/** Built-in chains of any table: never declared, never flushed; jumps into KUBE chains are ensured in them. */
+const BUILTIN = new Set(['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING']);
+const isBuiltin = (chain: string | undefined): boolean => chain !== undefined && BUILTIN.has(chain);
+
+/**
+ * Turn full-restore text into --noflush text. `previous` holds the chains an earlier load
+ * declared: those no longer wanted are deleted (declared, then `-X`), as kube-proxy does.
+ */
+function toNoflush(text: string, previous?: DeclaredChains): NoflushText {
+  const out: string[] = [];
+  const jumps: string[][] = [];
+  const chains = new Map<string, Set<string>>();
+  let table = '';
+  let declaredAt = 0;
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line.startsWith('*')) {
+      table = line.slice(1);
+      chains.set(table, chains.get(table) ?? new Set());
+      out.push(line);
+      declaredAt = out.length;
+      continue;
+    }
+    if (line === 'COMMIT') {
+      const want = chains.get(table)!;
+      const stale = [...(previous?.get(table) ?? [])].filter((c) => !want.has(c));
+      out.splice(declaredAt, 0, ...stale.map((c) => `:${c} - [0:0]`));
+      for (const c of stale) out.push(`-X ${c}`);
+      out.push(line);
+      continue;
+    }
+    if (line.startsWith(':')) {
+      const name = line.slice(1).split(/\s+/)[0]!;
+      if (isBuiltin(name)) continue;
+      chains.get(table)?.add(name);
+      out.push(`:${name} - [0:0]`);
+      declaredAt = out.length;
+      continue;
+    }
+    const args = tokenize(line);
+    if ((args[0] === '-A' || args[0] === '-I') && isBuiltin(args[1])) {
+      jumps.push([table, args[1]!, ...args.slice(2)]);
+      continue;
+    }
+    if ((args[0] === '-F' || args[0] === '-X' || args[0] === '-Z') && (args[1] === undefined || isBuiltin(args[1]))) {
+      continue; // never flush built-in chains or whole tables
+    }
+    // Chains used by -A but never declared: declare them (kube-proxy declares every chain it writes).
+    if (args[0] === '-A' && args[1] && !chains.get(table)?.has(args[1])) {
+      chains.get(table)?.add(args[1]);
+      out.splice(declaredAt, 0, `:${args[1]} - [0:0]`);
+      declaredAt++;
+    }
+    out.push(raw);
+  }
+  return { text: `${out.join('\n').trim()}\n`, jumps, chains };
+}
+
+function targetKey(t: Target): string {
+  return t.kind === 'host' ? 'host' : t.name;
+}
+
+/** The iptables backend (same options) whose apply goes kube-proxy's --noflush way. */
+export function createNoflushBackend(options: IptablesBackendOptions = {}): Backend {
+  const inner = createIptablesBackend(options);
+  const variant = options.variant ?? 'nft';
+  const iptables = `iptables-${variant}`;
+  const { restore } = iptablesTools(variant);
+  /** The chains the last apply declared, per target: the next apply deletes those it drops. */
+  const loaded = new Map<string, DeclaredChains>();
+
+  const apply = async (target: Target, plan: Plan): Promise<ApplyResult> => {
+    const t0 = performance.now();
+    const nf = toNoflush(inner.renderText(plan), loaded.get(targetKey(target)));
+    const t1 = performance.now();
+    // kube-proxy: chains first (the restore creates them), then the jumps into them.
+    await runTool(target, restore, ['--noflush'], { input: nf.text });
+    // -I prepends: insert in reverse so the jumps end up in the rendered order.
+    for (const [table, chain, ...rule] of [...nf.jumps].reverse()) {
+      const check = await runTool(target, iptables, ['-w', '-t', table!, '-C', chain!, ...rule], { allowFailure: true });
+      if (check.code !== 0) await runTool(target, iptables, ['-w', '-t', table!, '-I', chain!, ...rule]);
+    }
+    const t2 = performance.now();
+    loaded.set(targetKey(target), nf.chains);
+    return {
+      timings: { render: t1 - t0, kernel: t2 - t1 },
+      size: { unit: 'lines', count: nf.text.split('\n').length - 1 },
+    };
+  };
+
+  return {
+    name: 'iptables',
+    variant: 'noflush',
+    renderText: (plan) => toNoflush(inner.renderText(plan)).text,
+    apply,
+    sync: (target, from, to) => inner.sync(target, from, to),
+    readBack: (t) => inner.readBack(t),
+    verify: (t, p) => inner.verify(t, p),
+    async flush(t) {
+      await inner.flush(t);
+      loaded.delete(targetKey(t));
+    },
+    trace: (p, pk) => inner.trace(p, pk),
+  };
+}
