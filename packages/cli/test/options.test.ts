@@ -24,6 +24,13 @@ describe('backend flags', () => {
     expect(selectCase(parsed(cliArgs(c))).id).toBe(c.id);
   });
 
+  it('--help names noflush as a value of --iptables', () => {
+    const compile = buildProgram().commands.find((c) => c.name() === 'compile')!;
+    const option = compile.options.find((o) => o.long === '--iptables')!;
+    expect(option.argChoices).toEqual(['nft', 'legacy', 'noflush']);
+    expect(option.description).toContain('noflush (iptables-nft the way kube-proxy loads');
+  });
+
   it('defaults: iptables through iptables-nft; nft and nftnl flat; the other family’s flag is ignored', () => {
     expect(selectCase(parsed([])).id).toBe('iptables/nft');
     expect(selectCase(parsed(['--backend', 'nft', '--iptables', 'legacy'])).id).toBe('nft/flat');
