@@ -6,10 +6,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { selectVariants, variantId } from './backends.ts';
+import { FIGURE_GROUPS, type FigureGroup } from './figures.ts';
+import { REPO_ROOT } from './groups.ts';
 import { cleanupAll, installSignalHandlers } from './kernel.ts';
 import { writeReport } from './report.ts';
 import type { ResultsFile } from './results.ts';
-import { REPO_ROOT, runBench } from './runner.ts';
+import { runBench } from './runner.ts';
 
 function intList(v: string): number[] {
   const xs = v.split(',').map((s) => s.trim()).filter(Boolean).map((s) => Number(s.replace(/k$/i, '000')));
@@ -25,6 +27,13 @@ function int(min: number, max: number) {
     if (!Number.isInteger(x) || x < min || x > max) throw new InvalidArgumentError(`an integer from ${min} to ${max}`);
     return x;
   };
+}
+
+function figureGroups(list: string): FigureGroup[] {
+  const names = list.split(',').map((x) => x.trim()).filter(Boolean);
+  const bad = names.find((f) => !(FIGURE_GROUPS as readonly string[]).includes(f));
+  if (bad) throw new InvalidArgumentError(`unknown figure group ${bad} (${FIGURE_GROUPS.join(', ')})`);
+  return names as FigureGroup[];
 }
 
 function defaultOut(): string {
@@ -87,9 +96,7 @@ export function program(): Command {
     .action(async (opts: Record<string, unknown>) => {
       const quick = Boolean(opts.quick);
       const variants = selectVariants(String(opts.backends).split(',').map((s) => s.trim()).filter(Boolean));
-      const figures = opts.figures === undefined ? undefined : String(opts.figures).split(',').map((x) => x.trim()).filter(Boolean);
-      const badFigure = figures?.find((f) => !['generate', 'sync', 'first-packet', 'rss-peak'].includes(f));
-      if (badFigure) throw new InvalidArgumentError(`unknown figure group ${badFigure} (generate, sync, first-packet, rss-peak)`);
+      const figures = opts.figures === undefined ? undefined : figureGroups(String(opts.figures));
       const out = path.resolve((opts.out as string | undefined) ?? defaultOut());
       const uninstall = installSignalHandlers((m) => process.stderr.write(`${m}\n`));
       try {

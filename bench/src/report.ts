@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import path from 'node:path';
 import { groupedBarSpec, lineChartSpec, renderSvg, stackedBarSpec } from './charts.ts';
 import type { Bar, Point } from './charts.ts';
+import { FIGURES, type FigureId } from './figures.ts';
 import { validateResults } from './results.ts';
 import type { ResultRow, ResultsFile } from './results.ts';
 
@@ -23,25 +24,8 @@ interface Row extends ResultRow {
 /** Reference for speed-ups: what kube-proxy runs by default (iptables mode through iptables-nft). */
 const REFERENCE = 'iptables/nft';
 
-const OP_TEXT: Record<string, string> = {
-  generate: 'model → backend output in process (compile + render; nftnl: its batch when the backend exposes a builder), tinybench',
-  render: 'plan → backend output only (renderText / batch), tinybench',
-  'full-sync': 'load into an empty namespace, the whole path of `kpb apply`: compile + render + kernel',
-  'full-sync/userspace': 'full-sync wall time minus the kernel stage (compile, render, process overhead)',
-  'full-sync/kernel': 'kernel stage of full-sync as the backend reports it (`ApplyResult.timings.kernel`: tool run or netlink batch)',
-  'full-sync/userspace-share': 'userspace / full-sync, per sample',
-  resync: 'full load over an existing ruleset of the same size (compile + apply)',
-  'resync/userspace': 'resync wall time minus the kernel stage',
-  'resync/kernel': 'kernel stage of resync',
-  'incremental-1': 'one service gains or loses an endpoint in a loaded cluster: `backend.sync(target, from, to)`',
-  'churn-1pct': '1% of services gain (then lose) an endpoint at once: `backend.sync`',
-  verify: '`backend.verify` of the loaded plan',
-  flush: '`backend.flush` of the loaded plan',
-  'first-packet-first': 'TCP connect latency client → node rules → pod, to the first service port of the ruleset',
-  'first-packet-last': 'the same, to the last service port of the ruleset',
-  'rss-peak': 'peak RSS (VmHWM) of a child process that generates, compiles and syncs the cluster',
-};
-const OP_ORDER = Object.keys(OP_TEXT);
+const OP_TEXT: ReadonlyMap<string, string> = new Map(FIGURES.map((f) => [f.id, f.about]));
+const OP_ORDER: readonly string[] = FIGURES.map((f) => f.id);
 
 function readSource(dir: string): Source {
   const file = existsSync(dir) && statSync(dir).isFile() ? dir : path.join(dir, 'results.json');
@@ -102,7 +86,7 @@ function sortVariants(a: string, b: string): number {
 interface Target {
   readonly what: string;
   readonly series: string;
-  readonly op: string;
+  readonly op: FigureId;
   readonly services: number;
   readonly endpoints: number;
   readonly limit: number;
@@ -119,258 +103,288 @@ const TARGETS: readonly Target[] = [
   { what: 'nftnl full sync at 100k, peak RSS ≤ 1.5 GB', series: 'nftnl/flat', op: 'rss-peak', services: 100_000, endpoints: 3, limit: 1536, unit: 'MB' },
 ];
 
-export async function writeReport(dirs: readonly string[], out: string): Promise<string> {
-  if (dirs.length === 0) throw new Error('kpb report: no result folder given');
-  const sources = dirs.map(readSource);
-  // Two folders from the same host stay apart.
+/** What every section reads: the rows of every source, labelled by host when there are several. */
+class ReportData {
+  readonly multiHost: boolean;
+  readonly rows: Row[];
+  readonly ops: string[];
+
+  constructor(readonly labelled: readonly Source[]) {
+    this.multiHost = labelled.length > 1;
+    this.rows = labelled.flatMap((s) => s.file.results.map((r) => ({ ...r, host: s.label })));
+    this.ops = uniq(this.rows.map((r) => r.operation)).sort((a, b) => {
+      const ia = OP_ORDER.indexOf(a);
+      const ib = OP_ORDER.indexOf(b);
+      return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib);
+    });
+  }
+
+  series(r: Row): string {
+    return seriesOf(r, this.multiHost);
+  }
+
+  find(series: string, op: string, services: number, eps?: number): Row | undefined {
+    return this.rows.find((r) => this.series(r) === series && r.operation === op && r.services === services && (eps === undefined || r.endpointsPerService === eps));
+  }
+
+  /** `services×endpoints` scales measured for a figure, smallest first. */
+  scalesOf(op: string): string[] {
+    return uniq(this.rows.filter((r) => r.operation === op).map((r) => `${r.services}×${r.endpointsPerService}`)).sort((a, b) => parseInt(a) - parseInt(b));
+  }
+
+  seriesList(op: string): string[] {
+    return uniq(this.rows.filter((r) => r.operation === op).map((r) => this.series(r))).sort(sortVariants);
+  }
+
+  /** The series prefix of a host's rows (empty with one host). */
+  prefix(s: Source): string {
+    return this.multiHost ? `${s.label}: ` : '';
+  }
+}
+
+/** Sources labelled by host; two folders from the same host stay apart. */
+function labelSources(sources: readonly Source[]): Source[] {
   const seen = new Map<string, number>();
-  const labelled = sources.map((s) => {
+  return sources.map((s) => {
     const n = (seen.get(s.label) ?? 0) + 1;
     seen.set(s.label, n);
     return n > 1 ? { ...s, label: `${s.label} (${path.basename(s.dir)})` } : s;
   });
-  const multiHost = labelled.length > 1;
-  const rows: Row[] = labelled.flatMap((s) => s.file.results.map((r) => ({ ...r, host: s.label })));
-  mkdirSync(out, { recursive: true });
+}
 
-  const md: string[] = [];
-  md.push('# kpb bench report', '');
-  md.push(
-    `Drawn from ${labelled.map((s) => `\`${path.relative(out, path.join(s.dir, 'results.json')) || 'results.json'}\``).join(', ')} (schema kpb-bench/1). ` +
-      'Times in ms unless marked; cells: **median** (p90) [95% CI of the median, from 6 samples] n=samples. Warm-up runs are discarded.',
+function runText(s: Source): string {
+  const p = s.file.parameters;
+  return p
+    ? `services ${p.services.join(', ')} × ${p.endpointsPerService} endpoints, ${p.repeats} repeat(s) + ${p.warmup} warm-up, seed ${p.seed}, cap ${p.capSeconds}s${p.quick ? ', --quick' : ''}, ${p.durationSeconds ?? '?'} s`
+    : '';
+}
+
+function loadText(s: Source): string {
+  const l = s.file.environment.loadAverage;
+  if (!l) return '';
+  const busy = Math.max(l.start, l.end) > s.file.environment.cores ? ' — busy machine, figures noisy' : '';
+  return `${l.start} → ${l.end}${busy}`;
+}
+
+function environmentSection(d: ReportData): string[] {
+  const each = (f: (s: Source) => string) => d.labelled.map(f);
+  const env = (s: Source) => s.file.environment;
+  return [
+    '## Environment',
     '',
-  );
-
-  // Environment.
-  md.push('## Environment', '');
-  md.push(
     table(
-      ['', ...labelled.map((s) => s.label)],
+      ['', ...each((s) => s.label)],
       [
-        ['date', ...labelled.map((s) => s.file.environment.date ?? '')],
-        ['kernel', ...labelled.map((s) => s.file.environment.kernel)],
-        ['CPU', ...labelled.map((s) => `${s.file.environment.cpuModel} × ${s.file.environment.cores}`)],
-        ['memory', ...labelled.map((s) => `${s.file.environment.memoryMB} MB`)],
-        [
-          'load (1 min), start → end',
-          ...labelled.map((s) => {
-            const l = s.file.environment.loadAverage;
-            if (!l) return '';
-            const busy = Math.max(l.start, l.end) > s.file.environment.cores ? ' — busy machine, figures noisy' : '';
-            return `${l.start} → ${l.end}${busy}`;
-          }),
-        ],
-        ['node', ...labelled.map((s) => s.file.environment.node)],
-        ['iptables', ...labelled.map((s) => s.file.environment.iptables)],
-        ['nft', ...labelled.map((s) => s.file.environment.nft)],
-        ['libnftnl', ...labelled.map((s) => s.file.environment.libnftnl)],
-        ['commit', ...labelled.map((s) => s.file.environment.gitCommit)],
-        ['kernel figures', ...labelled.map((s) => (s.file.environment.kernelFigures ? 'yes' : `no: ${s.file.environment.kernelFiguresReason ?? ''}`))],
-        [
-          'run',
-          ...labelled.map((s) => {
-            const p = s.file.parameters;
-            return p
-              ? `services ${p.services.join(', ')} × ${p.endpointsPerService} endpoints, ${p.repeats} repeat(s) + ${p.warmup} warm-up, seed ${p.seed}, cap ${p.capSeconds}s${p.quick ? ', --quick' : ''}, ${p.durationSeconds ?? '?'} s`
-              : '';
-          }),
-        ],
+        ['date', ...each((s) => env(s).date ?? '')],
+        ['kernel', ...each((s) => env(s).kernel)],
+        ['CPU', ...each((s) => `${env(s).cpuModel} × ${env(s).cores}`)],
+        ['memory', ...each((s) => `${env(s).memoryMB} MB`)],
+        ['load (1 min), start → end', ...each(loadText)],
+        ['node', ...each((s) => env(s).node)],
+        ['iptables', ...each((s) => env(s).iptables)],
+        ['nft', ...each((s) => env(s).nft)],
+        ['libnftnl', ...each((s) => env(s).libnftnl)],
+        ['commit', ...each((s) => env(s).gitCommit)],
+        ['kernel figures', ...each((s) => (env(s).kernelFigures ? 'yes' : `no: ${env(s).kernelFiguresReason ?? ''}`))],
+        ['run', ...each(runText)],
       ],
     ),
     '',
-  );
+  ];
+}
 
-  // Backends.
-  const statuses = labelled.flatMap((s) => (s.file.backends ?? []).map((b) => ({ ...b, host: s.label })));
-  if (statuses.length) {
-    md.push('## Backends', '');
-    md.push(
-      table(
-        [...(multiHost ? ['host'] : []), 'backend/layout', 'status'],
-        statuses.map((b) => [
-          ...(multiHost ? [b.host] : []),
-          `${b.backend}/${b.layout}`,
-          b.available ? (b.kernelError ? `loaded; kernel figures stopped: ${b.kernelError}` : 'measured') : `unavailable: ${b.reason ?? ''}`,
-        ]),
-      ),
-      '',
-    );
+function backendsSection(d: ReportData): string[] {
+  const statuses = d.labelled.flatMap((s) => (s.file.backends ?? []).map((b) => ({ ...b, host: s.label })));
+  if (!statuses.length) return [];
+  const rows = statuses.map((b) => [
+    ...(d.multiHost ? [b.host] : []),
+    `${b.backend}/${b.layout}`,
+    b.available ? (b.kernelError ? `loaded; kernel figures stopped: ${b.kernelError}` : 'measured') : `unavailable: ${b.reason ?? ''}`,
+  ]);
+  return ['## Backends', '', table([...(d.multiHost ? ['host'] : []), 'backend/layout', 'status'], rows), ''];
+}
+
+function targetRow(d: ReportData, t: Target, s: Source): string[] {
+  const series = `${d.prefix(s)}${t.series}`;
+  const r = d.find(series, t.op, t.services, t.endpoints);
+  const share = t.share !== undefined ? d.find(series, 'full-sync/userspace-share', t.services, t.endpoints) : undefined;
+  let measured = 'not measured in this run';
+  let verdict = '–';
+  if (r && r.median !== null) {
+    measured = `${fmt(r.median, t.unit)}${share?.median != null ? `, userspace ${fmt(share.median)}%` : ''}`;
+    const ok = r.median <= t.limit && (t.share === undefined || (share?.median != null && share.median <= t.share));
+    verdict = ok ? 'met' : 'NOT met';
+  } else if (r?.overCap) {
+    measured = 'over the time cap';
+    verdict = 'NOT met';
   }
+  return [t.what, ...(d.multiHost ? [s.label] : []), measured, verdict];
+}
 
-  const find = (series: string, op: string, services: number, eps?: number) =>
-    rows.find((r) => seriesOf(r, multiHost) === series && r.operation === op && r.services === services && (eps === undefined || r.endpointsPerService === eps));
+function targetsSection(d: ReportData): string[] {
+  const rows = TARGETS.flatMap((t) => d.labelled.map((s) => targetRow(d, t, s)));
+  return ['## Targets', '', table(['target', ...(d.multiHost ? ['host'] : []), 'measured', 'verdict'], rows), ''];
+}
 
-  // Targets.
-  md.push('## Targets', '');
-  md.push(
-    table(
-      ['target', ...(multiHost ? ['host'] : []), 'measured', 'verdict'],
-      TARGETS.flatMap((t) =>
-        labelled.map((s) => {
-          const series = multiHost ? `${s.label}: ${t.series}` : t.series;
-          const r = find(series, t.op, t.services, t.endpoints);
-          const share = t.share !== undefined ? find(series, 'full-sync/userspace-share', t.services, t.endpoints) : undefined;
-          let measured = 'not measured in this run';
-          let verdict = '–';
-          if (r && r.median !== null) {
-            measured = `${fmt(r.median, t.unit)}${share?.median != null ? `, userspace ${fmt(share.median)}%` : ''}`;
-            const ok = r.median <= t.limit && (t.share === undefined || (share?.median != null && share.median <= t.share));
-            verdict = ok ? 'met' : 'NOT met';
-          } else if (r?.overCap) {
-            measured = 'over the time cap';
-            verdict = 'NOT met';
-          }
-          return [t.what, ...(multiHost ? [s.label] : []), measured, verdict];
-        }),
-      ),
-    ),
-    '',
-  );
-
-  // Figures.
-  const ops = uniq(rows.map((r) => r.operation)).sort((a, b) => {
-    const ia = OP_ORDER.indexOf(a);
-    const ib = OP_ORDER.indexOf(b);
-    return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib);
-  });
-  const scalesOf = (op: string) => uniq(rows.filter((r) => r.operation === op).map((r) => `${r.services}×${r.endpointsPerService}`)).sort((a, b) => parseInt(a) - parseInt(b));
-  const seriesList = (op: string) => uniq(rows.filter((r) => r.operation === op).map((r) => seriesOf(r, multiHost))).sort(sortVariants);
-
-  md.push('## Figures', '');
-  for (const op of ops) {
-    const unit = rows.find((r) => r.operation === op)?.unit ?? 'ms';
-    const scales = scalesOf(op);
-    md.push(`### ${op} (${unit})`, '', OP_TEXT[op] ? `${OP_TEXT[op]}.` : '', '');
-    md.push(
-      table(
-        ['backend/layout', ...scales.map((s) => `${s} svc×ep`)],
-        seriesList(op).map((series) => [
-          series,
-          ...scales.map((sc) => {
-            const [n, e] = sc.split('×').map(Number);
-            return cell(find(series, op, n!, e));
-          }),
-        ]),
-      ),
-    );
-    const notes = uniq(rows.filter((r) => r.operation === op && r.notes?.length).flatMap((r) => r.notes!.map((n) => `${seriesOf(r, multiHost)} @ ${r.services}: ${n}`)));
-    if (notes.length) md.push('', ...notes.slice(0, 12).map((n) => `- ${n}`), ...(notes.length > 12 ? [`- … ${notes.length - 12} more in results.json`] : []));
-    md.push('');
-  }
-
-  // Userspace vs kernel.
-  const splitRows = rows.filter((r) => r.operation === 'full-sync');
-  if (splitRows.length) {
-    md.push('## Full sync: userspace vs kernel', '');
-    md.push(
-      table(
-        ['backend/layout', 'services×ep', 'full-sync', 'userspace', 'kernel', 'userspace share'],
-        splitRows
-          .slice()
-          .sort((a, b) => a.services - b.services || sortVariants(seriesOf(a, multiHost), seriesOf(b, multiHost)))
-          .map((r) => {
-            const s = seriesOf(r, multiHost);
-            return [
-              s,
-              `${r.services}×${r.endpointsPerService}`,
-              fmt(r.median),
-              fmt(find(s, 'full-sync/userspace', r.services, r.endpointsPerService)?.median),
-              fmt(find(s, 'full-sync/kernel', r.services, r.endpointsPerService)?.median),
-              `${fmt(find(s, 'full-sync/userspace-share', r.services, r.endpointsPerService)?.median)}%`,
-            ];
-          }),
-      ),
-      '',
-    );
-  }
-
-  // Speed-ups.
-  const speedOps = ['generate', 'full-sync', 'resync', 'incremental-1', 'churn-1pct', 'verify', 'flush', 'first-packet-last', 'rss-peak'].filter((o) => ops.includes(o));
-  const refSeries = (host: string) => (multiHost ? `${host}: ${REFERENCE}` : REFERENCE);
-  const speedLines: string[][] = [];
-  for (const op of speedOps) {
-    for (const sc of scalesOf(op)) {
+function figureSection(d: ReportData, op: string): string[] {
+  const unit = d.rows.find((r) => r.operation === op)?.unit ?? 'ms';
+  const scales = d.scalesOf(op);
+  const about = OP_TEXT.get(op);
+  const rows = d.seriesList(op).map((series) => [
+    series,
+    ...scales.map((sc) => {
       const [n, e] = sc.split('×').map(Number);
-      for (const s of labelled) {
-        const ref = find(refSeries(s.label), op, n!, e);
-        if (!ref?.median) continue;
-        const others = seriesList(op).filter((x) => x !== refSeries(s.label) && (!multiHost || x.startsWith(`${s.label}: `)));
-        const cells = others.map((x) => {
-          const r = find(x, op, n!, e);
-          return r?.median ? `${x.replace(`${s.label}: `, '')} ${fmt(ref.median! / r.median)}×` : '';
-        });
-        if (cells.some(Boolean)) speedLines.push([op, `${sc}`, ...(multiHost ? [s.label] : []), cells.filter(Boolean).join(', ')]);
-      }
-    }
+      return cell(d.find(series, op, n!, e));
+    }),
+  ]);
+  const out = [`### ${op} (${unit})`, '', about ? `${about}.` : '', '', table(['backend/layout', ...scales.map((s) => `${s} svc×ep`)], rows)];
+  const notes = uniq(d.rows.filter((r) => r.operation === op && r.notes?.length).flatMap((r) => r.notes!.map((n) => `${d.series(r)} @ ${r.services}: ${n}`)));
+  if (notes.length) out.push('', ...notes.slice(0, 12).map((n) => `- ${n}`), ...(notes.length > 12 ? [`- … ${notes.length - 12} more in results.json`] : []));
+  out.push('');
+  return out;
+}
+
+function splitSection(d: ReportData): string[] {
+  const splitRows = d.rows.filter((r) => r.operation === 'full-sync');
+  if (!splitRows.length) return [];
+  const rows = splitRows
+    .slice()
+    .sort((a, b) => a.services - b.services || sortVariants(d.series(a), d.series(b)))
+    .map((r) => {
+      const s = d.series(r);
+      const part = (op: FigureId) => d.find(s, op, r.services, r.endpointsPerService)?.median;
+      return [s, `${r.services}×${r.endpointsPerService}`, fmt(r.median), fmt(part('full-sync/userspace')), fmt(part('full-sync/kernel')), `${fmt(part('full-sync/userspace-share'))}%`];
+    });
+  return ['## Full sync: userspace vs kernel', '', table(['backend/layout', 'services×ep', 'full-sync', 'userspace', 'kernel', 'userspace share'], rows), ''];
+}
+
+/** Figures compared across variants in the speed-up tables. */
+const SPEED_FIGURES: readonly FigureId[] = ['generate', 'full-sync', 'resync', 'incremental-1', 'churn-1pct', 'verify', 'flush', 'first-packet-last', 'rss-peak'];
+
+function speedupLines(d: ReportData, op: string, sc: string): string[][] {
+  const [n, e] = sc.split('×').map(Number);
+  const lines: string[][] = [];
+  for (const s of d.labelled) {
+    const refSeries = `${d.prefix(s)}${REFERENCE}`;
+    const ref = d.find(refSeries, op, n!, e);
+    if (!ref?.median) continue;
+    const others = d.seriesList(op).filter((x) => x !== refSeries && (!d.multiHost || x.startsWith(`${s.label}: `)));
+    const cells = others.map((x) => {
+      const r = d.find(x, op, n!, e);
+      return r?.median ? `${x.replace(`${s.label}: `, '')} ${fmt(ref.median! / r.median)}×` : '';
+    });
+    if (cells.some(Boolean)) lines.push([op, `${sc}`, ...(d.multiHost ? [s.label] : []), cells.filter(Boolean).join(', ')]);
   }
-  if (speedLines.length) {
-    md.push('## Speed-ups', '', `Ratio of medians: ${REFERENCE} (kube-proxy's default) ÷ the other; above 1 means faster (for rss-peak: smaller).`, '');
-    md.push(table(['figure', 'services×ep', ...(multiHost ? ['host'] : []), 'vs ' + REFERENCE], speedLines), '');
-  }
-  // nftnl vs nft, same layout.
-  const pairLines: string[][] = [];
-  for (const op of speedOps) {
+  return lines;
+}
+
+function speedupSection(d: ReportData): string[] {
+  const speedOps = SPEED_FIGURES.filter((o) => d.ops.includes(o));
+  const lines = speedOps.flatMap((op) => d.scalesOf(op).flatMap((sc) => speedupLines(d, op, sc)));
+  if (!lines.length) return [];
+  return [
+    '## Speed-ups',
+    '',
+    `Ratio of medians: ${REFERENCE} (kube-proxy's default) ÷ the other; above 1 means faster (for rss-peak: smaller).`,
+    '',
+    table(['figure', 'services×ep', ...(d.multiHost ? ['host'] : []), 'vs ' + REFERENCE], lines),
+    '',
+  ];
+}
+
+/** nftnl against nft, same layout. */
+function pairSection(d: ReportData): string[] {
+  const lines: string[][] = [];
+  for (const op of SPEED_FIGURES.filter((o) => d.ops.includes(o))) {
     for (const layout of ['flat', 'kube-proxy']) {
-      for (const sc of scalesOf(op)) {
+      for (const sc of d.scalesOf(op)) {
         const [n, e] = sc.split('×').map(Number);
-        for (const s of labelled) {
-          const pre = multiHost ? `${s.label}: ` : '';
-          const a = find(`${pre}nft/${layout}`, op, n!, e);
-          const b = find(`${pre}nftnl/${layout}`, op, n!, e);
-          if (a?.median && b?.median) pairLines.push([op, layout, sc, ...(multiHost ? [s.label] : []), `${fmt(a.median / b.median)}×`]);
+        for (const s of d.labelled) {
+          const a = d.find(`${d.prefix(s)}nft/${layout}`, op, n!, e);
+          const b = d.find(`${d.prefix(s)}nftnl/${layout}`, op, n!, e);
+          if (a?.median && b?.median) lines.push([op, layout, sc, ...(d.multiHost ? [s.label] : []), `${fmt(a.median / b.median)}×`]);
         }
       }
     }
   }
-  if (pairLines.length) {
-    md.push('nftnl against nft (same layout), nft ÷ nftnl:', '');
-    md.push(table(['figure', 'layout', 'services×ep', ...(multiHost ? ['host'] : []), 'nftnl speed-up'], pairLines), '');
-  }
+  if (!lines.length) return [];
+  return ['nftnl against nft (same layout), nft ÷ nftnl:', '', table(['figure', 'layout', 'services×ep', ...(d.multiHost ? ['host'] : []), 'nftnl speed-up'], lines), ''];
+}
 
-  // Charts.
-  const charts: [string, string, Promise<string>][] = [];
-  const linePoints = (op: string): Point[] =>
-    rows.filter((r) => r.operation === op && r.median !== null && r.median > 0).map((r) => ({ series: seriesOf(r, multiHost), services: r.services, value: r.median!, p90: r.p90 ?? undefined }));
-  for (const [op, title] of [
-    ['full-sync', 'Full sync into an empty namespace (median)'],
-    ['resync', 'Full resync over a loaded ruleset (median)'],
-    ['incremental-1', 'Incremental sync, one service changes (median)'],
-    ['generate', 'Generation in process, compile + render (median)'],
-  ] as const) {
-    const pts = linePoints(op);
-    if (pts.length) charts.push([`${op}.svg`, title, renderSvg(lineChartSpec(title, 'ms (log)', pts))]);
+const LINE_CHARTS: readonly (readonly [FigureId, string])[] = [
+  ['full-sync', 'Full sync into an empty namespace (median)'],
+  ['resync', 'Full resync over a loaded ruleset (median)'],
+  ['incremental-1', 'Incremental sync, one service changes (median)'],
+  ['generate', 'Generation in process, compile + render (median)'],
+];
+
+/** The charts to draw: file name, title, SVG. */
+function charts(d: ReportData): [string, string, Promise<string>][] {
+  const out: [string, string, Promise<string>][] = [];
+  const measured = d.rows.filter((r) => r.median !== null);
+  for (const [op, title] of LINE_CHARTS) {
+    const pts: Point[] = measured.filter((r) => r.operation === op && r.median! > 0).map((r) => ({ series: d.series(r), services: r.services, value: r.median!, p90: r.p90 ?? undefined }));
+    if (pts.length) out.push([`${op}.svg`, title, renderSvg(lineChartSpec(title, 'ms (log)', pts))]);
   }
-  const latBars: Bar[] = rows
-    .filter((r) => (r.operation === 'first-packet-first' || r.operation === 'first-packet-last') && r.median !== null)
-    .map((r) => ({ series: seriesOf(r, multiHost), group: r.operation === 'first-packet-first' ? 'first service' : 'last service', facet: `${r.services} services`, value: r.median! }));
-  if (latBars.length) charts.push(['first-packet.svg', 'First-packet latency (TCP connect, median)', renderSvg(groupedBarSpec('First-packet latency: first vs last service (median)', 'µs', 'service', latBars))]);
-  const splitBars: Bar[] = rows
+  const latBars: Bar[] = measured
+    .filter((r) => r.operation === 'first-packet-first' || r.operation === 'first-packet-last')
+    .map((r) => ({ series: d.series(r), group: r.operation === 'first-packet-first' ? 'first service' : 'last service', facet: `${r.services} services`, value: r.median! }));
+  if (latBars.length) out.push(['first-packet.svg', 'First-packet latency (TCP connect, median)', renderSvg(groupedBarSpec('First-packet latency: first vs last service (median)', 'µs', 'service', latBars))]);
+  const splitBars: Bar[] = measured
     .filter((r) => r.operation === 'full-sync/userspace' || r.operation === 'full-sync/kernel')
-    .filter((r) => r.median !== null)
-    .map((r) => ({ series: seriesOf(r, multiHost), group: r.operation.endsWith('kernel') ? 'kernel' : 'userspace', facet: `${r.services} services`, value: r.median! }));
-  if (splitBars.length) charts.push(['full-sync-split.svg', 'Full sync, userspace vs kernel', renderSvg(stackedBarSpec('Full sync: userspace vs kernel (medians)', 'ms', splitBars))]);
+    .map((r) => ({ series: d.series(r), group: r.operation.endsWith('kernel') ? 'kernel' : 'userspace', facet: `${r.services} services`, value: r.median! }));
+  if (splitBars.length) out.push(['full-sync-split.svg', 'Full sync, userspace vs kernel', renderSvg(stackedBarSpec('Full sync: userspace vs kernel (medians)', 'ms', splitBars))]);
+  return out;
+}
 
-  if (charts.length) {
-    md.push('## Charts', '');
-    for (const [name, title, svg] of charts) {
-      writeFileSync(path.join(out, name), await svg);
-      md.push(`![${title}](${name})`, '');
-    }
+async function chartsSection(d: ReportData, out: string): Promise<string[]> {
+  const drawn = charts(d);
+  if (!drawn.length) return [];
+  const md = ['## Charts', ''];
+  for (const [name, title, svg] of drawn) {
+    writeFileSync(path.join(out, name), await svg);
+    md.push(`![${title}](${name})`, '');
   }
+  return md;
+}
 
-  // Reading.
-  md.push('## Reading', '');
-  md.push(...reading(rows, multiHost), '');
-
+export async function writeReport(dirs: readonly string[], out: string): Promise<string> {
+  if (dirs.length === 0) throw new Error('kpb report: no result folder given');
+  const d = new ReportData(labelSources(dirs.map(readSource)));
+  mkdirSync(out, { recursive: true });
+  const drawnFrom = d.labelled.map((s) => `\`${path.relative(out, path.join(s.dir, 'results.json')) || 'results.json'}\``).join(', ');
+  const md: string[] = [
+    '# kpb bench report',
+    '',
+    `Drawn from ${drawnFrom} (schema kpb-bench/1). ` +
+      'Times in ms unless marked; cells: **median** (p90) [95% CI of the median, from 6 samples] n=samples. Warm-up runs are discarded.',
+    '',
+    ...environmentSection(d),
+    ...backendsSection(d),
+    ...targetsSection(d),
+    '## Figures',
+    '',
+    ...d.ops.flatMap((op) => figureSection(d, op)),
+    ...splitSection(d),
+    ...speedupSection(d),
+    ...pairSection(d),
+    ...(await chartsSection(d, out)),
+    '## Reading',
+    '',
+    ...reading(d.rows, d.multiHost),
+    '',
+  ];
   const file = path.join(out, 'report.md');
   writeFileSync(file, `${md.join('\n').replace(/\n{3,}/g, '\n\n').trim()}\n`);
   return file;
 }
 
+const READING_FIGURES: readonly FigureId[] = ['full-sync', 'resync', 'incremental-1', 'generate', 'rss-peak'];
+
 /** A few sentences drawn from the numbers: who is fastest where, how first and last packets compare. */
 function reading(rows: readonly Row[], multiHost: boolean): string[] {
   const out: string[] = [];
-  for (const op of ['full-sync', 'resync', 'incremental-1', 'generate', 'rss-peak']) {
+  for (const op of READING_FIGURES) {
     const at = rows.filter((r) => r.operation === op && r.median !== null);
     if (!at.length) continue;
     const top = Math.max(...at.map((r) => r.services));

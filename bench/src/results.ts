@@ -10,33 +10,13 @@ export const SCHEMA = 'kpb-bench/1';
 
 export type Unit = 'ms' | 'us' | 'MB' | '%';
 
-/** The figures a run measures (see bench/README in report.md for their exact meaning). */
-export const OPERATIONS = [
-  'generate',
-  'render',
-  'full-sync',
-  'full-sync/userspace',
-  'full-sync/kernel',
-  'full-sync/userspace-share',
-  'resync',
-  'resync/userspace',
-  'resync/kernel',
-  'incremental-1',
-  'churn-1pct',
-  'verify',
-  'flush',
-  'first-packet-first',
-  'first-packet-last',
-  'rss-peak',
-] as const;
-export type Operation = (typeof OPERATIONS)[number];
-
 export interface ResultRow {
   readonly backend: string;
   readonly layout: string;
   readonly services: number;
   readonly endpointsPerService: number;
-  readonly operation: Operation | string;
+  /** The figure: a `FigureId` (figures.ts) in files this version writes. */
+  readonly operation: string;
   readonly unit: Unit;
   /** Kept samples (warm-up runs discarded), in `unit`, in the order taken. */
   readonly samples: readonly number[];

@@ -3,15 +3,15 @@
  * the namespace the parent made), then print its own peak RSS (VmHWM). Run by the parent with a
  * time cap; it touches nothing but that namespace.
  *
- *   node --import tsx rss-child.ts '{"backend":"nftnl","layout":"flat","services":1000,"endpoints":3,"seed":1,"ns":"kpb-bench-…"}'
+ *   node --import tsx rss-child.ts '{"id":"nftnl/flat","services":1000,"endpoints":3,"seed":1,"ns":"kpb-bench-…"}'
  */
 import { readFileSync } from 'node:fs';
 import { loadVariant, VARIANTS } from './backends.ts';
 import { buildBenchCluster } from './cluster.ts';
 
 interface Args {
-  backend: string;
-  layout: string;
+  /** The variant's registry id. */
+  id: string;
   services: number;
   endpoints: number;
   seed: number;
@@ -26,10 +26,10 @@ function vmHWMkB(): number {
 
 async function main(): Promise<void> {
   const args = JSON.parse(process.argv[2] ?? '{}') as Args;
-  const v = VARIANTS.find((x) => x.backend === args.backend && x.layout === args.layout);
-  if (!v) throw new Error(`unknown variant ${args.backend}/${args.layout}`);
+  const v = VARIANTS.find((x) => x.id === args.id);
+  if (!v) throw new Error(`unknown variant ${args.id}`);
   if (args.ns !== undefined && !/^kpb-bench-\d+-\d+$/.test(args.ns)) throw new Error(`refusing namespace ${args.ns}`);
-  const backend = await loadVariant(v);
+  const { backend } = loadVariant(v);
   const t0 = performance.now();
   const bc = buildBenchCluster(args.services, args.endpoints, args.seed);
   const mode = args.ns ? 'sync' : 'generate';

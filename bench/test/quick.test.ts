@@ -12,7 +12,8 @@ import { VARIANTS } from '../src/backends.ts';
 import { writeReport } from '../src/report.ts';
 import { validateResults } from '../src/results.ts';
 import type { ResultsFile } from '../src/results.ts';
-import { expectedOperations, runBench } from '../src/runner.ts';
+import { expectedOperations } from '../src/figures.ts';
+import { runBench } from '../src/runner.ts';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'kpb-bench-quick-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -49,7 +50,7 @@ describe.skipIf(!canUseKernel())('bench --quick end to end (root)', () => {
     for (const b of loaded) {
       const id = `${b.backend}/${b.layout}`;
       expect(b.kernelError, `${id} kernel error`).toBeUndefined();
-      const v = VARIANTS.find((x) => x.backend === b.backend && x.layout === b.layout)!;
+      const v = VARIANTS.find((x) => x.backend === b.backend && x.variant === b.layout)!;
       for (const op of expectedOperations(v, true)) {
         const row = data.results.find((r) => r.backend === b.backend && r.layout === b.layout && r.operation === op && r.services === 200);
         expect(row, `${id} ${op} present`).toBeDefined();

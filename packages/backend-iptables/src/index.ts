@@ -2,6 +2,7 @@ export { createIptablesBackend } from './backend.ts';
 export type { IptablesBackendOptions } from './backend.ts';
 export { iptablesTools } from './tables.ts';
 export type { IptablesVariant } from './tables.ts';
+export { createNoflushBackend } from './noflush.ts';
 export {
   renderRuleset,
   renderText,

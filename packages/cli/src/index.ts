@@ -1,1 +1,2 @@
 export { main, buildProgram } from './main.ts';
+export { selectableCases } from './backends.ts';

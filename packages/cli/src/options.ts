@@ -1,14 +1,13 @@
 /**
  * The flags every rule-touching command accepts, and turning them into a target, node settings
- * and backend options. Scripts can pass one set of flags to every command.
+ * and the backend case. Scripts can pass one set of flags to every command.
  */
 import { existsSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import ipaddr from 'ipaddr.js';
-import type { BackendOptions, Target } from '@kpb/backend';
+import type { Target } from '@kpb/backend';
 import { nodeSettings, type NodeSettings } from '@kpb/compiler';
-import type { Cluster } from '@kpb/model';
-import { BACKEND_NAMES } from './backends.ts';
+import { isDNS1123Subdomain, parseCIDR, type Cluster } from '@kpb/model';
+import { BACKEND_NAMES, IPTABLES_VARIANTS, LAYOUTS } from './backends.ts';
 import { UsageError } from './errors.ts';
 
 export interface CommonOptions {
@@ -34,8 +33,12 @@ export function withCommonOptions(cmd: Command): Command {
     .option('--cluster-cidr <cidr>', 'pod CIDR: ClusterIP traffic from outside it is masqueraded')
     .option('--masquerade-all', 'masquerade all ClusterIP traffic (kube-proxy --masquerade-all)')
     .option('--masquerade-bit <n>', 'bit of the packet mark that requests masquerading (0-31)', '14')
-    .addOption(new Option('--layout <layout>', 'nft/nftnl ruleset layout').choices(['flat', 'kube-proxy']).default('flat'))
-    .addOption(new Option('--iptables <variant>', 'iptables variant').choices(['nft', 'legacy']).default('nft'))
+    .addOption(new Option('--layout <layout>', 'nft/nftnl ruleset layout').choices(LAYOUTS).default('flat'))
+    .addOption(
+      new Option('--iptables <variant>', "iptables tools: iptables-nft, iptables-legacy, or noflush (iptables-nft the way kube-proxy loads: --noflush, jumps ensured with -C/-I)")
+        .choices(IPTABLES_VARIANTS)
+        .default('nft'),
+    )
     .option('--lock-wait <seconds>', 'how long to wait for another kpb working on the same target', '60');
 }
 
@@ -62,8 +65,6 @@ export function resolveTarget(opts: CommonOptions, verb: string): Target {
   return { kind: 'netns', name: opts.netns };
 }
 
-const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
 /** Node settings from the flags; the node defaults to the input's first Node. */
 export function resolveSettings(opts: CommonOptions, cluster?: Cluster): { settings: NodeSettings; note?: string } {
   let nodeName = opts.node;
@@ -78,20 +79,14 @@ export function resolveSettings(opts: CommonOptions, cluster?: Cluster): { setti
       if ((cluster?.nodes.length ?? 0) > 1) note = `no --node given: using the first Node in the input, ${first}`;
     }
   }
-  if (nodeName.length > 253 || !DNS1123_SUBDOMAIN.test(nodeName)) {
+  if (!isDNS1123Subdomain(nodeName)) {
     throw new UsageError(`--node ${JSON.stringify(nodeName)} is not a valid node name (a DNS-1123 subdomain)`);
   }
   let clusterCIDR: string | undefined;
   if (opts.clusterCidr !== undefined) {
-    if (!ipaddr.isValidCIDR(opts.clusterCidr)) throw new UsageError(`--cluster-cidr ${JSON.stringify(opts.clusterCidr)} is not a CIDR`);
-    const [addr, bits] = ipaddr.parseCIDR(opts.clusterCidr);
-    const network = ipaddr.IPv4.isIPv4(opts.clusterCidr.split('/')[0]!)
-      ? ipaddr.IPv4.networkAddressFromCIDR(opts.clusterCidr)
-      : ipaddr.IPv6.networkAddressFromCIDR(opts.clusterCidr);
-    if (network.toString() !== addr.toString()) {
-      throw new UsageError(`--cluster-cidr ${opts.clusterCidr} has host bits set (did you mean ${network.toString()}/${bits}?)`);
-    }
-    clusterCIDR = `${addr.toString()}/${bits}`;
+    const cidr = parseCIDR(opts.clusterCidr);
+    if (!cidr.ok) throw new UsageError(`--cluster-cidr ${JSON.stringify(opts.clusterCidr)} ${cidr.reason}`);
+    clusterCIDR = cidr.text;
   }
   const bit = Number(opts.masqueradeBit);
   if (!/^\d+$/.test(opts.masqueradeBit) || bit > 31) {
@@ -104,10 +99,6 @@ export function resolveSettings(opts: CommonOptions, cluster?: Cluster): { setti
     ...(clusterCIDR !== undefined ? { clusterCIDR } : {}),
   });
   return note !== undefined ? { settings, note } : { settings };
-}
-
-export function backendOptions(opts: CommonOptions): BackendOptions {
-  return { layout: opts.layout as 'flat' | 'kube-proxy', iptablesVariant: opts.iptables as 'nft' | 'legacy' };
 }
 
 /** Seconds to wait for the target's lock (one kpb at a time per namespace). */

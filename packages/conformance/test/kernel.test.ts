@@ -10,12 +10,12 @@ import { BACKEND_CASES, FLOWS, HOSTS, PODS, fixturePlan, judgeProbe, probeRow, s
 const plan = fixturePlan();
 
 describe.skipIf(!canUseKernel())('conformance on a real kernel', () => {
-  describe.each(BACKEND_CASES)('$id', ({ load }) => {
+  describe.each(BACKEND_CASES)('$id', ({ create }) => {
     let vc: VirtualCluster | undefined;
     let backend: Backend;
 
     beforeAll(async () => {
-      backend = await load();
+      backend = create();
       vc = await createVirtualCluster({
         nodeIP: HOSTS.nodeIP,
         clientIP: HOSTS.clientIP,

@@ -29,14 +29,14 @@ function firstDifferences(got: string, want: string): string {
 
 export function incrementalSyncProperty(cases: readonly BackendCase[]): void {
   describe.skipIf(!canUseKernel())('incremental sync equals full apply along a random walk', () => {
-    describe.each(cases)('$id', ({ id, load }) => {
+    describe.each(cases)('$id', ({ id, create }) => {
       let backend: Backend;
       const namespaces: string[] = [];
       let synced: Target;
       let applied: Target;
 
       beforeAll(async () => {
-        backend = await load();
+        backend = create();
         for (const role of ['walk-sync', 'walk-full']) namespaces.push(await createNamespace(role));
         synced = { kind: 'netns', name: namespaces[0]! };
         applied = { kind: 'netns', name: namespaces[1]! };

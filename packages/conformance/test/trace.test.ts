@@ -6,11 +6,8 @@ import { BACKEND_CASES, FLOWS, checkTrace, fixturePlan } from '../src/index.ts';
 
 const plan = fixturePlan();
 
-describe.each(BACKEND_CASES)('tracer: $id', ({ id, load }) => {
-  it.each(FLOWS)('$name', async (row) => {
-    const backend = await load().catch((e: Error) => {
-      throw new Error(`${id}: cannot load backend: ${e.message}`);
-    });
-    expect(checkTrace(backend, plan, row)).toBeUndefined();
+describe.each(BACKEND_CASES)('tracer: $id', ({ create }) => {
+  it.each(FLOWS)('$name', (row) => {
+    expect(checkTrace(create(), plan, row)).toBeUndefined();
   });
 });

@@ -1,13 +1,14 @@
 /**
- * The backend cases every robustness test runs over: iptables (nft and legacy), nft (flat and
- * kube-proxy layout), nftnl (flat and kube-proxy layout). nftnl is loaded lazily: when its
- * package or the native addon cannot be loaded the nftnl cases report why (`unavailable`) and
- * are skipped — except with CI=true, where that is a failure.
+ * The backend cases every robustness test runs over: the registry's (@kpb/registry), except those
+ * the registry says robustness leaves out (and why). A case that cannot run here (nftnl without
+ * the native addon) reports why (`unavailable`) and is skipped — except with CI=true, where that
+ * is a failure.
  */
 import type { Backend } from '@kpb/backend';
-import { createIptablesBackend } from '@kpb/backend-iptables';
-import { createNftBackend } from '@kpb/backend-nft';
+import { createNftnlBackend, type NftnlBackendOptions } from '@kpb/backend-nftnl';
+import { BACKEND_CASES as REGISTERED, cliArgs, skipReason } from '@kpb/registry';
 
+/** The tool family a rendering is checked against and whose errors a test expects. */
 export type BackendKind = 'iptables-nft' | 'iptables-legacy' | 'nft' | 'nftnl';
 
 export interface BackendCase {
@@ -22,51 +23,17 @@ export interface BackendCase {
   readonly unavailable?: string;
 }
 
-type NftnlModule = typeof import('@kpb/backend-nftnl');
-
-let nftnlModule: NftnlModule | undefined;
-let nftnlProblem: string | undefined;
-try {
-  const native = await import('@kpb/native');
-  if (!native.nativeAvailable()) nftnlProblem = 'the native addon (native/build/Release/kpb_nftnl.node) cannot be loaded';
-  else nftnlModule = await import('@kpb/backend-nftnl');
-} catch (e) {
-  nftnlProblem = `@kpb/backend-nftnl cannot be loaded: ${(e as Error).message.split('\n')[0]}`;
+/** nftnl instances with options (test hooks, a private state dir). */
+export function createNftnl(options: NftnlBackendOptions): Backend {
+  return createNftnlBackend(options);
 }
 
-/** Options for nftnl instances (test hooks, a private state dir). */
-export type NftnlOptions = Parameters<NftnlModule['createNftnlBackend']>[0];
-
-export function createNftnl(options: NftnlOptions): Backend {
-  if (!nftnlModule) throw new Error(nftnlProblem ?? 'nftnl unavailable');
-  return nftnlModule.createNftnlBackend(options);
-}
-
-function nftnlCase(layout: 'flat' | 'kube-proxy'): BackendCase {
-  const c: BackendCase = {
-    id: `nftnl/${layout}`,
-    kind: 'nftnl',
-    make: () => createNftnl({ layout }),
-    cliArgs: ['--backend', 'nftnl', '--layout', layout],
-  };
-  if (nftnlProblem !== undefined && process.env.CI !== 'true') return { ...c, unavailable: nftnlProblem };
-  return c;
-}
-
-export const BACKEND_CASES: readonly BackendCase[] = [
-  { id: 'iptables/nft', kind: 'iptables-nft', make: () => createIptablesBackend({ variant: 'nft' }), cliArgs: ['--backend', 'iptables', '--iptables', 'nft'] },
-  { id: 'iptables/legacy', kind: 'iptables-legacy', make: () => createIptablesBackend({ variant: 'legacy' }), cliArgs: ['--backend', 'iptables', '--iptables', 'legacy'] },
-  { id: 'nft/flat', kind: 'nft', make: () => createNftBackend({ layout: 'flat' }), cliArgs: ['--backend', 'nft', '--layout', 'flat'] },
-  { id: 'nft/kube-proxy', kind: 'nft', make: () => createNftBackend({ layout: 'kube-proxy' }), cliArgs: ['--backend', 'nft', '--layout', 'kube-proxy'] },
-  nftnlCase('flat'),
-  nftnlCase('kube-proxy'),
-];
+export const BACKEND_CASES: readonly BackendCase[] = REGISTERED.filter((c) => c.notInRobustness === undefined).map((c) => {
+  // The iptables variants robustness runs are tool sets (iptables-nft, iptables-legacy).
+  const kind = c.backend === 'iptables' ? (`iptables-${c.variant}` as BackendKind) : c.backend;
+  const unavailable = skipReason(c);
+  return { id: c.id, kind, make: () => c.create(), cliArgs: cliArgs(c), ...(unavailable !== undefined ? { unavailable } : {}) };
+});
 
 /** One case per backend and variant (the expensive tests: layouts share their kernel path). */
 export const CORE_CASES: readonly BackendCase[] = BACKEND_CASES.filter((c) => c.id !== 'nft/kube-proxy' && c.id !== 'nftnl/kube-proxy');
-
-export function caseById(id: string): BackendCase {
-  const c = BACKEND_CASES.find((x) => x.id === id);
-  if (!c) throw new Error(`no backend case ${id}`);
-  return c;
-}

@@ -2,8 +2,8 @@
  * @kpb/robustness: hostile-input fuzzing, faults in the middle of a sync, SIGKILL, vanishing
  * namespaces, concurrent kpb processes, drift, and native-addon hygiene — helpers for the tests.
  */
-export { BACKEND_CASES, CORE_CASES, caseById, createNftnl } from './backends.ts';
-export type { BackendCase, BackendKind, NftnlOptions } from './backends.ts';
+export { BACKEND_CASES, CORE_CASES, createNftnl } from './backends.ts';
+export type { BackendCase, BackendKind } from './backends.ts';
 export { makeNamespace, dropNamespace, inNamespace, run, snapshot, pidsIn, tablesSorted } from './kernel.ts';
 export type { NsTarget } from './kernel.ts';
 export { KPB_BIN, kpb, startKpb, STACK_TRACE } from './cli.ts';

@@ -3,7 +3,7 @@ import { describeTarget, withTargetLock } from '@kpb/backend';
 import { compile } from '@kpb/compiler';
 import { loadBackend } from '../backends.ts';
 import { loadCluster } from '../input.ts';
-import { lockWait, backendOptions, resolveSettings, resolveTarget, withCommonOptions, type CommonOptions } from '../options.ts';
+import { lockWait, resolveSettings, resolveTarget, withCommonOptions, type CommonOptions } from '../options.ts';
 import { StageClock, formatStages } from '../timing.ts';
 
 export function applyCommand(): Command {
@@ -18,7 +18,7 @@ export function applyCommand(): Command {
     const { settings, note } = resolveSettings(opts, cluster);
     if (note) process.stderr.write(`kpb: ${note}\n`);
     const plan = await clock.time('compile', () => compile(cluster, settings), (p) => `${p.servicePorts.length} service ports, ${p.endpointCount} endpoints`);
-    const backend = await loadBackend(opts.backend, backendOptions(opts));
+    const backend = loadBackend(opts);
     const result = await withTargetLock(target, () => backend.apply(target, plan), lockWait(opts));
     clock.add('render', result.timings.render, `${result.size.count} ${result.size.unit}`);
     if (result.timings.other !== undefined) clock.add('prepare', result.timings.other);

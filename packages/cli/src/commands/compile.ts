@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { compile } from '@kpb/compiler';
 import { loadBackend } from '../backends.ts';
 import { loadCluster } from '../input.ts';
-import { backendOptions, resolveSettings, withCommonOptions, type CommonOptions } from '../options.ts';
+import { resolveSettings, withCommonOptions, type CommonOptions } from '../options.ts';
 
 export function compileCommand(): Command {
   return withCommonOptions(
@@ -15,7 +15,7 @@ export function compileCommand(): Command {
     const cluster = loadCluster(opts.input);
     const { settings, note } = resolveSettings(opts, cluster);
     if (note) process.stderr.write(`kpb: ${note}\n`);
-    const backend = await loadBackend(opts.backend, backendOptions(opts));
+    const backend = loadBackend(opts);
     const text = backend.renderText(compile(cluster, settings));
     if (opts.output) writeFileSync(opts.output, text);
     else process.stdout.write(text);

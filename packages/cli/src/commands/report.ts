@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { UsageError } from '../errors.ts';
 
 export function reportCommand(): Command {
   return new Command('report')
@@ -7,13 +6,9 @@ export function reportCommand(): Command {
     .argument('<dirs...>', 'result folders holding results.json')
     .option('-o, --out <dir>', 'folder for the merged report (default: the first folder)')
     .action(async (dirs: string[], opts: { out?: string }) => {
-      let mod: { writeReport: (dirs: string[], out: string) => Promise<string> };
-      try {
-        mod = (await import('@kpb/bench' as string)) as typeof mod;
-      } catch {
-        throw new UsageError('the bench package is not available in this checkout');
-      }
-      const out = await mod.writeReport(dirs, opts.out ?? dirs[0]!);
+      // Loaded only here: the chart renderer (vega) is heavy and no other command needs it.
+      const { writeReport } = await import('@kpb/bench');
+      const out = await writeReport(dirs, opts.out ?? dirs[0]!);
       process.stdout.write(`kpb report: wrote ${out}\n`);
     });
 }

@@ -4,7 +4,7 @@ import { compile } from '@kpb/compiler';
 import { loadBackend } from '../backends.ts';
 import { UsageError } from '../errors.ts';
 import { loadCluster } from '../input.ts';
-import { lockWait, backendOptions, resolveSettings, resolveTarget, withCommonOptions, type CommonOptions } from '../options.ts';
+import { lockWait, resolveSettings, resolveTarget, withCommonOptions, type CommonOptions } from '../options.ts';
 import { StageClock, formatStages } from '../timing.ts';
 
 export function syncCommand(): Command {
@@ -24,7 +24,7 @@ export function syncCommand(): Command {
     const { settings, note } = resolveSettings(opts, to);
     if (note) process.stderr.write(`kpb: ${note}\n`);
     const [fromPlan, toPlan] = await clock.time('compile', () => [from && compile(from, settings), compile(to, settings)] as const);
-    const backend = await loadBackend(opts.backend, backendOptions(opts));
+    const backend = loadBackend(opts);
     const result = await withTargetLock(target, () => backend.sync(target, fromPlan, toPlan), lockWait(opts));
     clock.add('render', result.timings.render, `${result.size.count} ${result.size.unit}`);
     if (result.timings.other !== undefined) clock.add('check', result.timings.other);

@@ -3,7 +3,7 @@ import { describeTarget } from '@kpb/backend';
 import { compile } from '@kpb/compiler';
 import { loadBackend } from '../backends.ts';
 import { loadCluster } from '../input.ts';
-import { backendOptions, resolveSettings, resolveTarget, withCommonOptions, type CommonOptions } from '../options.ts';
+import { resolveSettings, resolveTarget, withCommonOptions, type CommonOptions } from '../options.ts';
 
 export function verifyCommand(): Command {
   return withCommonOptions(
@@ -15,7 +15,7 @@ export function verifyCommand(): Command {
     const target = resolveTarget(opts, 'read');
     const cluster = loadCluster(opts.input);
     const { settings } = resolveSettings(opts, cluster);
-    const backend = await loadBackend(opts.backend, backendOptions(opts));
+    const backend = loadBackend(opts);
     const t0 = performance.now();
     const result = await backend.verify(target, compile(cluster, settings));
     const ms = (performance.now() - t0).toFixed(0);

@@ -1,12 +1,12 @@
 // Benchmark: a 10k-element verdict map + 10k chains with 3 rules each, as one batch, in a
-// fresh network namespace. Run as root: `npx tsx bench/load.ts [services]` in native/.
+// fresh network namespace, straight through the addon. Run as root: `npx tsx bench/measure/native-batch.ts [services]`.
 import { execFileSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import {
   applyBatch, listRuleset, BatchBuilder, NFT_DATA_VERDICT, NFT_SET_F, NFT_META_KEY, NFT_PAYLOAD_BASE, NFT_NAT_TYPE,
   NF_NAT_RANGE, NFPROTO,
-} from '../index.ts';
-import type { Expr } from '../index.ts';
+} from '@kpb/native';
+import type { Expr } from '@kpb/native';
 
 const services = Number(process.argv[2] ?? 10_000);
 if (!Number.isInteger(services) || services < 1 || services > 100_000) throw new Error('services: 1..100000');

@@ -1,13 +1,13 @@
 /**
- * Apply-path measurements (run as root): npx tsx scripts/measure.ts [sizes…]
+ * iptables apply-path measurements (run as root): npx tsx bench/measure/iptables-apply.ts [sizes…]
  * For each variant and size: (a) apply into an empty namespace, (b) apply over the same ruleset,
  * (c) apply over 50+ foreign rules (with foreign chains); then a one-service partial restore.
  */
 import { diffPlans } from '@kpb/compiler';
 import { runTool } from '@kpb/backend';
-import { createIptablesBackend, partialRestoreInput, renderRuleset } from '../src/index.ts';
-import { bigCluster, planOf } from '../test/fixtures.ts';
-import { createNetns, deleteNetns, foreignRules, inNetns } from '../test/netns.ts';
+import { createIptablesBackend, partialRestoreInput, renderRuleset } from '@kpb/backend-iptables';
+import { bigCluster, planOf } from '../../packages/backend-iptables/test/fixtures.ts';
+import { createNetns, deleteNetns, foreignRules, inNetns } from '../../packages/backend-iptables/test/netns.ts';
 
 const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
 for (const variant of ['nft', 'legacy'] as const) {

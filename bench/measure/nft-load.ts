@@ -1,5 +1,5 @@
 /**
- * Load-time measurement (not a vitest test): `npx tsx test/load-bench.ts [1000,3000,10000] [flat,kube-proxy]`.
+ * nft load-time measurement (run as root): `npx tsx bench/measure/nft-load.ts [1000,3000,10000] [flat,kube-proxy]`.
  * Each scale and layout runs in its own throwaway network namespace. Every nft run is killed
  * after 120 s; the reload (apply onto an already loaded table) is skipped when the first load
  * took more than 30 s (it costs several times the load with the kube-proxy layout).
@@ -8,8 +8,8 @@ import { compile, nodeSettings } from '@kpb/compiler';
 import { DEFAULT_MIX, GENERATED_CLUSTER_CIDR, GENERATED_LOCAL_NODE, generateCluster } from '@kpb/model';
 import type { Cluster } from '@kpb/model';
 import { canUseKernel } from '@kpb/testing';
-import { createNftBackend } from '../src/index.ts';
-import { deleteNetns, makeNetns } from './fixtures.ts';
+import { createNftBackend } from '@kpb/backend-nft';
+import { deleteNetns, makeNetns } from '../../packages/backend-nft/test/fixtures.ts';
 
 const scales = (process.argv[2] ?? '1000,3000,10000').split(',').map(Number);
 const layouts = (process.argv[3] ?? 'flat,kube-proxy').split(',') as ('flat' | 'kube-proxy')[];

@@ -1,58 +1,38 @@
 /**
- * A bench-only iptables variant that loads rules the way kube-proxy does: `iptables-restore
- * --noflush` with every KUBE chain declared (a declared chain is flushed, nothing else is), stale
- * chains deleted with `-X`, and the jumps from the built-in chains ensured separately with
- * `iptables -C` / `iptables -I` (kube-proxy's EnsureRule). It is built from the iptables backend's
- * own rendered text, so the rules are the same; only the way they reach the kernel differs.
+ * kube-proxy's own way to load rules, as a selectable way to apply: `iptables-restore --noflush`
+ * with every KUBE chain declared (a declared chain is flushed, nothing else is), stale chains
+ * deleted with `-X`, and the jumps from the built-in chains ensured separately with `iptables -C`
+ * / `iptables -I` (kube-proxy's EnsureRule). It is built from the iptables backend's own rendered
+ * text, so the rules are the same; only the way they reach the kernel differs. Sync, read-back,
+ * verify, flush and trace are the iptables backend's.
  */
 import { runTool } from '@kpb/backend';
 import type { ApplyResult, Backend, Target } from '@kpb/backend';
 import type { Plan } from '@kpb/compiler';
+import { createIptablesBackend, type IptablesBackendOptions } from './backend.ts';
+import { iptablesTools } from './tables.ts';
+import { tokenize } from './saved.ts';
 
-const BUILTIN = new Set(['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING']);
+/** User chains declared, per table. */
+type DeclaredChains = ReadonlyMap<string, ReadonlySet<string>>;
 
-export interface NoflushText {
+interface NoflushText {
   /** iptables-restore --noflush input. */
   readonly text: string;
   /** Rules appended to built-in chains, to be ensured one by one: [table, chain, ...args]. */
   readonly jumps: readonly (readonly string[])[];
-  /** User chains declared, per table. */
-  readonly chains: ReadonlyMap<string, ReadonlySet<string>>;
+  readonly chains: DeclaredChains;
 }
 
-/** Split a rule line into arguments the way iptables-restore does (double quotes, backslash escapes). */
-export function splitArgs(line: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let inQuote = false;
-  let has = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i]!;
-    if (inQuote) {
-      if (c === '\\' && i + 1 < line.length) cur += line[++i];
-      else if (c === '"') inQuote = false;
-      else cur += c;
-    } else if (c === '"') {
-      inQuote = true;
-      has = true;
-    } else if (c === ' ' || c === '\t') {
-      if (has || cur) out.push(cur);
-      cur = '';
-      has = false;
-    } else {
-      cur += c;
-      has = true;
-    }
-  }
-  if (has || cur) out.push(cur);
-  return out;
-}
+/** Built-in chains of any table: never declared, never flushed; jumps into KUBE chains are ensured in them. */
+const BUILTIN = new Set(['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING']);
+const isBuiltin = (chain: string | undefined): boolean => chain !== undefined && BUILTIN.has(chain);
 
 /**
  * Turn full-restore text into --noflush text. `previous` holds the chains an earlier load
  * declared: those no longer wanted are deleted (declared, then `-X`), as kube-proxy does.
  */
-export function toNoflush(text: string, previous?: ReadonlyMap<string, ReadonlySet<string>>): NoflushText {
+function toNoflush(text: string, previous?: DeclaredChains): NoflushText {
   const out: string[] = [];
   const jumps: string[][] = [];
   const chains = new Map<string, Set<string>>();
@@ -70,7 +50,6 @@ export function toNoflush(text: string, previous?: ReadonlyMap<string, ReadonlyS
     if (line === 'COMMIT') {
       const want = chains.get(table)!;
       const stale = [...(previous?.get(table) ?? [])].filter((c) => !want.has(c));
-      // Chains used by -A but never declared: declare them (kube-proxy declares every chain it writes).
       out.splice(declaredAt, 0, ...stale.map((c) => `:${c} - [0:0]`));
       for (const c of stale) out.push(`-X ${c}`);
       out.push(line);
@@ -78,20 +57,21 @@ export function toNoflush(text: string, previous?: ReadonlyMap<string, ReadonlyS
     }
     if (line.startsWith(':')) {
       const name = line.slice(1).split(/\s+/)[0]!;
-      if (BUILTIN.has(name)) continue;
+      if (isBuiltin(name)) continue;
       chains.get(table)?.add(name);
       out.push(`:${name} - [0:0]`);
       declaredAt = out.length;
       continue;
     }
-    const args = splitArgs(line);
-    if ((args[0] === '-A' || args[0] === '-I') && BUILTIN.has(args[1] ?? '')) {
+    const args = tokenize(line);
+    if ((args[0] === '-A' || args[0] === '-I') && isBuiltin(args[1])) {
       jumps.push([table, args[1]!, ...args.slice(2)]);
       continue;
     }
-    if ((args[0] === '-F' || args[0] === '-X' || args[0] === '-Z') && (args[1] === undefined || BUILTIN.has(args[1]))) {
+    if ((args[0] === '-F' || args[0] === '-X' || args[0] === '-Z') && (args[1] === undefined || isBuiltin(args[1]))) {
       continue; // never flush built-in chains or whole tables
     }
+    // Chains used by -A but never declared: declare them (kube-proxy declares every chain it writes).
     if (args[0] === '-A' && args[1] && !chains.get(table)?.has(args[1])) {
       chains.get(table)?.add(args[1]);
       out.splice(declaredAt, 0, `:${args[1]} - [0:0]`);
@@ -106,19 +86,25 @@ function targetKey(t: Target): string {
   return t.kind === 'host' ? 'host' : t.name;
 }
 
-export function createNoflushBackend(inner: Backend, tools = { iptables: 'iptables-nft', restore: 'iptables-nft-restore' }): Backend {
-  const loaded = new Map<string, ReadonlyMap<string, ReadonlySet<string>>>();
+/** The iptables backend (same options) whose apply goes kube-proxy's --noflush way. */
+export function createNoflushBackend(options: IptablesBackendOptions = {}): Backend {
+  const inner = createIptablesBackend(options);
+  const variant = options.variant ?? 'nft';
+  const iptables = `iptables-${variant}`;
+  const { restore } = iptablesTools(variant);
+  /** The chains the last apply declared, per target: the next apply deletes those it drops. */
+  const loaded = new Map<string, DeclaredChains>();
 
   const apply = async (target: Target, plan: Plan): Promise<ApplyResult> => {
     const t0 = performance.now();
     const nf = toNoflush(inner.renderText(plan), loaded.get(targetKey(target)));
     const t1 = performance.now();
     // kube-proxy: chains first (the restore creates them), then the jumps into them.
-    await runTool(target, tools.restore, ['--noflush'], { input: nf.text });
+    await runTool(target, restore, ['--noflush'], { input: nf.text });
     // -I prepends: insert in reverse so the jumps end up in the rendered order.
     for (const [table, chain, ...rule] of [...nf.jumps].reverse()) {
-      const check = await runTool(target, tools.iptables, ['-w', '-t', table!, '-C', chain!, ...rule], { allowFailure: true });
-      if (check.code !== 0) await runTool(target, tools.iptables, ['-w', '-t', table!, '-I', chain!, ...rule]);
+      const check = await runTool(target, iptables, ['-w', '-t', table!, '-C', chain!, ...rule], { allowFailure: true });
+      if (check.code !== 0) await runTool(target, iptables, ['-w', '-t', table!, '-I', chain!, ...rule]);
     }
     const t2 = performance.now();
     loaded.set(targetKey(target), nf.chains);
@@ -133,10 +119,7 @@ export function createNoflushBackend(inner: Backend, tools = { iptables: 'iptabl
     variant: 'noflush',
     renderText: (plan) => toNoflush(inner.renderText(plan)).text,
     apply,
-    async sync(target, from, to) {
-      const r = await inner.sync(target, from, to);
-      return r;
-    },
+    sync: (target, from, to) => inner.sync(target, from, to),
     readBack: (t) => inner.readBack(t),
     verify: (t, p) => inner.verify(t, p),
     async flush(t) {

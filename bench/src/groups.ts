@@ -1,0 +1,352 @@
+/**
+ * The figure groups, each a small object: the `--figures` name, the progress label, whether it
+ * needs the kernel or also runs in warm-up rounds, and `run`, which takes one measurement of all
+ * its figures for one variant at one scale and hands the samples to the collector.
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Bench } from 'tinybench';
+import type { Backend, Target } from '@kpb/backend';
+import { compile, type Plan } from '@kpb/compiler';
+import { createVirtualCluster, execIn, type VirtualCluster } from '@kpb/testing';
+import { describeError } from './backends.ts';
+import { PROBE_POD_IP, PROBE_POD_PORT, PROBE_SERVICE_PORT, type BenchCluster } from './cluster.ts';
+import type { Collector, VariantState } from './collector.ts';
+import { allows, figuresOf, isBaseFigure, type Figure, type FigureGroup } from './figures.ts';
+import { benchNamespace, capped, dropNamespace, killInNamespace, onInterrupt, type Capped } from './kernel.ts';
+import type { Progress } from './progress.ts';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const AGENT = fileURLToPath(new URL('./agents/connect-latency.mjs', import.meta.url));
+const RSS_CHILD = fileURLToPath(new URL('./rss-child.ts', import.meta.url));
+
+/** What every group's run needs from the run. */
+export interface RunContext {
+  readonly collector: Collector;
+  readonly progress: Progress;
+  readonly capMs: number;
+  readonly capSeconds: number;
+  readonly quick: boolean;
+  readonly seed: number;
+  readonly generateMs: number;
+  readonly incrementalSamples: number;
+  readonly latencyCount: number;
+  readonly latencyCluster: LatencyCluster;
+}
+
+export interface Group {
+  readonly id: FigureGroup;
+  /** Progress label and, for kernel groups, the stage named when it fails. */
+  readonly label: string;
+  /** Needs root: a namespace, the tools, the kernel. */
+  readonly kernel: boolean;
+  /** Also runs in warm-up rounds (unrecorded). */
+  readonly warmup: boolean;
+  /** Its own figures, not their parts: these are marked when the group is skipped over the cap. */
+  readonly figures: readonly Figure[];
+  run(ctx: RunContext, st: VariantState, bc: BenchCluster, record: boolean): Promise<void>;
+}
+
+const baseFigures = (g: FigureGroup) => figuresOf(g).filter(isBaseFigure);
+const backendOf = (st: VariantState): Backend => st.loaded!.backend;
+
+/** A sample ran past the cap: kernel figures of this variant stop at this scale. */
+export function markOver(ctx: RunContext, st: VariantState, bc: BenchCluster): void {
+  st.overCapAt = Math.min(st.overCapAt ?? Infinity, bc.services);
+  ctx.progress.note(`kpb bench: ${st.v.id} at ${bc.services} services ran past the ${ctx.capSeconds}s cap: its kernel figures stop here`);
+}
+
+// ---------- generate, render ----------
+
+async function generate(ctx: RunContext, st: VariantState, bc: BenchCluster): Promise<void> {
+  const { render, renderNote } = st.loaded!;
+  if (renderNote !== undefined) {
+    ctx.collector.note(st, bc, 'generate', 'ms', renderNote);
+    ctx.collector.note(st, bc, 'render', 'ms', renderNote);
+  }
+  const bench = new Bench({
+    time: ctx.generateMs,
+    iterations: ctx.quick ? 2 : 3,
+    warmup: true,
+    warmupIterations: 1,
+    warmupTime: 0,
+    retainSamples: true,
+    throws: true,
+  });
+  bench.add('generate', () => {
+    render(compile(bc.cluster, bc.settings));
+  });
+  bench.add('render', () => {
+    render(bc.plan);
+  });
+  await bench.run();
+  for (const t of bench.tasks) {
+    const r = t.result;
+    if (r.state === 'completed' && r.latency.samples) ctx.collector.add(st, bc, t.name, 'ms', ...r.latency.samples);
+  }
+}
+
+// ---------- the sync cycle: full-sync, resync, incremental-1, churn-1pct, verify, flush ----------
+
+/** One namespace, one variant: the cycle's steps share it and stop at the first over-cap sample. */
+class CycleRun {
+  #current: Plan;
+  readonly target: Target;
+
+  constructor(
+    readonly ctx: RunContext,
+    readonly st: VariantState,
+    readonly bc: BenchCluster,
+    readonly record: boolean,
+    readonly ns: string,
+  ) {
+    this.#current = bc.plan;
+    this.target = { kind: 'netns', name: ns };
+  }
+
+  get backend(): Backend {
+    return backendOf(this.st);
+  }
+
+  /** Run `f` under the cap; false (and the figure marked over the cap) when it ran past. */
+  async capped<T>(op: string, f: () => Promise<T>): Promise<Capped<T>> {
+    const r = await capped(f, this.ctx.capMs, async () => {
+      await killInNamespace(this.ns);
+    });
+    if (!r.ok) {
+      if (this.record) this.ctx.collector.over(this.st, this.bc, op, 'ms');
+      markOver(this.ctx, this.st, this.bc);
+    }
+    return r;
+  }
+
+  add(op: string, unit: '%' | 'ms', value: number): void {
+    if (this.record) this.ctx.collector.add(this.st, this.bc, op, unit, value);
+  }
+
+  note(op: string, text: string): void {
+    if (this.record) this.ctx.collector.note(this.st, this.bc, op, 'ms', text);
+  }
+
+  /** full-sync into the empty namespace, then resync over it; both compile + apply. */
+  async fullLoads(): Promise<boolean> {
+    for (const op of ['full-sync', 'resync'] as const) {
+      const r = await this.capped(op, async () => {
+        const t0 = performance.now();
+        const plan = compile(this.bc.cluster, this.bc.settings);
+        const compileMs = performance.now() - t0;
+        return { res: await this.backend.apply(this.target, plan), compileMs };
+      });
+      if (!r.ok) return false;
+      const kernelMs = r.value.res.timings.kernel;
+      const userspace = Math.max(0, r.ms - kernelMs);
+      this.add(op, 'ms', r.ms);
+      this.add(`${op}/kernel`, 'ms', kernelMs);
+      this.add(`${op}/userspace`, 'ms', userspace);
+      if (op === 'full-sync') this.add('full-sync/userspace-share', '%', (100 * userspace) / r.ms);
+    }
+    return true;
+  }
+
+  /** Sync from the current plan to `to`; `timed`: record the sample. */
+  async syncTo(op: string, to: Plan, timed: boolean): Promise<boolean> {
+    const from = this.#current;
+    const r = await this.capped(op, () => this.backend.sync(this.target, from, to));
+    if (!r.ok) return false;
+    this.#current = to;
+    if (timed) {
+      this.add(op, 'ms', r.ms);
+      if (r.value.mode !== 'incremental') this.note(op, `sync did a full apply: ${r.value.reason ?? 'no reason given'}`);
+    }
+    return true;
+  }
+
+  /** incremental-1 (toggling one service) and churn-1pct (1% of services, then back). */
+  async syncs(): Promise<boolean> {
+    const { st, bc, ctx } = this;
+    if (allows(st.v, 'incremental-1')) {
+      for (let i = 0; i < ctx.incrementalSamples; i++) {
+        if (!(await this.syncTo('incremental-1', this.#current === bc.plan ? bc.plusOne : bc.plan, true))) return false;
+      }
+      if (this.#current !== bc.plan && !(await this.syncTo('incremental-1', bc.plan, false))) return false;
+    }
+    if (allows(st.v, 'churn-1pct')) {
+      if (!(await this.syncTo('churn-1pct', bc.churn, true))) return false;
+      if (!(await this.syncTo('churn-1pct', bc.plan, true))) return false;
+      this.note('churn-1pct', `${bc.churnCount} services change (an endpoint added, then removed)`);
+    }
+    return true;
+  }
+
+  async verifyAndFlush(): Promise<void> {
+    if (allows(this.st.v, 'verify')) {
+      const r = await this.capped('verify', () => this.backend.verify(this.target, this.bc.plan));
+      if (!r.ok) return;
+      this.add('verify', 'ms', r.ms);
+      if (!r.value.ok) {
+        const d = r.value.differences;
+        this.note('verify', `verify reported ${d.length} difference(s), e.g. ${d[0]?.kind} ${d[0]?.object}`);
+      }
+    }
+    if (allows(this.st.v, 'flush')) {
+      const r = await this.capped('flush', () => this.backend.flush(this.target));
+      if (r.ok) this.add('flush', 'ms', r.ms);
+    }
+  }
+}
+
+async function syncCycle(ctx: RunContext, st: VariantState, bc: BenchCluster, record: boolean): Promise<void> {
+  const ns = await benchNamespace();
+  try {
+    const cycle = new CycleRun(ctx, st, bc, record, ns);
+    if ((await cycle.fullLoads()) && (await cycle.syncs())) await cycle.verifyAndFlush();
+  } catch (e) {
+    st.kernelError = `load/sync in a namespace: ${describeError(e)}`;
+    ctx.progress.note(`kpb bench: ${st.v.id}: ${st.kernelError} (no more kernel figures for it)`);
+  } finally {
+    await dropNamespace(ns).catch((e: unknown) => ctx.progress.note(`kpb bench: cannot delete ${ns}: ${describeError(e)}`));
+  }
+}
+
+// ---------- first-packet-first, first-packet-last ----------
+
+/** The virtual cluster (client, node, one pod) the first-packet figures connect through, kept across variants. */
+export class LatencyCluster {
+  #vc: VirtualCluster | undefined;
+  #born = 0;
+
+  async ensure(): Promise<VirtualCluster> {
+    // Echo servers end themselves after 10 minutes: renew the cluster well before.
+    if (this.#vc && performance.now() - this.#born > 8 * 60_000) await this.drop();
+    if (!this.#vc) {
+      this.#vc = await createVirtualCluster({
+        nodeIP: '192.168.200.1',
+        clientIP: '192.168.200.2',
+        pods: [{ name: 'pod0', ip: PROBE_POD_IP, tcpPorts: [PROBE_POD_PORT] }],
+        routedToNode: ['10.96.0.0/12'],
+      });
+      this.#born = performance.now();
+    }
+    return this.#vc;
+  }
+
+  async drop(): Promise<void> {
+    const c = this.#vc;
+    this.#vc = undefined;
+    if (c) {
+      await killInNamespace(c.nodeNs).catch(() => {});
+      await c.teardown().catch(() => {});
+    }
+  }
+}
+
+async function connectSamples(ns: string, dst: string, count: number): Promise<{ samples: number[]; failures: Record<string, number> }> {
+  const res = await execIn(
+    ns,
+    [process.execPath, AGENT, '--dst', dst, '--port', String(PROBE_SERVICE_PORT), '--count', String(count), '--warmup', '3', '--timeout-ms', '1000'],
+    { timeoutMs: (count + 3) * 1100 + 10_000 },
+  );
+  return JSON.parse(res.stdout.trim().split('\n').pop() ?? '{}') as { samples: number[]; failures: Record<string, number> };
+}
+
+/** Connects to the first and the last service port in alternating order, a few batches. */
+async function probeFirstAndLast(ctx: RunContext, st: VariantState, bc: BenchCluster, clientNs: string): Promise<void> {
+  const batches = Math.min(ctx.quick ? 2 : 4, ctx.latencyCount);
+  const per = Math.max(1, Math.floor(ctx.latencyCount / batches));
+  for (let i = 0; i < batches; i++) {
+    const order: ['first-packet-first' | 'first-packet-last', string][] = [
+      ['first-packet-first', bc.firstIP],
+      ['first-packet-last', bc.lastIP],
+    ];
+    if (i % 2) order.reverse();
+    for (const [op, ip] of order) {
+      const got = await connectSamples(clientNs, ip, per);
+      ctx.collector.add(st, bc, op, 'us', ...got.samples);
+      const f = Object.entries(got.failures);
+      if (f.length) ctx.collector.note(st, bc, op, 'us', `failed connects: ${f.map(([k, n]) => `${k}×${n}`).join(', ')}`);
+    }
+  }
+  ctx.collector.note(st, bc, 'first-packet-first', 'us', `${bc.firstKey} (${bc.firstIP}), first service port of the plan`);
+  ctx.collector.note(st, bc, 'first-packet-last', 'us', `${bc.lastKey} (${bc.lastIP}), last service port of the plan`);
+}
+
+async function firstPacket(ctx: RunContext, st: VariantState, bc: BenchCluster): Promise<void> {
+  const b = backendOf(st);
+  const c = await ctx.latencyCluster.ensure();
+  const target: Target = { kind: 'netns', name: c.nodeNs };
+  const r = await capped(() => b.apply(target, bc.plan), ctx.capMs, () => ctx.latencyCluster.drop());
+  if (!r.ok) {
+    ctx.collector.over(st, bc, 'first-packet-first', 'us');
+    ctx.collector.over(st, bc, 'first-packet-last', 'us');
+    markOver(ctx, st, bc);
+    return;
+  }
+  try {
+    await probeFirstAndLast(ctx, st, bc, c.clientNs);
+  } finally {
+    const f = await capped(() => b.flush(target), ctx.capMs).catch(() => ({ ok: false as const, ms: 0 }));
+    if (!f.ok) await ctx.latencyCluster.drop();
+  }
+}
+
+// ---------- rss-peak ----------
+
+/** Runs the rss child in the namespace under the cap; its exit code, or undefined when killed at the cap. */
+async function runRssChild(ctx: RunContext, arg: string, ns: string): Promise<{ code?: number; out: string; err: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', RSS_CHILD, arg], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const off = onInterrupt(async () => {
+    child.kill('SIGKILL');
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
+  child.stderr.on('data', (d: Buffer) => {
+    if (err.length < 4096) err += d.toString('utf8');
+  });
+  const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? 128)));
+  const r = await capped(() => exited, ctx.capMs, async () => {
+    child.kill('SIGKILL');
+    await killInNamespace(ns);
+  });
+  off();
+  return r.ok ? { code: r.value, out, err } : { out, err };
+}
+
+async function rssPeak(ctx: RunContext, st: VariantState, bc: BenchCluster): Promise<void> {
+  const ns = await benchNamespace();
+  try {
+    const arg = JSON.stringify({ id: st.v.id, services: bc.services, endpoints: bc.endpointsPerService, seed: ctx.seed, ns });
+    const r = await runRssChild(ctx, arg, ns);
+    if (r.code === undefined) {
+      ctx.collector.over(st, bc, 'rss-peak', 'MB');
+      ctx.collector.note(st, bc, 'rss-peak', 'MB', `child killed at the ${ctx.capSeconds}s cap (it includes tsx start-up)`);
+      return;
+    }
+    if (r.code !== 0) throw new Error(`rss child exited ${r.code}: ${r.err.trim().slice(0, 300)}`);
+    const got = JSON.parse(r.out.trim().split('\n').pop() ?? '{}') as { vmHWMkB: number };
+    ctx.collector.add(st, bc, 'rss-peak', 'MB', got.vmHWMkB / 1024);
+  } finally {
+    await dropNamespace(ns).catch(() => {});
+  }
+}
+
+/** In the order a round visits them. */
+export const GROUPS: readonly Group[] = [
+  {
+    id: 'generate',
+    label: 'generate',
+    kernel: false,
+    warmup: false,
+    figures: baseFigures('generate'),
+    async run(ctx, st, bc) {
+      try {
+        await generate(ctx, st, bc);
+      } catch (e) {
+        ctx.collector.note(st, bc, 'generate', 'ms', `failed: ${describeError(e)}`);
+      }
+    },
+  },
+  { id: 'sync', label: 'sync cycle', kernel: true, warmup: true, figures: baseFigures('sync'), run: syncCycle },
+  { id: 'first-packet', label: 'first packet', kernel: true, warmup: false, figures: baseFigures('first-packet'), run: firstPacket },
+  { id: 'rss-peak', label: 'rss-peak', kernel: true, warmup: false, figures: baseFigures('rss-peak'), run: rssPeak },
+];

@@ -1,0 +1,59 @@
+/** Flags → settings and backend case, in process (no kpb binary, no kernel). */
+import { describe, expect, it } from 'vitest';
+import { BACKEND_CASES, cliArgs } from '@kpb/registry';
+import { buildProgram } from '../src/main.ts';
+import { selectCase } from '../src/backends.ts';
+import { resolveSettings, type CommonOptions } from '../src/options.ts';
+
+const DEFAULTS: CommonOptions = { backend: 'iptables', masqueradeBit: '14', layout: 'flat', iptables: 'nft', lockWait: '60', node: 'node-a' };
+
+/** The options commander gives `kpb compile` for these arguments. */
+function parsed(args: readonly string[]): CommonOptions {
+  const program = buildProgram();
+  const compile = program.commands.find((c) => c.name() === 'compile')!;
+  let got: CommonOptions | undefined;
+  compile.action((opts: CommonOptions) => {
+    got = opts;
+  });
+  program.parse(['compile', ...args], { from: 'user' });
+  return got!;
+}
+
+describe('backend flags', () => {
+  it.each(BACKEND_CASES)('$id is selected by its registry flags', (c) => {
+    expect(selectCase(parsed(cliArgs(c))).id).toBe(c.id);
+  });
+
+  it('--help names noflush as a value of --iptables', () => {
+    const compile = buildProgram().commands.find((c) => c.name() === 'compile')!;
+    const option = compile.options.find((o) => o.long === '--iptables')!;
+    expect(option.argChoices).toEqual(['nft', 'legacy', 'noflush']);
+    expect(option.description).toContain('noflush (iptables-nft the way kube-proxy loads');
+  });
+
+  it('defaults: iptables through iptables-nft; nft and nftnl flat; the other family’s flag is ignored', () => {
+    expect(selectCase(parsed([])).id).toBe('iptables/nft');
+    expect(selectCase(parsed(['--backend', 'nft', '--iptables', 'legacy'])).id).toBe('nft/flat');
+    expect(selectCase(parsed(['--backend', 'iptables', '--layout', 'kube-proxy'])).id).toBe('iptables/nft');
+  });
+});
+
+describe('settings flags use the model’s validators', () => {
+  it('accepts a canonical CIDR and a DNS-1123 node name', () => {
+    expect(resolveSettings({ ...DEFAULTS, clusterCidr: '10.128.0.0/9' }).settings.clusterCIDR).toBe('10.128.0.0/9');
+  });
+
+  it.each([
+    ['010.0.0.0/8', 'is not a CIDR (bad address)'],
+    ['10.0.0.1/8', 'has host bits set (did you mean "10.0.0.0/8"?)'],
+    ['10.0.0.0/33', 'is not a CIDR (prefix length must be 0..32)'],
+    ['10.0.0.0/08', 'is not a CIDR (prefix length must be 0..32)'],
+    ['::ffff:10.0.0.0/104', 'is not a CIDR (bad address)'],
+  ])('rejects --cluster-cidr %s as the model does', (cidr, reason) => {
+    expect(() => resolveSettings({ ...DEFAULTS, clusterCidr: cidr })).toThrow(`--cluster-cidr "${cidr}" ${reason}`);
+  });
+
+  it.each(['Node-A', 'a_b', 'a'.repeat(254), '-a', 'a"; flush ruleset'])('rejects --node %s', (node) => {
+    expect(() => resolveSettings({ ...DEFAULTS, node })).toThrow(/is not a valid node name/);
+  });
+});
