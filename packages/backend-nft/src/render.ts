@@ -2,7 +2,7 @@
  * NftRuleset → text: the `nft -f` script, and kpb's canonical listing (the form `readBack`
  * normalises `nft list table` into). Every name and value is checked before it is written.
  */
-import { ipFromBigInt, ipToBigInt } from '@kpb/model/net';
+import { ipFromBigInt, ipToBigInt, parseCIDR } from '@kpb/model/net';
 import { writeReplace } from './ops.ts';
 import type { NftSink } from './ops.ts';
 import {
@@ -35,7 +35,7 @@ export class RenderError extends Error {
   }
 }
 
-export function checkName(name: string): string {
+function checkName(name: string): string {
   if (!isValidName(name)) throw new RenderError(`refusing to write nft object name ${JSON.stringify(name)}`);
   return name;
 }
@@ -132,9 +132,10 @@ function interval(value: string, bits: bigint): [bigint, bigint] | undefined {
   }
   const [addr, len] = value.split('/') as [string, string | undefined];
   const start = ipToBigInt(addr);
-  if (start === undefined || (len !== undefined && (!/^\d{1,3}$/.test(len) || BigInt(len) > bits))) return undefined;
-  const mask = (1n << (bits - BigInt(len ?? bits))) - 1n;
-  return [start & ~mask, (start & ~mask) | mask];
+  if (start === undefined) return undefined;
+  if (len === undefined) return [start, start];
+  if (!parseCIDR(value).ok) return undefined;
+  return [start, start | ((1n << (bits - BigInt(len))) - 1n)];
 }
 
 /**
@@ -232,7 +233,7 @@ export function formatRule(rule: NftRule, family: NftFamily): string {
   return rule.comment !== undefined ? `${text} comment "${checkComment(rule.comment)}"` : text;
 }
 
-export function formatKeyType(types: readonly KeyType[]): string {
+function formatKeyType(types: readonly KeyType[]): string {
   if (types.length === 0) throw new RenderError('empty key type');
   return types.join(' . ');
 }
@@ -374,14 +375,14 @@ export interface CanonObject {
   readonly items: readonly string[];
 }
 
-export function chainProps(base: BaseChainSpec | undefined, comment: string | undefined): string[] {
+function chainProps(base: BaseChainSpec | undefined, comment: string | undefined): string[] {
   const props: string[] = [];
   if (base) props.push(`type ${base.type} hook ${base.hook} priority ${base.priority} policy ${base.policy}`);
   if (comment !== undefined) props.push(`comment "${comment}"`);
   return props;
 }
 
-export function setProps(keyType: string, flags: string | undefined, timeoutSeconds: number | undefined, comment: string | undefined): string[] {
+function setProps(keyType: string, flags: string | undefined, timeoutSeconds: number | undefined, comment: string | undefined): string[] {
   const props = [`type ${keyType}`];
   if (flags) props.push(`flags ${flags}`);
   if (timeoutSeconds !== undefined) props.push(`timeout ${timeoutSeconds}s`);

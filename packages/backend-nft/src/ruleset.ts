@@ -177,7 +177,7 @@ export type NftLayout = 'flat' | 'kube-proxy';
 /** Chain, set and map names: what kube-proxy produces (`[A-Za-z0-9_./-]`, not starting with a digit or `-`). */
 export const NAME_RE = /^[A-Za-z_.][A-Za-z0-9_./-]*$/;
 /** Longest object name nft accepts. */
-export const NAME_MAX = 256;
+const NAME_MAX = 256;
 /** Comments: fixed texts and `ns/name:port` strings. */
 export const COMMENT_RE = /^[A-Za-z0-9 ._/:,-]{0,128}$/;
 

@@ -76,7 +76,7 @@ export function u16be(v: number): Uint8Array {
 
 /** nft's datatype ids (nft's own numbering, in no kernel or libnftnl header). */
 export const DATATYPE: Readonly<Record<KeyType, number>> = { ipv4_addr: 7, ipv6_addr: 8, inet_proto: 12, inet_service: 13 };
-export const DATATYPE_NAME: Readonly<Record<number, KeyType>> = { 7: 'ipv4_addr', 8: 'ipv6_addr', 12: 'inet_proto', 13: 'inet_service' };
+const DATATYPE_NAME: Readonly<Record<number, KeyType>> = { 7: 'ipv4_addr', 8: 'ipv6_addr', 12: 'inet_proto', 13: 'inet_service' };
 /** nft's datatype id of `integer` (the key of `numgen … vmap` maps). */
 export const NFT_TYPE_INTEGER = 4;
 /** Bytes of a key type's value (unpadded). */
@@ -110,7 +110,7 @@ export function keyLength(types: readonly KeyType[]): number {
 
 // ---- userdata --------------------------------------------------------------------------------
 
-export function tlv(type: number, value: Uint8Array): Uint8Array {
+function tlv(type: number, value: Uint8Array): Uint8Array {
   if (value.length > 255) throw new RangeError('userdata value longer than 255 bytes');
   const out = new Uint8Array(2 + value.length);
   out[0] = type;
@@ -119,7 +119,7 @@ export function tlv(type: number, value: Uint8Array): Uint8Array {
   return out;
 }
 
-export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   let n = 0;
   for (const p of parts) n += p.length;
   const out = new Uint8Array(n);
@@ -227,7 +227,7 @@ const bigToBytes = (v: bigint, len: number): Uint8Array => {
   return out;
 };
 
-export interface IntervalElement {
+interface IntervalElement {
   readonly key: Uint8Array;
   /** NFT_SET_ELEM_INTERVAL_END */
   readonly end: boolean;
