@@ -51,7 +51,7 @@ const baseFigures = (g: FigureGroup) => figuresOf(g).filter(isBaseFigure);
 const backendOf = (st: VariantState): Backend => st.loaded!.backend;
 
 /** A sample ran past the cap: kernel figures of this variant stop at this scale. */
-export function markOver(ctx: RunContext, st: VariantState, bc: BenchCluster): void {
+function markOver(ctx: RunContext, st: VariantState, bc: BenchCluster): void {
   st.overCapAt = Math.min(st.overCapAt ?? Infinity, bc.services);
   ctx.progress.note(`kpb bench: ${st.v.id} at ${bc.services} services ran past the ${ctx.capSeconds}s cap: its kernel figures stop here`);
 }

@@ -14,7 +14,7 @@ export const LAYOUTS = distinct(BACKEND_CASES.map((c) => c.flags.layout));
 export const IPTABLES_VARIANTS = distinct(BACKEND_CASES.map((c) => c.flags.iptables));
 
 /** The flags that select a case. */
-export interface CaseSelection {
+interface CaseSelection {
   readonly backend: string;
   readonly layout: string;
   readonly iptables: string;
