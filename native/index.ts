@@ -11,7 +11,6 @@ import type { Family } from './lib/constants.ts';
 export * from './lib/constants.ts';
 export * from './lib/batch.ts';
 export type * from './lib/listing.ts';
-export { decodeExpr, decodeListing } from './lib/listing.ts';
 
 export interface ApplyResult {
   /** Netlink messages sent, including batch begin and end. */
@@ -42,7 +41,7 @@ export const ADDON_PATH = fileURLToPath(new URL('./build/Release/kpb_nftnl.node'
 let addon: NativeAddon | undefined;
 
 /** Loads the addon (once); throws one clear message when it is missing or cannot load. */
-export function loadNative(): NativeAddon {
+function loadNative(): NativeAddon {
   if (addon) return addon;
   const require = createRequire(import.meta.url);
   try {

@@ -36,7 +36,7 @@ export interface BenchCluster {
   readonly lastKey: string;
 }
 
-export function benchSettings(): NodeSettings {
+function benchSettings(): NodeSettings {
   return nodeSettings({ nodeName: GENERATED_LOCAL_NODE, clusterCIDR: GENERATED_CLUSTER_CIDR });
 }
 

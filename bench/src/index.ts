@@ -1,13 +1,2 @@
 export { writeReport } from './report.ts';
-export { runBench } from './runner.ts';
-export { REPO_ROOT } from './groups.ts';
-export { FIGURES, allows, expectedOperations } from './figures.ts';
-export type { Figure, FigureGroup, FigureId } from './figures.ts';
-export type { RunOptions } from './runner.ts';
-export { summarize, median, quantile, medianCI95, round } from './stats.ts';
-export type { Summary } from './stats.ts';
-export { SCHEMA, validateResults, makeRow, collectEnvironment } from './results.ts';
-export type { ResultRow, ResultsFile, Environment, BackendStatus, RunParameters, Unit } from './results.ts';
-export { VARIANTS, selectVariants, variantId } from './backends.ts';
-export type { Variant } from './backends.ts';
-export { buildBenchCluster } from './cluster.ts';
+export { VARIANTS } from './backends.ts';

@@ -44,7 +44,7 @@ function parentOf(pid: number): number | undefined {
 }
 
 /** Is `pid` a descendant of this process? */
-export function isOurs(pid: number): boolean {
+function isOurs(pid: number): boolean {
   let p: number | undefined = pid;
   for (let i = 0; i < 64 && p !== undefined && p > 1; i++) {
     p = parentOf(p);

@@ -2,7 +2,7 @@
  * Progress of a long run: current step, done/total, elapsed and estimated time left. A live line
  * on a terminal (stderr is a TTY), plain lines otherwise.
  */
-export function formatDuration(ms: number): string {
+function formatDuration(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) return '?';
   const s = Math.round(ms / 1000);
   if (s < 60) return `${s}s`;

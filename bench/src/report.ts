@@ -33,7 +33,7 @@ function readSource(dir: string): Source {
   try {
     data = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new Error(`kpb report: cannot read ${file}: ${(e as Error).message}`);
+    throw new Error(`kpb report: cannot read ${file}: ${(e as Error).message}`, { cause: e });
   }
   const problems = validateResults(data);
   if (problems.length) throw new Error(`kpb report: ${file} is not a kpb-bench/1 results file: ${problems.slice(0, 5).join('; ')}`);

@@ -1,13 +1,13 @@
 // BatchBuilder: encodes nftables operations into the compact op stream the addon decodes
 // (format in native/README.md). One Buffer crosses into C++; nothing per expression does.
 import {
-  EXPR, KIND_CODE, NFPROTO, NFT_MSG, NLM_F, NFT_VERDICT, NF_VERDICT, HOOK,
-  TABLE_ATTR, CHAIN_ATTR, RULE_ATTR, SET_ATTR, SET_ELEM_ATTR, NFT_DATA_VERDICT,
+  EXPR, KIND_CODE, NFPROTO, NFT_MSG, NLM_F, NFT_VERDICT, NF_VERDICT, HOOK, TABLE_ATTR, CHAIN_ATTR, RULE_ATTR,
+  SET_ATTR, SET_ELEM_ATTR, NFT_DATA_VERDICT,
 } from './constants.ts';
 import type { AttrKind, Family } from './constants.ts';
 
 export const STREAM_MAGIC = 'KPBN';
-export const STREAM_VERSION = 1;
+const STREAM_VERSION = 1;
 const HEADER_BYTES = 12;
 
 /** A value of an attribute: numbers (u8..u64, s32), bigint (u64), strings, raw bytes. */
@@ -32,7 +32,7 @@ export interface Verdict {
   readonly chain?: string;
 }
 
-export function verdictCode(kind: VerdictKind): number {
+function verdictCode(kind: VerdictKind): number {
   return kind === 'accept' || kind === 'drop' ? NF_VERDICT[kind] : NFT_VERDICT[kind];
 }
 

@@ -4,13 +4,13 @@ import type { AttrKind, Family } from './constants.ts';
 import type { VerdictKind } from './batch.ts';
 
 /** What the addon returns for one expression: attribute id → hex of libnftnl's value. */
-export interface RawExpr {
+interface RawExpr {
   name: string;
   raw: Record<string, string>;
   nested?: RawExpr[];
 }
 
-export type ListedAttr = number | string;
+type ListedAttr = number | string;
 export interface ListedExpr {
   name: string;
   /** Named by EXPR (unknown ids as `attr<id>`): numbers for numeric kinds, strings for str,
@@ -18,7 +18,7 @@ export interface ListedExpr {
   attrs: Record<string, ListedAttr>;
   nested?: ListedExpr[];
 }
-export interface ListedRule {
+interface ListedRule {
   handle: number;
   position?: number;
   userdata?: string;
@@ -38,7 +38,7 @@ export interface ListedChain {
   userdata?: string;
   rules: ListedRule[];
 }
-export interface ListedElem {
+interface ListedElem {
   key: string;
   keyEnd?: string;
   verdict?: { kind: VerdictKind | number; chain?: string };
@@ -119,7 +119,7 @@ function decodeStr(hex: string): string {
   return b.subarray(0, z < 0 ? b.length : z).toString('utf8');
 }
 
-export function decodeExpr(e: RawExpr): ListedExpr {
+function decodeExpr(e: RawExpr): ListedExpr {
   const ids = BY_ID[e.name];
   const attrs: Record<string, ListedAttr> = {};
   for (const [idStr, hex] of Object.entries(e.raw)) {

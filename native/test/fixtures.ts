@@ -1,6 +1,6 @@
 // The test ruleset, once as an nft script and once as a BatchBuilder batch that mirrors the
 // netlink messages `nft --debug=netlink -f` sends for the script.
-import { BatchBuilder, verdictExpr, NFT_DATA_VERDICT, NFT_SET_F, NFT_META_KEY, NFT_PAYLOAD_BASE, NFT_NAT_TYPE, NF_NAT_RANGE, NFT_NG, NFPROTO } from '../index.ts';
+import { BatchBuilder, NFT_DATA_VERDICT, NFT_SET_F, NFT_META_KEY, NFT_PAYLOAD_BASE, NFT_NAT_TYPE, NF_NAT_RANGE, NFT_NG, NFPROTO } from '../index.ts';
 import type { Expr } from '../index.ts';
 
 export const TABLE = 'kpbtest';
@@ -112,4 +112,3 @@ export function buildTestBatch(b = new BatchBuilder()): BatchBuilder {
   return b;
 }
 
-export { verdictExpr };

@@ -40,7 +40,7 @@ export function probability(n: number): string {
 }
 
 /** The 31-bit fraction xt_statistic stores for a probability (what iptables hands the kernel). */
-export function statisticFraction(p: number): number {
+function statisticFraction(p: number): number {
   return Math.round(p * 0x80000000);
 }
 

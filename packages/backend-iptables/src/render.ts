@@ -9,23 +9,13 @@
 import type { Plan, ServicePortPlan, PlanEndpoint } from '@kpb/compiler';
 import { hexMark, hostCIDR, probability, quote } from './canonical.ts';
 import {
-  BUILTIN_CHAINS,
-  KUBE_EXTERNAL_SERVICES,
-  KUBE_FORWARD,
-  KUBE_MARK_MASQ,
-  KUBE_NODEPORTS,
-  KUBE_POSTROUTING,
-  KUBE_PROXY_FIREWALL,
-  KUBE_SERVICES,
-  TABLES,
-  TOP_LEVEL_CHAINS,
-  endpointChainName,
-  servicePortHash,
+  BUILTIN_CHAINS, KUBE_EXTERNAL_SERVICES, KUBE_FORWARD, KUBE_MARK_MASQ, KUBE_NODEPORTS, KUBE_POSTROUTING,
+  KUBE_PROXY_FIREWALL, KUBE_SERVICES, TABLES, TOP_LEVEL_CHAINS, endpointChainName, servicePortHash,
   type TableName,
 } from './names.ts';
 
 /** kube-proxy drops per-rule endpoint comments above this many endpoints. */
-export const LARGE_CLUSTER_ENDPOINTS = 1000;
+const LARGE_CLUSTER_ENDPOINTS = 1000;
 
 export interface RenderedTable {
   /** Rule lines (`-A CHAIN …`) of every chain kpb writes, built-in chains included, in order. */

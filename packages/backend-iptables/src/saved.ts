@@ -7,7 +7,7 @@ import { normaliseProbability } from './canonical.ts';
 import { BUILTIN_CHAINS, OWNED_PREFIX, TABLES, type TableName } from './names.ts';
 import { compareNames, tableLines, type RenderedRuleset, type RenderedTable } from './render.ts';
 
-export interface SavedRule {
+interface SavedRule {
   readonly chain: string;
   readonly line: string;
 }
@@ -49,13 +49,13 @@ export function tokenize(line: string): string[] {
 }
 
 /** The chain a rule line appends to. */
-export function ruleChain(line: string): string {
+function ruleChain(line: string): string {
   const end = line.indexOf(' ', 3);
   return end < 0 ? line.slice(3) : line.slice(3, end);
 }
 
 /** The jump (-j) or goto (-g) target of a rule, if any. */
-export function ruleTarget(line: string): string | undefined {
+function ruleTarget(line: string): string | undefined {
   // Cheap pre-check: no " -j " / " -g " text at all means no target.
   if (!line.includes(' -j ') && !line.includes(' -g ')) return undefined;
   const words = tokenize(line);
@@ -107,7 +107,7 @@ function isOwnedChain(chain: string): boolean {
 }
 
 /** A rule kpb owns: in a KUBE- chain, or in a built-in chain jumping to a KUBE- chain. */
-export function isOwnedRule(table: TableName, rule: SavedRule): boolean {
+function isOwnedRule(table: TableName, rule: SavedRule): boolean {
   if (isOwnedChain(rule.chain)) return true;
   if (!BUILTIN_CHAINS[table].includes(rule.chain)) return false;
   const target = ruleTarget(rule.line);
@@ -115,7 +115,7 @@ export function isOwnedRule(table: TableName, rule: SavedRule): boolean {
 }
 
 /** Normalise a saved rule to kpb's canonical form (only the statistic probability differs). */
-export function normaliseRule(line: string): string {
+function normaliseRule(line: string): string {
   const at = line.indexOf('--probability ');
   if (at < 0) return line;
   const from = at + '--probability '.length;

@@ -22,7 +22,7 @@ interface Match {
   readonly options: Option[];
 }
 
-export interface ParsedRule {
+interface ParsedRule {
   readonly table: string;
   readonly chain: string;
   readonly line: string;
@@ -35,7 +35,7 @@ export interface ParsedRule {
 export type ParsedTables = Map<string, Map<string, ParsedRule[]>>;
 
 /** Parse one `-A` rule line. */
-export function parseRule(table: string, line: string): ParsedRule {
+function parseRule(table: string, line: string): ParsedRule {
   const w = tokenize(line);
   const chain = w[1] ?? '';
   const header: Option[] = [];

@@ -7,7 +7,7 @@ import type { RenderedTable } from './render.ts';
 import { ownedTable, parseSave } from './saved.ts';
 
 /** Parse canonical text (render or read-back) into per-table owned chains and rules. */
-export function parseCanonical(text: string): Record<'filter' | 'nat', RenderedTable> {
+function parseCanonical(text: string): Record<'filter' | 'nat', RenderedTable> {
   const saved = parseSave(text);
   return { filter: ownedTable('filter', saved.get('filter')), nat: ownedTable('nat', saved.get('nat')) };
 }

@@ -36,7 +36,7 @@ export function cluster(services: Service[], endpointSlices: EndpointSlice[] = [
   };
 }
 
-export const SETTINGS: NodeSettings = nodeSettings({ nodeName: NODE, clusterCIDR: CLUSTER_CIDR });
+const SETTINGS: NodeSettings = nodeSettings({ nodeName: NODE, clusterCIDR: CLUSTER_CIDR });
 
 export function planOf(c: Cluster, settings: Partial<NodeSettings> = {}): Plan {
   return compile(c, { ...SETTINGS, ...settings });

@@ -6,20 +6,8 @@ import { hashName } from '@kpb/backend';
 import { masqueradeMark } from '@kpb/compiler';
 import type { Plan, PlanEndpoint, ServicePortPlan } from '@kpb/compiler';
 import type {
-  ChainHook,
-  ElementKey,
-  KeyType,
-  L4Proto,
-  NftChain,
-  NftFamily,
-  NftLayout,
-  NftMap,
-  NftMapElement,
-  NftRule,
-  NftRuleset,
-  NftSet,
-  Statement,
-  Verdict,
+  ChainHook, ElementKey, KeyType, L4Proto, NftChain, NftFamily, NftLayout, NftMap, NftMapElement, NftRule,
+  NftRuleset, NftSet, Statement, Verdict,
 } from './ruleset.ts';
 
 export interface BuildOptions {
@@ -35,7 +23,7 @@ export interface BuildOptions {
 }
 
 /** kube-proxy's fixed chain, map and set names. */
-export const NAMES = {
+const NAMES = {
   services: 'services',
   serviceIPs: 'service-ips',
   serviceNodePorts: 'service-nodeports',
@@ -59,7 +47,7 @@ const SRCNAT = 100;
 const MAX_BASE = 240; // knftables NameLengthMax (256) − longest prefix (16)
 
 /** kube-proxy's hashAndTruncate: `HASH8-name`, cut to 240 characters with `...`. */
-export function hashAndTruncate(name: string): string {
+function hashAndTruncate(name: string): string {
   const full = `${hashName(name, 8)}-${name}`;
   return full.length > MAX_BASE ? `${full.slice(0, MAX_BASE - 3)}...` : full;
 }
@@ -78,14 +66,14 @@ export function endpointChainBase(
   return hashAndTruncate(`${sp.namespace}/${sp.serviceName}/${sp.protocol.toLowerCase()}/${sp.portName}__${ip}/${ep.port}`);
 }
 
-export interface ServicePortNames {
+interface ServicePortNames {
   readonly cluster: string;
   readonly local: string;
   readonly external: string;
   readonly firewall: string;
 }
 
-export function servicePortChainNames(sp: ServicePortPlan): ServicePortNames {
+function servicePortChainNames(sp: ServicePortPlan): ServicePortNames {
   const base = servicePortChainBase(sp);
   return { cluster: `service-${base}`, local: `local-${base}`, external: `external-${base}`, firewall: `firewall-${base}` };
 }
@@ -102,11 +90,11 @@ function endpointBase(sp: ServicePortPlan, ep: PlanEndpoint): string {
 }
 
 /** kube-proxy nftables mode's `endpoint-HASH-…` chain of one endpoint of a service port. */
-export function nftEndpointChainName(sp: ServicePortPlan, ep: PlanEndpoint): string {
+function nftEndpointChainName(sp: ServicePortPlan, ep: PlanEndpoint): string {
   return `endpoint-${endpointBase(sp, ep)}`;
 }
 
-export function affinitySetName(sp: ServicePortPlan, ep: PlanEndpoint): string {
+function affinitySetName(sp: ServicePortPlan, ep: PlanEndpoint): string {
   return `affinity-${endpointBase(sp, ep)}`;
 }
 
@@ -381,7 +369,7 @@ function endpointRules(sp: ServicePortPlan, endpoints: readonly PlanEndpoint[], 
 }
 
 /** `10.0.0.1/32` → `10.0.0.1` (and `/128` for IPv6); other CIDRs unchanged. */
-export function plainHostPrefix(cidr: string): string {
+function plainHostPrefix(cidr: string): string {
   if (cidr.endsWith('/32') && !cidr.includes(':')) return cidr.slice(0, -3);
   if (cidr.endsWith('/128')) return cidr.slice(0, -4);
   return cidr;

@@ -16,7 +16,7 @@ import type { CanonObject } from './render.ts';
 
 const PRIORITY_NAMES: Record<string, number> = { raw: -300, mangle: -150, dstnat: -100, filter: 0, security: 50, srcnat: 100 };
 
-export function parsePriority(text: string): number {
+function parsePriority(text: string): number {
   const t = text.trim();
   if (/^-?\d+$/.test(t)) return Number(t);
   const m = /^([a-z]+)(?:\s*([+-])\s*(\d+))?$/.exec(t);
@@ -28,7 +28,7 @@ export function parsePriority(text: string): number {
 const UNIT_SECONDS: Record<string, number> = { d: 86400, h: 3600, m: 60, s: 1 };
 
 /** `3h`, `1d2h3m4s`, `10800s`, `500ms` → seconds. */
-export function parseDuration(text: string): number {
+function parseDuration(text: string): number {
   let total = 0;
   let rest = text.trim();
   for (let i = 0; i < 8 && rest; i++) {

@@ -5,26 +5,10 @@
 import { ipFromBigInt, ipToBigInt, parseCIDR } from '@kpb/model/net';
 import { writeReplace } from './ops.ts';
 import type { NftSink } from './ops.ts';
-import {
-  COMMENT_RE,
-  isAddrOrCidr,
-  isPort,
-  isValidName,
-} from './ruleset.ts';
+import { COMMENT_RE, isAddrOrCidr, isPort, isValidName } from './ruleset.ts';
 import type {
-  BaseChainSpec,
-  ElementKey,
-  KeyField,
-  KeyType,
-  NftChain,
-  NftFamily,
-  NftMap,
-  NftMapElement,
-  NftRule,
-  NftRuleset,
-  NftSet,
-  Statement,
-  Verdict,
+  BaseChainSpec, ElementKey, KeyField, KeyType, NftChain, NftFamily, NftMap, NftMapElement, NftRule, NftRuleset,
+  NftSet, Statement, Verdict,
 } from './ruleset.ts';
 
 /** A value that cannot be written safely (a bug upstream: plan values are validated). */
@@ -173,7 +157,7 @@ export function mergeAddrs(values: readonly string[], family: NftFamily): string
 }
 
 /** The fixed nft text of one statement (identical to what `nft list` prints). */
-export function formatStatement(s: Statement, family: NftFamily): string {
+function formatStatement(s: Statement, family: NftFamily): string {
   const fam = family;
   switch (s.kind) {
     case 'match-addr':
@@ -287,7 +271,7 @@ function mapDecl(m: NftMap): string {
 }
 
 /** Elements per `add element` / `delete element` command. */
-export const ELEMENTS_PER_COMMAND = 1000;
+const ELEMENTS_PER_COMMAND = 1000;
 
 /** Prints nft commands for one table: the `nft -f` sink of the op walk (ops.ts). */
 export class ScriptWriter implements NftSink {

@@ -16,7 +16,7 @@ export type NftFamily = 'ip' | 'ip6';
 export type L4Proto = 'tcp' | 'udp' | 'sctp';
 
 /** Base chain types kpb uses. */
-export type ChainType = 'filter' | 'nat';
+type ChainType = 'filter' | 'nat';
 
 /** Netfilter hooks kpb uses. */
 export type ChainHook = 'prerouting' | 'input' | 'forward' | 'output' | 'postrouting';
@@ -39,7 +39,7 @@ export type Verdict =
   | { readonly kind: 'accept' | 'drop' | 'return' };
 
 /** Packet address fields (`ip saddr` / `ip6 saddr`, `ip daddr` / `ip6 daddr`). */
-export type AddrField = 'saddr' | 'daddr';
+type AddrField = 'saddr' | 'daddr';
 
 /** Fields that make up a verdict-map lookup key: `ip daddr`, `meta l4proto`, `th dport`. */
 export type KeyField = 'daddr' | 'l4proto' | 'dport';
@@ -88,8 +88,6 @@ export type Statement =
   | { readonly kind: 'masquerade'; readonly fullyRandom: boolean }
   | { readonly kind: 'reject' }
   | { readonly kind: 'verdict'; readonly verdict: Verdict };
-
-export type StatementKind = Statement['kind'];
 
 /** One rule: statements evaluated left to right. */
 export interface NftRule {
@@ -175,7 +173,7 @@ export interface NftRuleset {
 export type NftLayout = 'flat' | 'kube-proxy';
 
 /** Chain, set and map names: what kube-proxy produces (`[A-Za-z0-9_./-]`, not starting with a digit or `-`). */
-export const NAME_RE = /^[A-Za-z_.][A-Za-z0-9_./-]*$/;
+const NAME_RE = /^[A-Za-z_.][A-Za-z0-9_./-]*$/;
 /** Longest object name nft accepts. */
 const NAME_MAX = 256;
 /** Comments: fixed texts and `ns/name:port` strings. */
@@ -204,12 +202,12 @@ export function isPort(n: number): boolean {
 }
 
 /** Names the ruleset refers to: chains (verdicts) and sets (statements). */
-export function verdictChain(v: Verdict): string | undefined {
+function verdictChain(v: Verdict): string | undefined {
   return v.kind === 'jump' || v.kind === 'goto' ? v.chain : undefined;
 }
 
 /** Chains a rule jumps/goes to. */
-export function ruleChainRefs(rule: NftRule): string[] {
+function ruleChainRefs(rule: NftRule): string[] {
   const out: string[] = [];
   for (const s of rule.statements) {
     if (s.kind === 'verdict') {

@@ -9,16 +9,8 @@ import { fileStateStore, runSync, runTool as realRunTool, systemClock } from '@k
 import type { ApplyResult, Backend, BackendPorts, Clock, StateStore, SyncHooks, Target, TracePacket, TraceResult, VerifyResult } from '@kpb/backend';
 import type { Plan } from '@kpb/compiler';
 import {
-  canonicalObjects,
-  compareCanon,
-  diffRulesets,
-  nftFamily,
-  printCanon,
-  renderCanonical,
-  renderScript,
-  rulesetBuilder,
-  TABLE,
-  traceRuleset,
+  canonicalObjects, compareCanon, diffRulesets, nftFamily, printCanon, renderCanonical, renderScript,
+  rulesetBuilder, TABLE, traceRuleset,
 } from '@kpb/backend-nft';
 import type { NftFamily, NftLayout, NftOp, NftRuleset } from '@kpb/backend-nft';
 import { NftnlEncoder } from './encode.ts';
@@ -31,10 +23,9 @@ import { commitRecords } from './state.ts';
 import { encoders, nativeNetlink, netnsOf, sendBatch } from './transport.ts';
 import type { Encoders, NetlinkPort } from './transport.ts';
 
-export { TABLE };
-export const STATE_DIR = '/run/kpb/state';
+const STATE_DIR = '/run/kpb/state';
 
-export interface NftnlPorts extends BackendPorts {
+interface NftnlPorts extends BackendPorts {
   /** The addon calls (the native addon by default). */
   readonly netlink?: NetlinkPort;
   /** Where the state files go (files in `stateDir` by default). */

@@ -11,32 +11,15 @@
 import { canonicalObjects, formatRule } from '@kpb/backend-nft';
 import type { CanonObject, KeyType, NftChain, NftFamily, NftMap, NftRule, NftRuleset, NftSet, Statement, Verdict, ChainHook, ElementKey } from '@kpb/backend-nft';
 import {
-  IP_HEADER_OFFSET,
-  NF_CT_STATE_NEW_BIT,
-  NF_NAT_RANGE,
-  NF_VERDICT,
-  NFT_CMP_OP,
-  NFT_CT_KEY,
-  NFT_DYNSET_OP,
-  NFT_FIB_F,
-  NFT_FIB_RESULT,
-  NFT_LOOKUP_F_INV,
-  NFT_META_KEY,
-  NFT_NAT_TYPE,
-  NFT_PAYLOAD_BASE,
-  NFT_REG,
-  NFT_SET_ELEM_INTERVAL_END,
-  NFT_SET_F,
-  NFT_VERDICT,
-  NFTNL_UDATA_COMMENT,
-  NFTNL_UDATA_SET,
-  RTN_LOCAL,
+  IP_HEADER_OFFSET, NF_CT_STATE_NEW_BIT, NF_NAT_RANGE, NF_VERDICT, NFT_CMP_OP, NFT_CT_KEY, NFT_DYNSET_OP,
+  NFT_FIB_F, NFT_FIB_RESULT, NFT_LOOKUP_F_INV, NFT_META_KEY, NFT_NAT_TYPE, NFT_PAYLOAD_BASE, NFT_REG,
+  NFT_SET_ELEM_INTERVAL_END, NFT_SET_F, NFT_VERDICT, NFTNL_UDATA_COMMENT, NFTNL_UDATA_SET, RTN_LOCAL,
 } from '@kpb/native';
 import type { ListedChain, ListedExpr, ListedSet, Listing } from '@kpb/native';
 import { ipFromBytes } from '@kpb/model/net';
 import { cstring, fromHex, intervalsToValues, keyTypesOf, KEY_BYTES, parseTlvs, PROTO_NAME } from './bytes.ts';
 
-export const TABLE_COMMENT = 'rules for kube-proxy';
+const TABLE_COMMENT = 'rules for kube-proxy';
 
 /** Address field by its offset in the network header. */
 const ADDR_FIELD = {

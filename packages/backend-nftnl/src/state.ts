@@ -9,7 +9,7 @@ import type { NftFamily, NftLayout } from '@kpb/backend-nft';
 import { digestText } from './digest.ts';
 import type { PlanDigest } from './digest.ts';
 
-export interface CommitRecord {
+interface CommitRecord {
   readonly layout: NftLayout;
   readonly family: NftFamily;
   readonly generation: number;

@@ -1,7 +1,7 @@
 /** A reader of the addon's op stream (native/README.md), for the encoder's unit tests. */
 import { EXPR } from '@kpb/native';
 
-export interface StreamAttr {
+interface StreamAttr {
   readonly id: number;
   readonly kind: number;
   readonly value: number | bigint | string | Uint8Array | StreamExpr;

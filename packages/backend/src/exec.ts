@@ -27,7 +27,7 @@ export function describeTarget(target: Target): string {
 }
 
 /** argv that runs `tool args…` inside the target. */
-export function commandFor(target: Target, tool: string, args: readonly string[]): string[] {
+function commandFor(target: Target, tool: string, args: readonly string[]): string[] {
   return target.kind === 'host' ? [tool, ...args] : ['ip', 'netns', 'exec', target.name, tool, ...args];
 }
 

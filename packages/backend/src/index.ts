@@ -1,9 +1,8 @@
 export type * from './types.ts';
-export { runTool, commandFor, describeTarget, ToolError } from './exec.ts';
-export type { ToolResult, RunOptions } from './exec.ts';
-export { hashName, base32 } from './hash.ts';
-export { lockTarget, withTargetLock, lockPath, LockTimeoutError, LOCK_DIR } from './lock.ts';
-export type { TargetLock } from './lock.ts';
+export { runTool, describeTarget, ToolError } from './exec.ts';
+export type { ToolResult } from './exec.ts';
+export { hashName } from './hash.ts';
+export { lockTarget, withTargetLock } from './lock.ts';
 export { traceVerdict, type TraceBranch } from './verdict.ts';
 export { systemClock, fileStateStore } from './ports.ts';
 export type { BackendPorts, Clock, RunTool, StateStore } from './ports.ts';

@@ -79,14 +79,6 @@ export interface TraceResult {
   readonly path: readonly string[];
 }
 
-/** Options that every backend understands; backends ignore what does not concern them. */
-export interface BackendOptions {
-  /** iptables only: 'nft' (iptables-nft, default) or 'legacy'. */
-  readonly iptablesVariant?: 'nft' | 'legacy';
-  /** nft and nftnl: 'flat' (default) or 'kube-proxy'. */
-  readonly layout?: 'flat' | 'kube-proxy';
-}
-
 export interface Backend {
   /** 'iptables', 'nft' or 'nftnl'. */
   readonly name: string;

@@ -1,2 +1,1 @@
-export { main, buildProgram } from './main.ts';
 export { selectableCases } from './backends.ts';

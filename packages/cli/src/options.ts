@@ -3,7 +3,8 @@
  * and the backend case. Scripts can pass one set of flags to every command.
  */
 import { existsSync } from 'node:fs';
-import { Command, Option } from 'commander';
+import { Option } from 'commander';
+import type { Command } from 'commander';
 import type { Target } from '@kpb/backend';
 import { nodeSettings, type NodeSettings } from '@kpb/compiler';
 import { isDNS1123Subdomain, parseCIDR, type Cluster } from '@kpb/model';

@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-export const KPB = fileURLToPath(new URL('../bin/kpb.js', import.meta.url));
+const KPB = fileURLToPath(new URL('../bin/kpb.js', import.meta.url));
 
 export interface Run {
   code: number;

@@ -6,7 +6,7 @@ import type { Cluster, EndpointSlice, IPFamily, Service, ServicePort } from '@kp
 import { categorizeEndpoints, compareEndpoints } from './endpoints.ts';
 import type { NodeSettings, Plan, PlanEndpoint, ServicePortFlags, ServicePortPlan } from './types.ts';
 
-export const DEFAULT_MASQUERADE_BIT = 14;
+const DEFAULT_MASQUERADE_BIT = 14;
 
 /** kube-proxy's defaults for everything but the node name. */
 export function nodeSettings(partial: Partial<NodeSettings> & { nodeName: string }): NodeSettings {
@@ -22,7 +22,7 @@ export function nodeSettings(partial: Partial<NodeSettings> & { nodeName: string
   return settings;
 }
 
-export function familyOf(ip: string): IPFamily {
+function familyOf(ip: string): IPFamily {
   return ip.includes(':') ? 'IPv6' : 'IPv4';
 }
 
@@ -31,11 +31,11 @@ export function masqueradeMark(settings: NodeSettings): number {
   return (1 << settings.masqueradeBit) >>> 0;
 }
 
-export function servicePortKey(namespace: string, name: string, portName: string): string {
+function servicePortKey(namespace: string, name: string, portName: string): string {
   return portName ? `${namespace}/${name}:${portName}` : `${namespace}/${name}`;
 }
 
-export function endpointAddress(ip: string, port: number): string {
+function endpointAddress(ip: string, port: number): string {
   return familyOf(ip) === 'IPv6' ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
 

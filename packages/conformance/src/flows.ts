@@ -46,7 +46,7 @@ export const podIP = (name: string): string => {
 /** Where a probe starts. */
 export type Source = 'client' | 'allowed-client' | 'node' | 'app-1';
 
-export type Expectation =
+type Expectation =
   /** Answers come from exactly these pods, each with a fair share. `masquerade`: the pod sees another source than the sender's. */
   | { readonly kind: 'endpoints'; readonly pods: readonly string[]; readonly masquerade: boolean }
   /** ClientIP affinity: every answer comes from one and the same of these pods. */

@@ -3,7 +3,7 @@ import type { ProbeResult, VirtualCluster } from '@kpb/testing';
 import { HOSTS, sourceAddress, type FlowRow } from './flows.ts';
 
 /** How many attempts a row makes: enough for every endpoint to show a fair share. */
-export function attemptsFor(row: FlowRow): number {
+function attemptsFor(row: FlowRow): number {
   switch (row.expect.kind) {
     case 'endpoints':
       return 30 * row.expect.pods.length;

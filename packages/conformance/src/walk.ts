@@ -6,7 +6,7 @@
  */
 import { generateCluster, ipv4FromInt, mulberry32, type Cluster, type Endpoint, type EndpointSlice, type Service } from '@kpb/model';
 
-export type ChangeKind =
+type ChangeKind =
   | 'add-service'
   | 'remove-service'
   | 'add-endpoint'
@@ -17,7 +17,7 @@ export type ChangeKind =
   | 'add-port'
   | 'remove-port';
 
-export const CHANGE_KINDS: readonly ChangeKind[] = [
+const CHANGE_KINDS: readonly ChangeKind[] = [
   'add-service',
   'remove-service',
   'add-endpoint',

@@ -7,8 +7,3 @@ export const databaseServiceYaml = fileURLToPath(new URL('../database-service.ya
 /** A small two-node cluster that uses every feature of the model. */
 export const smallClusterYaml = fileURLToPath(new URL('../small-cluster.yaml', import.meta.url));
 
-/** All examples by name. */
-export const examples: Readonly<Record<string, string>> = {
-  'database-service': databaseServiceYaml,
-  'small-cluster': smallClusterYaml,
-};

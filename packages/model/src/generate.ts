@@ -18,7 +18,7 @@ import { sortByNamespaceName } from './validate.ts';
 export const GENERATED_CLUSTER_CIDR = '10.128.0.0/9';
 /** The node generated endpoints are spread over first; use it as the local node. */
 export const GENERATED_LOCAL_NODE = 'node-0';
-export const GENERATED_NODE_PORT_RANGE = { first: 30000, last: 32767 } as const;
+const GENERATED_NODE_PORT_RANGE = { first: 30000, last: 32767 } as const;
 
 /** Fractions (0..1) of services, ports or endpoints with each feature. */
 export interface Mix {

@@ -15,7 +15,7 @@ export interface KubernetesList {
   readonly items: readonly Record<string, unknown>[];
 }
 
-export function serviceToKubernetes(s: Service): Record<string, unknown> {
+function serviceToKubernetes(s: Service): Record<string, unknown> {
   const spec: Record<string, unknown> = { type: s.type };
   if (s.type === 'ExternalName') {
     spec['externalName'] = s.externalName ?? '';
@@ -50,7 +50,7 @@ export function serviceToKubernetes(s: Service): Record<string, unknown> {
   return { apiVersion: 'v1', kind: 'Service', metadata: { name: s.name, namespace: s.namespace }, spec, status };
 }
 
-export function endpointSliceToKubernetes(e: EndpointSlice): Record<string, unknown> {
+function endpointSliceToKubernetes(e: EndpointSlice): Record<string, unknown> {
   return {
     apiVersion: 'discovery.k8s.io/v1',
     kind: 'EndpointSlice',
@@ -68,7 +68,7 @@ export function endpointSliceToKubernetes(e: EndpointSlice): Record<string, unkn
   };
 }
 
-export function nodeToKubernetes(n: Node): Record<string, unknown> {
+function nodeToKubernetes(n: Node): Record<string, unknown> {
   return {
     apiVersion: 'v1',
     kind: 'Node',

@@ -34,17 +34,17 @@ const DNS1123_SUBDOMAIN = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z
 const IANA_SVC_NAME = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?$/;
 const HAS_LETTER = /[a-z]/;
 
-export function isDNS1123Label(s: string): boolean {
+function isDNS1123Label(s: string): boolean {
   return s.length <= 63 && DNS1123_LABEL.test(s);
 }
-export function isDNS1035Label(s: string): boolean {
+function isDNS1035Label(s: string): boolean {
   return s.length <= 63 && DNS1035_LABEL.test(s);
 }
 export function isDNS1123Subdomain(s: string): boolean {
   return s.length <= 253 && DNS1123_SUBDOMAIN.test(s);
 }
 /** IANA_SVC_NAME: at most 15 characters, lowercase alphanumerics and '-', at least one letter, no '--'. */
-export function isIanaSvcName(s: string): boolean {
+function isIanaSvcName(s: string): boolean {
   return s.length <= 15 && IANA_SVC_NAME.test(s) && HAS_LETTER.test(s) && !s.includes('--');
 }
 
@@ -202,8 +202,8 @@ const NODE_ADDRESS_TYPES = ['Hostname', 'InternalIP', 'ExternalIP', 'InternalDNS
 
 const KINDS: Record<string, string> = { Service: 'v1', EndpointSlice: 'discovery.k8s.io/v1', Node: 'v1' };
 
-export const DEFAULT_SESSION_AFFINITY_TIMEOUT = 10800;
-export const MAX_SESSION_AFFINITY_TIMEOUT = 86400;
+const DEFAULT_SESSION_AFFINITY_TIMEOUT = 10800;
+const MAX_SESSION_AFFINITY_TIMEOUT = 86400;
 
 // ---- Service ----
 

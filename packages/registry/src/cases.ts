@@ -10,13 +10,13 @@ import { createNftBackend, type NftBackend } from '@kpb/backend-nft';
 import { createNftnlBackend, type NftnlBackend } from '@kpb/backend-nftnl';
 import { nativeAvailable } from '@kpb/native';
 
-export type BackendName = 'iptables' | 'nft' | 'nftnl';
+type BackendName = 'iptables' | 'nft' | 'nftnl';
 
 /**
  * The CLI flags that select a case, by commander's option name: `--backend`, and `--layout`
  * (nft, nftnl) or `--iptables` (iptables). A flag a case does not name is ignored for it.
  */
-export interface CaseFlags {
+interface CaseFlags {
   readonly backend: BackendName;
   readonly layout?: string;
   readonly iptables?: string;

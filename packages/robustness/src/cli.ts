@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-export const KPB_BIN = fileURLToPath(new URL('../../cli/bin/kpb.js', import.meta.url));
+const KPB_BIN = fileURLToPath(new URL('../../cli/bin/kpb.js', import.meta.url));
 
 export interface CliRun {
   readonly code: number | null;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { compile, nodeSettings, type NodeSettings, type Plan } from '@kpb/compiler';
 import { generateCluster, GENERATED_CLUSTER_CIDR, GENERATED_LOCAL_NODE, toKubernetesJson, type Cluster } from '@kpb/model';
 
-export const SETTINGS: NodeSettings = nodeSettings({ nodeName: GENERATED_LOCAL_NODE, clusterCIDR: GENERATED_CLUSTER_CIDR });
+const SETTINGS: NodeSettings = nodeSettings({ nodeName: GENERATED_LOCAL_NODE, clusterCIDR: GENERATED_CLUSTER_CIDR });
 /** The same node settings as CLI flags. */
 export const SETTINGS_FLAGS: readonly string[] = ['--node', GENERATED_LOCAL_NODE, '--cluster-cidr', GENERATED_CLUSTER_CIDR];
 

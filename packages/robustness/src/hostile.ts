@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { generateCluster, toKubernetesList, type Cluster } from '@kpb/model';
 
 /** Strings no rule text should ever carry. */
-export const HOSTILE_STRINGS: readonly string[] = [
+const HOSTILE_STRINGS: readonly string[] = [
   '',
   ' ',
   '"',
@@ -69,12 +69,12 @@ export const HOSTILE_STRINGS: readonly string[] = [
   'constructor',
 ];
 
-export const HOSTILE_NUMBERS: readonly unknown[] = [
+const HOSTILE_NUMBERS: readonly unknown[] = [
   0, -1, 1, 65535, 65536, 2 ** 31, 2 ** 32, 2 ** 53, 2 ** 53 + 2, -(2 ** 53), 1e21, 1e300, 0.5, -0.0, 3.14, 30000.000001,
 ];
 
 /** Values of every JSON type, hostile ones first. */
-export const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
+const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 5, arbitrary: fc.constantFrom(...HOSTILE_STRINGS) },
   { weight: 3, arbitrary: fc.constantFrom(...HOSTILE_NUMBERS) },
   { weight: 1, arbitrary: fc.constantFrom<unknown>(null, true, false, [], {}, [null], { '': '' }, ['"'], { kind: 'Service' }) },
@@ -101,7 +101,7 @@ function parentOf(doc: Json, path: readonly (string | number)[]): { parent: Reco
   return { parent: cur, key: path[path.length - 1]! };
 }
 
-export type Mutation =
+type Mutation =
   | { readonly op: 'set'; readonly at: number; readonly value: unknown }
   | { readonly op: 'delete'; readonly at: number }
   | { readonly op: 'add'; readonly at: number; readonly key: string; readonly value: unknown }
@@ -115,7 +115,7 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
 );
 
 /** Applies mutations to a deep copy; returns the copy and the paths touched (for messages). */
-export function applyMutations(doc: Json, mutations: readonly Mutation[]): { doc: Json; touched: string[] } {
+function applyMutations(doc: Json, mutations: readonly Mutation[]): { doc: Json; touched: string[] } {
   const copy = structuredClone(doc);
   const touched: string[] = [];
   for (const m of mutations) {
@@ -148,7 +148,7 @@ export function baseDocuments(): Json[] {
   return clusters.map((c) => JSON.parse(JSON.stringify(toKubernetesList(c))) as Json);
 }
 
-export type Encoding = 'json' | 'yaml' | 'text';
+type Encoding = 'json' | 'yaml' | 'text';
 
 export interface FuzzInput {
   readonly text: string;

@@ -43,7 +43,7 @@ const withoutComments = (text: string): string =>
  * without --noflush deletes and re-creates `ip filter`); likewise the chains, sets and maps of a
  * table. Rules and elements inside them are kept as they are.
  */
-export function tablesSorted(listing: string): string {
+function tablesSorted(listing: string): string {
   const blocks = listing.split(/\n(?=table )/).map((b) => b.trimEnd());
   return blocks.filter(Boolean).map(chainsSorted).sort().join('\n') + '\n';
 }

@@ -7,15 +7,15 @@
 import type { BackendKind } from './backends.ts';
 
 /** Characters of validated values plus the fixed words of comments (`ns/svc:port -> 10.0.0.1:80`). */
-export const QUOTED = /^"[A-Za-z0-9 ._/:,>-]*"$/;
+const QUOTED = /^"[A-Za-z0-9 ._/:,>-]*"$/;
 /** kube-proxy's fixed comments that fall outside QUOTED (constants in the renderers, no input in them). */
-export const FIXED_COMMENTS: ReadonlySet<string> = new Set(['"kubernetes service nodeports; NOTE: this must be the last rule in this chain"']);
+const FIXED_COMMENTS: ReadonlySet<string> = new Set(['"kubernetes service nodeports; NOTE: this must be the last rule in this chain"']);
 /** iptables chain names: kube-proxy's `KUBE-…` hashes and the built-in chains. */
-export const IPTABLES_CHAIN = /^[A-Z][A-Z0-9-]{0,27}$/;
+const IPTABLES_CHAIN = /^[A-Z][A-Z0-9-]{0,27}$/;
 /** nft object names (as @kpb/backend-nft's NAME_RE, plus the kernel's 255-byte limit). */
-export const NFT_NAME = /^[A-Za-z_.][A-Za-z0-9_./-]{0,254}$/;
+const NFT_NAME = /^[A-Za-z_.][A-Za-z0-9_./-]{0,254}$/;
 /** Everything: printable ASCII and newlines only. */
-export const PRINTABLE = /^[\x20-\x7e\n]*$/;
+const PRINTABLE = /^[\x20-\x7e\n]*$/;
 
 export interface RenderProblem {
   readonly line: number;

@@ -9,13 +9,14 @@
 import { rmSync } from 'node:fs';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { Backend } from '@kpb/backend';
+import type * as BackendModule from '@kpb/backend';
 import { canUseKernel } from '@kpb/testing';
 import { BACKEND_CASES, clusterPair, createNftnl, dropNamespace, makeNamespace, run, snapshot, type BackendCase, type NsTarget } from '../src/index.ts';
 
 const inject = { on: false, faults: 0 };
 
 vi.mock('@kpb/backend', async (importOriginal) => {
-  const orig = await importOriginal<typeof import('@kpb/backend')>();
+  const orig = await importOriginal<typeof BackendModule>();
   const runTool: typeof orig.runTool = (target, tool, args, options = {}) => {
     if (inject.on && options.input !== undefined) {
       let input = options.input;

@@ -10,7 +10,7 @@ import { ModelError, ModelValidationError, parseCluster } from '@kpb/model';
 import { compile, nodeSettings } from '@kpb/compiler';
 import { BACKEND_CASES, baseDocuments, checkRenderedText, fuzzRuns, fuzzSeed, mutatedInput, randomInput, type FuzzInput } from '../src/index.ts';
 
-export const stats = { inputs: 0, accepted: 0, rejected: 0, rendered: 0 };
+const stats = { inputs: 0, accepted: 0, rejected: 0, rendered: 0 };
 
 /** Printable ASCII, plus the ellipsis showValue appends to truncated values. */
 const SAFE_MESSAGE = /^[\x20-\x7e…]*$/;
@@ -22,7 +22,7 @@ function checkInput(input: FuzzInput): void {
     result = parseCluster(input.text, 'fuzz.yaml');
   } catch (e) {
     stats.rejected++;
-    if (!(e instanceof ModelError)) throw new Error(`not a ModelError (${(e as Error)?.name}: ${(e as Error)?.message}) for ${input.how}`);
+    if (!(e instanceof ModelError)) throw new Error(`not a ModelError (${(e as Error)?.name}: ${(e as Error)?.message}) for ${input.how}`, { cause: e });
     const errors = e instanceof ModelValidationError ? e.errors : [e];
     expect(errors.length).toBeGreaterThan(0);
     for (const err of errors) {

@@ -24,7 +24,7 @@ export interface ExecResult {
   readonly ms: number;
 }
 
-export class ExecError extends Error {
+class ExecError extends Error {
   readonly result: ExecResult;
   constructor(what: string, result: ExecResult) {
     const said = (result.stderr || result.stdout).trim().split('\n').slice(0, 20).join('\n');
@@ -166,7 +166,7 @@ export async function reapStale(): Promise<string[]> {
     if (pid === process.pid || pidAlive(pid)) continue;
     const pids = await execHost(['ip', 'netns', 'pids', ns], { allowFailure: true, timeoutMs: 10_000 });
     for (const p of pids.stdout.split(/\s+/).filter(Boolean).slice(0, 1000).map(Number)) {
-      let cmdline = '';
+      let cmdline: string;
       try {
         cmdline = readFileSync(`/proc/${p}/cmdline`, 'utf8');
       } catch {

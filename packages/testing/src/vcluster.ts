@@ -19,9 +19,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { ipFamily } from '@kpb/model';
 import { createNamespace, deleteNamespace, execHost, execIn } from './netns.ts';
 
-export type ProbeProto = 'tcp' | 'udp' | 'sctp';
+type ProbeProto = 'tcp' | 'udp' | 'sctp';
 
-export interface PodSpec {
+interface PodSpec {
   readonly name: string;
   readonly ip: string;
   readonly tcpPorts?: readonly number[];
@@ -41,7 +41,7 @@ export interface VirtualClusterSpec {
   readonly routedToNode: readonly string[];
 }
 
-export interface ProbeOptions {
+interface ProbeOptions {
   /** 'client', 'node' or a pod name. */
   readonly from: string;
   readonly proto: ProbeProto;
@@ -97,7 +97,7 @@ export interface VirtualCluster {
   teardown(): Promise<void>;
 }
 
-export const POD_GATEWAY = '169.254.1.1';
+const POD_GATEWAY = '169.254.1.1';
 /** Next hop (on the sink veth kd0) of the routedToNode CIDRs in the node, with a MAC nobody owns. */
 const SINK_GATEWAY = '169.254.255.254';
 const SINK_MAC = '02:00:00:00:00:01';
