@@ -12,7 +12,10 @@ export type Variant = BackendCase;
 
 export const VARIANTS: readonly Variant[] = BACKEND_CASES;
 
-/** `backend/variant` of a results row or status (its JSON field is `layout`). */
+/**
+ * `backend/variant` of a results row or status. results.json calls the variant `layout` (schema
+ * kpb-bench/1, kept so that committed reports stay readable).
+ */
 export function variantId(v: { readonly backend: string; readonly layout: string }): string {
   return `${v.backend}/${v.layout}`;
 }

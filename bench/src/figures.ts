@@ -18,7 +18,7 @@ export interface Figure {
 }
 
 export const FIGURES = [
-  { id: 'generate', unit: 'ms', group: 'generate', about: 'model → backend output in process (compile + render; nftnl: its batch when the backend exposes a builder), tinybench' },
+  { id: 'generate', unit: 'ms', group: 'generate', about: 'model → backend output in process (compile + render; nftnl: its netlink batch, `encodePlan`), tinybench' },
   { id: 'render', unit: 'ms', group: 'generate', about: 'plan → backend output only (renderText / batch), tinybench' },
   { id: 'full-sync', unit: 'ms', group: 'sync', about: 'load into an empty namespace, the whole path of `kpb apply`: compile + render + kernel' },
   { id: 'full-sync/userspace', unit: 'ms', group: 'sync', about: 'full-sync wall time minus the kernel stage (compile, render, process overhead)' },

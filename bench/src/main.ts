@@ -45,7 +45,7 @@ function defaultOut(): string {
 
 /** A compact summary for the terminal: median of every figure, a column per backend/layout. */
 export function summaryText(r: ResultsFile): string {
-  const series = [...new Set(r.results.map((x) => `${x.backend}/${x.layout}`))];
+  const series = [...new Set(r.results.map(variantId))];
   const keys = [...new Set(r.results.map((x) => `${x.operation}@${x.services}`))];
   const head = ['figure@services', ...series];
   const lines = keys.map((k) => {
@@ -53,7 +53,7 @@ export function summaryText(r: ResultsFile): string {
     return [
       k,
       ...series.map((s) => {
-        const x = r.results.find((y) => y.operation === op && String(y.services) === n && `${y.backend}/${y.layout}` === s);
+        const x = r.results.find((y) => y.operation === op && String(y.services) === n && variantId(y) === s);
         if (!x) return '';
         if (x.median === null) return x.overCap ? '>cap' : '–';
         return `${x.median}${x.unit === 'ms' ? '' : ` ${x.unit}`}`;
@@ -67,7 +67,7 @@ export function summaryText(r: ResultsFile): string {
     '(medians; ms unless marked)',
     row(head),
     ...lines.map(row),
-    ...unavailable.map((b) => `${b.backend}/${b.layout}: ${b.available ? `kernel figures stopped: ${b.kernelError}` : `unavailable: ${b.reason}`}`),
+    ...unavailable.map((b) => `${variantId(b)}: ${b.available ? `kernel figures stopped: ${b.kernelError}` : `unavailable: ${b.reason}`}`),
     ...(r.environment.kernelFigures ? [] : [`kernel figures not measured: ${r.environment.kernelFiguresReason}`]),
   ].join('\n');
 }

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import path from 'node:path';
 import { groupedBarSpec, lineChartSpec, renderSvg, stackedBarSpec } from './charts.ts';
 import type { Bar, Point } from './charts.ts';
+import { VARIANTS, variantId } from './backends.ts';
 import { FIGURES, type FigureId } from './figures.ts';
 import { validateResults } from './results.ts';
 import type { ResultRow, ResultsFile } from './results.ts';
@@ -69,17 +70,21 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
 }
 
 function seriesOf(r: Row, multiHost: boolean): string {
-  return multiHost ? `${r.host}: ${r.backend}/${r.layout}` : `${r.backend}/${r.layout}`;
+  return multiHost ? `${r.host}: ${variantId(r)}` : variantId(r);
 }
 
 function uniq<T>(xs: readonly T[]): T[] {
   return [...new Set(xs)];
 }
 
+/** Series in registry order (host first when several hosts are merged); unknown ids last, by name. */
 function sortVariants(a: string, b: string): number {
-  const order = ['iptables/nft', 'iptables/legacy', 'iptables/noflush', 'nft/flat', 'nft/kube-proxy', 'nftnl/flat', 'nftnl/kube-proxy'];
-  const ka = order.findIndex((o) => a.endsWith(o));
-  const kb = order.findIndex((o) => b.endsWith(o));
+  const rank = (s: string): number => {
+    const i = VARIANTS.findIndex((v) => s.endsWith(v.id));
+    return i < 0 ? VARIANTS.length : i;
+  };
+  const ka = rank(a);
+  const kb = rank(b);
   return a.split(':')[0]! === b.split(':')[0]! ? (ka === kb ? (a < b ? -1 : 1) : ka - kb) : a < b ? -1 : 1;
 }
 
@@ -198,7 +203,7 @@ function backendsSection(d: ReportData): string[] {
   if (!statuses.length) return [];
   const rows = statuses.map((b) => [
     ...(d.multiHost ? [b.host] : []),
-    `${b.backend}/${b.layout}`,
+    variantId(b),
     b.available ? (b.kernelError ? `loaded; kernel figures stopped: ${b.kernelError}` : 'measured') : `unavailable: ${b.reason ?? ''}`,
   ]);
   return ['## Backends', '', table([...(d.multiHost ? ['host'] : []), 'backend/layout', 'status'], rows), ''];

@@ -1,7 +1,9 @@
 // Constants of libnftnl 1.2.4 and the kernel uapi (nf_tables, netfilter, ip/ipv6/tcp headers,
 // icmp, rtnetlink) that the TypeScript side needs.
-// test/constants.test.ts checks every value here against the installed headers (through the
-// addon's `constants` export), so a libnftnl upgrade that renumbers anything fails loudly.
+// test/constants.test.ts checks the values here against the installed headers (through the
+// addon's `constants` export), so a libnftnl upgrade that renumbers anything fails loudly. Not
+// checked: KIND_CODE (the op stream's own numbering, shared with src/batch_decoder.cc) and
+// NFT_MSG.DESTROY* (newer than the kernel headers on Debian 12).
 
 /** How an attribute value travels in the op stream (and how listings decode it). */
 export type AttrKind = 'u8' | 'u16' | 'u32' | 's32' | 'u64' | 'str' | 'bytes' | 'expr';

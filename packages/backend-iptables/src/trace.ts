@@ -5,7 +5,7 @@
  * packet). Every way the packet ends is judged together by `traceVerdict`. A renderer bug
  * therefore shows up here too.
  */
-import ipaddr from 'ipaddr.js';
+import { cidrContains } from '@kpb/model/net';
 import { traceVerdict, type TraceBranch, type TracePacket, type TraceResult } from '@kpb/backend';
 import type { Plan } from '@kpb/compiler';
 import { renderText } from './render.ts';
@@ -116,16 +116,6 @@ const MAX_DEPTH = 64;
 const MAX_STEPS = 200_000;
 const MAX_PATH = 2_000;
 
-function parseAddr(ip: string): ipaddr.IPv4 | ipaddr.IPv6 {
-  return ipaddr.parse(ip);
-}
-
-function inCIDR(ip: string, cidr: string): boolean {
-  const addr = parseAddr(ip);
-  const [range, bits] = cidr.includes('/') ? ipaddr.parseCIDR(cidr) : [parseAddr(cidr), addr.kind() === 'ipv6' ? 128 : 32];
-  return addr.kind() === range.kind() && addr.match(range, bits);
-}
-
 function splitAddress(address: string): { ip: string; port: number } {
   if (address.startsWith('[')) {
     const end = address.indexOf(']');
@@ -176,7 +166,7 @@ class TablesWalk {
   }
 
   isLocal(ip: string): boolean {
-    return this.#localIPs.includes(ip) || this.#loopback.some((c) => inCIDR(ip, c));
+    return this.#localIPs.includes(ip) || this.#loopback.some((c) => cidrContains(c, ip));
   }
 
   #note(text: string): void {
@@ -187,8 +177,8 @@ class TablesWalk {
     for (const h of rule.header) {
       const v = h.values[0]!;
       let ok: boolean;
-      if (h.name === '-s') ok = inCIDR(this.#packet.src, v);
-      else if (h.name === '-d') ok = inCIDR(state.dst, v);
+      if (h.name === '-s') ok = cidrContains(v, this.#packet.src);
+      else if (h.name === '-d') ok = cidrContains(v, state.dst);
       else if (h.name === '-p') ok = v === this.#proto || v === 'all';
       else ok = false; // interfaces: the tracer knows none
       if (ok === h.neg) return false;

@@ -4,7 +4,7 @@
  * possible); every way the packet ends is judged together by `traceVerdict`. Dynamic (affinity)
  * sets are taken as empty: a fresh client.
  */
-import { cidrContains } from '@kpb/compiler';
+import { cidrContains } from '@kpb/model/net';
 import { traceVerdict, type TracePacket, type TraceResult } from '@kpb/backend';
 import { formatRule, formatVerdict } from './render.ts';
 import type { ChainHook, NftChain, NftMap, NftRule, NftRuleset, NftSet, Verdict } from './ruleset.ts';

@@ -1,8 +1,8 @@
 /**
  * Model → plan. Pure and deterministic: the same cluster and settings always give the same plan.
  */
-import ipaddr from 'ipaddr.js';
 import type { Cluster, EndpointSlice, IPFamily, Service, ServicePort } from '@kpb/model';
+import { cidrContains, familyOfValid as familyOf } from '@kpb/model/net';
 import { categorizeEndpoints, compareEndpoints } from './endpoints.ts';
 import type { NodeSettings, Plan, PlanEndpoint, ServicePortFlags, ServicePortPlan } from './types.ts';
 
@@ -22,10 +22,6 @@ export function nodeSettings(partial: Partial<NodeSettings> & { nodeName: string
   return settings;
 }
 
-function familyOf(ip: string): IPFamily {
-  return ip.includes(':') ? 'IPv6' : 'IPv4';
-}
-
 /** The mark kube-proxy sets on packets to be masqueraded: 1 << bit, as an unsigned number. */
 export function masqueradeMark(settings: NodeSettings): number {
   return (1 << settings.masqueradeBit) >>> 0;
@@ -37,12 +33,6 @@ function servicePortKey(namespace: string, name: string, portName: string): stri
 
 function endpointAddress(ip: string, port: number): string {
   return familyOf(ip) === 'IPv6' ? `[${ip}]:${port}` : `${ip}:${port}`;
-}
-
-export function cidrContains(cidr: string, ip: string): boolean {
-  const [range, bits] = ipaddr.parseCIDR(cidr);
-  const addr = ipaddr.parse(ip);
-  return addr.kind() === range.kind() && addr.match(range, bits);
 }
 
 /** Compile a validated cluster into the plan for one node and IP family. */

@@ -118,7 +118,7 @@ export interface PlanChanges {
   readonly added: readonly string[];
   readonly removed: readonly string[];
   readonly changed: readonly string[];
-  /** Node settings or node IPs differ: everything must be rebuilt. */
+  /** Node settings, node IPs or the family differ: everything must be rebuilt. */
   readonly settingsChanged: boolean;
 }
 

@@ -99,3 +99,21 @@ export function ipFromBigInt(n: bigint, family: IPFamily): string {
   for (let i = b.length - 1; i >= 0; i--, n >>= 8n) b[i] = Number(n & 0xffn);
   return ipFromBytes(b);
 }
+
+/**
+ * Family of an address or CIDR that has already been validated ({@link parseIP} / {@link parseCIDR}):
+ * IPv6 exactly when it holds a colon. Cheap enough for the compiler's inner loops.
+ */
+export function familyOfValid(s: string): IPFamily {
+  return s.includes(':') ? 'IPv6' : 'IPv4';
+}
+
+/**
+ * Whether `ip` lies in `cidr` (a CIDR, or a bare address meaning that one address). Both must be
+ * valid; an address of the other family is never inside.
+ */
+export function cidrContains(cidr: string, ip: string): boolean {
+  const addr = ipaddr.parse(ip);
+  const [range, bits] = cidr.includes('/') ? ipaddr.parseCIDR(cidr) : [ipaddr.parse(cidr), addr.kind() === 'ipv6' ? 128 : 32];
+  return addr.kind() === range.kind() && addr.match(range, bits);
+}
