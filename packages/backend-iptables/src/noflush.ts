@@ -6,7 +6,7 @@
  * text, so the rules are the same; only the way they reach the kernel differs. Sync, read-back,
  * verify, flush and trace are the iptables backend's.
  */
-import { runTool } from '@kpb/backend';
+import { runTool as realRunTool, systemClock } from '@kpb/backend';
 import type { ApplyResult, Backend, Target } from '@kpb/backend';
 import type { Plan } from '@kpb/compiler';
 import { createIptablesBackend, type IptablesBackendOptions } from './backend.ts';
@@ -90,23 +90,26 @@ function targetKey(t: Target): string {
 export function createNoflushBackend(options: IptablesBackendOptions = {}): Backend {
   const inner = createIptablesBackend(options);
   const variant = options.variant ?? 'nft';
-  const iptables = `iptables-${variant}`;
-  const { restore } = iptablesTools(variant);
+  const runTool = options.ports?.runTool ?? realRunTool;
+  const clock = options.ports?.clock ?? systemClock;
+  const timeoutMs = options.timeoutMs ?? 600_000;
   /** The chains the last apply declared, per target: the next apply deletes those it drops. */
   const loaded = new Map<string, DeclaredChains>();
 
   const apply = async (target: Target, plan: Plan): Promise<ApplyResult> => {
-    const t0 = performance.now();
+    const { restore } = iptablesTools(variant, plan.family);
+    const iptables = `${plan.family === 'IPv6' ? 'ip6tables' : 'iptables'}-${variant}`;
+    const t0 = clock();
     const nf = toNoflush(inner.renderText(plan), loaded.get(targetKey(target)));
-    const t1 = performance.now();
+    const t1 = clock();
     // kube-proxy: chains first (the restore creates them), then the jumps into them.
-    await runTool(target, restore, ['--noflush'], { input: nf.text });
+    await runTool(target, restore, ['--noflush'], { input: nf.text, timeoutMs });
     // -I prepends: insert in reverse so the jumps end up in the rendered order.
     for (const [table, chain, ...rule] of [...nf.jumps].reverse()) {
-      const check = await runTool(target, iptables, ['-w', '-t', table!, '-C', chain!, ...rule], { allowFailure: true });
-      if (check.code !== 0) await runTool(target, iptables, ['-w', '-t', table!, '-I', chain!, ...rule]);
+      const check = await runTool(target, iptables, ['-w', '-t', table!, '-C', chain!, ...rule], { allowFailure: true, timeoutMs });
+      if (check.code !== 0) await runTool(target, iptables, ['-w', '-t', table!, '-I', chain!, ...rule], { timeoutMs });
     }
-    const t2 = performance.now();
+    const t2 = clock();
     loaded.set(targetKey(target), nf.chains);
     return {
       timings: { render: t1 - t0, kernel: t2 - t1 },
