@@ -6,7 +6,7 @@
  * text, so the rules are the same; only the way they reach the kernel differs. Sync, read-back,
  * verify, flush and trace are the iptables backend's.
  */
-import { runTool as realRunTool, systemClock } from '@kpb/backend';
+import { runTool as realRunTool, systemClock, targetId } from '@kpb/backend';
 import type { ApplyResult, Backend, Target } from '@kpb/backend';
 import type { Plan } from '@kpb/compiler';
 import { createIptablesBackend, type IptablesBackendOptions } from './backend.ts';
@@ -82,10 +82,6 @@ function toNoflush(text: string, previous?: DeclaredChains): NoflushText {
   return { text: `${out.join('\n').trim()}\n`, jumps, chains };
 }
 
-function targetKey(t: Target): string {
-  return t.kind === 'host' ? 'host' : t.name;
-}
-
 /** The iptables backend (same options) whose apply goes kube-proxy's --noflush way. */
 export function createNoflushBackend(options: IptablesBackendOptions = {}): Backend {
   const inner = createIptablesBackend(options);
@@ -100,7 +96,7 @@ export function createNoflushBackend(options: IptablesBackendOptions = {}): Back
     const { restore } = iptablesTools(variant, plan.family);
     const iptables = `${plan.family === 'IPv6' ? 'ip6tables' : 'iptables'}-${variant}`;
     const t0 = clock();
-    const nf = toNoflush(inner.renderText(plan), loaded.get(targetKey(target)));
+    const nf = toNoflush(inner.renderText(plan), loaded.get(targetId(target)));
     const t1 = clock();
     // kube-proxy: chains first (the restore creates them), then the jumps into them.
     await runTool(target, restore, ['--noflush'], { input: nf.text, timeoutMs });
@@ -110,7 +106,7 @@ export function createNoflushBackend(options: IptablesBackendOptions = {}): Back
       if (check.code !== 0) await runTool(target, iptables, ['-w', '-t', table!, '-I', chain!, ...rule], { timeoutMs });
     }
     const t2 = clock();
-    loaded.set(targetKey(target), nf.chains);
+    loaded.set(targetId(target), nf.chains);
     return {
       timings: { render: t1 - t0, kernel: t2 - t1 },
       size: { unit: 'lines', count: nf.text.split('\n').length - 1 },
@@ -127,7 +123,7 @@ export function createNoflushBackend(options: IptablesBackendOptions = {}): Back
     verify: (t, p) => inner.verify(t, p),
     async flush(t) {
       await inner.flush(t);
-      loaded.delete(targetKey(t));
+      loaded.delete(targetId(t));
     },
     trace: (p, pk) => inner.trace(p, pk),
   };

@@ -18,6 +18,11 @@ export function describeTarget(target: Target): string {
   return target.kind === 'host' ? 'the host' : `network namespace ${target.name}`;
 }
 
+/** A target as a key (`host`, `netns-NAME`): distinct for distinct targets, and part of lock file names. */
+export function targetId(target: Target): string {
+  return target.kind === 'host' ? 'host' : `netns-${target.name}`;
+}
+
 /** argv that runs `tool args…` inside the target. */
 function commandFor(target: Target, tool: string, args: readonly string[]): string[] {
   return target.kind === 'host' ? [tool, ...args] : ['ip', 'netns', 'exec', target.name, tool, ...args];
