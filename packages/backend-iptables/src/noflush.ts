@@ -6,7 +6,7 @@
  * text, so the rules are the same; only the way they reach the kernel differs. Sync, read-back,
  * verify, flush and trace are the iptables backend's.
  */
-import { runTool as realRunTool, systemClock, targetId } from '@kpb/backend';
+import { countLines, runTool as realRunTool, systemClock, targetId } from '@kpb/backend';
 import type { ApplyResult, Backend, Target } from '@kpb/backend';
 import type { Plan } from '@kpb/compiler';
 import { createIptablesBackend, type IptablesBackendOptions } from './backend.ts';
@@ -109,7 +109,7 @@ export function createNoflushBackend(options: IptablesBackendOptions = {}): Back
     loaded.set(targetId(target), nf.chains);
     return {
       timings: { render: t1 - t0, kernel: t2 - t1 },
-      size: { unit: 'lines', count: nf.text.split('\n').length - 1 },
+      size: { unit: 'lines', count: countLines(nf.text) },
     };
   };
 

@@ -23,6 +23,11 @@ export function targetId(target: Target): string {
   return target.kind === 'host' ? 'host' : `netns-${target.name}`;
 }
 
+/** Lines of a tool's input text (a last line without its newline counts): the size of a text apply. */
+export function countLines(text: string): number {
+  return text ? text.split('\n').length - (text.endsWith('\n') ? 1 : 0) : 0;
+}
+
 /** argv that runs `tool args…` inside the target. */
 function commandFor(target: Target, tool: string, args: readonly string[]): string[] {
   return target.kind === 'host' ? [tool, ...args] : ['ip', 'netns', 'exec', target.name, tool, ...args];
