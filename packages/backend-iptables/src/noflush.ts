@@ -6,7 +6,7 @@
  * text, so the rules are the same; only the way they reach the kernel differs. Sync, read-back,
  * verify, flush and trace are the iptables backend's.
  */
-import { runTool } from '@kpb/backend';
+import { countLines, runTool as realRunTool, systemClock, targetId } from '@kpb/backend';
 import type { ApplyResult, Backend, Target } from '@kpb/backend';
 import type { Plan } from '@kpb/compiler';
 import { createIptablesBackend, type IptablesBackendOptions } from './backend.ts';
@@ -82,35 +82,34 @@ function toNoflush(text: string, previous?: DeclaredChains): NoflushText {
   return { text: `${out.join('\n').trim()}\n`, jumps, chains };
 }
 
-function targetKey(t: Target): string {
-  return t.kind === 'host' ? 'host' : t.name;
-}
-
 /** The iptables backend (same options) whose apply goes kube-proxy's --noflush way. */
 export function createNoflushBackend(options: IptablesBackendOptions = {}): Backend {
   const inner = createIptablesBackend(options);
   const variant = options.variant ?? 'nft';
-  const iptables = `iptables-${variant}`;
-  const { restore } = iptablesTools(variant);
+  const runTool = options.ports?.runTool ?? realRunTool;
+  const clock = options.ports?.clock ?? systemClock;
+  const timeoutMs = options.timeoutMs ?? 600_000;
   /** The chains the last apply declared, per target: the next apply deletes those it drops. */
   const loaded = new Map<string, DeclaredChains>();
 
   const apply = async (target: Target, plan: Plan): Promise<ApplyResult> => {
-    const t0 = performance.now();
-    const nf = toNoflush(inner.renderText(plan), loaded.get(targetKey(target)));
-    const t1 = performance.now();
+    const { restore } = iptablesTools(variant, plan.family);
+    const iptables = `${plan.family === 'IPv6' ? 'ip6tables' : 'iptables'}-${variant}`;
+    const t0 = clock();
+    const nf = toNoflush(inner.renderText(plan), loaded.get(targetId(target)));
+    const t1 = clock();
     // kube-proxy: chains first (the restore creates them), then the jumps into them.
-    await runTool(target, restore, ['--noflush'], { input: nf.text });
+    await runTool(target, restore, ['--noflush'], { input: nf.text, timeoutMs });
     // -I prepends: insert in reverse so the jumps end up in the rendered order.
     for (const [table, chain, ...rule] of [...nf.jumps].reverse()) {
-      const check = await runTool(target, iptables, ['-w', '-t', table!, '-C', chain!, ...rule], { allowFailure: true });
-      if (check.code !== 0) await runTool(target, iptables, ['-w', '-t', table!, '-I', chain!, ...rule]);
+      const check = await runTool(target, iptables, ['-w', '-t', table!, '-C', chain!, ...rule], { allowFailure: true, timeoutMs });
+      if (check.code !== 0) await runTool(target, iptables, ['-w', '-t', table!, '-I', chain!, ...rule], { timeoutMs });
     }
-    const t2 = performance.now();
-    loaded.set(targetKey(target), nf.chains);
+    const t2 = clock();
+    loaded.set(targetId(target), nf.chains);
     return {
       timings: { render: t1 - t0, kernel: t2 - t1 },
-      size: { unit: 'lines', count: nf.text.split('\n').length - 1 },
+      size: { unit: 'lines', count: countLines(nf.text) },
     };
   };
 
@@ -124,7 +123,7 @@ export function createNoflushBackend(options: IptablesBackendOptions = {}): Back
     verify: (t, p) => inner.verify(t, p),
     async flush(t) {
       await inner.flush(t);
-      loaded.delete(targetKey(t));
+      loaded.delete(targetId(t));
     },
     trace: (p, pk) => inner.trace(p, pk),
   };

@@ -2,15 +2,14 @@
  * The `nft` backend: builds the NftRuleset, renders it as one `nft -f -` script and runs it in
  * the target. Only kpb's own table (`ip kube-proxy` / `ip6 kube-proxy`) is ever touched.
  */
-import { runSync, runTool as realRunTool, systemClock } from '@kpb/backend';
-import type { ApplyResult, Backend, BackendPorts, Clock, RunTool, SyncHooks, Target, TracePacket, TraceResult, VerifyResult } from '@kpb/backend';
+import { countLines, runSync, runTool as realRunTool, systemClock } from '@kpb/backend';
+import type { ApplyResult, Backend, BackendPorts, Clock, RunTool, SyncHooks, Target } from '@kpb/backend';
 import type { Plan } from '@kpb/compiler';
-import { compareCanon, canonicalizeListing, parseListing } from './canonical.ts';
+import { canonicalizeListing, parseListing } from './canonical.ts';
 import { diffRulesets, renderOps } from './diff.ts';
-import { canonicalObjects, renderCanonical, renderScript } from './render.ts';
+import { renderCanonical, renderScript } from './render.ts';
 import type { NftFamily, NftLayout, NftRuleset } from './ruleset.ts';
-import { listingHolds, listTable, rulesetBuilder, TABLE } from './table.ts';
-import { traceRuleset } from './trace.ts';
+import { listingHolds, listTable, rulesetBuilder, rulesetMethods, TABLE } from './table.ts';
 
 export interface NftBackendOptions {
   /** `flat` (default): no anonymous set per service. `kube-proxy`: kube-proxy's numgen vmaps. */
@@ -27,8 +26,6 @@ export interface NftBackendOptions {
   /** Tool runner and clock (the real ones by default). */
   readonly ports?: BackendPorts;
 }
-
-const countLines = (text: string): number => (text ? text.split('\n').length - (text.endsWith('\n') ? 1 : 0) : 0);
 
 export interface NftBackend extends Backend {
   /** The ruleset this backend builds for a plan. */
@@ -97,7 +94,7 @@ export function createNftBackend(options: NftBackendOptions = {}): NftBackend {
     variant: layout,
     build,
     renderCanonical: (plan) => renderCanonical(build(plan)),
-    renderText: (plan) => renderScript(build(plan)),
+    ...rulesetMethods(build, async (target, family) => parseListing(await listTable(ctx.runTool, target, family, ctx.timeoutMs))),
     apply: (target, plan) => applyRuleset(ctx, target, plan),
     sync: (target, from, to) => runSync(syncHooks(ctx, target), from, to, ctx.clock),
 
@@ -106,21 +103,10 @@ export function createNftBackend(options: NftBackendOptions = {}): NftBackend {
       return parts.join('');
     },
 
-    async verify(target: Target, plan: Plan): Promise<VerifyResult> {
-      const rs = build(plan);
-      const found = parseListing(await listTable(ctx.runTool, target, rs.family, ctx.timeoutMs));
-      const differences = compareCanon(canonicalObjects(rs), found);
-      return { ok: differences.length === 0, differences };
-    },
-
     async flush(target: Target): Promise<void> {
       // add + delete: never fails when the table does not exist; other tables are untouched.
       const script = (['ip', 'ip6'] as const).map((f) => `add table ${f} ${TABLE}\ndelete table ${f} ${TABLE}\n`).join('');
       await runNft(ctx, target, script);
-    },
-
-    trace(plan: Plan, packet: TracePacket): TraceResult {
-      return traceRuleset(build(plan), { nodeIPs: plan.nodeIPs }, packet);
     },
   };
 }

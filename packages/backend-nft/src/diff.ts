@@ -17,8 +17,8 @@
  */
 import { ScriptWriter, formatKey, formatMapElement, formatRule, formatVerdict } from './render.ts';
 import { writeOps } from './ops.ts';
-import type { NftOp } from './ops.ts';
-import type { ElementKey, NftChain, NftMap, NftMapElement, NftRuleset, NftSet } from './ruleset.ts';
+import type { NftOp, NftSink } from './ops.ts';
+import type { ElementKey, KeyType, NftChain, NftFamily, NftMap, NftMapElement, NftRule, NftRuleset, NftSet } from './ruleset.ts';
 import { ruleSetRefs } from './ruleset.ts';
 
 export interface RulesetDiff {
@@ -165,30 +165,57 @@ export function diffRulesets(a: NftRuleset, b: NftRuleset): RulesetDiff {
   return { ops, chains: { added: names(chains.added), changed: names(chains.changed), removed: names(chains.removed) } };
 }
 
-/** Readable one-line form of an operation (the diff tests state op orders with it). */
-export function describeOp(op: NftOp, family: NftRuleset['family']): string {
-  switch (op.op) {
-    case 'add-chain':
-      return `add chain ${op.chain.name}`;
-    case 'add-set':
-      return `add set ${op.set.name}`;
-    case 'add-map':
-      return `add map ${op.map.name}`;
-    case 'flush-chain':
-      return `flush chain ${op.chain}`;
-    case 'delete-elements':
-      return `delete ${op.keys.length} element(s) from ${op.target} ${op.name}`;
-    case 'add-elements':
-      return op.target === 'map'
-        ? `add ${op.elements.length} element(s) to map ${op.name}: ${op.elements.map((e) => formatMapElement(op, e, family)).slice(0, 3).join(', ')}`
-        : `add ${op.keys.length} element(s) to set ${op.name}`;
-    case 'add-rules':
-      return `add ${op.rules.length} rule(s) to ${op.chain}`;
-    case 'delete-chain':
-      return `delete chain ${op.chain}`;
-    case 'delete-set':
-      return `delete ${op.target} ${op.name}`;
+/** An NftSink that records each command it receives as one readable line (for `describeOp`). */
+class DescribingSink implements NftSink {
+  readonly lines: string[] = [];
+  readonly #family: NftFamily;
+  constructor(family: NftFamily) {
+    this.#family = family;
   }
+  addTable(): void {
+    this.lines.push('add table');
+  }
+  deleteTable(): void {
+    this.lines.push('delete table');
+  }
+  addChain(chain: NftChain): void {
+    this.lines.push(`add chain ${chain.name}`);
+  }
+  flushChain(name: string): void {
+    this.lines.push(`flush chain ${name}`);
+  }
+  deleteChain(name: string): void {
+    this.lines.push(`delete chain ${name}`);
+  }
+  addSet(set: NftSet): void {
+    this.lines.push(`add set ${set.name}`);
+  }
+  addMap(map: NftMap): void {
+    this.lines.push(`add map ${map.name}`);
+  }
+  deleteSet(kind: 'set' | 'map', name: string): void {
+    this.lines.push(`delete ${kind} ${name}`);
+  }
+  addRules(chain: string, rules: readonly NftRule[]): void {
+    this.lines.push(`add ${rules.length} rule(s) to ${chain}`);
+  }
+  addSetElements(name: string, _keyType: readonly KeyType[], keys: readonly ElementKey[]): void {
+    this.lines.push(`add ${keys.length} element(s) to set ${name}`);
+  }
+  addMapElements(name: string, keyType: readonly KeyType[], elements: readonly NftMapElement[]): void {
+    const shown = elements.slice(0, 3).map((e) => formatMapElement({ keyType }, e, this.#family));
+    this.lines.push(`add ${elements.length} element(s) to map ${name}: ${shown.join(', ')}`);
+  }
+  deleteElements(target: 'set' | 'map', name: string, _keyType: readonly KeyType[], keys: readonly ElementKey[]): void {
+    this.lines.push(`delete ${keys.length} element(s) from ${target} ${name}`);
+  }
+}
+
+/** Readable one-line form of an operation (the diff tests state op orders with it), through the op walk. */
+export function describeOp(op: NftOp, family: NftFamily): string {
+  const sink = new DescribingSink(family);
+  writeOps(sink, [op]);
+  return sink.lines.join('\n');
 }
 
 /** The operations as one `nft -f` script (one transaction). */

@@ -11,11 +11,10 @@ export {
   sortAddrs, ScriptWriter, RenderError,
 } from './render.ts';
 export type { CanonObject } from './render.ts';
-export { canonicalizeListing, parseCanon, compareCanon } from './canonical.ts';
+export { canonicalizeListing, parseCanon } from './canonical.ts';
 export { diffRulesets, renderOps, describeOp } from './diff.ts';
 export { writeOps, writeReplace } from './ops.ts';
 export type { NftOp, NftSink } from './ops.ts';
-export { traceRuleset } from './trace.ts';
 export { createNftBackend } from './backend.ts';
-export { TABLE, rulesetBuilder, listTable, listingHolds } from './table.ts';
+export { TABLE, rulesetBuilder, rulesetMethods, listTable, listingHolds } from './table.ts';
 export type { NftBackend } from './backend.ts';

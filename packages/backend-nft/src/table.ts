@@ -1,16 +1,18 @@
 /**
  * kpb's nft table as both nft backends see it: the ruleset built (and checked) once per plan,
- * the table listed with `nft list table`, and a listing compared with a ruleset (drift check).
- * Shared by @kpb/backend-nft and @kpb/backend-nftnl.
+ * the table listed with `nft list table`, a listing compared with a ruleset (drift check), and
+ * the backend methods that only need the ruleset. Shared by @kpb/backend-nft and @kpb/backend-nftnl.
  */
-import type { DriftCheck, RunTool, Target } from '@kpb/backend';
+import type { Backend, DriftCheck, RunTool, Target } from '@kpb/backend';
 import type { Plan } from '@kpb/compiler';
 import { buildRuleset } from './build.ts';
 import type { BuildOptions } from './build.ts';
 import { canonicalizeListing, compareCanon, parseCanon } from './canonical.ts';
-import { canonicalObjects, renderCanonical } from './render.ts';
+import { canonicalObjects, renderCanonical, renderScript } from './render.ts';
+import type { CanonObject } from './render.ts';
 import { checkReferences } from './ruleset.ts';
 import type { NftFamily, NftRuleset } from './ruleset.ts';
+import { traceRuleset } from './trace.ts';
 
 export const TABLE = 'kube-proxy';
 
@@ -43,4 +45,23 @@ export function listingHolds(listing: string, rs: NftRuleset, readBackBecause?: 
   const kernel = canonicalizeListing(listing);
   if (kernel === renderCanonical(rs)) return { holdsFrom: true, ...because };
   return { holdsFrom: false, differences: compareCanon(canonicalObjects(rs), parseCanon(kernel)), ...because };
+}
+
+/** Reads kpb's table of one family in a target, as canonical objects. */
+type ReadCanon = (target: Target, family: NftFamily) => Promise<readonly CanonObject[]>;
+
+/**
+ * The backend methods both nft backends share: the `nft -f` script of a plan, verify (the
+ * backends differ only in how they read the table: `readCanon`) and the in-memory tracer.
+ */
+export function rulesetMethods(build: (plan: Plan) => NftRuleset, readCanon: ReadCanon): Pick<Backend, 'renderText' | 'verify' | 'trace'> {
+  return {
+    renderText: (plan) => renderScript(build(plan)),
+    async verify(target, plan) {
+      const rs = build(plan);
+      const differences = compareCanon(canonicalObjects(rs), await readCanon(target, rs.family));
+      return { ok: differences.length === 0, differences };
+    },
+    trace: (plan, packet) => traceRuleset(build(plan), { nodeIPs: plan.nodeIPs }, packet),
+  };
 }

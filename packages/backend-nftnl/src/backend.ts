@@ -6,12 +6,9 @@
  * reading it back (drift.ts).
  */
 import { fileStateStore, runSync, runTool as realRunTool, systemClock } from '@kpb/backend';
-import type { ApplyResult, Backend, BackendPorts, Clock, StateStore, SyncHooks, Target, TracePacket, TraceResult, VerifyResult } from '@kpb/backend';
+import type { ApplyResult, Backend, BackendPorts, Clock, StateStore, SyncHooks, Target } from '@kpb/backend';
 import type { Plan } from '@kpb/compiler';
-import {
-  canonicalObjects, compareCanon, diffRulesets, nftFamily, printCanon, renderCanonical, renderScript,
-  rulesetBuilder, TABLE, traceRuleset,
-} from '@kpb/backend-nft';
+import { diffRulesets, nftFamily, printCanon, renderCanonical, rulesetBuilder, rulesetMethods, TABLE } from '@kpb/backend-nft';
 import type { NftFamily, NftLayout, NftOp, NftRuleset } from '@kpb/backend-nft';
 import { NftnlEncoder } from './encode.ts';
 import type { EncodeHooks } from './encode.ts';
@@ -154,7 +151,7 @@ export function createNftnlBackend(options: NftnlBackendOptions = {}): NftnlBack
     build,
     encodePlan: (plan) => ctx.encoders.full(build(plan), false).finish(),
     renderCanonical: (plan) => renderCanonical(build(plan)),
-    renderText: (plan) => renderScript(build(plan)),
+    ...rulesetMethods(build, listCanon),
     recorded(target, family = 'ip') {
       const r = ctx.records.recall(target, family);
       return r && { generation: r.generation, digest: r.digest };
@@ -167,16 +164,6 @@ export function createNftnlBackend(options: NftnlBackendOptions = {}): NftnlBack
       return parts.join('');
     },
 
-    async verify(target: Target, plan: Plan): Promise<VerifyResult> {
-      const rs = build(plan);
-      const differences = compareCanon(canonicalObjects(rs), await listCanon(target, rs.family));
-      return { ok: differences.length === 0, differences };
-    },
-
     flush: (target) => flushTables(ctx, target),
-
-    trace(plan: Plan, packet: TracePacket): TraceResult {
-      return traceRuleset(build(plan), { nodeIPs: plan.nodeIPs }, packet);
-    },
   };
 }

@@ -3,6 +3,7 @@
  * a digest of the applied plan, kept in the instance (with the plan object) and in the state
  * store (`nftnl-<netns>.json`) for the next process.
  */
+import { targetId } from '@kpb/backend';
 import type { StateStore, Target } from '@kpb/backend';
 import type { Plan } from '@kpb/compiler';
 import type { NftFamily, NftLayout } from '@kpb/backend-nft';
@@ -43,7 +44,7 @@ export interface CommitRecords {
   recall(target: Target, family: NftFamily): Recalled | undefined;
 }
 
-const targetKey = (target: Target): string => (target.kind === 'netns' ? `netns-${target.name}` : 'host');
+/** The state file's name, `nftnl-NAME.json` (no `netns-`, unlike `targetId`): kept so that state files already on disk are found. */
 const stateKey = (target: Target): string => `nftnl-${target.kind === 'netns' ? target.name : 'host'}.json`;
 
 function parseStateFile(text: string | undefined, family: NftFamily): Recalled | undefined {
@@ -70,16 +71,16 @@ export function commitRecords(store: StateStore): CommitRecords {
   };
   return {
     record(target, r) {
-      records.set(`${targetKey(target)}/${r.family}`, r);
+      records.set(`${targetId(target)}/${r.family}`, r);
       const file: StateFile = { version: 1, layout: r.layout, family: r.family, generation: r.generation, digest: digestText(r.digest) };
       write(target, JSON.stringify(file));
     },
     forget(target) {
-      for (const f of ['ip', 'ip6']) records.delete(`${targetKey(target)}/${f}`);
+      for (const f of ['ip', 'ip6']) records.delete(`${targetId(target)}/${f}`);
       write(target, JSON.stringify({ version: 1, forgotten: true }));
     },
     recall(target, family) {
-      const r = records.get(`${targetKey(target)}/${family}`);
+      const r = records.get(`${targetId(target)}/${family}`);
       if (r) return { generation: r.generation, digest: digestText(r.digest), layout: r.layout, ...(r.plan ? { plan: r.plan } : {}) };
       return parseStateFile(store.read(stateKey(target)), family);
     },

@@ -2,7 +2,7 @@
  * Running packet-filter tools inside a target: `ip netns exec NAME tool …` for a namespace,
  * the tool itself for the host (through @kpb/process, which says why input goes through a file).
  */
-import { runProcess } from '@kpb/process';
+import { ProcessError, runChecked } from '@kpb/process';
 import type { Target } from './types.ts';
 
 export interface ToolResult {
@@ -12,18 +12,20 @@ export interface ToolResult {
 }
 
 /** A tool exited non-zero; the message carries the tool's own words. */
-export class ToolError extends Error {
-  readonly result: ToolResult;
-  constructor(command: string, result: ToolResult) {
-    const said = (result.stderr || result.stdout).trim().split('\n').slice(0, 20).join('\n');
-    super(`${command} failed (exit ${result.code})${said ? `: ${said}` : ''}`);
-    this.name = 'ToolError';
-    this.result = result;
-  }
-}
+export class ToolError extends ProcessError<ToolResult> {}
 
 export function describeTarget(target: Target): string {
   return target.kind === 'host' ? 'the host' : `network namespace ${target.name}`;
+}
+
+/** A target as a key (`host`, `netns-NAME`): distinct for distinct targets, and part of lock file names. */
+export function targetId(target: Target): string {
+  return target.kind === 'host' ? 'host' : `netns-${target.name}`;
+}
+
+/** Lines of a tool's input text (a last line without its newline counts): the size of a text apply. */
+export function countLines(text: string): number {
+  return text ? text.split('\n').length - (text.endsWith('\n') ? 1 : 0) : 0;
 }
 
 /** argv that runs `tool args…` inside the target. */
@@ -47,15 +49,13 @@ export async function runTool(
   args: readonly string[],
   options: RunOptions = {},
 ): Promise<ToolResult> {
-  const shown = [tool, ...args].join(' ');
-  const run = runProcess(commandFor(target, tool, args), {
+  const where = `in ${describeTarget(target)}`;
+  const { code, stdout, stderr } = await runChecked(commandFor(target, tool, args), {
     timeoutMs: options.timeoutMs ?? 600_000,
     ...(options.input !== undefined ? { input: options.input } : {}),
+    allowFailure: options.allowFailure ?? false,
+    what: `${tool} ${where}`,
+    failure: (r) => new ToolError(`${[tool, ...args].join(' ')} ${where}`, { code: r.code, stdout: r.stdout, stderr: r.stderr }),
   });
-  const { code, stdout, stderr } = await run.catch((e: unknown) => {
-    throw new Error(`cannot run ${tool} in ${describeTarget(target)}: ${(e as Error).message}`);
-  });
-  const result: ToolResult = { code, stdout, stderr };
-  if (code !== 0 && !options.allowFailure) throw new ToolError(`${shown} in ${describeTarget(target)}`, result);
-  return result;
+  return { code, stdout, stderr };
 }

@@ -1,5 +1,5 @@
 export type * from './types.ts';
-export { runTool, describeTarget, ToolError } from './exec.ts';
+export { runTool, countLines, describeTarget, targetId, ToolError } from './exec.ts';
 export type { ToolResult } from './exec.ts';
 export { hashName } from './hash.ts';
 export { lockTarget, withTargetLock } from './lock.ts';

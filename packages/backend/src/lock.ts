@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import type { Target } from './types.ts';
-import { describeTarget } from './exec.ts';
+import { describeTarget, targetId } from './exec.ts';
 
 export const LOCK_DIR = '/run/kpb/locks';
 
@@ -23,7 +23,7 @@ export class LockTimeoutError extends Error {
 }
 
 export function lockPath(target: Target): string {
-  return `${LOCK_DIR}/${target.kind === 'host' ? 'host' : `netns-${target.name}`}.lock`;
+  return `${LOCK_DIR}/${targetId(target)}.lock`;
 }
 
 /** Take the target's lock, waiting up to `waitSeconds`. */

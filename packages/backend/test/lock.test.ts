@@ -1,9 +1,16 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { LockTimeoutError, lockTarget, withTargetLock } from '../src/lock.ts';
+import { LockTimeoutError, lockPath, lockTarget, withTargetLock } from '../src/lock.ts';
 import type { Target } from '../src/types.ts';
 
 const target: Target = { kind: 'netns', name: `kpb-locktest-${process.pid}` };
+
+describe('lock file names', () => {
+  it('are the target ids under /run/kpb/locks (names other kpb processes look for)', () => {
+    expect(lockPath({ kind: 'host' })).toBe('/run/kpb/locks/host.lock');
+    expect(lockPath({ kind: 'netns', name: 'kpb-a-1-2' })).toBe('/run/kpb/locks/netns-kpb-a-1-2.lock');
+  });
+});
 
 describe.skipIf(process.getuid?.() !== 0)('target lock', () => {
   it('serializes holders and times out clearly', async () => {

@@ -93,3 +93,39 @@ export function runProcess(argv: readonly string[], options: ProcessOptions): Pr
     }
   });
 }
+
+/** What a finished process said: enough to explain its failure. */
+interface ProcessOutput {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** A process exited non-zero; the message carries its own words (the first 20 lines). Subclasses name the runner. */
+export class ProcessError<R extends ProcessOutput = ProcessOutput> extends Error {
+  readonly result: R;
+  constructor(what: string, result: R) {
+    const said = (result.stderr || result.stdout).trim().split('\n').slice(0, 20).join('\n');
+    super(`${what} failed (exit ${result.code})${said ? `: ${said}` : ''}`);
+    this.name = new.target.name;
+    this.result = result;
+  }
+}
+
+export interface CheckedOptions extends ProcessOptions {
+  /** The process in the message when it cannot start: `cannot run WHAT: …`. */
+  readonly what: string;
+  /** Resolve with the result instead of throwing when the process exits non-zero. */
+  readonly allowFailure?: boolean;
+  /** The error thrown for a non-zero exit. */
+  readonly failure: (result: ProcessResult) => ProcessError;
+}
+
+/** `runProcess` that throws: when the process cannot start, and (unless allowed) when it exits non-zero. */
+export async function runChecked(argv: readonly string[], options: CheckedOptions): Promise<ProcessResult> {
+  const result = await runProcess(argv, options).catch((e: unknown) => {
+    throw new Error(`cannot run ${options.what}: ${(e as Error).message}`);
+  });
+  if (result.code !== 0 && !options.allowFailure) throw options.failure(result);
+  return result;
+}

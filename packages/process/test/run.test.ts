@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { runProcess } from '../src/index.ts';
+import { ProcessError, runChecked, runProcess } from '../src/index.ts';
+import type { ProcessResult } from '../src/index.ts';
 
 describe('runProcess', () => {
   it('feeds the input and collects both outputs and the exit code', async () => {
@@ -21,5 +22,27 @@ describe('runProcess', () => {
   });
   it('rejects when the command cannot start', async () => {
     await expect(runProcess(['/no/such/command'], { timeoutMs: 1000 })).rejects.toThrow(/ENOENT/);
+  });
+});
+
+class DemoError extends ProcessError {}
+
+describe('runChecked and ProcessError', () => {
+  const failure = (r: ProcessResult) => new DemoError('demo', r);
+  it('throws the failure error with the process’s first words, named after the subclass', async () => {
+    const e = await runChecked(['sh', '-c', 'echo first >&2; exit 4'], { timeoutMs: 10_000, what: 'sh', failure }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(DemoError);
+    expect(e).toMatchObject({ name: 'DemoError', message: 'demo failed (exit 4): first', result: { code: 4 } });
+  });
+  it('resolves with a non-zero result when the failure is allowed', async () => {
+    const r = await runChecked(['sh', '-c', 'exit 2'], { timeoutMs: 10_000, what: 'sh', failure, allowFailure: true });
+    expect(r.code).toBe(2);
+  });
+  it('says it cannot run the process when it cannot start', async () => {
+    await expect(runChecked(['/no/such/command'], { timeoutMs: 1000, what: 'the demo', failure })).rejects.toThrow(/^cannot run the demo: .*ENOENT/);
+  });
+  it('shows stdout when stderr is empty, and no colon when it said nothing', () => {
+    expect(new DemoError('x', { code: 1, stdout: 'out\n', stderr: '' }).message).toBe('x failed (exit 1): out');
+    expect(new DemoError('x', { code: 1, stdout: '', stderr: '' }).message).toBe('x failed (exit 1)');
   });
 });

@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { runProcess } from '@kpb/process';
+import { ProcessError, runChecked } from '@kpb/process';
 
 export interface ExecOptions {
   /** Written to standard input. */
@@ -24,15 +24,8 @@ export interface ExecResult {
   readonly ms: number;
 }
 
-class ExecError extends Error {
-  readonly result: ExecResult;
-  constructor(what: string, result: ExecResult) {
-    const said = (result.stderr || result.stdout).trim().split('\n').slice(0, 20).join('\n');
-    super(`${what} failed (exit ${result.code})${said ? `: ${said}` : ''}`);
-    this.name = 'ExecError';
-    this.result = result;
-  }
-}
+/** A command exited non-zero; the message carries its own words. */
+class ExecError extends ProcessError<ExecResult> {}
 
 const NAME_RE = /^kpb-([a-z0-9]+)-(\d+)-(\d+)$/;
 const MAX_OUTPUT = 16 * 1024 * 1024;
@@ -41,16 +34,14 @@ const MAX_OUTPUT = 16 * 1024 * 1024;
 export async function execHost(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
   if (argv.length === 0) throw new Error('execHost: empty argv');
   const shown = argv.join(' ');
-  const run = runProcess(argv, {
+  return runChecked(argv, {
     timeoutMs: options.timeoutMs ?? 30_000,
     maxOutputBytes: MAX_OUTPUT,
     ...(options.input !== undefined ? { input: options.input } : {}),
+    allowFailure: options.allowFailure ?? false,
+    what: shown,
+    failure: (r) => new ExecError(shown, r),
   });
-  const result = await run.catch((e: unknown) => {
-    throw new Error(`cannot run ${shown}: ${(e as Error).message}`);
-  });
-  if (result.code !== 0 && !options.allowFailure) throw new ExecError(shown, result);
-  return result;
 }
 
 /** Run argv inside namespace `ns` (`ip netns exec ns argv…`). Throws ExecError on non-zero exit. */
