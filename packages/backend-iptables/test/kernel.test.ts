@@ -3,7 +3,7 @@ import { canUseKernel } from '@kpb/testing';
 import type { Plan } from '@kpb/compiler';
 import { createIptablesBackend, renderText } from '../src/index.ts';
 import { NODE, bigCluster, cluster, ep, mixCluster, oneServiceCluster, planOf, slice, svc } from './fixtures.ts';
-import { createNetns, deleteNetns, foreignPart, foreignRules, fullSave, inNetns } from './netns.ts';
+import { foreignPart, foreignRules, fullSave, inNetns, netnsPool } from './netns.ts';
 
 const variants = ['nft', 'legacy'] as const;
 
@@ -22,15 +22,9 @@ function planB(): Plan {
 
 describe.skipIf(!canUseKernel()).each(variants)('iptables-%s in a network namespace', (variant) => {
   const backend = createIptablesBackend({ variant });
-  const namespaces: { name: string }[] = [];
-  const fresh = () => {
-    const ns = createNetns();
-    namespaces.push(ns);
-    return ns;
-  };
-  afterAll(() => {
-    for (const ns of namespaces) deleteNetns(ns);
-  });
+  const pool = netnsPool();
+  const fresh = pool.fresh;
+  afterAll(pool.deleteAll);
 
   it('iptables-restore --test accepts the rendered rules', () => {
     const ns = fresh();

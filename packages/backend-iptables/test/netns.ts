@@ -16,6 +16,21 @@ export function deleteNetns(target: { name: string } | undefined): void {
   spawnSync('ip', ['netns', 'del', target.name], { encoding: 'utf8' });
 }
 
+/** Namespaces for one describe block: `fresh()` makes one, `deleteAll()` (in afterAll) removes them all. */
+export function netnsPool(): { fresh(): ReturnType<typeof createNetns>; deleteAll(): void } {
+  const made: ReturnType<typeof createNetns>[] = [];
+  return {
+    fresh() {
+      const ns = createNetns();
+      made.push(ns);
+      return ns;
+    },
+    deleteAll() {
+      for (const ns of made.splice(0)) deleteNetns(ns);
+    },
+  };
+}
+
 /** Run a command inside the namespace; returns stdout, throws on failure. */
 export function inNetns(target: { name: string }, argv: string[], input?: string): string {
   const r = spawnSync('ip', ['netns', 'exec', target.name, ...argv], { encoding: 'utf8', input, maxBuffer: 512 * 1024 * 1024, timeout: 300_000 });

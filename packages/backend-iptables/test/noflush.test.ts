@@ -7,7 +7,7 @@ import { canUseKernel } from '@kpb/testing';
 import type { Plan } from '@kpb/compiler';
 import { createIptablesBackend, createNoflushBackend } from '../src/index.ts';
 import { cluster, ep, mixCluster, planOf, slice, svc } from './fixtures.ts';
-import { createNetns, deleteNetns, fullSave } from './netns.ts';
+import { fullSave, netnsPool } from './netns.ts';
 
 /** The mix without svc1 and with a new svc9: svc1's chains become stale. */
 function planWithout1(): Plan {
@@ -24,15 +24,9 @@ const chainsOf = (save: string): string[] => save.split('\n').filter((l) => l.st
 describe.skipIf(!canUseKernel())('iptables --noflush apply (kube-proxy’s way) in a network namespace', () => {
   const normal = createIptablesBackend({ variant: 'nft' });
   const noflush = createNoflushBackend({ variant: 'nft' });
-  const namespaces: { name: string }[] = [];
-  const fresh = () => {
-    const ns = createNetns();
-    namespaces.push(ns);
-    return ns;
-  };
-  afterAll(() => {
-    for (const ns of namespaces) deleteNetns(ns);
-  });
+  const pool = netnsPool();
+  const fresh = pool.fresh;
+  afterAll(pool.deleteAll);
 
   it('is selectable as the iptables backend with variant noflush', () => {
     expect(noflush).toMatchObject({ name: 'iptables', variant: 'noflush' });
