@@ -5,7 +5,7 @@
  * digest of the plan are recorded (state.ts), so that `sync` can trust the kernel without
  * reading it back (drift.ts).
  */
-import { fileStateStore, runSync, runTool as realRunTool, systemClock } from '@kpb/backend';
+import { commitRecords, fileStateStore, planDigest, runSync, runTool as realRunTool, systemClock, updateDigest } from '@kpb/backend';
 import type { ApplyResult, Backend, BackendPorts, Clock, StateStore, SyncHooks, Target } from '@kpb/backend';
 import type { Plan } from '@kpb/compiler';
 import { diffRulesets, nftFamily, printCanon, renderCanonical, rulesetBuilder, rulesetMethods, TABLE } from '@kpb/backend-nft';
@@ -13,10 +13,8 @@ import type { NftFamily, NftLayout, NftOp, NftRuleset } from '@kpb/backend-nft';
 import { NftnlEncoder } from './encode.ts';
 import type { EncodeHooks } from './encode.ts';
 import { listingToCanon } from './decode.ts';
-import { planDigest, updateDigest } from './digest.ts';
 import { checkGeneration } from './drift.ts';
 import type { DriftContext } from './drift.ts';
-import { commitRecords } from './state.ts';
 import { encoders, nativeNetlink, netnsOf, sendBatch } from './transport.ts';
 import type { Encoders, NetlinkPort } from './transport.ts';
 
@@ -68,7 +66,7 @@ async function applyFull(ctx: NftnlContext, target: Target, plan: Plan): Promise
   const r = await sendBatch(ctx.netlink, target, buf, () => ctx.encoders.full(rs, true).labels);
   const generation = await ctx.netlink.getGeneration(netnsOf(target));
   const t3 = clock();
-  ctx.records.record(target, { layout: ctx.layout, family: rs.family, generation, digest: planDigest(plan), plan });
+  ctx.records.record(target, { variant: ctx.layout, family: rs.family, generation, digest: planDigest(plan), plan });
   const t4 = clock();
   return {
     timings: { render: t2 - t1 + r.buildMs, kernel: r.sendMs, other: t1 - t0 + (t3 - t2 - r.sendMs - r.buildMs) + (t4 - t3) },
@@ -111,7 +109,7 @@ function syncHooks(ctx: NftnlContext, target: Target): SyncHooks<readonly NftOp[
       // Our commit is generation + 1; anything else means another writer came in between
       // (recorded as is: the next sync then sees a mismatch and reads the kernel back).
       const newGeneration = ops.length ? generation + 1 : generation;
-      ctx.records.record(target, { layout: ctx.layout, family: table.family, generation: newGeneration, digest: updateDigest(fromDigest, to, changes), plan: to });
+      ctx.records.record(target, { variant: ctx.layout, family: table.family, generation: newGeneration, digest: updateDigest(fromDigest, to, changes), plan: to });
       return { timings: { render: sent.render, kernel: sent.kernel, other: ctx.clock() - t1 }, size: { unit: 'messages', count: sent.messages } };
     },
   };
@@ -135,7 +133,7 @@ export function createNftnlBackend(options: NftnlBackendOptions = {}): NftnlBack
   const ctx: NftnlContext = {
     layout,
     build: rulesetBuilder({ layout }),
-    records: commitRecords(ports.state ?? fileStateStore(options.stateDir ?? STATE_DIR)),
+    records: commitRecords(ports.state ?? fileStateStore(options.stateDir ?? STATE_DIR), 'nftnl'),
     netlink: ports.netlink ?? nativeNetlink,
     runTool: ports.runTool ?? realRunTool,
     clock: ports.clock ?? systemClock,

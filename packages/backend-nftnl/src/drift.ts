@@ -4,24 +4,13 @@
  * `from` is the recorded plan; otherwise it reads the table back (`nft list table`) and
  * compares it with `from`.
  */
-import type { DriftCheck, RunTool, Target } from '@kpb/backend';
+import { distrust, parseDigest, planDigest } from '@kpb/backend';
+import type { CommitRecords, DriftCheck, PlanDigest, RunTool, Target } from '@kpb/backend';
 import type { Plan } from '@kpb/compiler';
 import { listingHolds, listTable, nftFamily } from '@kpb/backend-nft';
 import type { NftLayout, NftRuleset } from '@kpb/backend-nft';
-import { digestText, parseDigest, planDigest } from './digest.ts';
-import type { PlanDigest } from './digest.ts';
-import type { CommitRecords, Recalled } from './state.ts';
 import { netnsOf } from './transport.ts';
 import type { NetlinkPort } from './transport.ts';
-
-/** Why the kernel cannot be trusted to hold `from` as recorded; undefined when it can. */
-function distrust(rec: Recalled | undefined, layout: NftLayout, generation: number, from: Plan): string | undefined {
-  if (!rec) return 'no record of a previous commit';
-  if (rec.layout !== layout) return `the kernel was loaded with layout ${rec.layout}`;
-  if (rec.generation !== generation) return `ruleset generation ${generation}, recorded ${rec.generation}`;
-  if (rec.plan !== from && rec.digest !== digestText(planDigest(from))) return 'the recorded plan is not --from';
-  return undefined;
-}
 
 export interface DriftContext {
   readonly layout: NftLayout;

@@ -101,7 +101,7 @@ describe.skipIf(!canUseKernel())('nftnl backend on a real kernel', () => {
   it('a new process (a new backend instance) syncs incrementally from the state file', async () => {
     const t = ns();
     await createNftnlBackend({ stateDir }).apply(t, A);
-    const state = JSON.parse(readFileSync(join(stateDir, `nftnl-${t.name}.json`), 'utf8')) as { generation: number; digest: string };
+    const state = JSON.parse(readFileSync(join(stateDir, `nftnl-${t.name}-ip.json`), 'utf8')) as { generation: number; digest: string };
     expect(state.generation).toBeGreaterThan(0);
     const fresh = createNftnlBackend({ stateDir });
     const r = await fresh.sync(t, plan(cluster(1000)), B); // equal to A, not the same object
@@ -189,6 +189,6 @@ describe.skipIf(!canUseKernel())('nftnl backend on a real kernel', () => {
     expect(v.differences.slice(0, 3)).toEqual([]);
     await nftnl.flush(t);
     expect(listRulesetText(t)).toBe('');
-    expect(existsSync(join(stateDir, `nftnl-${t.name}.json`))).toBe(true);
+    expect(existsSync(join(stateDir, `nftnl-${t.name}-ip.json`))).toBe(true);
   }, 120_000);
 });

@@ -16,7 +16,7 @@ import { fakeNft, listingOf } from '../../backend-nft/test/fake-nft.ts';
 import { cluster, editCluster, plan, SETTINGS } from './helpers.ts';
 
 const target: Target = { kind: 'netns', name: 'kpb-fake-1' };
-const STATE_KEY = 'nftnl-kpb-fake-1.json';
+const STATE_KEY = 'nftnl-kpb-fake-1-ip.json';
 const c = cluster(100);
 const A = plan(c);
 const B = plan(editCluster(c));
@@ -110,7 +110,7 @@ describe('nftnl sync through fake ports', () => {
     k.holds(A, 'kube-proxy');
     const r = await k.backend('flat').sync(target, A, B);
     expect(r.mode).toBe('full');
-    expect(r.reason).toMatch(/read back because the kernel was loaded with layout kube-proxy$/);
+    expect(r.reason).toMatch(/read back because the kernel was loaded with variant kube-proxy$/);
     expect(k.nft.calls).toEqual(['list ip']);
   });
 
@@ -126,8 +126,8 @@ describe('nftnl sync through fake ports', () => {
   it('state file: written after each commit, read by a new instance, forgotten on flush', async () => {
     const k = fakeKernel();
     await k.backend().apply(target, A);
-    const written = JSON.parse(k.files.get(STATE_KEY)!) as { version: number; layout: string; family: string; generation: number; digest: string };
-    expect(written).toMatchObject({ version: 1, layout: 'flat', family: 'ip', generation: 8 });
+    const written = JSON.parse(k.files.get(STATE_KEY)!) as { version: number; variant: string; family: string; generation: number; digest: string };
+    expect(written).toMatchObject({ version: 2, variant: 'flat', family: 'ip', generation: 8 });
     expect(written.digest).toMatch(/^[0-9a-f]{32}:[0-9a-f]{32}$/);
 
     const second = k.backend();
@@ -138,7 +138,7 @@ describe('nftnl sync through fake ports', () => {
     expect(JSON.parse(k.files.get(STATE_KEY)!)).toMatchObject({ generation: 9 });
 
     await second.flush(target);
-    expect(JSON.parse(k.files.get(STATE_KEY)!)).toEqual({ version: 1, forgotten: true });
+    expect(JSON.parse(k.files.get(STATE_KEY)!)).toEqual({ version: 2, forgotten: true });
     expect(second.recorded(target)).toBeUndefined();
     k.holds(B);
     const third = await k.backend().sync(target, B, A);

@@ -8,3 +8,7 @@ export { systemClock, fileStateStore } from './ports.ts';
 export type { BackendPorts, Clock, RunTool, StateStore } from './ports.ts';
 export { runSync, NO_PREVIOUS_PLAN, SETTINGS_CHANGED } from './sync.ts';
 export type { DriftCheck, SyncHooks } from './sync.ts';
+export { planDigest, updateDigest, parseDigest } from './digest.ts';
+export type { PlanDigest } from './digest.ts';
+export { commitRecords, distrust } from './generation.ts';
+export type { CommitRecords, RecordFamily } from './generation.ts';
