@@ -22,6 +22,7 @@ interface Entry {
   readonly key: Omit<ResultRow, 'samples' | 'median' | 'p90' | 'min' | 'max'>;
   readonly samples: number[];
   overCap: number;
+  fullApplies: number;
   readonly notes: string[];
 }
 
@@ -33,7 +34,7 @@ export class Collector {
     let e = this.#entries.get(k);
     if (!e) {
       const key = { backend: st.v.backend, layout: st.v.variant, services: bc.services, endpointsPerService: bc.endpointsPerService, operation, unit };
-      e = { key, samples: [], overCap: 0, notes: [] };
+      e = { key, samples: [], overCap: 0, fullApplies: 0, notes: [] };
       this.#entries.set(k, e);
     }
     return e;
@@ -47,11 +48,16 @@ export class Collector {
     this.#entry(st, bc, op, unit).overCap += n;
   }
 
+  /** A sync sample fell back to a full apply. */
+  fullApply(st: VariantState, bc: BenchCluster, op: string): void {
+    this.#entry(st, bc, op, 'ms').fullApplies += 1;
+  }
+
   note(st: VariantState, bc: BenchCluster, op: string, unit: Unit, note: string): void {
     this.#entry(st, bc, op, unit).notes.push(note);
   }
 
   rows(): ResultRow[] {
-    return [...this.#entries.values()].map((e) => makeRow(e.key, e.samples, e.overCap, e.notes));
+    return [...this.#entries.values()].map((e) => makeRow(e.key, e.samples, { overCap: e.overCap, notes: e.notes, fullApplies: e.fullApplies }));
   }
 }

@@ -15,7 +15,15 @@ export interface Figure {
   readonly group: FigureGroup;
   /** Its meaning, one sentence (report.md). */
   readonly about: string;
+  /** Measured only for these backends (default: every backend its group runs). */
+  readonly backends?: readonly string[];
 }
+
+/**
+ * What an incremental figure measures (its `about` says so): the sync as kube-proxy does it,
+ * trusting its own last commit while the ruleset generation holds.
+ */
+const TRUSTING_SYNC = 'generation-trusting sync: no read-back unless the ruleset generation moved (nf_tables backends); iptables-legacy reads back';
 
 export const FIGURES = [
   { id: 'generate', unit: 'ms', group: 'generate', about: 'model → backend output in process (compile + render; nftnl: its netlink batch, `encodePlan`), tinybench' },
@@ -27,9 +35,31 @@ export const FIGURES = [
   { id: 'resync', unit: 'ms', group: 'sync', about: 'full load over an existing ruleset of the same size (compile + apply)' },
   { id: 'resync/userspace', unit: 'ms', group: 'sync', about: 'resync wall time minus the kernel stage' },
   { id: 'resync/kernel', unit: 'ms', group: 'sync', about: 'kernel stage of resync' },
-  { id: 'incremental-1', unit: 'ms', group: 'sync', about: 'one service gains or loses an endpoint in a loaded cluster: `backend.sync(target, from, to)`' },
-  { id: 'churn-1pct', unit: 'ms', group: 'sync', about: '1% of services gain (then lose) an endpoint at once: `backend.sync`' },
+  { id: 'resync/userspace-share', unit: '%', group: 'sync', about: 'userspace / resync, per sample' },
+  { id: 'incremental-1', unit: 'ms', group: 'sync', about: `one service gains or loses an endpoint in a loaded cluster: \`backend.sync(target, from, to)\`, ${TRUSTING_SYNC}` },
+  { id: 'incremental-1/userspace', unit: 'ms', group: 'sync', about: 'incremental-1 wall time minus the kernel stage (`SyncResult.timings.kernel`); a read-back counts here' },
+  { id: 'incremental-1/kernel', unit: 'ms', group: 'sync', about: 'kernel stage of incremental-1: the update sent (tool run or netlink batch)' },
+  { id: 'incremental-1/userspace-share', unit: '%', group: 'sync', about: 'userspace / incremental-1, per sample' },
+  { id: 'churn-1pct', unit: 'ms', group: 'sync', about: `1% of services gain (then lose) an endpoint at once: \`backend.sync\`, ${TRUSTING_SYNC}` },
+  { id: 'churn-1pct/userspace', unit: 'ms', group: 'sync', about: 'churn-1pct wall time minus the kernel stage' },
+  { id: 'churn-1pct/kernel', unit: 'ms', group: 'sync', about: 'kernel stage of churn-1pct' },
+  { id: 'churn-1pct/userspace-share', unit: '%', group: 'sync', about: 'userspace / churn-1pct, per sample' },
   { id: 'verify', unit: 'ms', group: 'sync', about: '`backend.verify` of the loaded plan' },
+  { id: 'verify/tool', unit: 'ms', group: 'sync', about: 'the listing tool alone, same round: `nft list table ip kube-proxy` (nft, nftnl), `iptables-nft-save` / `iptables-legacy-save`' },
+  { id: 'verify/addon', unit: 'ms', group: 'sync', about: "the addon's `listRuleset` of the table alone, same round (what the nftnl backend reads with)", backends: ['nftnl'] },
+  { id: 'verify/kernel', unit: 'ms', group: 'sync', about: 'the listing the backend reads with, timed alone: verify/addon for nftnl, verify/tool for the others' },
+  { id: 'verify/userspace', unit: 'ms', group: 'sync', about: "verify minus verify/kernel: kpb's decoding and comparing" },
+  { id: 'verify/userspace-share', unit: '%', group: 'sync', about: 'verify/userspace / verify, per round' },
+  {
+    id: 'drift-check',
+    unit: 'ms',
+    group: 'sync',
+    about:
+      'what a sync costs when it cannot trust the ruleset generation: a fresh backend instance (no record of a previous commit; nftnl: an empty state directory) runs `sync(target, plan, plan)`, which reads the kernel back and compares; the update is empty',
+  },
+  { id: 'drift-check/userspace', unit: 'ms', group: 'sync', about: 'drift-check minus drift-check/kernel' },
+  { id: 'drift-check/kernel', unit: 'ms', group: 'sync', about: 'verify/kernel of the same round (the listing alone) plus the kernel stage of the sync (none: the update is empty)' },
+  { id: 'drift-check/userspace-share', unit: '%', group: 'sync', about: 'drift-check/userspace / drift-check, per round' },
   { id: 'flush', unit: 'ms', group: 'sync', about: '`backend.flush` of the loaded plan' },
   { id: 'first-packet-first', unit: 'us', group: 'first-packet', about: 'TCP connect latency client → node rules → pod, to the first service port of the ruleset' },
   { id: 'first-packet-last', unit: 'us', group: 'first-packet', about: 'the same, to the last service port of the ruleset' },
@@ -45,9 +75,10 @@ export function figuresOf(group: FigureGroup): readonly Figure[] {
   return FIGURES.filter((f) => f.group === group);
 }
 
-/** Whether the variant is measured for this figure (its registry entry may list a few). */
+/** Whether the variant is measured for this figure (its registry entry may list a few; a figure may name its backends). */
 export function allows(v: Variant, figure: string): boolean {
-  return !v.figures || v.figures.includes(figure.split('/')[0]!);
+  const only: readonly string[] | undefined = (FIGURES as readonly Figure[]).find((f) => f.id === figure)?.backends;
+  return (!v.figures || v.figures.includes(figure.split('/')[0]!)) && (!only || only.includes(v.backend));
 }
 
 /** The figures a run records for a variant (kernel figures only when measured). */

@@ -4,16 +4,20 @@
  * its figures for one variant at one scale and hands the samples to the collector.
  */
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
-import type { Backend, Target } from '@kpb/backend';
+import type { Backend, SyncResult, Target } from '@kpb/backend';
 import { compile, type Plan } from '@kpb/compiler';
 import { createVirtualCluster, execIn, type VirtualCluster } from '@kpb/testing';
-import { describeError } from './backends.ts';
+import { describeError, freshBackend } from './backends.ts';
 import { PROBE_POD_IP, PROBE_POD_PORT, PROBE_SERVICE_PORT, type BenchCluster } from './cluster.ts';
 import type { Collector, VariantState } from './collector.ts';
 import { allows, figuresOf, isBaseFigure, type Figure, type FigureGroup } from './figures.ts';
 import { benchNamespace, capped, dropNamespace, killInNamespace, onInterrupt, type Capped } from './kernel.ts';
+import { timeListings } from './listing.ts';
 import type { Progress } from './progress.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -86,7 +90,7 @@ async function generate(ctx: RunContext, st: VariantState, bc: BenchCluster): Pr
   }
 }
 
-// ---------- the sync cycle: full-sync, resync, incremental-1, churn-1pct, verify, flush ----------
+// ---------- the sync cycle: full-sync, resync, incremental-1, churn-1pct, verify, drift-check, flush ----------
 
 /** One namespace, one variant: the cycle's steps share it and stop at the first over-cap sample. */
 class CycleRun {
@@ -128,24 +132,34 @@ class CycleRun {
     if (this.record) this.ctx.collector.note(this.st, this.bc, op, 'ms', text);
   }
 
+  /** One sample of a figure and its parts: the tool or kernel part, kpb's userspace (the rest) and its share. */
+  split(op: string, wallMs: number, kernelMs: number): void {
+    const userspace = Math.max(0, wallMs - kernelMs);
+    this.add(op, 'ms', wallMs);
+    this.add(`${op}/kernel`, 'ms', kernelMs);
+    this.add(`${op}/userspace`, 'ms', userspace);
+    this.add(`${op}/userspace-share`, '%', wallMs > 0 ? (100 * userspace) / wallMs : 0);
+  }
+
   /** full-sync into the empty namespace, then resync over it; both compile + apply. */
   async fullLoads(): Promise<boolean> {
     for (const op of ['full-sync', 'resync'] as const) {
       const r = await this.capped(op, async () => {
-        const t0 = performance.now();
         const plan = compile(this.bc.cluster, this.bc.settings);
-        const compileMs = performance.now() - t0;
-        return { res: await this.backend.apply(this.target, plan), compileMs };
+        return this.backend.apply(this.target, plan);
       });
       if (!r.ok) return false;
-      const kernelMs = r.value.res.timings.kernel;
-      const userspace = Math.max(0, r.ms - kernelMs);
-      this.add(op, 'ms', r.ms);
-      this.add(`${op}/kernel`, 'ms', kernelMs);
-      this.add(`${op}/userspace`, 'ms', userspace);
-      if (op === 'full-sync') this.add('full-sync/userspace-share', '%', (100 * userspace) / r.ms);
+      this.split(op, r.ms, r.value.timings.kernel);
     }
     return true;
+  }
+
+  /** What a sync sample did: a fall-back to a full apply is counted, a read-back is noted. */
+  syncMode(op: string, res: SyncResult): void {
+    if (res.mode !== 'incremental') {
+      if (this.record) this.ctx.collector.fullApply(this.st, this.bc, op);
+      this.note(op, `sync did a full apply: ${res.reason ?? 'no reason given'}`);
+    } else if (res.reason !== undefined) this.note(op, `incremental after a read-back: ${res.reason}`);
   }
 
   /** Sync from the current plan to `to`; `timed`: record the sample. */
@@ -155,8 +169,8 @@ class CycleRun {
     if (!r.ok) return false;
     this.#current = to;
     if (timed) {
-      this.add(op, 'ms', r.ms);
-      if (r.value.mode !== 'incremental') this.note(op, `sync did a full apply: ${r.value.reason ?? 'no reason given'}`);
+      this.split(op, r.ms, r.value.timings.kernel);
+      this.syncMode(op, r.value);
     }
     return true;
   }
@@ -178,16 +192,57 @@ class CycleRun {
     return true;
   }
 
-  async verifyAndFlush(): Promise<void> {
-    if (allows(this.st.v, 'verify')) {
-      const r = await this.capped('verify', () => this.backend.verify(this.target, this.bc.plan));
-      if (!r.ok) return;
-      this.add('verify', 'ms', r.ms);
+  /** verify, then the listing tools alone (the tool/kernel part of verify and of the drift check), then the drift check. */
+  async readBacks(): Promise<boolean> {
+    const { st, bc, target } = this;
+    if (!allows(st.v, 'verify') && !allows(st.v, 'drift-check')) return true;
+    let verifyMs: number | undefined;
+    if (allows(st.v, 'verify')) {
+      const r = await this.capped('verify', () => this.backend.verify(target, bc.plan));
+      if (!r.ok) return false;
+      verifyMs = r.ms;
       if (!r.value.ok) {
         const d = r.value.differences;
         this.note('verify', `verify reported ${d.length} difference(s), e.g. ${d[0]?.kind} ${d[0]?.object}`);
       }
     }
+    const listed = await this.capped('verify/tool', () => timeListings(st.v, target, bc.plan, this.ctx.capMs));
+    if (!listed.ok) return false;
+    const { tool, addon, backendReads } = listed.value;
+    if (verifyMs !== undefined) {
+      this.split('verify', verifyMs, backendReads);
+      this.add('verify/tool', 'ms', tool);
+      if (addon !== undefined) this.add('verify/addon', 'ms', addon);
+    }
+    return !allows(st.v, 'drift-check') || this.driftCheck(backendReads);
+  }
+
+  /**
+   * A fresh backend instance (no record of a commit) syncs the loaded plan to itself: it must read
+   * the kernel back and compare, and the update is empty. A fall-back to a full apply is not a sample.
+   */
+  async driftCheck(listingMs: number): Promise<boolean> {
+    const stateDir = mkdtempSync(path.join(os.tmpdir(), 'kpb-bench-state-'));
+    try {
+      const fresh = freshBackend(this.st.v, stateDir);
+      const r = await this.capped('drift-check', () => fresh.sync(this.target, this.bc.plan, this.bc.plan));
+      if (!r.ok) return false;
+      const res = r.value;
+      if (res.mode !== 'incremental') {
+        this.syncMode('drift-check', res);
+        this.ctx.progress.note(`kpb bench: ${this.st.v.id}: the drift check fell back to a full apply (${res.reason ?? 'no reason given'}): no sample`);
+        return true;
+      }
+      if (res.reason === undefined) this.note('drift-check', 'the sync gave no reason (`SyncResult.reason`) for reading the kernel back');
+      else this.note('drift-check', res.reason);
+      this.split('drift-check', r.ms, listingMs + res.timings.kernel);
+      return true;
+    } finally {
+      rmSync(stateDir, { recursive: true, force: true });
+    }
+  }
+
+  async flush(): Promise<void> {
     if (allows(this.st.v, 'flush')) {
       const r = await this.capped('flush', () => this.backend.flush(this.target));
       if (r.ok) this.add('flush', 'ms', r.ms);
@@ -199,7 +254,7 @@ async function syncCycle(ctx: RunContext, st: VariantState, bc: BenchCluster, re
   const ns = await benchNamespace();
   try {
     const cycle = new CycleRun(ctx, st, bc, record, ns);
-    if ((await cycle.fullLoads()) && (await cycle.syncs())) await cycle.verifyAndFlush();
+    if ((await cycle.fullLoads()) && (await cycle.syncs()) && (await cycle.readBacks())) await cycle.flush();
   } catch (e) {
     st.kernelError = `load/sync in a namespace: ${describeError(e)}`;
     ctx.progress.note(`kpb bench: ${st.v.id}: ${st.kernelError} (no more kernel figures for it)`);

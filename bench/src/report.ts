@@ -49,14 +49,23 @@ function fmt(x: number | null | undefined, unit?: string): string {
   return unit ? `${s} ${unit}` : s;
 }
 
-function cell(r: Row | undefined): string {
+/** A figure whose kpb share (its userspace part) is over this many percent is flagged. */
+const SHARE_LIMIT = 20;
+const FLAG = '⚑';
+const FLAG_TEXT =
+  `${FLAG}: kpb's own userspace (compile, render, encode, decoding and comparing a read-back, process start-up) is over ${SHARE_LIMIT}% ` +
+  'of the figure (median of its userspace share): the figure says more about kpb than about the tool or kernel it is meant to measure.';
+
+function cell(r: Row | undefined, share?: number): string {
   if (!r) return '';
-  if (r.median === null) return r.overCap ? `> cap (${r.overCap}×)` : '–';
+  if (r.median === null) return r.overCap ? `> cap (${r.overCap}×)` : r.fullApplies ? `${r.fullApplies}× full apply, no sample` : '–';
   let s = `**${fmt(r.median)}**`;
   if (r.samples.length > 1) s += ` (p90 ${fmt(r.p90)})`;
   if (r.ci95) s += ` [${fmt(r.ci95[0])}–${fmt(r.ci95[1])}]`;
   s += ` n=${r.samples.length}`;
   if (r.overCap) s += `, ${r.overCap}× > cap`;
+  if (r.fullApplies) s += `, ${r.fullApplies}× full apply`;
+  if (share !== undefined && share > SHARE_LIMIT) s += ` ${FLAG} kpb ${fmt(share)}%`;
   return s;
 }
 
@@ -130,6 +139,19 @@ class ReportData {
 
   find(series: string, op: string, services: number, eps?: number): Row | undefined {
     return this.rows.find((r) => this.series(r) === series && r.operation === op && r.services === services && (eps === undefined || r.endpointsPerService === eps));
+  }
+
+  /**
+   * kpb's share of a figure in %: the median of its `/userspace-share` samples, or (files
+   * without that row) userspace ÷ the figure from the medians; undefined when not split.
+   */
+  share(series: string, op: string, services: number, eps: number): number | undefined {
+    const median = (part: string) => this.find(series, `${op}/${part}`, services, eps)?.median ?? undefined;
+    const share = median('userspace-share');
+    if (share !== undefined) return share;
+    const whole = this.find(series, op, services, eps)?.median;
+    const userspace = median('userspace');
+    return whole && userspace !== undefined ? (100 * userspace) / whole : undefined;
   }
 
   /** `services×endpoints` scales measured for a figure, smallest first. */
@@ -239,7 +261,7 @@ function figureSection(d: ReportData, op: string): string[] {
     series,
     ...scales.map((sc) => {
       const [n, e] = sc.split('×').map(Number);
-      return cell(d.find(series, op, n!, e));
+      return cell(d.find(series, op, n!, e), d.share(series, op, n!, e!));
     }),
   ]);
   const out = [`### ${op} (${unit})`, '', about ? `${about}.` : '', '', table(['backend/layout', ...scales.map((s) => `${s} svc×ep`)], rows)];
@@ -249,22 +271,64 @@ function figureSection(d: ReportData, op: string): string[] {
   return out;
 }
 
+/** Kernel figures split into kpb's userspace and the tool or kernel part. */
+const SPLIT_FIGURES: readonly FigureId[] = ['full-sync', 'resync', 'incremental-1', 'churn-1pct', 'verify', 'drift-check'];
+
+/** The parts of a split figure: shown in the split table, not in a section of their own. */
+const isSplitPart = (op: string): boolean => /\/(userspace|kernel|userspace-share)$/.test(op);
+
 function splitSection(d: ReportData): string[] {
-  const splitRows = d.rows.filter((r) => r.operation === 'full-sync');
-  if (!splitRows.length) return [];
-  const rows = splitRows
-    .slice()
-    .sort((a, b) => a.services - b.services || sortVariants(d.series(a), d.series(b)))
-    .map((r) => {
+  const rows: string[][] = [];
+  for (const op of SPLIT_FIGURES) {
+    for (const r of d.rows.filter((x) => x.operation === op).sort((a, b) => a.services - b.services || sortVariants(d.series(a), d.series(b)))) {
       const s = d.series(r);
-      const part = (op: FigureId) => d.find(s, op, r.services, r.endpointsPerService)?.median;
-      return [s, `${r.services}×${r.endpointsPerService}`, fmt(r.median), fmt(part('full-sync/userspace')), fmt(part('full-sync/kernel')), `${fmt(part('full-sync/userspace-share'))}%`];
+      const part = (p: string) => d.find(s, `${op}/${p}`, r.services, r.endpointsPerService)?.median;
+      const share = d.share(s, op, r.services, r.endpointsPerService);
+      if (share === undefined) continue;
+      const flag = share > SHARE_LIMIT ? FLAG : '';
+      rows.push([op, s, `${r.services}×${r.endpointsPerService}`, fmt(r.median), fmt(part('userspace')), fmt(part('kernel')), `${fmt(share)}%`, flag]);
+    }
+  }
+  if (!rows.length) return [];
+  return [
+    '## kpb userspace vs tool/kernel',
+    '',
+    "Medians, ms. kernel/tool: the kernel stage a sync reports (`timings.kernel`: tool run or netlink batch); for verify and drift-check the listing alone (verify/kernel). userspace: the rest, kpb's own work. " +
+      FLAG_TEXT,
+    '',
+    table(['figure', 'backend/layout', 'services×ep', 'median', 'userspace', 'kernel/tool', 'kpb share', ''], rows),
+    '',
+  ];
+}
+
+/** verify and the drift check beside the listing tool alone, measured in the same rounds. */
+function readBackSection(d: ReportData): string[] {
+  const ratio = (a: number | null | undefined, b: number | null | undefined) => (a && b ? `${fmt(a / b)}×` : '–');
+  const rows = d.rows
+    .filter((r) => r.operation === 'verify/tool')
+    .sort((a, b) => a.services - b.services || sortVariants(d.series(a), d.series(b)))
+    .map((tool) => {
+      const s = d.series(tool);
+      const at = (op: FigureId) => d.find(s, op, tool.services, tool.endpointsPerService)?.median;
+      const verify = at('verify');
+      const addon = at('verify/addon');
+      const drift = at('drift-check');
+      return [s, `${tool.services}×${tool.endpointsPerService}`, fmt(verify), fmt(tool.median), ratio(verify, tool.median), fmt(addon), ratio(verify, addon), fmt(drift), ratio(drift, at('verify/kernel'))];
     });
-  return ['## Full sync: userspace vs kernel', '', table(['backend/layout', 'services×ep', 'full-sync', 'userspace', 'kernel', 'userspace share'], rows), ''];
+  if (!rows.length) return [];
+  return [
+    '## Read-back against the listing tool alone',
+    '',
+    'Medians, ms. tool: `nft list table ip kube-proxy` (nft, nftnl) or `iptables-nft-save` / `iptables-legacy-save`, run alone in the same round; ' +
+      "addon: the addon's `listRuleset` alone (what nftnl reads with); drift-check ÷ listing: against the listing the backend reads with (addon for nftnl, the tool for the others).",
+    '',
+    table(['backend/layout', 'services×ep', 'verify', 'tool', 'verify ÷ tool', 'addon', 'verify ÷ addon', 'drift-check', 'drift-check ÷ listing'], rows),
+    '',
+  ];
 }
 
 /** Figures compared across variants in the speed-up tables. */
-const SPEED_FIGURES: readonly FigureId[] = ['generate', 'full-sync', 'resync', 'incremental-1', 'churn-1pct', 'verify', 'flush', 'first-packet-last', 'rss-peak'];
+const SPEED_FIGURES: readonly FigureId[] = ['generate', 'full-sync', 'resync', 'incremental-1', 'churn-1pct', 'verify', 'drift-check', 'flush', 'first-packet-last', 'rss-peak'];
 
 function speedupLines(d: ReportData, op: string, sc: string): string[][] {
   const [n, e] = sc.split('×').map(Number);
@@ -369,14 +433,17 @@ export async function writeReport(dirs: readonly string[], out: string): Promise
     ...targetsSection(d),
     '## Figures',
     '',
-    ...d.ops.flatMap((op) => figureSection(d, op)),
+    FLAG_TEXT,
+    '',
+    ...d.ops.filter((op) => !isSplitPart(op)).flatMap((op) => figureSection(d, op)),
     ...splitSection(d),
+    ...readBackSection(d),
     ...speedupSection(d),
     ...pairSection(d),
     ...(await chartsSection(d, out)),
     '## Reading',
     '',
-    ...reading(d.rows, d.multiHost),
+    ...reading(d),
     '',
   ];
   const file = path.join(out, 'report.md');
@@ -386,9 +453,24 @@ export async function writeReport(dirs: readonly string[], out: string): Promise
 
 const READING_FIGURES: readonly FigureId[] = ['full-sync', 'resync', 'incremental-1', 'generate', 'rss-peak'];
 
+/** The flagged figures (kpb share over the limit) and the syncs that fell back to a full apply. */
+function attentionLines(d: ReportData): string[] {
+  const flagged = SPLIT_FIGURES.flatMap((op) =>
+    d.rows.filter((r) => r.operation === op && (d.share(d.series(r), op, r.services, r.endpointsPerService) ?? 0) > SHARE_LIMIT).map((r) => `${op} ${d.series(r)} @ ${r.services}`),
+  );
+  const fellBack = d.rows.filter((r) => r.fullApplies).map((r) => `${r.operation} ${d.series(r)} @ ${r.services} (${r.fullApplies}×)`);
+  return [
+    ...(flagged.length
+      ? [`- ${FLAG} ${flagged.length} figure(s) are mostly kpb (userspace over ${SHARE_LIMIT}%): ${flagged.slice(0, 8).join(', ')}${flagged.length > 8 ? `, … (${flagged.length - 8} more in the split table)` : ''}.`]
+      : []),
+    ...(fellBack.length ? [`- Syncs that fell back to a full apply: ${fellBack.join(', ')}.`] : []),
+  ];
+}
+
 /** A few sentences drawn from the numbers: who is fastest where, how first and last packets compare. */
-function reading(rows: readonly Row[], multiHost: boolean): string[] {
-  const out: string[] = [];
+function reading(d: ReportData): string[] {
+  const { rows, multiHost } = d;
+  const out: string[] = attentionLines(d);
   for (const op of READING_FIGURES) {
     const at = rows.filter((r) => r.operation === op && r.median !== null);
     if (!at.length) continue;

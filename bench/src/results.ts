@@ -31,6 +31,11 @@ export interface ResultRow {
   readonly overCap?: number;
   /** What a reader should know: sync fell back to a full apply, position in the ruleset, … */
   readonly notes?: readonly string[];
+  /**
+   * Sync figures: samples whose sync fell back to a full apply (incremental-1, churn-1pct: kept
+   * in `samples`; drift-check: not a sample). Absent in files written before it was counted.
+   */
+  readonly fullApplies?: number;
 }
 
 export interface BackendStatus {
@@ -82,18 +87,25 @@ export interface ResultsFile {
   readonly results: readonly ResultRow[];
 }
 
+/** What a row holds beside its samples. */
+interface RowExtras {
+  readonly overCap?: number;
+  readonly notes?: readonly string[];
+  readonly fullApplies?: number;
+}
+
 /** Build a row from raw samples; rounds summary values for publication. */
 export function makeRow(
-  key: Omit<ResultRow, 'samples' | 'median' | 'p90' | 'min' | 'max' | 'ci95' | 'overCap' | 'notes'>,
+  key: Omit<ResultRow, 'samples' | 'median' | 'p90' | 'min' | 'max' | 'ci95' | 'overCap' | 'notes' | 'fullApplies'>,
   samples: readonly number[],
-  overCap = 0,
-  notes: readonly string[] = [],
+  { overCap = 0, notes = [], fullApplies = 0 }: RowExtras = {},
 ): ResultRow {
   const kept = samples.map(round);
   const base = { ...key, samples: kept };
   const extra = {
     ...(overCap > 0 ? { overCap } : {}),
     ...(notes.length ? { notes: [...new Set(notes)] } : {}),
+    ...(fullApplies > 0 ? { fullApplies } : {}),
   };
   if (samples.length === 0) return { ...base, median: null, p90: null, min: null, max: null, ...extra };
   const s = summarize(samples);
@@ -181,6 +193,7 @@ export function validateResults(data: unknown): string[] {
       for (const k of ['median', 'p90', 'min', 'max'] as const) {
         if (r[k] !== null && typeof r[k] !== 'number') problems.push(`results[${i}].${k} is not a number or null`);
       }
+      if (r.fullApplies !== undefined && typeof r.fullApplies !== 'number') problems.push(`results[${i}].fullApplies is not a number`);
     });
   }
   return problems;

@@ -41,13 +41,21 @@ function handMade(host: string, factor: number): ResultsFile {
       rows.push(makeRow({ ...k, operation: 'full-sync/userspace', unit: 'ms' }, [2 * t]));
       rows.push(makeRow({ ...k, operation: 'full-sync/kernel', unit: 'ms' }, [8 * t]));
       rows.push(makeRow({ ...k, operation: 'full-sync/userspace-share', unit: '%' }, [20]));
-      rows.push(makeRow({ ...k, operation: 'incremental-1', unit: 'ms' }, [t / 10, t / 9]));
+      rows.push(makeRow({ ...k, operation: 'incremental-1', unit: 'ms' }, [t / 10, t / 9], backend === 'nft' ? { fullApplies: 1 } : {}));
+      rows.push(makeRow({ ...k, operation: 'incremental-1/userspace', unit: 'ms' }, [t / 20]));
+      rows.push(makeRow({ ...k, operation: 'incremental-1/kernel', unit: 'ms' }, [t / 20]));
+      rows.push(makeRow({ ...k, operation: 'incremental-1/userspace-share', unit: '%' }, [backend === 'nftnl' ? 60 : 10]));
+      rows.push(makeRow({ ...k, operation: 'verify', unit: 'ms' }, [3 * t]));
+      rows.push(makeRow({ ...k, operation: 'verify/tool', unit: 'ms' }, [2 * t]));
+      rows.push(makeRow({ ...k, operation: 'verify/kernel', unit: 'ms' }, [backend === 'nftnl' ? t : 2 * t]));
+      if (backend === 'nftnl') rows.push(makeRow({ ...k, operation: 'verify/addon', unit: 'ms' }, [t]));
+      rows.push(makeRow({ ...k, operation: 'drift-check', unit: 'ms' }, [4 * t]));
       rows.push(makeRow({ ...k, operation: 'first-packet-first', unit: 'us' }, [100, 110]));
       rows.push(makeRow({ ...k, operation: 'first-packet-last', unit: 'us' }, [100 + (backend === 'iptables' ? services / 10 : 5), 120]));
       rows.push(makeRow({ ...k, operation: 'rss-peak', unit: 'MB' }, [100 * scale]));
     }
   }
-  rows.push(makeRow({ backend: 'nftnl', layout: 'flat', services: 30_000, endpointsPerService: 3, operation: 'full-sync', unit: 'ms' }, [], 1, ['over the cap']));
+  rows.push(makeRow({ backend: 'nftnl', layout: 'flat', services: 30_000, endpointsPerService: 3, operation: 'full-sync', unit: 'ms' }, [], { overCap: 1, notes: ['over the cap'] }));
   return {
     schema: SCHEMA,
     environment: {
@@ -83,7 +91,7 @@ describe('report writer', () => {
     const file = await writeReport([dir], dir);
     expect(file).toBe(path.join(dir, 'report.md'));
     const md = readFileSync(file, 'utf8');
-    for (const h of ['## Environment', '## Backends', '## Targets', '## Figures', '## Full sync: userspace vs kernel', '## Speed-ups', '## Charts', '## Reading']) {
+    for (const h of ['## Environment', '## Backends', '## Targets', '## Figures', '## kpb userspace vs tool/kernel', '## Read-back against the listing tool alone', '## Speed-ups', '## Charts', '## Reading']) {
       expect(md).toContain(h);
     }
     for (const op of ['generate', 'full-sync', 'incremental-1', 'first-packet-first', 'first-packet-last', 'rss-peak']) {
@@ -94,6 +102,18 @@ describe('report writer', () => {
     expect(md).toContain('> cap (1×)');
     expect(md).toMatch(/nftnl\/flat 4\.00×/); // full-sync speed-up vs iptables/nft
     expect(md).toMatch(/nftnl full-sync at 10k × 3 ≤ 1\.25 s.*\| met \|/);
+    // kpb share over 20% is flagged (nftnl incremental-1: 60%), in its cell and the split table, and said what it means.
+    expect(md).toMatch(/\| nftnl\/flat \| \*\*0\.11\*\* \(p90 [^|]*\) n=2 ⚑ kpb 60\.0% \|/);
+    expect(md).toMatch(/\| incremental-1 \| nftnl\/flat \| 1000×3 \| [^|]* \| [^|]* \| [^|]* \| 60\.0% \| ⚑ \|/);
+    expect(md).toMatch(/\| incremental-1 \| nft\/flat \| 1000×3 \| [^|]* \| [^|]* \| [^|]* \| 10\.0% \| {2}\|/);
+    expect(md).toContain("⚑: kpb's own userspace");
+    expect(md).toMatch(/⚑ 2 figure\(s\) are mostly kpb/);
+    // A full-apply fall-back is counted in the cell and in the reading.
+    expect(md).toMatch(/\| nft\/flat \| [^|]*n=2, 1× full apply \|/);
+    expect(md).toContain('fell back to a full apply: incremental-1 nft/flat @ 1000 (1×)');
+    // verify beside the tool alone: nftnl at 1000 (t = 1): verify 3, tool 2, addon 1, drift-check 4.
+    expect(md).toMatch(/\| nftnl\/flat \| 1000×3 \| 3\.00 \| 2\.00 \| 1\.50× \| 1\.00 \| 3\.00× \| 4\.00 \| 4\.00× \|/);
+    expect(md).toMatch(/\| nft\/flat \| 1000×3 \| 6\.00 \| 4\.00 \| 1\.50× \| – \| – \| 8\.00 \| 2\.00× \|/);
     const svgs = readdirSync(dir).filter((f) => f.endsWith('.svg'));
     expect(svgs).toEqual(expect.arrayContaining(['full-sync.svg', 'first-packet.svg', 'full-sync-split.svg', 'incremental-1.svg']));
     for (const f of svgs) {
@@ -112,6 +132,16 @@ describe('report writer', () => {
     expect(md).toContain('host-a: nftnl/flat');
     expect(md).toContain('host-b: nftnl/flat');
     expect(wellFormedSvg(readFileSync(path.join(out, 'full-sync.svg'), 'utf8'))).toBeUndefined();
+  });
+
+  it('reads a published results folder written before the split figures (no shares but full-sync, no tool times)', async () => {
+    const published = path.join(import.meta.dirname, '../../results/2026-11-26-vm-2core');
+    const out = path.join(tmp, 'published');
+    const md = readFileSync(await writeReport([published], out), 'utf8');
+    expect(md).toContain('## kpb userspace vs tool/kernel');
+    // resync has userspace but no share row there: the share comes from the medians.
+    expect(md).toMatch(/\| resync \| nftnl\/flat \| 10000×3 \| [^|]* \| [^|]* \| [^|]* \| [\d.]+% \|/);
+    expect(md).not.toContain('## Read-back against the listing tool alone');
   });
 
   it('refuses a folder without a valid results.json', async () => {
