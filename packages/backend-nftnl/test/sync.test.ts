@@ -40,7 +40,7 @@ class FakeKernel {
   table: Listing | undefined;
   readonly files = new Map<string, string>();
   state: StateStore = { read: (key) => this.files.get(key), write: (key, text) => void this.files.set(key, text) };
-  readonly netlink: NetlinkPort = {
+  netlink: NetlinkPort = {
     applyBatch: async (_netns, batch, options) => {
       this.beforeCommit?.();
       this.boundTo.push(options?.generation);
@@ -174,5 +174,76 @@ describe('nftnl sync through fake ports', () => {
     expect((await nftnl.sync(target, A, B)).reason).toBeUndefined();
     k.holds(B);
     expect((await k.backend().sync(target, B, A)).reason).toMatch(/no record of a previous commit/);
+  });
+});
+
+describe('nftnl batches bound to the ruleset generation (fake netlink)', () => {
+  it('every batch is bound to the generation read before it; a trusted sync lists nothing', async () => {
+    const k = fakeKernel();
+    const nftnl = k.backend();
+    await nftnl.apply(target, A);
+    await nftnl.sync(target, A, B);
+    expect(k.boundTo).toEqual([7, 8]);
+    expect(k.listed).toEqual([]);
+  });
+
+  it('a writer right after the full commit is not recorded as ours: the next sync reads back', async () => {
+    const k = fakeKernel();
+    const nftnl = k.backend();
+    k.afterCommit = () => {
+      k.generation++;
+      k.afterCommit = undefined;
+    };
+    await nftnl.apply(target, A);
+    expect(k.generation).toBe(9);
+    expect(nftnl.recorded(target)?.generation).toBe(8);
+    k.holds(A);
+    expect((await nftnl.sync(target, A, B)).reason).toBe('kernel read back and found to hold --from (ruleset generation 9, recorded 8)');
+  });
+
+  it('a writer between the drift check and the update: the kernel refuses it, full apply with the reason, our own generation recorded', async () => {
+    const k = fakeKernel();
+    const nftnl = k.backend();
+    await nftnl.apply(target, A);
+    k.beforeCommit = () => {
+      k.generation++; // the foreign commit
+      k.beforeCommit = undefined;
+    };
+    const r = await nftnl.sync(target, A, B);
+    expect(r.mode).toBe('full');
+    expect(r.reason).toMatch(/^incremental update failed, full apply instead: the ruleset generation moved from 8 after the drift check \(another writer committed\): .*ERESTART/);
+    expect(k.refused).toBe(1);
+    expect(k.boundTo).toEqual([7, 8, 9]);
+    expect(k.batches).toBe(2);
+    expect(nftnl.recorded(target)?.generation).toBe(10);
+    expect(k.generation).toBe(10);
+    // the full apply's record holds: the next sync trusts it
+    expect((await nftnl.sync(target, B, A)).reason).toBeUndefined();
+  });
+
+  it('a full apply whose generation keeps moving is retried with the new one, then given up with a clear error', async () => {
+    const k = fakeKernel();
+    let foreign = 2;
+    k.beforeCommit = () => {
+      if (foreign-- > 0) k.generation++;
+    };
+    const nftnl = k.backend();
+    await nftnl.apply(target, A);
+    expect(k.refused).toBe(2);
+    expect(k.boundTo).toEqual([7, 8, 9]);
+    expect(nftnl.recorded(target)?.generation).toBe(10);
+
+    k.beforeCommit = () => void k.generation++;
+    await expect(nftnl.apply(target, B)).rejects.toThrow(/^nftnl: full apply refused 3 times because the ruleset generation kept moving .*; last: .*ERESTART/);
+    expect(k.refused).toBe(5);
+    expect(nftnl.recorded(target)?.generation).toBe(10);
+  });
+
+  it('other errors are not retried', async () => {
+    const k = fakeKernel();
+    k.netlink.applyBatch = async () => {
+      throw Object.assign(new Error('netlink: No such file or directory (ENOENT) at batch end'), { errno: 'ENOENT' });
+    };
+    await expect(k.backend().apply(target, A)).rejects.toMatchObject({ errno: 'ENOENT' });
   });
 });
