@@ -23,6 +23,14 @@ export interface ApplyResult {
   buildMs: number;
 }
 
+export interface ApplyOptions {
+  /**
+   * Bind the batch to this ruleset generation (from `getGeneration`): the kernel refuses the
+   * whole batch, with errno 'ERESTART', when another commit has moved the generation since.
+   */
+  generation?: number;
+}
+
 /** Error of a rejected batch: `errno` is the code ('ENOENT'), `label` names the op. */
 export interface NetlinkError extends Error {
   errno?: string;
@@ -30,7 +38,7 @@ export interface NetlinkError extends Error {
 }
 
 interface NativeAddon {
-  applyBatch(netns: string | null, batch: Uint8Array): Promise<ApplyResult>;
+  applyBatch(netns: string | null, batch: Uint8Array, options?: ApplyOptions): Promise<ApplyResult>;
   getGeneration(netns: string | null): Promise<number>;
   listRuleset(netns: string | null, family: Family, table: string): Promise<RawListing>;
   constants: Record<string, number>;
@@ -73,10 +81,11 @@ export function nativeAvailable(): boolean {
 /**
  * Sends the op stream built by BatchBuilder as ONE netlink batch in network namespace `netns`
  * (a name under /var/run/netns; null = the current namespace). Atomic: on any error nothing
- * changes and the promise rejects with a NetlinkError naming the op.
+ * changes and the promise rejects with a NetlinkError naming the op (errno 'ERESTART' when
+ * the batch was bound to a generation that has moved).
  */
-export function applyBatch(netns: string | null, batch: Uint8Array): Promise<ApplyResult> {
-  return loadNative().applyBatch(netns, batch);
+export function applyBatch(netns: string | null, batch: Uint8Array, options?: ApplyOptions): Promise<ApplyResult> {
+  return loadNative().applyBatch(netns, batch, options);
 }
 
 /** The ruleset generation (NFT_MSG_GETGEN); changes with every committed batch. */

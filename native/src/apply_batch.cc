@@ -27,9 +27,10 @@ constexpr size_t kRcvBuf = 16u << 20;
 
 class ApplyBatchWorker : public Napi::AsyncWorker {
  public:
-  ApplyBatchWorker(Napi::Env env, std::string netns, const uint8_t* data, size_t len)
+  ApplyBatchWorker(Napi::Env env, std::string netns, const uint8_t* data, size_t len,
+                   uint32_t genid)
       : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)),
-        netns_(std::move(netns)), stream_(data, data + len) {}
+        netns_(std::move(netns)), stream_(data, data + len), genid_(genid) {}
 
   Napi::Promise Promise() { return deferred_.Promise(); }
 
@@ -38,7 +39,7 @@ class ApplyBatchWorker : public Napi::AsyncWorker {
     BuiltBatch built;
     std::string err;
     uint32_t baseSeq = static_cast<uint32_t>(time(nullptr));
-    if (!DecodeAndBuild(stream_.data(), stream_.size(), baseSeq, built, err)) {
+    if (!DecodeAndBuild(stream_.data(), stream_.size(), baseSeq, built, err, genid_)) {
       fail_.failed = true;
       fail_.message = err;
       fail_.errnoName = "EINVAL";
@@ -175,6 +176,12 @@ class ApplyBatchWorker : public Napi::AsyncWorker {
       if (remaining > 0) truncated = true;
     }
 
+    if (haveError && genid_ && first.seq == beginSeq && first.error == ERESTART) {
+      return Fail("netlink: the ruleset generation is no longer " + std::to_string(genid_) +
+                      ", the generation the batch was bound to: another writer committed in "
+                      "between (ERESTART); the batch was not applied",
+                  ERESTART, built.LabelForSeq(beginSeq));
+    }
     if (haveError) {
       std::string label = built.LabelForSeq(first.seq);
       std::string m = "netlink: " + ErrnoText(first.error) + " (" + ErrnoName(first.error) +
@@ -199,24 +206,40 @@ class ApplyBatchWorker : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
   std::string netns_;
   std::vector<uint8_t> stream_;
+  uint32_t genid_;  // 0: not bound to a generation
   OpFailure fail_;
   double buildMs_ = 0, sendMs_ = 0;
   size_t messages_ = 0, bytes_ = 0;
 };
+
+// The generation of `applyBatch(netns, batch, { generation })`; 0 when none is given.
+uint32_t GenerationOption(const Napi::CallbackInfo& info, size_t i) {
+  Napi::Env env = info.Env();
+  if (info.Length() <= i || info[i].IsUndefined()) return 0;
+  if (!info[i].IsObject()) throw Napi::TypeError::New(env, "applyBatch: options must be an object");
+  Napi::Value g = info[i].As<Napi::Object>().Get("generation");
+  if (g.IsUndefined()) return 0;
+  // The kernel never uses generation 0 (it means "not bound"), so it is refused here.
+  double d = g.IsNumber() ? g.As<Napi::Number>().DoubleValue() : 0;
+  if (!(d >= 1 && d <= 4294967295.0 && d == double(uint32_t(d))))
+    throw Napi::TypeError::New(env, "applyBatch: generation must be an integer from 1 to 4294967295");
+  return uint32_t(d);
+}
 
 }  // namespace
 
 Napi::Value ApplyBatch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2)
-    throw Napi::TypeError::New(env, "applyBatch(netns, batch): expected 2 arguments");
+    throw Napi::TypeError::New(env, "applyBatch(netns, batch, options?): expected 2 or 3 arguments");
   std::string netns = NetnsArg(info, 0, "applyBatch");
   if (!info[1].IsTypedArray() && !info[1].IsBuffer())
     throw Napi::TypeError::New(env, "applyBatch: batch must be a Buffer/Uint8Array");
   Napi::Uint8Array arr = info[1].As<Napi::Uint8Array>();
   if (arr.TypedArrayType() != napi_uint8_array)
     throw Napi::TypeError::New(env, "applyBatch: batch must be a Buffer/Uint8Array");
-  auto* w = new ApplyBatchWorker(env, std::move(netns), arr.Data(), arr.ByteLength());
+  uint32_t genid = GenerationOption(info, 2);
+  auto* w = new ApplyBatchWorker(env, std::move(netns), arr.Data(), arr.ByteLength(), genid);
   Napi::Promise p = w->Promise();
   w->Queue();
   return p;

@@ -1,4 +1,6 @@
-// applyBatch(netns: string | null, batch: Buffer): Promise<{ messages, bytes, sendMs, buildMs }>
+// applyBatch(netns: string | null, batch: Buffer, options?: { generation?: number }):
+//   Promise<{ messages, bytes, sendMs, buildMs }>. With a generation, the kernel refuses the
+//   batch (ERESTART) unless the ruleset is still at that generation.
 #pragma once
 
 #include <napi.h>

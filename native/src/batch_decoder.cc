@@ -1,5 +1,6 @@
 #include "batch_decoder.h"
 
+#include <arpa/inet.h>
 #include <libmnl/libmnl.h>
 #include <libnftnl/batch.h>
 #include <libnftnl/chain.h>
@@ -299,7 +300,11 @@ class BatchWriter {
   // BATCH_BEGIN / BATCH_END. Both carry NLM_F_ACK: kernels >= 6.10 acknowledge them, and the END
   // ack is sent only after a successful commit. The last object message also asks for an ack,
   // which covers older kernels.
-  void Begin() { Control(nftnl_batch_begin(Buffer(), seq_++)); }
+  void Begin(uint32_t genid) {
+    nlmsghdr* nlh = nftnl_batch_begin(Buffer(), seq_++);
+    if (genid) mnl_attr_put_u32(nlh, NFNL_BATCH_GENID, htonl(genid));
+    Control(nlh);
+  }
   void End() { Control(nftnl_batch_end(Buffer(), seq_++)); }
 
   nlmsghdr* Header(const OpHeader& op, bool lastMessage) {
@@ -459,7 +464,7 @@ std::string BuiltBatch::LabelForSeq(uint32_t seq) const {
 }
 
 bool DecodeAndBuild(const uint8_t* data, size_t len, uint32_t baseSeq, BuiltBatch& out,
-                    std::string& error) {
+                    std::string& error, uint32_t genid) {
   Reader r(data, len);
   uint32_t opIndex = 0;
   const char* label = nullptr;
@@ -471,7 +476,7 @@ bool DecodeAndBuild(const uint8_t* data, size_t len, uint32_t baseSeq, BuiltBatc
     out.batch = nftnl_batch_alloc(kPageSize, kOverrun);
     if (!out.batch) r.Fail("out of memory");
     BatchWriter w(out, baseSeq);
-    w.Begin();
+    w.Begin(genid);
     for (opIndex = 0; opIndex < out.opCount; opIndex++) {
       label = nullptr;
       BuildOp(data, r, w, out, opIndex, label);

@@ -52,8 +52,10 @@ class BuiltBatch {
 };
 
 // Decodes `data` and fills `out`. Returns false with `error` set on a malformed stream or an
-// attribute libnftnl rejects; the message names the byte offset and op.
+// attribute libnftnl rejects; the message names the byte offset and op. A non-zero `genid`
+// binds the batch to that ruleset generation (NFNL_BATCH_GENID in the batch begin): the kernel
+// refuses the whole batch with ERESTART when the generation has moved.
 bool DecodeAndBuild(const uint8_t* data, size_t len, uint32_t baseSeq, BuiltBatch& out,
-                    std::string& error);
+                    std::string& error, uint32_t genid = 0);
 
 }  // namespace kpb

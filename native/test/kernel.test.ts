@@ -141,6 +141,10 @@ describe.skipIf(!canUseKernel())('kernel (network namespaces)', () => {
     expect(call(() => anyApply(42))).toBeInstanceOf(TypeError);
     expect(call(() => anyApply(ns, 'not a buffer'))).toBeInstanceOf(TypeError);
     expect(call(() => anyApply(42, Buffer.alloc(0)))).toBeInstanceOf(TypeError);
+    for (const generation of [0, -1, 1.5, 2 ** 32, 'seven']) {
+      expect(call(() => anyApply(ns, Buffer.alloc(0), { generation })), String(generation)).toBeInstanceOf(TypeError);
+    }
+    expect(call(() => anyApply(ns, Buffer.alloc(0), 7))).toBeInstanceOf(TypeError);
     expect(call(() => (getGeneration as unknown as (a: unknown) => unknown)(42))).toBeInstanceOf(TypeError);
     expect(call(() => (listRuleset as unknown as (...a: unknown[]) => unknown)(ns, 'arp', 't'))).toBeInstanceOf(TypeError);
     expect(call(() => (listRuleset as unknown as (...a: unknown[]) => unknown)(ns, 'ip', 7))).toBeInstanceOf(TypeError);
@@ -167,6 +171,32 @@ describe.skipIf(!canUseKernel())('kernel (network namespaces)', () => {
     d.deleteChain({ family: 'ip', table: TABLE, name: 'gen-test' });
     await applyBatch(ns, d.finish());
     expect(await getGeneration(ns)).not.toBe(g1);
+    expect(nftListRuleset(ns)).toBe(reference);
+  });
+
+  it('(g) a batch bound to the current generation commits; one bound to a stale generation is refused, nothing changes', async () => {
+    const chain = (name: string) => {
+      const b = new BatchBuilder();
+      b.addChain({ family: 'ip', table: TABLE, name }, `chain ${name}`);
+      return b.finish();
+    };
+    const g0 = await getGeneration(ns);
+    await applyBatch(ns, chain('bound-now'), { generation: g0 });
+    const g1 = await getGeneration(ns);
+    expect(g1).toBe(g0 + 1);
+    expect(nftListRuleset(ns)).toContain('chain bound-now');
+
+    const before = nftListRuleset(ns);
+    const refused = applyBatch(ns, chain('bound-stale'), { generation: g0 });
+    await expect(refused).rejects.toMatchObject({ errno: 'ERESTART', label: 'batch begin/commit' });
+    await expect(refused).rejects.toThrow(/ruleset generation is no longer \d+.*another writer committed/);
+    expect(await getGeneration(ns)).toBe(g1);
+    expect(nftListRuleset(ns)).toBe(before);
+    expect((await listRuleset(ns, 'ip', TABLE)).chains.map((c) => c.name)).not.toContain('bound-stale');
+
+    const d = new BatchBuilder();
+    d.deleteChain({ family: 'ip', table: TABLE, name: 'bound-now' });
+    await applyBatch(ns, d.finish(), { generation: g1 });
     expect(nftListRuleset(ns)).toBe(reference);
   });
 });

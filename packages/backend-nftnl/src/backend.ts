@@ -1,26 +1,28 @@
 /**
  * The `nftnl` backend: the nft backend's NftRuleset, encoded as libnftnl objects (encode.ts)
  * and sent by the native addon as ONE netlink batch (transport.ts). Only kpb's own
- * `kube-proxy` table of the plan's family is touched. After each commit the generation and a
- * digest of the plan are recorded (state.ts), so that `sync` can trust the kernel without
- * reading it back (drift.ts).
+ * `kube-proxy` table of the plan's family is touched. Every batch is bound to the ruleset
+ * generation read before it (the kernel refuses it if another writer committed in between), and
+ * after each commit that generation + 1 and a digest of the plan are recorded (@kpb/backend's
+ * generation.ts), so that `sync` can trust the kernel without reading it back (drift.ts).
  */
-import { commitRecords, fileStateStore, planDigest, runSync, runTool as realRunTool, systemClock, updateDigest } from '@kpb/backend';
-import type { ApplyResult, Backend, BackendPorts, Clock, StateStore, SyncHooks, Target } from '@kpb/backend';
-import type { Plan } from '@kpb/compiler';
+import { commitRecords, fileStateStore, planDigest, runSync, systemClock, updateDigest } from '@kpb/backend';
+import type { ApplyResult, Backend, Clock, StateStore, SyncHooks, Target } from '@kpb/backend';
+import type { Plan, PlanDiff } from '@kpb/compiler';
 import { diffRulesets, nftFamily, printCanon, renderCanonical, rulesetBuilder, rulesetMethods, TABLE } from '@kpb/backend-nft';
 import type { NftFamily, NftLayout, NftOp, NftRuleset } from '@kpb/backend-nft';
 import { NftnlEncoder } from './encode.ts';
 import type { EncodeHooks } from './encode.ts';
 import { listingToCanon } from './decode.ts';
 import { checkGeneration } from './drift.ts';
-import type { DriftContext } from './drift.ts';
-import { encoders, nativeNetlink, netnsOf, sendBatch } from './transport.ts';
+import type { DriftContext, GenerationCheck } from './drift.ts';
+import { encoders, generationMoved, nativeNetlink, netnsOf, nextGeneration, sendBatch } from './transport.ts';
 import type { Encoders, NetlinkPort } from './transport.ts';
 
 const STATE_DIR = '/run/kpb/state';
 
-interface NftnlPorts extends BackendPorts {
+interface NftnlPorts {
+  readonly clock?: Clock;
   /** The addon calls (the native addon by default). */
   readonly netlink?: NetlinkPort;
   /** Where the state files go (files in `stateDir` by default). */
@@ -32,11 +34,9 @@ export interface NftnlBackendOptions {
   readonly layout?: NftLayout;
   /** Directory of the state files (default `/run/kpb/state`); ignored when `ports.state` is given. */
   readonly stateDir?: string;
-  /** Kill `nft` (slow-path read-back only) after this many milliseconds (default 10 minutes). */
-  readonly timeoutMs?: number;
   /** Test only: extra rules appended to chains in every batch (e.g. a jump to a missing chain). */
   readonly testHooks?: EncodeHooks;
-  /** Tool runner, clock, netlink and state store (the real ones by default). */
+  /** Clock, netlink and state store (the real ones by default). */
   readonly ports?: NftnlPorts;
 }
 
@@ -56,6 +56,27 @@ interface NftnlContext extends DriftContext {
   readonly clock: Clock;
 }
 
+/** Attempts of a full apply when other writers keep moving the generation in between. */
+const FULL_ATTEMPTS = 3;
+
+/**
+ * Send a full replace bound to the generation read just before it. A full replace is right
+ * whatever another writer did, so a refusal (the generation moved) is retried with the new one.
+ */
+async function sendFull(ctx: NftnlContext, target: Target, buf: Buffer, labels: () => readonly string[]): Promise<{ sent: Awaited<ReturnType<typeof sendBatch>>; startedAt: number }> {
+  for (let attempt = 1; ; attempt++) {
+    const startedAt = await ctx.netlink.getGeneration(netnsOf(target));
+    try {
+      return { sent: await sendBatch(ctx.netlink, target, buf, labels, startedAt), startedAt };
+    } catch (e) {
+      if (!generationMoved(e)) throw e;
+      if (attempt >= FULL_ATTEMPTS) {
+        throw new Error(`nftnl: full apply refused ${attempt} times because the ruleset generation kept moving (other writers are committing to nf_tables); last: ${e.message}`, { cause: e });
+      }
+    }
+  }
+}
+
 async function applyFull(ctx: NftnlContext, target: Target, plan: Plan): Promise<ApplyResult> {
   const { clock } = ctx;
   const t0 = clock();
@@ -63,10 +84,10 @@ async function applyFull(ctx: NftnlContext, target: Target, plan: Plan): Promise
   const t1 = clock();
   const buf = ctx.encoders.full(rs, false).finish();
   const t2 = clock();
-  const r = await sendBatch(ctx.netlink, target, buf, () => ctx.encoders.full(rs, true).labels);
-  const generation = await ctx.netlink.getGeneration(netnsOf(target));
+  const { sent: r, startedAt } = await sendFull(ctx, target, buf, () => ctx.encoders.full(rs, true).labels);
   const t3 = clock();
-  ctx.records.record(target, { variant: ctx.layout, family: rs.family, generation, digest: planDigest(plan), plan });
+  // The kernel committed our batch at `startedAt` and nothing else: the generation is one more.
+  ctx.records.record(target, { variant: ctx.layout, family: rs.family, generation: nextGeneration(startedAt), digest: planDigest(plan), plan }, startedAt);
   const t4 = clock();
   return {
     timings: { render: t2 - t1 + r.buildMs, kernel: r.sendMs, other: t1 - t0 + (t3 - t2 - r.sendMs - r.buildMs) + (t4 - t3) },
@@ -76,7 +97,7 @@ async function applyFull(ctx: NftnlContext, target: Target, plan: Plan): Promise
 
 /** The sync hooks: generation trust (or read-back), the changed service ports' ops in one batch. */
 function syncHooks(ctx: NftnlContext, target: Target): SyncHooks<readonly NftOp[]> {
-  let checked: Awaited<ReturnType<typeof checkGeneration>> | undefined;
+  let checked: GenerationCheck | undefined;
   return {
     applyFull: (to) => applyFull(ctx, target, to),
     async checkDrift(from) {
@@ -88,31 +109,45 @@ function syncHooks(ctx: NftnlContext, target: Target): SyncHooks<readonly NftOp[
       const diff = diffRulesets(ctx.build({ ...from, servicePorts: changes.before }), ctx.build({ ...to, servicePorts: changes.after }));
       return diff.fullReason ? { fullReason: diff.fullReason } : { update: diff.ops };
     },
-    async send(ops, to, changes) {
-      const { generation, fromDigest } = checked!;
-      const table: Pick<NftRuleset, 'family' | 'table'> = { family: nftFamily(to), table: TABLE };
-      let sent = { render: 0, kernel: 0, messages: 0 };
-      if (ops.length) {
-        const t0 = ctx.clock();
-        const enc = ctx.encoders.forTable(table, false);
-        enc.ops(ops);
-        const buf = enc.finish();
-        const encoding = ctx.clock() - t0;
-        const r = await sendBatch(ctx.netlink, target, buf, () => {
-          const labelled = ctx.encoders.forTable(table, true);
-          labelled.ops(ops);
-          return labelled.labels;
-        });
-        sent = { render: encoding + r.buildMs, kernel: r.sendMs, messages: r.messages };
-      }
-      const t1 = ctx.clock();
-      // Our commit is generation + 1; anything else means another writer came in between
-      // (recorded as is: the next sync then sees a mismatch and reads the kernel back).
-      const newGeneration = ops.length ? generation + 1 : generation;
-      ctx.records.record(target, { variant: ctx.layout, family: table.family, generation: newGeneration, digest: updateDigest(fromDigest, to, changes), plan: to });
-      return { timings: { render: sent.render, kernel: sent.kernel, other: ctx.clock() - t1 }, size: { unit: 'messages', count: sent.messages } };
-    },
+    send: (ops, to, changes) => sendUpdate(ctx, target, checked!, ops, to, changes),
   };
+}
+
+/** What sending an update did (`runSync`'s Sent). */
+type Sent = Awaited<ReturnType<SyncHooks<readonly NftOp[]>['send']>>;
+
+/**
+ * Send the update bound to the generation the drift check vouched for. If another writer
+ * committed since, the kernel refuses it and the sync falls back to a full apply.
+ */
+async function sendUpdate(ctx: NftnlContext, target: Target, checked: GenerationCheck, ops: readonly NftOp[], to: Plan, changes: PlanDiff): Promise<Sent> {
+  const { generation, fromDigest } = checked;
+  const table: Pick<NftRuleset, 'family' | 'table'> = { family: nftFamily(to), table: TABLE };
+  let sent = { render: 0, kernel: 0, messages: 0 };
+  if (ops.length) {
+    const t0 = ctx.clock();
+    const enc = ctx.encoders.forTable(table, false);
+    enc.ops(ops);
+    const buf = enc.finish();
+    const encoding = ctx.clock() - t0;
+    const labels = () => {
+      const labelled = ctx.encoders.forTable(table, true);
+      labelled.ops(ops);
+      return labelled.labels;
+    };
+    try {
+      const r = await sendBatch(ctx.netlink, target, buf, labels, generation);
+      sent = { render: encoding + r.buildMs, kernel: r.sendMs, messages: r.messages };
+    } catch (e) {
+      if (!generationMoved(e)) throw e;
+      return { failed: `the ruleset generation moved from ${generation} after the drift check (another writer committed): ${e.message}` };
+    }
+  }
+  const t1 = ctx.clock();
+  // The batch was bound to `generation`: the kernel committed it there, so ours is the next one.
+  const newGeneration = ops.length ? nextGeneration(generation) : generation;
+  ctx.records.record(target, { variant: ctx.layout, family: table.family, generation: newGeneration, digest: updateDigest(fromDigest, to, changes), plan: to }, generation);
+  return { timings: { render: sent.render, kernel: sent.kernel, other: ctx.clock() - t1 }, size: { unit: 'messages', count: sent.messages } };
 }
 
 async function flushTables(ctx: NftnlContext, target: Target): Promise<void> {
@@ -135,9 +170,7 @@ export function createNftnlBackend(options: NftnlBackendOptions = {}): NftnlBack
     build: rulesetBuilder({ layout }),
     records: commitRecords(ports.state ?? fileStateStore(options.stateDir ?? STATE_DIR), 'nftnl'),
     netlink: ports.netlink ?? nativeNetlink,
-    runTool: ports.runTool ?? realRunTool,
     clock: ports.clock ?? systemClock,
-    timeoutMs: options.timeoutMs ?? 600_000,
     encoders: encoders(options.testHooks),
   };
   const { build } = ctx;

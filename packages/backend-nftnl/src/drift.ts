@@ -1,14 +1,17 @@
 /**
  * Drift detection without reading the kernel: `sync` trusts the kernel to hold `from` only when
  * the ruleset generation (NFT_MSG_GETGEN) is still the one recorded after our last commit and
- * `from` is the recorded plan; otherwise it reads the table back (`nft list table`) and
- * compares it with `from`.
+ * `from` is the recorded plan; otherwise it lists the table through the addon and compares it
+ * with `from`. Either way the check returns the generation it vouches for, which the update's
+ * batch is then bound to (a writer in between makes the kernel refuse it).
  */
 import { distrust, parseDigest, planDigest } from '@kpb/backend';
-import type { CommitRecords, DriftCheck, PlanDigest, RunTool, Target } from '@kpb/backend';
+import type { CommitRecords, DriftCheck, PlanDigest, Target } from '@kpb/backend';
 import type { Plan } from '@kpb/compiler';
-import { listingHolds, listTable, nftFamily } from '@kpb/backend-nft';
+import { nftFamily, rulesetMethods, TABLE } from '@kpb/backend-nft';
 import type { NftLayout, NftRuleset } from '@kpb/backend-nft';
+import type { Listing } from '@kpb/native';
+import { listingToCanon } from './decode.ts';
 import { netnsOf } from './transport.ts';
 import type { NetlinkPort } from './transport.ts';
 
@@ -17,16 +20,24 @@ export interface DriftContext {
   readonly build: (plan: Plan) => NftRuleset;
   readonly records: CommitRecords;
   readonly netlink: NetlinkPort;
-  readonly runTool: RunTool;
-  readonly timeoutMs: number;
 }
 
 export interface GenerationCheck {
   readonly drift: DriftCheck;
-  /** The generation the kernel is at now (the next commit makes it one more). */
+  /** The generation the check vouches for (the next commit, bound to it, makes it one more). */
   readonly generation: number;
   /** The digest of `from`, to update with the changes. */
   readonly fromDigest: PlanDigest;
+}
+
+/**
+ * Does the addon's listing hold exactly `rs` (the ruleset of `from`)? For now the decoded listing
+ * is compared as canonical objects, as `verify` does.
+ */
+async function listingHoldsFrom(target: Target, from: Plan, rs: NftRuleset, listing: Listing, readBackBecause: string): Promise<DriftCheck> {
+  const found = listingToCanon(listing);
+  const { ok, differences } = await rulesetMethods(() => rs, async () => found).verify(target, from);
+  return ok ? { holdsFrom: true, readBackBecause } : { holdsFrom: false, differences, readBackBecause };
 }
 
 export async function checkGeneration(ctx: DriftContext, target: Target, from: Plan): Promise<GenerationCheck> {
@@ -38,6 +49,7 @@ export async function checkGeneration(ctx: DriftContext, target: Target, from: P
     // The plan object applied last: its digest is the recorded one (no need to hash it again).
     return { drift: { holdsFrom: true }, generation, fromDigest: rec!.plan === from ? parseDigest(rec!.digest) : planDigest(from) };
   }
-  const listing = await listTable(ctx.runTool, target, family, ctx.timeoutMs);
-  return { drift: listingHolds(listing, ctx.build(from), why), generation, fromDigest: planDigest(from) };
+  // The listing is consistent with one generation: the one the comparison vouches for.
+  const listing = await ctx.netlink.listRuleset(netnsOf(target), family, TABLE);
+  return { drift: await listingHoldsFrom(target, from, ctx.build(from), listing, why), generation: listing.generation, fromDigest: planDigest(from) };
 }

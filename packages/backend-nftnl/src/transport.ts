@@ -5,13 +5,13 @@
 import type { Target } from '@kpb/backend';
 import type { NftFamily, NftRuleset } from '@kpb/backend-nft';
 import { applyBatch, getGeneration, listRuleset } from '@kpb/native';
-import type { ApplyResult as BatchResult, Family, Listing, NetlinkError } from '@kpb/native';
+import type { ApplyOptions, ApplyResult as BatchResult, Family, Listing, NetlinkError } from '@kpb/native';
 import { estimateBytes, NftnlEncoder } from './encode.ts';
 import type { EncodeHooks } from './encode.ts';
 
 /** The addon calls the backend makes. */
 export interface NetlinkPort {
-  applyBatch(netns: string | null, batch: Uint8Array): Promise<BatchResult>;
+  applyBatch(netns: string | null, batch: Uint8Array, options?: ApplyOptions): Promise<BatchResult>;
   getGeneration(netns: string | null): Promise<number>;
   listRuleset(netns: string | null, family: Family, table: string): Promise<Listing>;
 }
@@ -38,15 +38,22 @@ function relabel(e: unknown, labels: () => readonly string[]): Error {
 
 /**
  * Send one batch. Batches are encoded without labels (cheaper); only when the kernel rejects one
- * is it encoded again with labels, by `labels`, to name the failing op.
+ * is it encoded again with labels, by `labels`, to name the failing op. With `generation`, the
+ * kernel commits the batch only if the ruleset is still at that generation (else `generationMoved`).
  */
-export async function sendBatch(netlink: NetlinkPort, target: Target, buf: Buffer, labels: () => readonly string[]): Promise<BatchResult> {
+export async function sendBatch(netlink: NetlinkPort, target: Target, buf: Buffer, labels: () => readonly string[], generation?: number): Promise<BatchResult> {
   try {
-    return await netlink.applyBatch(netnsOf(target), buf);
+    return await netlink.applyBatch(netnsOf(target), buf, generation !== undefined ? { generation } : undefined);
   } catch (e) {
     throw relabel(e, labels);
   }
 }
+
+/** The kernel refused a batch bound to a generation because another commit moved it. */
+export const generationMoved = (e: unknown): e is NetlinkError => e instanceof Error && (e as NetlinkError).errno === 'ERESTART';
+
+/** The generation a commit started at `generation` leaves (the kernel skips 0 when it wraps). */
+export const nextGeneration = (generation: number): number => (generation >= 0xffff_ffff ? 1 : generation + 1);
 
 /** Encoders of one backend instance (with its test hooks, if any). */
 export interface Encoders {
