@@ -28,6 +28,8 @@ const TRUSTING_SYNC = 'generation-trusting sync: no read-back unless the ruleset
 export const FIGURES = [
   { id: 'generate', unit: 'ms', group: 'generate', about: 'model → backend output in process (compile + render; nftnl: its netlink batch, `encodePlan`), tinybench' },
   { id: 'render', unit: 'ms', group: 'generate', about: 'plan → backend output only (renderText / batch), tinybench' },
+  { id: 'compile', unit: 'ms', group: 'generate', about: 'cluster → plan alone (`compile`; the same work for every backend, measured in each one\'s round), tinybench' },
+  { id: 'parse-kubectl', unit: 'ms', group: 'generate', about: 'the cluster as a `kubectl get services,endpointslices,nodes -A -o json` List → validated model (`parseCluster`; backend-independent), tinybench' },
   { id: 'full-sync', unit: 'ms', group: 'sync', about: 'load into an empty namespace, the whole path of `kpb apply`: compile + render + kernel' },
   { id: 'full-sync/userspace', unit: 'ms', group: 'sync', about: 'full-sync wall time minus the kernel stage (compile, render, process overhead)' },
   { id: 'full-sync/kernel', unit: 'ms', group: 'sync', about: 'kernel stage of full-sync as the backend reports it (`ApplyResult.timings.kernel`: tool run or netlink batch)' },

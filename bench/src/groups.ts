@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
 import type { Backend, SyncResult, Target } from '@kpb/backend';
 import { compile, type Plan } from '@kpb/compiler';
+import { parseCluster, toKubernetesJson } from '@kpb/model';
 import { createVirtualCluster, execIn, type VirtualCluster } from '@kpb/testing';
 import { describeError, freshBackend } from './backends.ts';
 import { PROBE_POD_IP, PROBE_POD_PORT, PROBE_SERVICE_PORT, type BenchCluster } from './cluster.ts';
@@ -60,7 +61,19 @@ function markOver(ctx: RunContext, st: VariantState, bc: BenchCluster): void {
   ctx.progress.note(`kpb bench: ${st.v.id} at ${bc.services} services ran past the ${ctx.capSeconds}s cap: its kernel figures stop here`);
 }
 
-// ---------- generate, render ----------
+// ---------- generate, render, compile, parse-kubectl ----------
+
+const kubectlTexts = new WeakMap<BenchCluster, string>();
+
+/** The cluster as `kubectl get … -o json` prints it (made once per cluster). */
+function kubectlText(bc: BenchCluster): string {
+  let text = kubectlTexts.get(bc);
+  if (text === undefined) {
+    text = toKubernetesJson(bc.cluster);
+    kubectlTexts.set(bc, text);
+  }
+  return text;
+}
 
 async function generate(ctx: RunContext, st: VariantState, bc: BenchCluster): Promise<void> {
   const { render, renderNote } = st.loaded!;
@@ -83,6 +96,11 @@ async function generate(ctx: RunContext, st: VariantState, bc: BenchCluster): Pr
   bench.add('render', () => {
     render(bc.plan);
   });
+  if (allows(st.v, 'compile')) bench.add('compile', () => void compile(bc.cluster, bc.settings));
+  if (allows(st.v, 'parse-kubectl')) {
+    const text = kubectlText(bc);
+    bench.add('parse-kubectl', () => void parseCluster(text, 'bench cluster'));
+  }
   await bench.run();
   for (const t of bench.tasks) {
     const r = t.result;

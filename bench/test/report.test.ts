@@ -101,7 +101,10 @@ describe('report writer', () => {
     expect(md).toContain('unavailable: Cannot find module @kpb/native');
     expect(md).toContain('> cap (1×)');
     expect(md).toMatch(/nftnl\/flat 4\.00×/); // full-sync speed-up vs iptables/nft
-    expect(md).toMatch(/nftnl full-sync at 10k × 3 ≤ 1\.25 s.*\| met \|/);
+    expect(md).toMatch(/nftnl full-sync userspace ≤ 20%.*\| met \|/);
+    // relative targets: nft verify 60 against 1.3 × its tool's 40; nftnl incremental-1 ~1.05 against its kernel 0.5 + 5
+    expect(md).toMatch(/nft verify ≤ 1\.3 × [^|]*\| [^|]*\(limit 52[^|]*\) \| NOT met \|/);
+    expect(md).toMatch(/nftnl incremental-1 ≤ the kernel's commit time \+ 5 ms \| [^|]*\(limit 5\.5[^|]*\) \| met \|/);
     // kpb share over 20% is flagged (nftnl incremental-1: 60%), in its cell and the split table, and said what it means.
     expect(md).toMatch(/\| nftnl\/flat \| \*\*0\.11\*\* \(p90 [^|]*\) n=2 ⚑ kpb 60\.0% \|/);
     expect(md).toMatch(/\| incremental-1 \| nftnl\/flat \| 1000×3 \| [^|]* \| [^|]* \| [^|]* \| 60\.0% \| ⚑ \|/);
