@@ -8,7 +8,7 @@
 import { commitRecords, fileStateStore, planDigest, runSync, runTool as realRunTool, systemClock, ToolError, updateDigest } from '@kpb/backend';
 import type { ApplyResult, Backend, BackendPorts, DriftCheck, StateStore, SyncHooks, Target, TracePacket, TraceResult, VerifyResult } from '@kpb/backend';
 import { commitBinding, nativeGeneration } from '@kpb/backend-nft';
-import type { ReadGeneration } from '@kpb/backend-nft';
+import type { GenerationCheck, ReadGeneration } from '@kpb/backend-nft';
 import type { Plan } from '@kpb/compiler';
 import { renderRuleset, rulesetText, type RenderedRuleset } from './render.ts';
 import { partialRestoreInput } from './sync.ts';
@@ -52,13 +52,12 @@ async function applyPlan(ctx: TablesContext, target: Target, plan: Plan): Promis
 
 /**
  * Does the kernel hold `from`? iptables-nft: yes without reading anything when the commit
- * records vouch for it at generation `at`; otherwise (and always for legacy) read kpb's part
- * back and compare.
+ * records vouch for it (`generation`); otherwise (and always for legacy) read kpb's part back
+ * and compare.
  */
-async function checkHolds(ctx: TablesContext, target: Target, from: Plan, expected: string, at: number | undefined): Promise<DriftCheck> {
-  const why = at === undefined ? undefined : ctx.binding?.distrust(target, from, at);
-  if (at !== undefined && why === undefined) return { holdsFrom: true };
-  const because = why === undefined ? {} : { readBackBecause: why };
+async function checkHolds(ctx: TablesContext, target: Target, from: Plan, expected: string, generation: GenerationCheck | undefined): Promise<DriftCheck> {
+  if (generation?.trusted) return { holdsFrom: true };
+  const because = generation?.why === undefined ? {} : { readBackBecause: generation.why };
   const found = await readOwned(ctx, target, from.family);
   return found === expected ? { holdsFrom: true, ...because } : { holdsFrom: false, differences: diffCanonical(expected, found), ...because };
 }
@@ -75,15 +74,15 @@ function syncHooks(ctx: TablesContext, target: Target): SyncHooks<PartialInput> 
     if (!r) rendered.set(plan, (r = renderRuleset(plan)));
     return r;
   };
-  /** The generation the drift check saw (the update's commit is bound to it), and `from`. */
-  let checked: { readonly at: number | undefined; readonly from: Plan } | undefined;
+  /** What the drift check saw (the update's commit is bound to its generation), and `from`. */
+  let checked: { readonly generation: GenerationCheck | undefined; readonly from: Plan } | undefined;
   return {
     applyFull: (plan) => applyPlan(ctx, target, plan),
     planFullReason: (from, to) =>
       rules(from).largeCluster !== rules(to).largeCluster ? 'large-cluster mode (endpoint comments) changed' : ctx.binding?.fullReason(target, from),
     async checkDrift(from) {
-      checked = { at: await ctx.binding?.generation(target), from };
-      return checkHolds(ctx, target, from, rulesetText(rules(from)), checked.at);
+      checked = { generation: await ctx.binding?.check(target, from), from };
+      return checkHolds(ctx, target, from, rulesetText(rules(from)), checked.generation);
     },
     diff(from, to, changes) {
       const partial = partialRestoreInput(rules(from), rules(to), changes);
@@ -104,8 +103,8 @@ function syncHooks(ctx: TablesContext, target: Target): SyncHooks<PartialInput> 
         return { failed: e instanceof ToolError ? e.message : String(e) };
       }
       const t2 = ctx.clock();
-      const { at, from } = checked!;
-      await ctx.binding?.committed(target, to, updateDigest(planDigest(from), to, changes), at, restoreSteps(partial.text));
+      const { generation, from } = checked!;
+      await ctx.binding?.committed(target, to, updateDigest(planDigest(from), to, changes), generation?.at, restoreSteps(partial.text));
       return { timings: { render: 0, kernel: t2 - t1, other: t1 - t0 + (ctx.clock() - t2) }, size: { unit: 'lines', count: partial.lines } };
     },
   };

@@ -8,7 +8,7 @@ import { commitRecords, countLines, fileStateStore, planDigest, runSync, runTool
 import type { ApplyResult, Backend, BackendPorts, Clock, PlanDigest, RunTool, StateStore, SyncHooks, Target } from '@kpb/backend';
 import type { Plan } from '@kpb/compiler';
 import { commitBinding, nativeGeneration } from './binding.ts';
-import type { CommitBinding, ReadGeneration } from './binding.ts';
+import type { CommitBinding, GenerationCheck, ReadGeneration } from './binding.ts';
 import { canonicalizeListing, parseListing } from './canonical.ts';
 import { diffRulesets, renderOps } from './diff.ts';
 import { renderCanonical, renderScript } from './render.ts';
@@ -87,18 +87,17 @@ async function applyRuleset(ctx: NftContext, target: Target, plan: Plan): Promis
  * compare; the update as an `nft -f` script of the ruleset diff.
  */
 function syncHooks(ctx: NftContext, target: Target): SyncHooks<string> {
-  /** The generation the drift check saw (the update's commit is bound to it), and `from`. */
-  let checked: { readonly at: number | undefined; readonly from: Plan } | undefined;
+  /** What the drift check saw (the update's commit is bound to its generation), and `from`. */
+  let checked: { readonly generation: GenerationCheck; readonly from: Plan } | undefined;
   return {
     applyFull: (to) => applyRuleset(ctx, target, to),
     planFullReason: (from) => ctx.binding.fullReason(target, from),
     async checkDrift(from) {
-      const at = await ctx.binding.generation(target);
-      checked = { at, from };
-      const why = at === undefined ? undefined : ctx.binding.distrust(target, from, at);
-      if (at !== undefined && why === undefined) return { holdsFrom: true };
+      const generation = await ctx.binding.check(target, from);
+      checked = { generation, from };
+      if (generation.trusted) return { holdsFrom: true };
       const before = ctx.build(from);
-      return listingHolds(await listTable(ctx.runTool, target, before.family, ctx.timeoutMs), before, why);
+      return listingHolds(await listTable(ctx.runTool, target, before.family, ctx.timeoutMs), before, generation.why);
     },
     diff(from, to) {
       const after = ctx.build(to);
@@ -106,8 +105,8 @@ function syncHooks(ctx: NftContext, target: Target): SyncHooks<string> {
       return diff.fullReason ? { fullReason: diff.fullReason } : { update: renderOps(diff.ops, after.family, after.table) };
     },
     async send(script, to, changes) {
-      const { at, from } = checked!;
-      const sent = script ? await commit(ctx, target, script, to, () => updateDigest(planDigest(from), to, changes), at) : { kernel: 0, other: 0 };
+      const { generation, from } = checked!;
+      const sent = script ? await commit(ctx, target, script, to, () => updateDigest(planDigest(from), to, changes), generation.at) : { kernel: 0, other: 0 };
       return { timings: { render: 0, kernel: sent.kernel, other: sent.other }, size: { unit: 'lines', count: countLines(script) } };
     },
   };

@@ -22,13 +22,23 @@ export const nativeGeneration: ReadGeneration = (target) => getGeneration(target
 
 const familyOf = (plan: Plan): RecordFamily => (plan.family === 'IPv6' ? 'ip6' : 'ip');
 
+/** What a sync's drift check knows from the generation alone. */
+export interface GenerationCheck {
+  /** The generation now (undefined: it cannot be read); the update's commit is bound to it. */
+  readonly at: number | undefined;
+  /** The records vouch for `from` at `at`: no read-back needed. */
+  readonly trusted: boolean;
+  /** Why not, when the generation could be read (without the addon the kernel is always read back). */
+  readonly why?: string;
+}
+
 export interface CommitBinding {
   /** The generation now; undefined when it cannot be read (no addon): then nothing is trusted or recorded. */
   generation(target: Target): Promise<number | undefined>;
   /** Why a sync from `from` must apply in full before reading anything: kpb's last commit there was not kpb's alone. */
   fullReason(target: Target, from: Plan): string | undefined;
-  /** Why the kernel at `generation` is not known to hold `from` (undefined: the records vouch for it). */
-  distrust(target: Target, from: Plan, generation: number): string | undefined;
+  /** Read the generation and whether the records vouch for the kernel holding `from` there. */
+  check(target: Target, from: Plan): Promise<GenerationCheck>;
   /**
    * After kpb's commit of `plan` (digest `digest`), which started at generation `before` and
    * moves the generation by `steps` itself: record it, or forget the target when the
@@ -43,11 +53,22 @@ export function commitBinding(records: CommitRecords, variant: string, readGener
   /** Target and family whose last commit was not kpb's alone → why the next sync applies in full. */
   const notOurs = new Map<string, string>();
   const key = (target: Target, plan: Plan) => `${targetId(target)}/${familyOf(plan)}`;
-  const generation = (target: Target) => readGeneration(target).catch(() => undefined);
+  const generation = async (target: Target): Promise<number | undefined> => {
+    try {
+      return await readGeneration(target);
+    } catch {
+      return undefined; // no addon (it throws on load), or no such namespace
+    }
+  };
   return {
     generation,
     fullReason: (target, from) => notOurs.get(key(target, from)),
-    distrust: (target, from, at) => distrust(records.recall(target, familyOf(from)), variant, at, from),
+    async check(target, from) {
+      const at = await generation(target);
+      if (at === undefined) return { at, trusted: false };
+      const why = distrust(records.recall(target, familyOf(from)), variant, at, from);
+      return why === undefined ? { at, trusted: true } : { at, trusted: false, why };
+    },
     async committed(target, plan, digest, before, steps) {
       const after = await generation(target);
       if (before === undefined || after === undefined) return;

@@ -19,4 +19,4 @@ export { createNftBackend } from './backend.ts';
 export { TABLE, rulesetBuilder, rulesetMethods, listTable, listingHolds } from './table.ts';
 export type { NftBackend } from './backend.ts';
 export { commitBinding, nativeGeneration } from './binding.ts';
-export type { CommitBinding, ReadGeneration } from './binding.ts';
+export type { CommitBinding, GenerationCheck, ReadGeneration } from './binding.ts';

@@ -91,6 +91,22 @@ describe('nft sync trusts the ruleset generation', () => {
     });
   }
 
+  it('without the addon (its loader throws): every sync reads back as before, nothing is recorded', async () => {
+    const nft = fakeNft();
+    const store = memoryStore();
+    const noAddon = () => {
+      throw new Error('@kpb/native: the native addon has not been built');
+    };
+    const backend = createNftBackend({ ports: { runTool: nft.runTool, clock: () => 0, generation: noAddon, state: store } });
+    await backend.apply(target, A);
+    nft.tables.set('ip', listingOf(backend.renderCanonical(A)));
+    const r = await backend.sync(target, A, B);
+    expect(r.mode).toBe('incremental');
+    expect(r.reason).toBeUndefined();
+    expect(nft.calls).toEqual(['-f', 'list ip', '-f']);
+    expect(store.files.size).toBe(0);
+  });
+
   it('flush forgets the records: the next sync reads back', async () => {
     const { nft, backend } = setup();
     await backend.apply(target, A);
