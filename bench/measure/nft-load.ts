@@ -61,7 +61,7 @@ for (const n of scales) {
         if (!v.ok) throw new Error(`after sync: ${v.differences.length} differences`);
         sync = `${s(r.timings.render + r.timings.kernel + (r.timings.other ?? 0))} (${s(r.timings.other ?? 0)}/${s(r.timings.render)}/${s(r.timings.kernel)}), ${r.size.count} lines`;
         // Back, without the drift check.
-        const trusting = createNftBackend({ layout, timeoutMs: 120_000, trustKernel: true });
+        const trusting = createNftBackend({ layout, timeoutMs: 120_000 });
         const r2 = await trusting.sync(ns, plan2, plan);
         if (r2.mode !== 'incremental' || !(await b.verify(ns, plan)).ok) throw new Error('sync back failed');
         sync += `; no drift check: ${s(r2.timings.render + r2.timings.kernel + (r2.timings.other ?? 0))} (kernel ${s(r2.timings.kernel)})`;

@@ -1,14 +1,19 @@
 /**
  * The iptables backend: apply / readBack / verify / sync / flush / trace. The kernel side (save,
  * restore, rollback) is in tables.ts; the sync is the shared skeleton with iptables hooks.
+ * iptables-nft's rules are nf_tables objects: each commit is bound to the ruleset generation
+ * (@kpb/backend-nft's binding), so a sync whose record still holds reads nothing back.
+ * iptables-legacy has no generation and reads back at each sync.
  */
-import { runSync, runTool as realRunTool, systemClock, ToolError } from '@kpb/backend';
-import type { ApplyResult, Backend, BackendPorts, SyncHooks, Target, TracePacket, TraceResult, VerifyResult } from '@kpb/backend';
+import { commitRecords, fileStateStore, planDigest, runSync, runTool as realRunTool, systemClock, ToolError, updateDigest } from '@kpb/backend';
+import type { ApplyResult, Backend, BackendPorts, DriftCheck, StateStore, SyncHooks, Target, TracePacket, TraceResult, VerifyResult } from '@kpb/backend';
+import { commitBinding, nativeGeneration } from '@kpb/backend-nft';
+import type { GenerationCheck, ReadGeneration } from '@kpb/backend-nft';
 import type { Plan } from '@kpb/compiler';
 import { renderRuleset, rulesetText, type RenderedRuleset } from './render.ts';
 import { partialRestoreInput } from './sync.ts';
 import type { PartialInput } from './sync.ts';
-import { readOwned, replaceOwned, restore, restoreFilter, saveFilter } from './tables.ts';
+import { readOwned, replaceOwned, restore, restoreFilter, restoreSteps, saveFilter } from './tables.ts';
 import type { IptablesVariant, TablesContext } from './tables.ts';
 import { trace } from './trace.ts';
 import { diffCanonical } from './verify.ts';
@@ -20,21 +25,46 @@ export interface IptablesBackendOptions {
   readonly family?: 'IPv4' | 'IPv6';
   /** Kill a tool after this many milliseconds (default 10 minutes). */
   readonly timeoutMs?: number;
-  /** Tool runner and clock (the real ones by default). */
-  readonly ports?: BackendPorts;
+  /** Directory of the state files (default `/run/kpb/state`); ignored when `ports.state` is given. */
+  readonly stateDir?: string;
+  /** Tool runner, clock, and for iptables-nft the ruleset generation and state store (the real ones by default). */
+  readonly ports?: IptablesPorts;
 }
+
+interface IptablesPorts extends BackendPorts {
+  /** The ruleset generation (the native addon's by default). */
+  readonly generation?: ReadGeneration;
+  /** Where the commit records go (files in `stateDir` by default). */
+  readonly state?: StateStore;
+}
+
+const STATE_DIR = '/run/kpb/state';
 
 async function applyPlan(ctx: TablesContext, target: Target, plan: Plan): Promise<ApplyResult> {
   const t0 = ctx.clock();
   const ruleset = renderRuleset(plan);
   const render = ctx.clock() - t0;
   const r = await replaceOwned(ctx, target, plan.family, ruleset);
-  return { timings: { render, kernel: r.kernel, other: r.other }, size: { unit: 'lines', count: r.lines } };
+  const t1 = ctx.clock();
+  await ctx.binding?.committed(target, plan, planDigest(plan), r.before, r.steps);
+  return { timings: { render, kernel: r.kernel, other: r.other + (ctx.clock() - t1) }, size: { unit: 'lines', count: r.lines } };
 }
 
 /**
- * kube-proxy's partial sync (`iptables-restore --noflush` of the changed chains), after reading
- * the kernel back to check it holds `from`.
+ * Does the kernel hold `from`? iptables-nft: yes without reading anything when the commit
+ * records vouch for it (`generation`); otherwise (and always for legacy) read kpb's part back
+ * and compare.
+ */
+async function checkHolds(ctx: TablesContext, target: Target, from: Plan, expected: string, generation: GenerationCheck | undefined): Promise<DriftCheck> {
+  if (generation?.trusted) return { holdsFrom: true };
+  const because = generation?.why === undefined ? {} : { readBackBecause: generation.why };
+  const found = await readOwned(ctx, target, from.family);
+  return found === expected ? { holdsFrom: true, ...because } : { holdsFrom: false, differences: diffCanonical(expected, found), ...because };
+}
+
+/**
+ * kube-proxy's partial sync (`iptables-restore --noflush` of the changed chains), after
+ * checking that the kernel holds `from` (checkHolds).
  */
 function syncHooks(ctx: TablesContext, target: Target): SyncHooks<PartialInput> {
   // Both plans are rendered once per sync and used by every step.
@@ -44,14 +74,15 @@ function syncHooks(ctx: TablesContext, target: Target): SyncHooks<PartialInput> 
     if (!r) rendered.set(plan, (r = renderRuleset(plan)));
     return r;
   };
+  /** What the drift check saw (the update's commit is bound to its generation), and `from`. */
+  let checked: { readonly generation: GenerationCheck | undefined; readonly from: Plan } | undefined;
   return {
     applyFull: (plan) => applyPlan(ctx, target, plan),
     planFullReason: (from, to) =>
-      rules(from).largeCluster !== rules(to).largeCluster ? 'large-cluster mode (endpoint comments) changed' : undefined,
+      rules(from).largeCluster !== rules(to).largeCluster ? 'large-cluster mode (endpoint comments) changed' : ctx.binding?.fullReason(target, from),
     async checkDrift(from) {
-      const found = await readOwned(ctx, target, from.family);
-      const expected = rulesetText(rules(from));
-      return found === expected ? { holdsFrom: true } : { holdsFrom: false, differences: diffCanonical(expected, found) };
+      checked = { generation: await ctx.binding?.check(target, from), from };
+      return checkHolds(ctx, target, from, rulesetText(rules(from)), checked.generation);
     },
     diff(from, to, changes) {
       const partial = partialRestoreInput(rules(from), rules(to), changes);
@@ -71,19 +102,36 @@ function syncHooks(ctx: TablesContext, target: Target): SyncHooks<PartialInput> 
         await restoreFilter(ctx, target, to.family, filterBefore);
         return { failed: e instanceof ToolError ? e.message : String(e) };
       }
-      return { timings: { render: 0, kernel: ctx.clock() - t1, other: t1 - t0 }, size: { unit: 'lines', count: partial.lines } };
+      const t2 = ctx.clock();
+      const { generation, from } = checked!;
+      await ctx.binding?.committed(target, to, updateDigest(planDigest(from), to, changes), generation?.at, restoreSteps(partial.text));
+      return { timings: { render: 0, kernel: t2 - t1, other: t1 - t0 + (ctx.clock() - t2) }, size: { unit: 'lines', count: partial.lines } };
     },
   };
 }
 
-export function createIptablesBackend(options: IptablesBackendOptions = {}): Backend {
-  const ctx: TablesContext = {
-    variant: options.variant ?? 'nft',
-    runTool: options.ports?.runTool ?? realRunTool,
-    clock: options.ports?.clock ?? systemClock,
+/** What an iptables backend works with: its tools, and for iptables-nft the commit binding. */
+export function tablesContext(options: IptablesBackendOptions): TablesContext {
+  const variant = options.variant ?? 'nft';
+  const ports = options.ports ?? {};
+  return {
+    variant,
+    runTool: ports.runTool ?? realRunTool,
+    clock: ports.clock ?? systemClock,
     timeoutMs: options.timeoutMs ?? 600_000,
+    ...(variant === 'nft'
+      ? { binding: commitBinding(commitRecords(ports.state ?? fileStateStore(options.stateDir ?? STATE_DIR), 'iptables-nft'), variant, ports.generation ?? nativeGeneration) }
+      : {}),
   };
-  const defaultFamily = options.family ?? 'IPv4';
+}
+
+export function createIptablesBackend(options: IptablesBackendOptions = {}): Backend {
+  return iptablesBackend(tablesContext(options), options.family);
+}
+
+/** The iptables backend over a context (the --noflush backend shares its context with it). */
+export function iptablesBackend(ctx: TablesContext, family: IptablesBackendOptions['family']): Backend {
+  const defaultFamily = family ?? 'IPv4';
 
   async function verify(target: Target, plan: Plan): Promise<VerifyResult> {
     const want = rulesetText(renderRuleset(plan));
@@ -102,6 +150,7 @@ export function createIptablesBackend(options: IptablesBackendOptions = {}): Bac
     verify,
     flush: async (target: Target) => {
       await replaceOwned(ctx, target, defaultFamily, undefined);
+      ctx.binding?.forget(target);
     },
     trace: (plan: Plan, packet: TracePacket): TraceResult => trace(plan, packet),
   };

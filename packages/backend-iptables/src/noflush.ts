@@ -4,13 +4,14 @@
  * deleted with `-X`, and the jumps from the built-in chains ensured separately with `iptables -C`
  * / `iptables -I` (kube-proxy's EnsureRule). It is built from the iptables backend's own rendered
  * text, so the rules are the same; only the way they reach the kernel differs. Sync, read-back,
- * verify, flush and trace are the iptables backend's.
+ * verify, flush and trace are the iptables backend's, and so are the commit records (iptables-nft):
+ * an apply here is recorded for the iptables backend's sync to trust.
  */
-import { countLines, runTool as realRunTool, systemClock, targetId } from '@kpb/backend';
+import { countLines, planDigest, targetId } from '@kpb/backend';
 import type { ApplyResult, Backend, Target } from '@kpb/backend';
 import type { Plan } from '@kpb/compiler';
-import { createIptablesBackend, type IptablesBackendOptions } from './backend.ts';
-import { iptablesTools } from './tables.ts';
+import { iptablesBackend, tablesContext, type IptablesBackendOptions } from './backend.ts';
+import { iptablesTools, restoreSteps } from './tables.ts';
 import { tokenize } from './saved.ts';
 
 /** User chains declared, per table. */
@@ -84,11 +85,9 @@ function toNoflush(text: string, previous?: DeclaredChains): NoflushText {
 
 /** The iptables backend (same options) whose apply goes kube-proxy's --noflush way. */
 export function createNoflushBackend(options: IptablesBackendOptions = {}): Backend {
-  const inner = createIptablesBackend(options);
-  const variant = options.variant ?? 'nft';
-  const runTool = options.ports?.runTool ?? realRunTool;
-  const clock = options.ports?.clock ?? systemClock;
-  const timeoutMs = options.timeoutMs ?? 600_000;
+  const ctx = tablesContext(options);
+  const inner = iptablesBackend(ctx, options.family);
+  const { variant, runTool, clock, timeoutMs } = ctx;
   /** The chains the last apply declared, per target: the next apply deletes those it drops. */
   const loaded = new Map<string, DeclaredChains>();
 
@@ -98,13 +97,20 @@ export function createNoflushBackend(options: IptablesBackendOptions = {}): Back
     const t0 = clock();
     const nf = toNoflush(inner.renderText(plan), loaded.get(targetId(target)));
     const t1 = clock();
+    const before = await ctx.binding?.generation(target);
     // kube-proxy: chains first (the restore creates them), then the jumps into them.
     await runTool(target, restore, ['--noflush'], { input: nf.text, timeoutMs });
+    let inserted = 0;
     // -I prepends: insert in reverse so the jumps end up in the rendered order.
     for (const [table, chain, ...rule] of [...nf.jumps].reverse()) {
       const check = await runTool(target, iptables, ['-w', '-t', table!, '-C', chain!, ...rule], { allowFailure: true, timeoutMs });
-      if (check.code !== 0) await runTool(target, iptables, ['-w', '-t', table!, '-I', chain!, ...rule], { timeoutMs });
+      if (check.code !== 0) {
+        await runTool(target, iptables, ['-w', '-t', table!, '-I', chain!, ...rule], { timeoutMs });
+        inserted++;
+      }
     }
+    // The generation reads are kernel round trips too: they count with the tools' time.
+    await ctx.binding?.committed(target, plan, planDigest(plan), before, restoreSteps(nf.text) + inserted);
     const t2 = clock();
     loaded.set(targetId(target), nf.chains);
     return {

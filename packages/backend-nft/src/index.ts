@@ -18,3 +18,5 @@ export type { NftOp, NftSink } from './ops.ts';
 export { createNftBackend } from './backend.ts';
 export { TABLE, rulesetBuilder, rulesetMethods, listTable, listingHolds } from './table.ts';
 export type { NftBackend } from './backend.ts';
+export { commitBinding, nativeGeneration } from './binding.ts';
+export type { CommitBinding, GenerationCheck, ReadGeneration } from './binding.ts';

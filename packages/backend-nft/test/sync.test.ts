@@ -15,10 +15,10 @@ const B = compile({ ...cluster, services: cluster.services.slice(3) }, settings)
 
 for (const layout of ['flat', 'kube-proxy'] as const) {
   describe(`nft sync (${layout}) through a fake nft`, () => {
-    const setup = (options: { trustKernel?: boolean } = {}) => {
+    const setup = () => {
       const nft = fakeNft();
       let t = 0;
-      const backend = createNftBackend({ layout, ...options, ports: { runTool: nft.runTool, clock: () => t++ } });
+      const backend = createNftBackend({ layout, ports: { runTool: nft.runTool, clock: () => t++ } });
       return { nft, backend };
     };
 
@@ -76,13 +76,6 @@ for (const layout of ['flat', 'kube-proxy'] as const) {
       const empty = setup();
       const e = await empty.backend.sync(target, A, B);
       expect(e.reason).toMatch(/^drift: .*first: missing table ip kube-proxy\)$/);
-    });
-
-    it('trustKernel: no read-back, the changes are sent', async () => {
-      const { nft, backend } = setup({ trustKernel: true });
-      const r = await backend.sync(target, A, B);
-      expect(r.mode).toBe('incremental');
-      expect(nft.calls).toEqual(['-f']);
     });
 
     it('a failing incremental script is an error (nft -f is atomic: nothing changed)', async () => {
