@@ -5,7 +5,6 @@
  */
 import type { Backend } from '@kpb/backend';
 import type { Plan } from '@kpb/compiler';
-import { createNftnlBackend } from '@kpb/backend-nftnl';
 import { BACKEND_CASES, type BackendCase } from '@kpb/registry';
 
 /** A measured variant: one registered backend case. */
@@ -49,14 +48,12 @@ export function loadVariant(v: Variant): LoadedVariant {
 }
 
 /**
- * A new instance of the variant's backend that knows nothing of earlier commits: the registry's
- * own for most; nftnl with its state files in `stateDir` (an empty folder), since a state file
- * the measured instance wrote would let it trust the kernel without reading it back.
+ * A new instance of the variant's backend that knows nothing of earlier commits: its state files
+ * in `stateDir` (an empty folder), since a state file the measured instance wrote would let it
+ * trust the kernel without reading it back.
  */
 export function freshBackend(v: Variant, stateDir: string): Backend {
-  if (v.backend !== 'nftnl') return v.create();
-  if (v.variant !== 'flat' && v.variant !== 'kube-proxy') throw new Error(`nftnl case ${v.id}: unknown layout ${v.variant}`);
-  return createNftnlBackend({ layout: v.variant, stateDir });
+  return v.create({ stateDir });
 }
 
 export function describeError(e: unknown): string {

@@ -38,8 +38,6 @@ interface IptablesPorts extends BackendPorts {
   readonly state?: StateStore;
 }
 
-const STATE_DIR = '/run/kpb/state';
-
 async function applyPlan(ctx: TablesContext, target: Target, plan: Plan): Promise<ApplyResult> {
   const t0 = ctx.clock();
   const ruleset = renderRuleset(plan);
@@ -120,7 +118,7 @@ export function tablesContext(options: IptablesBackendOptions): TablesContext {
     clock: ports.clock ?? systemClock,
     timeoutMs: options.timeoutMs ?? 600_000,
     ...(variant === 'nft'
-      ? { binding: commitBinding(commitRecords(ports.state ?? fileStateStore(options.stateDir ?? STATE_DIR), 'iptables-nft'), variant, ports.generation ?? nativeGeneration) }
+      ? { binding: commitBinding(commitRecords(ports.state ?? fileStateStore(options.stateDir), 'iptables-nft'), variant, ports.generation ?? nativeGeneration) }
       : {}),
   };
 }

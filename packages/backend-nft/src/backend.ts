@@ -22,8 +22,6 @@ import { listingHolds, listTable, rulesetBuilder, rulesetMethods, TABLE } from '
  */
 const NFT_SCRIPT_STEPS = 1;
 
-const STATE_DIR = '/run/kpb/state';
-
 interface NftPorts extends BackendPorts {
   /** The ruleset generation (the native addon's by default). */
   readonly generation?: ReadGeneration;
@@ -120,7 +118,7 @@ export function createNftBackend(options: NftBackendOptions = {}): NftBackend {
     runTool: ports.runTool ?? realRunTool,
     clock: ports.clock ?? systemClock,
     timeoutMs: options.timeoutMs ?? 600_000,
-    binding: commitBinding(commitRecords(ports.state ?? fileStateStore(options.stateDir ?? STATE_DIR), 'nft'), layout, ports.generation ?? nativeGeneration),
+    binding: commitBinding(commitRecords(ports.state ?? fileStateStore(options.stateDir), 'nft'), layout, ports.generation ?? nativeGeneration),
   };
   const { build } = ctx;
   const readFamily = async (target: Target, family: NftFamily): Promise<string> =>

@@ -19,8 +19,6 @@ import type { DriftContext, GenerationCheck } from './drift.ts';
 import { encoders, generationMoved, nativeNetlink, netnsOf, nextGeneration, sendBatch } from './transport.ts';
 import type { Encoders, NetlinkPort } from './transport.ts';
 
-const STATE_DIR = '/run/kpb/state';
-
 interface NftnlPorts {
   readonly clock?: Clock;
   /** The addon calls (the native addon by default). */
@@ -168,7 +166,7 @@ export function createNftnlBackend(options: NftnlBackendOptions = {}): NftnlBack
   const ctx: NftnlContext = {
     layout,
     build: rulesetBuilder({ layout }),
-    records: commitRecords(ports.state ?? fileStateStore(options.stateDir ?? STATE_DIR), 'nftnl'),
+    records: commitRecords(ports.state ?? fileStateStore(options.stateDir), 'nftnl'),
     netlink: ports.netlink ?? nativeNetlink,
     clock: ports.clock ?? systemClock,
     encoders: encoders(options.testHooks),

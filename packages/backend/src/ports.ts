@@ -29,8 +29,11 @@ export interface BackendPorts {
 
 export const systemClock: Clock = () => performance.now();
 
-/** A StateStore of files `<dir>/<key>`, each replaced by a rename. */
-export function fileStateStore(dir: string): StateStore {
+/** Where the backends keep their commit records unless told otherwise. */
+const STATE_DIR = '/run/kpb/state';
+
+/** A StateStore of files `<dir>/<key>` (default `/run/kpb/state`), each replaced by a rename. */
+export function fileStateStore(dir: string = STATE_DIR): StateStore {
   return {
     read(key) {
       try {

@@ -37,12 +37,18 @@ interface CaseCommon {
   unavailable(): string | undefined;
 }
 
+/** What every case's factory takes. */
+interface CaseOptions {
+  /** Where the backend keeps its commit records (default `/run/kpb/state`; iptables-legacy keeps none). */
+  readonly stateDir?: string;
+}
+
 /** A case with a factory typed by its backend (nftnl's exposes its netlink batch, `encodePlan`). */
 export type BackendCase = CaseCommon &
   (
-    | { readonly backend: 'iptables'; create(): Backend }
-    | { readonly backend: 'nft'; create(): NftBackend }
-    | { readonly backend: 'nftnl'; create(): NftnlBackend }
+    | { readonly backend: 'iptables'; create(options?: CaseOptions): Backend }
+    | { readonly backend: 'nft'; create(options?: CaseOptions): NftBackend }
+    | { readonly backend: 'nftnl'; create(options?: CaseOptions): NftnlBackend }
   );
 
 const always = (): undefined => undefined;
@@ -58,7 +64,7 @@ export const BACKEND_CASES: readonly BackendCase[] = [
     description: 'iptables-restore text through iptables-nft (kpb full apply)',
     flags: { backend: 'iptables', iptables: 'nft' },
     unavailable: always,
-    create: () => createIptablesBackend({ variant: 'nft' }),
+    create: (o = {}) => createIptablesBackend({ variant: 'nft', ...o }),
   },
   {
     id: 'iptables/legacy',
@@ -79,7 +85,7 @@ export const BACKEND_CASES: readonly BackendCase[] = [
     notInRobustness:
       'not atomic, as in kube-proxy (one restore, then one iptables -I per jump): the all-or-nothing fault checks do not hold for it; its sync is iptables/nft’s',
     unavailable: always,
-    create: () => createNoflushBackend({ variant: 'nft' }),
+    create: (o = {}) => createNoflushBackend({ variant: 'nft', ...o }),
   },
   {
     id: 'nft/flat',
@@ -88,7 +94,7 @@ export const BACKEND_CASES: readonly BackendCase[] = [
     description: 'nft -f script, kpb flat layout (verdict maps)',
     flags: { backend: 'nft', layout: 'flat' },
     unavailable: always,
-    create: () => createNftBackend({ layout: 'flat' }),
+    create: (o = {}) => createNftBackend({ layout: 'flat', ...o }),
   },
   {
     id: 'nft/kube-proxy',
@@ -97,7 +103,7 @@ export const BACKEND_CASES: readonly BackendCase[] = [
     description: "nft -f script, kube-proxy's nftables layout",
     flags: { backend: 'nft', layout: 'kube-proxy' },
     unavailable: always,
-    create: () => createNftBackend({ layout: 'kube-proxy' }),
+    create: (o = {}) => createNftBackend({ layout: 'kube-proxy', ...o }),
   },
   {
     id: 'nftnl/flat',
@@ -106,7 +112,7 @@ export const BACKEND_CASES: readonly BackendCase[] = [
     description: 'libnftnl netlink batch through the addon, flat layout',
     flags: { backend: 'nftnl', layout: 'flat' },
     unavailable: nativeMissing,
-    create: () => createNftnlBackend({ layout: 'flat' }),
+    create: (o = {}) => createNftnlBackend({ layout: 'flat', ...o }),
   },
   {
     id: 'nftnl/kube-proxy',
@@ -115,7 +121,7 @@ export const BACKEND_CASES: readonly BackendCase[] = [
     description: "libnftnl netlink batch, kube-proxy's nftables layout",
     flags: { backend: 'nftnl', layout: 'kube-proxy' },
     unavailable: nativeMissing,
-    create: () => createNftnlBackend({ layout: 'kube-proxy' }),
+    create: (o = {}) => createNftnlBackend({ layout: 'kube-proxy', ...o }),
   },
 ];
 
