@@ -78,24 +78,32 @@ function servicePortChainNames(sp: ServicePortPlan): ServicePortNames {
   return { cluster: `service-${base}`, local: `local-${base}`, external: `external-${base}`, firewall: `firewall-${base}` };
 }
 
-const endpointBaseCache = new WeakMap<PlanEndpoint, Map<ServicePortPlan, string>>();
-
-/** endpointChainBase, remembered per (service port, endpoint) plan object. */
-function endpointBase(sp: ServicePortPlan, ep: PlanEndpoint): string {
-  let bySp = endpointBaseCache.get(ep);
-  if (!bySp) endpointBaseCache.set(ep, (bySp = new Map()));
-  let base = bySp.get(sp);
-  if (base === undefined) bySp.set(sp, (base = endpointChainBase(sp, ep)));
-  return base;
+/** An endpoint's object names, made once per build (the chain name is written several times). */
+interface EndpointNames {
+  readonly chain: string;
+  readonly base: string;
 }
 
-/** kube-proxy nftables mode's `endpoint-HASH-…` chain of one endpoint of a service port. */
-function nftEndpointChainName(sp: ServicePortPlan, ep: PlanEndpoint): string {
-  return `endpoint-${endpointBase(sp, ep)}`;
+/** The names of a service port's endpoints, by endpoint object. */
+type EndpointNameMap = Map<PlanEndpoint, EndpointNames>;
+
+function endpointNames(sp: ServicePortPlan): EndpointNameMap {
+  const names: EndpointNameMap = new Map();
+  for (const ep of sp.endpoints) {
+    const base = endpointChainBase(sp, ep);
+    names.set(ep, { chain: `endpoint-${base}`, base });
+  }
+  return names;
 }
 
-function affinitySetName(sp: ServicePortPlan, ep: PlanEndpoint): string {
-  return `affinity-${endpointBase(sp, ep)}`;
+/** The names of `ep` (an endpoint of `sp`; one that is not the same object, as in a plan read back from JSON, is hashed again). */
+function namesOf(names: EndpointNameMap, sp: ServicePortPlan, ep: PlanEndpoint): EndpointNames {
+  let n = names.get(ep);
+  if (!n) {
+    const base = endpointChainBase(sp, ep);
+    names.set(ep, (n = { chain: `endpoint-${base}`, base }));
+  }
+  return n;
 }
 
 export function nftFamily(plan: Plan): NftFamily {
@@ -156,11 +164,12 @@ export function buildRuleset(plan: Plan, layoutOrOptions: NftLayout | BuildOptio
   };
   for (const sp of plan.servicePorts) {
     const names = servicePortChainNames(sp);
+    const epNames = endpointNames(sp);
     addMapElements(sp, names, elements);
-    chains.push(...policyChains(ctx, sp, names));
+    policyChains(ctx, sp, names, epNames, chains);
     if (sp.flags.usesExternalChain) chains.push(externalChain(ctx, sp, names));
     if (sp.flags.usesFirewallChain) chains.push(firewallChain(ctx, sp, names));
-    for (const ep of sp.endpoints) chains.push(endpointChain(ctx, sp, ep, sets));
+    for (const ep of sp.endpoints) chains.push(endpointChain(ctx, sp, namesOf(epNames, sp, ep), ep, sets));
   }
   if (clusterIPsCheck) {
     sets.unshift({ name: NAMES.clusterIPs, keyType: [addrType], flags: [], comment: 'Active ClusterIPs', elements: [...elements.clusterIPs].map((ip) => [ip]) });
@@ -235,19 +244,15 @@ const filterVerdict = (f: 'REJECT' | 'DROP'): Verdict => (f === 'REJECT' ? goto(
 function addMapElements(sp: ServicePortPlan, names: ServicePortNames, out: MapElements): void {
   const { flags } = sp;
   const proto = l4(sp);
-  const ipKey = (ip: string): ElementKey => [ip, proto, sp.port];
   const internalChain = flags.internalPolicy === 'local' ? names.local : names.cluster;
   out.clusterIPs.add(sp.clusterIP);
-  if (flags.hasInternalEndpoints) out.serviceIPs.push({ key: ipKey(sp.clusterIP), verdict: goto(internalChain) });
-  else if (flags.internalFilter) out.noEndpointServices.push({ key: ipKey(sp.clusterIP), verdict: filterVerdict(flags.internalFilter) });
-  for (const ip of [...sp.externalIPs, ...sp.loadBalancerIPs]) {
-    if (flags.hasEndpoints) out.serviceIPs.push({ key: ipKey(ip), verdict: goto(names.external) });
-    if (!flags.hasExternalEndpoints && flags.externalFilter) {
-      out.noEndpointServices.push({ key: ipKey(ip), verdict: filterVerdict(flags.externalFilter) });
-    }
-  }
+  const clusterKey: ElementKey = [sp.clusterIP, proto, sp.port];
+  if (flags.hasInternalEndpoints) out.serviceIPs.push({ key: clusterKey, verdict: goto(internalChain) });
+  else if (flags.internalFilter) out.noEndpointServices.push({ key: clusterKey, verdict: filterVerdict(flags.internalFilter) });
+  if (sp.externalIPs.length > 0) addExternalElements(sp, sp.externalIPs, names, out);
+  if (sp.loadBalancerIPs.length > 0) addExternalElements(sp, sp.loadBalancerIPs, names, out);
   if (flags.usesFirewallChain) {
-    for (const ip of sp.loadBalancerIPs) out.firewallIPs.push({ key: ipKey(ip), verdict: goto(names.firewall) });
+    for (const ip of sp.loadBalancerIPs) out.firewallIPs.push({ key: [ip, proto, sp.port], verdict: goto(names.firewall) });
   }
   if (sp.nodePort !== undefined) {
     const key: ElementKey = [proto, sp.nodePort];
@@ -258,29 +263,44 @@ function addMapElements(sp: ServicePortPlan, names: ServicePortNames, out: MapEl
   }
 }
 
-/** The cluster and local policy chains: masquerade of off-cluster ClusterIP traffic, then the endpoint choice. */
-function policyChains(ctx: BuildContext, sp: ServicePortPlan, names: ServicePortNames): NftChain[] {
+/** External and load-balancer IPs lead to the external chain, or to the no-endpoint verdict. */
+function addExternalElements(sp: ServicePortPlan, ips: readonly string[], names: ServicePortNames, out: MapElements): void {
   const { flags } = sp;
-  const internalChain = flags.internalPolicy === 'local' ? names.local : names.cluster;
+  const proto = l4(sp);
+  for (const ip of ips) {
+    if (flags.hasEndpoints) out.serviceIPs.push({ key: [ip, proto, sp.port], verdict: goto(names.external) });
+    if (!flags.hasExternalEndpoints && flags.externalFilter) {
+      out.noEndpointServices.push({ key: [ip, proto, sp.port], verdict: filterVerdict(flags.externalFilter) });
+    }
+  }
+}
+
+/** The cluster and local policy chains: masquerade of off-cluster ClusterIP traffic, then the endpoint choice. */
+function policyChains(ctx: BuildContext, sp: ServicePortPlan, names: ServicePortNames, epNames: EndpointNameMap, out: NftChain[]): void {
+  const { flags } = sp;
   const affinity = sp.affinityTimeoutSeconds !== undefined;
-  const policyRules = new Map<string, NftRule[]>();
-  if (flags.hasInternalEndpoints) {
+  // The masquerade rule heads the internal policy chain (cluster or local).
+  let masq: NftRule | undefined;
+  if (flags.hasInternalEndpoints && (ctx.masqueradeAll || ctx.clusterCIDR !== undefined)) {
     const head: Statement[] = [
       { kind: 'match-addr', field: 'daddr', op: '==', value: sp.clusterIP },
       { kind: 'match-dport', protocol: l4(sp), port: sp.port },
     ];
-    if (ctx.masqueradeAll) policyRules.set(internalChain, [rule([...head, ctx.markMasqJump])]);
-    else if (ctx.clusterCIDR !== undefined) {
-      policyRules.set(internalChain, [rule([...head, { kind: 'match-addr', field: 'saddr', op: '!=', value: ctx.clusterCIDR }, ctx.markMasqJump])]);
-    }
+    masq = ctx.masqueradeAll
+      ? rule([...head, ctx.markMasqJump])
+      : rule([...head, { kind: 'match-addr', field: 'saddr', op: '!=', value: ctx.clusterCIDR! }, ctx.markMasqJump]);
   }
-  const add = (chain: string, rules: NftRule[]) => policyRules.set(chain, [...(policyRules.get(chain) ?? []), ...rules]);
-  if (flags.usesClusterPolicyChain) add(names.cluster, endpointRules(sp, sp.clusterEndpoints, ctx.layout, affinity));
-  if (flags.usesLocalPolicyChain) add(names.local, endpointRules(sp, sp.localEndpoints, ctx.layout, affinity));
-  const chains: NftChain[] = [];
-  if (flags.usesClusterPolicyChain) chains.push({ name: names.cluster, rules: policyRules.get(names.cluster) ?? [] });
-  if (flags.usesLocalPolicyChain) chains.push({ name: names.local, rules: policyRules.get(names.local) ?? [] });
-  return chains;
+  const masqLocal = flags.internalPolicy === 'local';
+  if (flags.usesClusterPolicyChain) {
+    const rules = endpointRules(sp, epNames, sp.clusterEndpoints, ctx.layout, affinity);
+    if (masq && !masqLocal) rules.unshift(masq);
+    out.push({ name: names.cluster, rules });
+  }
+  if (flags.usesLocalPolicyChain) {
+    const rules = endpointRules(sp, epNames, sp.localEndpoints, ctx.layout, affinity);
+    if (masq && masqLocal) rules.unshift(masq);
+    out.push({ name: names.local, rules });
+  }
 }
 
 /** The external chain: masquerade (cluster policy) or keep pod and node sources apart (local policy). */
@@ -322,15 +342,15 @@ function firewallChain(ctx: BuildContext, sp: ServicePortPlan, names: ServicePor
 }
 
 /** An endpoint's chain (hairpin masquerade, affinity update, DNAT); adds its affinity set to `sets`. */
-function endpointChain(ctx: BuildContext, sp: ServicePortPlan, ep: PlanEndpoint, sets: NftSet[]): NftChain {
+function endpointChain(ctx: BuildContext, sp: ServicePortPlan, names: EndpointNames, ep: PlanEndpoint, sets: NftSet[]): NftChain {
   const rules: NftRule[] = [rule([{ kind: 'match-addr', field: 'saddr', op: '==', value: ep.ip }, ctx.markMasqJump])];
   if (sp.affinityTimeoutSeconds !== undefined) {
-    const set = affinitySetName(sp, ep);
+    const set = `affinity-${names.base}`;
     sets.push({ name: set, keyType: [ctx.addrType], flags: ['dynamic', 'timeout'], timeoutSeconds: sp.affinityTimeoutSeconds, elements: [] });
     rules.push(rule([{ kind: 'set-update', set, field: 'saddr' }]));
   }
   rules.push(rule([{ kind: 'match-l4proto', protocol: l4(sp) }, { kind: 'dnat', addr: ep.ip, port: ep.port }]));
-  return { name: nftEndpointChainName(sp, ep), rules };
+  return { name: names.chain, rules };
 }
 
 function verdictMaps(addrType: KeyType, e: MapElements): NftMap[] {
@@ -346,24 +366,23 @@ function verdictMaps(addrType: KeyType, e: MapElements): NftMap[] {
 }
 
 /** Affinity checks, then the endpoint choice (one anonymous vmap, or chained numgen rules). */
-function endpointRules(sp: ServicePortPlan, endpoints: readonly PlanEndpoint[], layout: NftLayout, affinity: boolean): NftRule[] {
+function endpointRules(sp: ServicePortPlan, epNames: EndpointNameMap, endpoints: readonly PlanEndpoint[], layout: NftLayout, affinity: boolean): NftRule[] {
   const rules: NftRule[] = [];
-  if (endpoints.length === 0) return rules;
-  const targets = endpoints.map((ep) => nftEndpointChainName(sp, ep));
+  const n = endpoints.length;
+  if (n === 0) return rules;
+  const targets: EndpointNames[] = [];
+  for (const ep of endpoints) targets.push(namesOf(epNames, sp, ep));
   if (affinity) {
-    endpoints.forEach((ep, i) => {
-      rules.push(rule([{ kind: 'match-addr-in', field: 'saddr', set: affinitySetName(sp, ep) }, verdict(goto(targets[i]!))]));
-    });
+    for (const t of targets) rules.push(rule([{ kind: 'match-addr-in', field: 'saddr', set: `affinity-${t.base}` }, verdict(goto(t.chain))]));
   }
-  const n = targets.length;
   if (layout === 'kube-proxy') {
-    rules.push(rule([{ kind: 'numgen-vmap', mod: n, targets: targets.map(goto) }]));
+    rules.push(rule([{ kind: 'numgen-vmap', mod: n, targets: targets.map((t) => goto(t.chain)) }]));
   } else {
     // Endpoint i of n takes 1/(n−i) of what reaches it: uniform overall. The last is unconditional.
     for (let i = 0; i < n - 1; i++) {
-      rules.push(rule([{ kind: 'match-numgen', mod: n - i, value: 0 }, verdict(goto(targets[i]!))]));
+      rules.push(rule([{ kind: 'match-numgen', mod: n - i, value: 0 }, verdict(goto(targets[i]!.chain))]));
     }
-    rules.push(rule([verdict(goto(targets[n - 1]!))]));
+    rules.push(rule([verdict(goto(targets[n - 1]!.chain))]));
   }
   return rules;
 }

@@ -31,20 +31,21 @@ export interface Prefix {
   readonly bits: number | undefined;
 }
 
-const prefixCache = new Map<string, Prefix>();
+/** Per family, so that a lookup needs no key string built from the family and the value. */
+const prefixCache: Readonly<Record<NftFamily, Map<string, Prefix>>> = { ip: new Map(), ip6: new Map() };
 
 /** An address or CIDR of the family (CIDRs as strict as the model: no host bits set). */
 export function parsePrefix(value: string, family: NftFamily): Prefix {
   const slash = value.indexOf('/');
   if (slash < 0) return { addr: addrBytes(value, family), bits: undefined };
-  const key = `${family} ${value}`;
-  let p = prefixCache.get(key);
+  const cache = prefixCache[family];
+  let p = cache.get(value);
   if (p) return p;
   const cidr = parseCIDR(value);
   if (!cidr.ok || cidr.family !== FAMILY_NAME[family]) throw new Error(`bad prefix ${JSON.stringify(value)}`);
   p = { addr: addrBytes(value.slice(0, slash), family), bits: Number(value.slice(slash + 1)) };
-  if (prefixCache.size > CACHE_MAX) prefixCache.clear();
-  prefixCache.set(key, p);
+  if (cache.size > CACHE_MAX) cache.clear();
+  cache.set(value, p);
   return p;
 }
 

@@ -35,6 +35,39 @@ function endpointAddress(ip: string, port: number): string {
   return familyOf(ip) === 'IPv6' ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
 
+/** The addresses of `family`; the array itself when all are (no copy in the common case). */
+function ofFamily(ips: readonly string[], family: IPFamily): readonly string[] {
+  for (let i = 0; i < ips.length; i++) {
+    if (familyOf(ips[i]!) !== family) return ips.filter((ip) => familyOf(ip) === family);
+  }
+  return ips;
+}
+
+/** Slices of `family` by namespace, then service name, each list sorted by slice name. */
+type SlicesByService = Map<string, Map<string, EndpointSlice[]>>;
+
+function groupSlices(slices: readonly EndpointSlice[], family: IPFamily): SlicesByService {
+  const byNamespace: SlicesByService = new Map();
+  for (const slice of slices) {
+    if (slice.addressType !== family) continue;
+    let byName = byNamespace.get(slice.namespace);
+    if (!byName) byNamespace.set(slice.namespace, (byName = new Map()));
+    const list = byName.get(slice.serviceName);
+    if (list) list.push(slice);
+    else byName.set(slice.serviceName, [slice]);
+  }
+  for (const byName of byNamespace.values()) {
+    for (const list of byName.values()) if (list.length > 1) list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+  return byNamespace;
+}
+
+const NO_SLICES: readonly EndpointSlice[] = [];
+const NO_IPS: readonly string[] = [];
+
+/** An object under construction: members writable and not yet all there. */
+type Building<T> = { -readonly [K in keyof T]?: T[K] };
+
 /** Compile a validated cluster into the plan for one node and IP family. */
 export function compile(cluster: Cluster, settings: NodeSettings, family: IPFamily = 'IPv4'): Plan {
   if (settings.clusterCIDR !== undefined && familyOf(settings.clusterCIDR) !== family) {
@@ -50,23 +83,14 @@ export function compile(cluster: Cluster, settings: NodeSettings, family: IPFami
     ),
   ].sort();
 
-  const slicesByService = new Map<string, EndpointSlice[]>();
-  for (const slice of cluster.endpointSlices) {
-    if (slice.addressType !== family) continue;
-    const id = `${slice.namespace}/${slice.serviceName}`;
-    let list = slicesByService.get(id);
-    if (!list) slicesByService.set(id, (list = []));
-    list.push(slice);
-  }
-  for (const list of slicesByService.values()) list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-
+  const slicesByService = groupSlices(cluster.endpointSlices, family);
   const servicePorts: ServicePortPlan[] = [];
   let endpointCount = 0;
   for (const service of cluster.services) {
     if (service.type === 'ExternalName' || service.headless) continue;
-    const clusterIP = service.clusterIPs.find((ip) => familyOf(ip) === family);
+    const clusterIP = ofFamily(service.clusterIPs, family)[0];
     if (clusterIP === undefined) continue;
-    const slices = slicesByService.get(`${service.namespace}/${service.name}`) ?? [];
+    const slices = slicesByService.get(service.namespace)?.get(service.name) ?? NO_SLICES;
     for (const port of service.ports) {
       const plan = compileServicePort(service, port, clusterIP, slices, settings, nodeIPs, family);
       endpointCount += plan.endpoints.length;
@@ -77,31 +101,42 @@ export function compile(cluster: Cluster, settings: NodeSettings, family: IPFami
   return { family, settings, nodeIPs, servicePorts, endpointCount };
 }
 
+function slicePortNumber(slice: EndpointSlice, port: ServicePort): number | undefined {
+  for (const p of slice.ports) if (p.name === port.name && p.protocol === port.protocol) return p.port;
+  return undefined;
+}
+
+function holdsAddress(endpoints: readonly PlanEndpoint[], address: string): boolean {
+  for (const e of endpoints) if (e.address === address) return true;
+  return false;
+}
+
 /** Endpoints of one service port, from every slice of the service, deduplicated by ip:port. */
 function collectEndpoints(port: ServicePort, slices: readonly EndpointSlice[], nodeName: string): PlanEndpoint[] {
-  const byAddress = new Map<string, PlanEndpoint>();
+  const out: PlanEndpoint[] = [];
+  let seen: Set<string> | undefined;
   for (const slice of slices) {
     // kube-proxy matches slice ports to service ports by name and protocol; the slice port's
     // number is the resolved target port (named targetPorts are resolved by the slice's writer).
-    const slicePort = slice.ports.find((p) => p.name === port.name && p.protocol === port.protocol);
-    if (!slicePort) continue;
+    const slicePort = slicePortNumber(slice, port);
+    if (slicePort === undefined) continue;
     for (const ep of slice.endpoints) {
       const ip = ep.addresses[0];
       if (ip === undefined) continue;
-      const address = endpointAddress(ip, slicePort.port);
-      if (byAddress.has(address)) continue;
-      byAddress.set(address, {
-        ip,
-        port: slicePort.port,
-        address,
-        isLocal: ep.nodeName !== undefined && ep.nodeName === nodeName,
-        ready: ep.conditions.ready,
-        serving: ep.conditions.serving,
-        terminating: ep.conditions.terminating,
-      });
+      const address = endpointAddress(ip, slicePort);
+      // A few endpoints: a scan is cheaper than a set; many: the set keeps it linear.
+      if (out.length < 16 ? holdsAddress(out, address) : (seen ??= new Set(out.map((e) => e.address))).has(address)) continue;
+      seen?.add(address);
+      const { ready, serving, terminating } = ep.conditions;
+      out.push({ ip, port: slicePort, address, isLocal: ep.nodeName !== undefined && ep.nodeName === nodeName, ready, serving, terminating });
     }
   }
-  return [...byAddress.values()].sort(compareEndpoints);
+  return out.length > 1 ? out.sort(compareEndpoints) : out;
+}
+
+/** Whether a load-balancer source range admits one of the node's own addresses. */
+function rangesHoldNode(ranges: readonly string[], nodeIPs: readonly string[]): boolean {
+  return ranges.some((cidr) => nodeIPs.some((ip) => cidrContains(cidr, ip)));
 }
 
 function compileServicePort(
@@ -113,10 +148,9 @@ function compileServicePort(
   nodeIPs: readonly string[],
   family: IPFamily,
 ): ServicePortPlan {
-  const ofFamily = (ips: readonly string[]) => ips.filter((ip) => familyOf(ip) === family);
-  const externalIPs = ofFamily(service.externalIPs);
-  const loadBalancerIPs = service.type === 'LoadBalancer' ? ofFamily(service.loadBalancerIPs) : [];
-  const loadBalancerSourceRanges = service.loadBalancerSourceRanges.filter((c) => familyOf(c) === family);
+  const externalIPs = ofFamily(service.externalIPs, family);
+  const loadBalancerIPs = service.type === 'LoadBalancer' ? ofFamily(service.loadBalancerIPs, family) : NO_IPS;
+  const loadBalancerSourceRanges = ofFamily(service.loadBalancerSourceRanges, family);
   const nodePort = service.type === 'NodePort' || service.type === 'LoadBalancer' ? port.nodePort : undefined;
   const externallyAccessible = nodePort !== undefined || externalIPs.length > 0 || loadBalancerIPs.length > 0;
   const externalPolicyLocal = externallyAccessible && service.externalTrafficPolicy === 'Local';
@@ -130,7 +164,8 @@ function compileServicePort(
   const hasInternalEndpoints = hasEndpoints && !(internalPolicyLocal && categories.local.length === 0);
   const hasExternalEndpoints = hasEndpoints && !(externalPolicyLocal && categories.local.length === 0);
   const usesFirewallChain = hasEndpoints && loadBalancerIPs.length > 0 && loadBalancerSourceRanges.length > 0;
-  const flags: ServicePortFlags = {
+  // Optional members are added in place, in the order a reader (and JSON.stringify) sees them.
+  const flags: Building<ServicePortFlags> = {
     hasEndpoints,
     hasInternalEndpoints,
     hasExternalEndpoints,
@@ -140,12 +175,12 @@ function compileServicePort(
     usesFirewallChain,
     internalPolicy: internalPolicyLocal ? 'local' : 'cluster',
     externalPolicy: externalPolicyLocal ? 'local' : 'cluster',
-    ...(!hasEndpoints ? { internalFilter: 'REJECT' as const } : !hasInternalEndpoints ? { internalFilter: 'DROP' as const } : {}),
-    ...(!hasEndpoints ? { externalFilter: 'REJECT' as const } : !hasExternalEndpoints ? { externalFilter: 'DROP' as const } : {}),
-    firewallAllowsNode:
-      usesFirewallChain && loadBalancerSourceRanges.some((cidr) => nodeIPs.some((ip) => cidrContains(cidr, ip))),
   };
-  return {
+  if (!hasInternalEndpoints) flags.internalFilter = hasEndpoints ? 'DROP' : 'REJECT';
+  if (!hasExternalEndpoints) flags.externalFilter = hasEndpoints ? 'DROP' : 'REJECT';
+  flags.firewallAllowsNode = usesFirewallChain && rangesHoldNode(loadBalancerSourceRanges, nodeIPs);
+
+  const plan: Building<ServicePortPlan> = {
     key: servicePortKey(service.namespace, service.name, port.name),
     namespace: service.namespace,
     serviceName: service.name,
@@ -153,20 +188,19 @@ function compileServicePort(
     protocol: port.protocol,
     clusterIP,
     port: port.port,
-    ...(nodePort !== undefined ? { nodePort } : {}),
-    externalIPs,
-    loadBalancerIPs,
-    loadBalancerSourceRanges,
-    ...(service.sessionAffinity ? { affinityTimeoutSeconds: service.sessionAffinity.timeoutSeconds } : {}),
-    externallyAccessible,
-    externalPolicyLocal,
-    internalPolicyLocal,
-    ...(service.healthCheckNodePort !== undefined && externalPolicyLocal
-      ? { healthCheckNodePort: service.healthCheckNodePort }
-      : {}),
-    endpoints: categories.reachable,
-    clusterEndpoints: categories.cluster,
-    localEndpoints: categories.local,
-    flags,
   };
+  if (nodePort !== undefined) plan.nodePort = nodePort;
+  plan.externalIPs = externalIPs;
+  plan.loadBalancerIPs = loadBalancerIPs;
+  plan.loadBalancerSourceRanges = loadBalancerSourceRanges;
+  if (service.sessionAffinity) plan.affinityTimeoutSeconds = service.sessionAffinity.timeoutSeconds;
+  plan.externallyAccessible = externallyAccessible;
+  plan.externalPolicyLocal = externalPolicyLocal;
+  plan.internalPolicyLocal = internalPolicyLocal;
+  if (service.healthCheckNodePort !== undefined && externalPolicyLocal) plan.healthCheckNodePort = service.healthCheckNodePort;
+  plan.endpoints = categories.reachable;
+  plan.clusterEndpoints = categories.cluster;
+  plan.localEndpoints = categories.local;
+  plan.flags = flags as ServicePortFlags;
+  return plan as ServicePortPlan;
 }

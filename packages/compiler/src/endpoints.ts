@@ -29,7 +29,7 @@ export function categorizeEndpoints(
   let cluster: readonly PlanEndpoint[] = [];
   let hasAny = false;
   if (usesCluster) {
-    cluster = endpoints.filter((ep) => ep.ready);
+    cluster = readyOnly(endpoints);
     // No ready endpoint anywhere: fall back to serving-and-terminating ones.
     if (cluster.length === 0) cluster = endpoints.filter(isServingTerminating);
     hasAny = cluster.length > 0;
@@ -59,6 +59,12 @@ export function categorizeEndpoints(
   for (const ep of local) byAddress.set(ep.address, ep);
   const reachable = [...byAddress.values()].sort(compareEndpoints);
   return { cluster, local, reachable, hasAny };
+}
+
+/** The ready endpoints; the array itself when all are (the common case: no copy). */
+function readyOnly(endpoints: readonly PlanEndpoint[]): readonly PlanEndpoint[] {
+  for (const ep of endpoints) if (!ep.ready) return endpoints.filter((e) => e.ready);
+  return endpoints;
 }
 
 /** kube-proxy orders endpoints by their `ip:port` string. */

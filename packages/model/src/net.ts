@@ -113,7 +113,18 @@ export function familyOfValid(s: string): IPFamily {
  * valid; an address of the other family is never inside.
  */
 export function cidrContains(cidr: string, ip: string): boolean {
+  if (IPV4.test(ip)) return ipv4CidrContains(cidr, ip);
   const addr = ipaddr.parse(ip);
   const [range, bits] = cidr.includes('/') ? ipaddr.parseCIDR(cidr) : [ipaddr.parse(cidr), addr.kind() === 'ipv6' ? 128 : 32];
   return addr.kind() === range.kind() && addr.match(range, bits);
+}
+
+/** {@link cidrContains} for an IPv4 address, in integers (no parsing library on the compiler's path). */
+function ipv4CidrContains(cidr: string, ip: string): boolean {
+  const slash = cidr.indexOf('/');
+  const base = slash < 0 ? cidr : cidr.slice(0, slash);
+  if (!IPV4.test(base)) return false;
+  const bits = slash < 0 ? 32 : Number(cidr.slice(slash + 1));
+  const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
+  return ((ipv4ToInt(ip) & mask) >>> 0) === ((ipv4ToInt(base) & mask) >>> 0);
 }
