@@ -3,7 +3,7 @@
  * nftnl state). It can be updated from the changed service ports alone, so a small sync does
  * not hash the whole plan again.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Plan, PlanDiff, ServicePortPlan } from '@kpb/compiler';
 
 const MOD = 1n << 128n;
@@ -19,14 +19,14 @@ export interface PlanDigest {
 function hashServicePort(sp: ServicePortPlan): bigint {
   let h = servicePortHashes.get(sp);
   if (h === undefined) {
-    h = BigInt(`0x${createHash('sha256').update(JSON.stringify(sp)).digest('hex').slice(0, 32)}`);
+    h = BigInt(`0x${hash('sha256', JSON.stringify(sp), 'hex').slice(0, 32)}`);
     servicePortHashes.set(sp, h);
   }
   return h;
 }
 
 function headOf(plan: Plan): string {
-  return createHash('sha256').update(JSON.stringify([plan.family, plan.settings, plan.nodeIPs])).digest('hex').slice(0, 32);
+  return hash('sha256', JSON.stringify([plan.family, plan.settings, plan.nodeIPs]), 'hex').slice(0, 32);
 }
 
 export function planDigest(plan: Plan): PlanDigest {

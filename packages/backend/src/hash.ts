@@ -2,7 +2,7 @@
  * kube-proxy's object-name hashes: base32 (RFC 4648 standard alphabet, upper case, no padding)
  * of the SHA-256 of a string, cut to a number of characters.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
@@ -25,5 +25,6 @@ export function base32(bytes: Uint8Array, chars: number): string {
 
 /** First `chars` characters of base32(SHA-256(input)). */
 export function hashName(input: string, chars: number): string {
-  return base32(createHash('sha256').update(input).digest(), chars);
+  // The one-shot hash: about twice as fast as createHash().update().digest() for short names.
+  return base32(hash('sha256', input, 'buffer'), chars);
 }
