@@ -5,11 +5,11 @@
 import { countLines, runSync, runTool as realRunTool, systemClock } from '@kpb/backend';
 import type { ApplyResult, Backend, BackendPorts, Clock, RunTool, SyncHooks, Target } from '@kpb/backend';
 import type { Plan } from '@kpb/compiler';
-import { canonicalizeListing, parseListing } from './canonical.ts';
+import { canonicalizeListing } from './canonical.ts';
 import { diffRulesets, renderOps } from './diff.ts';
 import { renderCanonical, renderScript } from './render.ts';
 import type { NftFamily, NftLayout, NftRuleset } from './ruleset.ts';
-import { listingHolds, listTable, rulesetBuilder, rulesetMethods, TABLE } from './table.ts';
+import { listingDifferences, listingHolds, listTable, rulesetBuilder, rulesetMethods, TABLE } from './table.ts';
 
 export interface NftBackendOptions {
   /** `flat` (default): no anonymous set per service. `kube-proxy`: kube-proxy's numgen vmaps. */
@@ -94,7 +94,7 @@ export function createNftBackend(options: NftBackendOptions = {}): NftBackend {
     variant: layout,
     build,
     renderCanonical: (plan) => renderCanonical(build(plan)),
-    ...rulesetMethods(build, async (target, family) => parseListing(await listTable(ctx.runTool, target, family, ctx.timeoutMs))),
+    ...rulesetMethods(build, async (target, rs) => listingDifferences(await listTable(ctx.runTool, target, rs.family, ctx.timeoutMs), rs)),
     apply: (target, plan) => applyRuleset(ctx, target, plan),
     sync: (target, from, to) => runSync(syncHooks(ctx, target), from, to, ctx.clock),
 

@@ -8,10 +8,10 @@ export { checkReferences, isAddrOrCidr } from './ruleset.ts';
 export { buildRuleset, servicePortChainBase, endpointChainBase, nftFamily } from './build.ts';
 export {
   renderScript, renderCanonical, canonicalObjects, printCanon, formatRule, mergeAddrs, normalizeRuleText,
-  sortAddrs, ScriptWriter, RenderError,
+  sortAddrs, ScriptWriter, RenderError, tableCanon, chainCanon, setCanon, mapCanon, sortCanon, canonOrder,
 } from './render.ts';
 export type { CanonObject } from './render.ts';
-export { canonicalizeListing, parseCanon } from './canonical.ts';
+export { canonicalizeListing, parseCanon, compareObject, canonKey } from './canonical.ts';
 export { diffRulesets, renderOps, describeOp } from './diff.ts';
 export { writeOps, writeReplace } from './ops.ts';
 export type { NftOp, NftSink } from './ops.ts';
