@@ -40,7 +40,8 @@ export interface TablesContext {
   readonly timeoutMs: number;
 }
 
-async function save(ctx: TablesContext, target: Target, family: Family): Promise<Map<string, SavedTable>> {
+/** iptables-save of the target, parsed. */
+export async function save(ctx: TablesContext, target: Target, family: Family): Promise<Map<string, SavedTable>> {
   const { stdout } = await ctx.runTool(target, iptablesTools(ctx.variant, family).save, [], { timeoutMs: ctx.timeoutMs });
   return parseSave(stdout);
 }
