@@ -11,7 +11,7 @@
  * Rule text needs no rewriting: kpb writes rules in the form nft lists them.
  */
 import type { Difference } from '@kpb/backend';
-import { normalizeRuleText, printCanon, sortCanon } from './render.ts';
+import { canonOrder, normalizeRuleText, printCanon, sortCanon } from './render.ts';
 import type { CanonObject } from './render.ts';
 
 const PRIORITY_NAMES: Record<string, number> = { raw: -300, mangle: -150, dstnat: -100, filter: 0, security: 50, srcnat: 100 };
@@ -67,8 +67,8 @@ const braceDelta = (s: string): number => {
 /** A listing line without indentation and `# handle N` annotation (the regex only where one is). */
 const cleanLine = (line: string): string => (line.includes('# handle') ? line.replace(/\s+# handle \d+\s*$/, '') : line).trim();
 
-/** Parse the output of `nft list table FAMILY NAME` (one table). */
-export function parseListing(text: string): CanonObject[] {
+/** The objects of an `nft list table FAMILY NAME` output (one table), in the order listed. */
+export function listedObjects(text: string): CanonObject[] {
   const lines = text.split('\n').map(cleanLine);
   const out: CanonObject[] = [];
   let table: { name: string; props: string[] } | undefined;
@@ -134,7 +134,13 @@ export function parseListing(text: string): CanonObject[] {
   }
   finish();
   if (!table) return [];
-  return sortCanon([{ kind: 'table', name: table.name, props: table.props, items: [] }, ...out]);
+  out.push({ kind: 'table', name: table.name, props: table.props, items: [] });
+  return out;
+}
+
+/** Parse the output of `nft list table FAMILY NAME` (one table), objects in canonical order. */
+export function parseListing(text: string): CanonObject[] {
+  return sortCanon(listedObjects(text));
 }
 
 /** Canonical text of an `nft list table` listing. */
@@ -188,18 +194,25 @@ export function compareObject(w: CanonObject, f: CanonObject | undefined, diffs:
   }
 }
 
-/** Object-by-object differences between what the kernel holds (`found`) and what is wanted. */
+/**
+ * Object-by-object differences between what the kernel holds (`found`) and what is wanted, in
+ * canonical order (each wanted object's, by kind and name, then the unexpected ones), whatever
+ * the order of the inputs: nothing is sorted when nothing differs.
+ */
 export function compareCanon(wanted: readonly CanonObject[], found: readonly CanonObject[]): Difference[] {
-  const diffs: Difference[] = [];
-  const foundBy = new Map(found.map((o) => [canonKey(o), o]));
-  const wantedKeys = new Set<string>();
+  const foundBy = new Map<string, CanonObject>();
+  for (const o of found) foundBy.set(canonKey(o), o);
+  const changed: { at: CanonObject; diffs: Difference[] }[] = [];
   for (const w of wanted) {
     const key = canonKey(w);
-    wantedKeys.add(key);
+    const diffs: Difference[] = [];
     compareObject(w, foundBy.get(key), diffs);
+    foundBy.delete(key);
+    if (diffs.length) changed.push({ at: w, diffs });
   }
-  for (const f of found) if (!wantedKeys.has(canonKey(f))) diffs.push({ kind: 'unexpected', object: canonKey(f) });
-  return diffs;
+  changed.sort((a, b) => canonOrder(a.at, b.at));
+  const unexpected = [...foundBy.values()].sort(canonOrder);
+  return [...changed.flatMap((c) => c.diffs), ...unexpected.map((f): Difference => ({ kind: 'unexpected', object: canonKey(f) }))];
 }
 
 function ruleDiff(wanted: readonly string[], found: readonly string[]): string {

@@ -7,7 +7,7 @@ export type * from './ruleset.ts';
 export { checkReferences, isAddrOrCidr } from './ruleset.ts';
 export { buildRuleset, servicePortChainBase, endpointChainBase, nftFamily } from './build.ts';
 export {
-  renderScript, renderCanonical, canonicalObjects, printCanon, formatRule, mergeAddrs, normalizeRuleText,
+  renderScript, renderCanonical, printCanon, formatRule, mergeAddrs, normalizeRuleText,
   sortAddrs, ScriptWriter, RenderError, tableCanon, chainCanon, setCanon, mapCanon, sortCanon, canonOrder,
 } from './render.ts';
 export type { CanonObject } from './render.ts';

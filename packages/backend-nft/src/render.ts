@@ -407,13 +407,18 @@ export function mapCanon(m: NftMap, family: NftFamily): CanonObject {
   };
 }
 
-/** The canonical objects of a ruleset (what the kernel lists back after loading it). */
-export function canonicalObjects(rs: NftRuleset): CanonObject[] {
+/** The canonical objects of a ruleset, in the ruleset's order. */
+export function rulesetObjects(rs: NftRuleset): CanonObject[] {
   const out: CanonObject[] = [tableCanon(rs)];
   for (const c of rs.chains) out.push(chainCanon(c, rs.family));
   for (const s of rs.sets) out.push(setCanon(s, rs.family));
   for (const m of rs.maps) out.push(mapCanon(m, rs.family));
-  return sortCanon(out);
+  return out;
+}
+
+/** The canonical objects of a ruleset (what the kernel lists back after loading it), in canonical order. */
+export function canonicalObjects(rs: NftRuleset): CanonObject[] {
+  return sortCanon(rulesetObjects(rs));
 }
 
 const KIND_ORDER = { table: 0, chain: 1, set: 2, map: 3 } as const;

@@ -7,8 +7,8 @@ import type { Backend, Difference, DriftCheck, RunTool, Target } from '@kpb/back
 import type { Plan } from '@kpb/compiler';
 import { buildRuleset } from './build.ts';
 import type { BuildOptions } from './build.ts';
-import { compareCanon, parseListing } from './canonical.ts';
-import { canonicalObjects, renderScript } from './render.ts';
+import { compareCanon, listedObjects } from './canonical.ts';
+import { renderScript, rulesetObjects } from './render.ts';
 import { checkReferences } from './ruleset.ts';
 import type { NftFamily, NftRuleset } from './ruleset.ts';
 import { traceRuleset } from './trace.ts';
@@ -40,7 +40,7 @@ export async function listTable(runTool: RunTool, target: Target, family: NftFam
 
 /** What differs between an `nft list table` output and `rs`, object by object (none: it holds `rs`). */
 export function listingDifferences(listing: string, rs: NftRuleset): Difference[] {
-  return compareCanon(canonicalObjects(rs), parseListing(listing));
+  return compareCanon(rulesetObjects(rs), listedObjects(listing));
 }
 
 /** Does this `nft list table` output hold exactly `rs`? */
