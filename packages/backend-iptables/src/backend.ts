@@ -13,10 +13,10 @@ import type { Plan } from '@kpb/compiler';
 import { renderRuleset, rulesetText, type RenderedRuleset } from './render.ts';
 import { partialRestoreInput } from './sync.ts';
 import type { PartialInput } from './sync.ts';
-import { readOwned, replaceOwned, restore, restoreFilter, restoreSteps, saveFilter } from './tables.ts';
+import { readOwned, replaceOwned, restore, restoreFilter, restoreSteps, save, saveFilter } from './tables.ts';
 import type { IptablesVariant, TablesContext } from './tables.ts';
 import { trace } from './trace.ts';
-import { diffCanonical } from './verify.ts';
+import { diffCanonical, diffSaved } from './verify.ts';
 
 export interface IptablesBackendOptions {
   /** 'nft' (iptables-nft, default) or 'legacy'. */
@@ -132,9 +132,8 @@ export function iptablesBackend(ctx: TablesContext, family: IptablesBackendOptio
   const defaultFamily = family ?? 'IPv4';
 
   async function verify(target: Target, plan: Plan): Promise<VerifyResult> {
-    const want = rulesetText(renderRuleset(plan));
-    const got = await readOwned(ctx, target, plan.family);
-    const differences = diffCanonical(want, got);
+    const want = renderRuleset(plan);
+    const differences = diffSaved(want, await save(ctx, target, plan.family));
     return { ok: differences.length === 0, differences };
   }
 

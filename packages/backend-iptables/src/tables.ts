@@ -54,7 +54,8 @@ export function restoreSteps(input: string): number {
   return input.match(/^\*/gm)?.length ?? 0;
 }
 
-async function save(ctx: TablesContext, target: Target, family: Family): Promise<Map<string, SavedTable>> {
+/** iptables-save of the target, parsed. */
+export async function save(ctx: TablesContext, target: Target, family: Family): Promise<Map<string, SavedTable>> {
   const { stdout } = await ctx.runTool(target, iptablesTools(ctx.variant, family).save, [], { timeoutMs: ctx.timeoutMs });
   return parseSave(stdout);
 }

@@ -2,9 +2,11 @@
  * Object-by-object comparison of two canonical rulesets (wanted vs found in the kernel).
  */
 import type { Difference } from '@kpb/backend';
-import { BUILTIN_CHAINS, TABLES } from './names.ts';
-import type { RenderedTable } from './render.ts';
-import { ownedTable, parseSave } from './saved.ts';
+import { BUILTIN_CHAINS, TABLES, type TableName } from './names.ts';
+import { rulesetText } from './render.ts';
+import type { RenderedRuleset, RenderedTable } from './render.ts';
+import { ownedTable, ownedText, parseSave } from './saved.ts';
+import type { SavedTable } from './saved.ts';
 
 /** Parse canonical text (render or read-back) into per-table owned chains and rules. */
 function parseCanonical(text: string): Record<'filter' | 'nat', RenderedTable> {
@@ -69,4 +71,24 @@ export function diffCanonical(wantText: string, gotText: string): Difference[] {
     }
   }
   return out;
+}
+
+const sameLines = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** The same canonical text (`tableLines`) without printing it: the same chains, and the same rules in each one printed. */
+function sameTable(t: TableName, want: RenderedTable, got: RenderedTable): boolean {
+  if (!sameLines(want.chains, got.chains)) return false;
+  const none: readonly string[] = [];
+  for (const chain of BUILTIN_CHAINS[t]) if (!sameLines(want.rules.get(chain) ?? none, got.rules.get(chain) ?? none)) return false;
+  for (const chain of want.chains) if (!sameLines(want.rules.get(chain) ?? none, got.rules.get(chain) ?? none)) return false;
+  return true;
+}
+
+/**
+ * Differences between a rendered ruleset and what kpb owns in parsed iptables-save tables: one
+ * pass over the saved rules, no canonical text unless something differs (then as `diffCanonical`).
+ */
+export function diffSaved(want: RenderedRuleset, saved: Map<string, SavedTable>): Difference[] {
+  if (TABLES.every((t) => sameTable(t, want[t], ownedTable(t, saved.get(t))))) return [];
+  return diffCanonical(rulesetText(want), ownedText(saved));
 }

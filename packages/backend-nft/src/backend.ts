@@ -9,11 +9,11 @@ import type { ApplyResult, Backend, BackendPorts, Clock, PlanDigest, RunTool, St
 import type { Plan } from '@kpb/compiler';
 import { commitBinding, nativeGeneration } from './binding.ts';
 import type { CommitBinding, GenerationCheck, ReadGeneration } from './binding.ts';
-import { canonicalizeListing, parseListing } from './canonical.ts';
+import { canonicalizeListing } from './canonical.ts';
 import { diffRulesets, renderOps } from './diff.ts';
 import { renderCanonical, renderScript } from './render.ts';
 import type { NftFamily, NftLayout, NftRuleset } from './ruleset.ts';
-import { listingHolds, listTable, rulesetBuilder, rulesetMethods, TABLE } from './table.ts';
+import { listingDifferences, listingHolds, listTable, rulesetBuilder, rulesetMethods, TABLE } from './table.ts';
 
 /**
  * Generation steps of one `nft -f` script, measured on Linux 6.18 with nft 1.0.6: +1 whatever
@@ -129,7 +129,7 @@ export function createNftBackend(options: NftBackendOptions = {}): NftBackend {
     variant: layout,
     build,
     renderCanonical: (plan) => renderCanonical(build(plan)),
-    ...rulesetMethods(build, async (target, family) => parseListing(await listTable(ctx.runTool, target, family, ctx.timeoutMs))),
+    ...rulesetMethods(build, async (target, rs) => listingDifferences(await listTable(ctx.runTool, target, rs.family, ctx.timeoutMs), rs)),
     apply: (target, plan) => applyRuleset(ctx, target, plan),
     sync: (target, from, to) => runSync(syncHooks(ctx, target), from, to, ctx.clock),
 

@@ -11,7 +11,7 @@
  * Rule text needs no rewriting: kpb writes rules in the form nft lists them.
  */
 import type { Difference } from '@kpb/backend';
-import { normalizeRuleText, printCanon, sortCanon } from './render.ts';
+import { canonOrder, normalizeRuleText, printCanon, sortCanon } from './render.ts';
 import type { CanonObject } from './render.ts';
 
 const PRIORITY_NAMES: Record<string, number> = { raw: -300, mangle: -150, dstnat: -100, filter: 0, security: 50, srcnat: 100 };
@@ -64,9 +64,12 @@ const braceDelta = (s: string): number => {
   return d;
 };
 
-/** Parse the output of `nft list table FAMILY NAME` (one table). */
-export function parseListing(text: string): CanonObject[] {
-  const lines = text.split('\n').map((l) => l.replace(/\s+# handle \d+\s*$/, '').trim());
+/** A listing line without indentation and `# handle N` annotation (the regex only where one is). */
+const cleanLine = (line: string): string => (line.includes('# handle') ? line.replace(/\s+# handle \d+\s*$/, '') : line).trim();
+
+/** The objects of an `nft list table FAMILY NAME` output (one table), in the order listed. */
+export function listedObjects(text: string): CanonObject[] {
+  const lines = text.split('\n').map(cleanLine);
   const out: CanonObject[] = [];
   let table: { name: string; props: string[] } | undefined;
   let obj: { kind: 'chain' | 'set' | 'map'; name: string; props: string[]; items: string[]; type?: string; flags?: string; timeout?: number; comment?: string; base?: string } | undefined;
@@ -113,7 +116,7 @@ export function parseListing(text: string): CanonObject[] {
       depth += braceDelta(next);
     }
     if (obj.kind === 'chain') {
-      const base = /^type (\w+) hook (\w+)(?: device \S+)? priority (.+?); policy (\w+);$/.exec(line);
+      const base = line.startsWith('type ') && /^type (\w+) hook (\w+)(?: device \S+)? priority (.+?); policy (\w+);$/.exec(line);
       if (base) obj.base = `type ${base[1]} hook ${base[2]} priority ${parsePriority(base[3]!)} policy ${base[4]}`;
       else if (line.startsWith('comment "')) obj.comment = line;
       else obj.items.push(normalizeRuleText(line));
@@ -131,7 +134,13 @@ export function parseListing(text: string): CanonObject[] {
   }
   finish();
   if (!table) return [];
-  return sortCanon([{ kind: 'table', name: table.name, props: table.props, items: [] }, ...out]);
+  out.push({ kind: 'table', name: table.name, props: table.props, items: [] });
+  return out;
+}
+
+/** Parse the output of `nft list table FAMILY NAME` (one table), objects in canonical order. */
+function parseListing(text: string): CanonObject[] {
+  return sortCanon(listedObjects(text));
 }
 
 /** Canonical text of an `nft list table` listing. */
@@ -159,34 +168,51 @@ export function parseCanon(text: string): CanonObject[] {
   return out;
 }
 
-/** Object-by-object differences between what the kernel holds (`found`) and what is wanted. */
-export function compareCanon(wanted: readonly CanonObject[], found: readonly CanonObject[]): Difference[] {
-  const diffs: Difference[] = [];
-  const key = (o: CanonObject) => `${o.kind} ${o.name}`;
-  const foundBy = new Map(found.map((o) => [key(o), o]));
-  const wantedBy = new Map(wanted.map((o) => [key(o), o]));
-  for (const w of wanted) {
-    const f = foundBy.get(key(w));
-    if (!f) {
-      diffs.push({ kind: 'missing', object: key(w) });
-      continue;
-    }
-    if (w.props.join('\n') !== f.props.join('\n')) {
-      diffs.push({ kind: 'changed', object: key(w), detail: `wanted: ${w.props.join('; ')}\nfound: ${f.props.join('; ')}` });
-    }
-    if (w.kind === 'chain') {
-      if (w.items.join('\n') !== f.items.join('\n')) {
-        diffs.push({ kind: 'changed', object: key(w), detail: ruleDiff(w.items, f.items) });
-      }
-    } else if (w.kind !== 'table') {
-      const fi = new Set(f.items);
-      const wi = new Set(w.items);
-      for (const e of w.items) if (!fi.has(e)) diffs.push({ kind: 'missing', object: `${key(w)} element ${e}` });
-      for (const e of f.items) if (!wi.has(e)) diffs.push({ kind: 'unexpected', object: `${key(w)} element ${e}` });
-    }
+const sameLines = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** `chain NAME`, `set NAME`, … : how a difference names an object. */
+export const canonKey = (o: Pick<CanonObject, 'kind' | 'name'>): string => `${o.kind} ${o.name}`;
+
+/** The differences of one wanted object from the object of its kind and name found (if any). */
+export function compareObject(w: CanonObject, f: CanonObject | undefined, diffs: Difference[]): void {
+  const key = canonKey(w);
+  if (!f) {
+    diffs.push({ kind: 'missing', object: key });
+    return;
   }
-  for (const f of found) if (!wantedBy.has(key(f))) diffs.push({ kind: 'unexpected', object: key(f) });
-  return diffs;
+  if (!sameLines(w.props, f.props)) {
+    diffs.push({ kind: 'changed', object: key, detail: `wanted: ${w.props.join('; ')}\nfound: ${f.props.join('; ')}` });
+  }
+  if (sameLines(w.items, f.items)) return;
+  if (w.kind === 'chain') {
+    diffs.push({ kind: 'changed', object: key, detail: ruleDiff(w.items, f.items) });
+  } else if (w.kind !== 'table') {
+    const fi = new Set(f.items);
+    const wi = new Set(w.items);
+    for (const e of w.items) if (!fi.has(e)) diffs.push({ kind: 'missing', object: `${key} element ${e}` });
+    for (const e of f.items) if (!wi.has(e)) diffs.push({ kind: 'unexpected', object: `${key} element ${e}` });
+  }
+}
+
+/**
+ * Object-by-object differences between what the kernel holds (`found`) and what is wanted, in
+ * canonical order (each wanted object's, by kind and name, then the unexpected ones), whatever
+ * the order of the inputs: nothing is sorted when nothing differs.
+ */
+export function compareCanon(wanted: readonly CanonObject[], found: readonly CanonObject[]): Difference[] {
+  const foundBy = new Map<string, CanonObject>();
+  for (const o of found) foundBy.set(canonKey(o), o);
+  const changed: { at: CanonObject; diffs: Difference[] }[] = [];
+  for (const w of wanted) {
+    const key = canonKey(w);
+    const diffs: Difference[] = [];
+    compareObject(w, foundBy.get(key), diffs);
+    foundBy.delete(key);
+    if (diffs.length) changed.push({ at: w, diffs });
+  }
+  changed.sort((a, b) => canonOrder(a.at, b.at));
+  const unexpected = [...foundBy.values()].sort(canonOrder);
+  return [...changed.flatMap((c) => c.diffs), ...unexpected.map((f): Difference => ({ kind: 'unexpected', object: canonKey(f) }))];
 }
 
 function ruleDiff(wanted: readonly string[], found: readonly string[]): string {

@@ -7,16 +7,16 @@ export type * from './ruleset.ts';
 export { checkReferences, isAddrOrCidr } from './ruleset.ts';
 export { buildRuleset, servicePortChainBase, endpointChainBase, nftFamily } from './build.ts';
 export {
-  renderScript, renderCanonical, canonicalObjects, printCanon, formatRule, mergeAddrs, normalizeRuleText,
-  sortAddrs, ScriptWriter, RenderError,
+  renderScript, renderCanonical, printCanon, formatRule, mergeAddrs, normalizeRuleText,
+  sortAddrs, ScriptWriter, RenderError, tableCanon, chainCanon, setCanon, mapCanon, sortCanon, canonOrder,
 } from './render.ts';
 export type { CanonObject } from './render.ts';
-export { canonicalizeListing, parseCanon } from './canonical.ts';
+export { canonicalizeListing, parseCanon, compareObject, canonKey } from './canonical.ts';
 export { diffRulesets, renderOps, describeOp } from './diff.ts';
 export { writeOps, writeReplace } from './ops.ts';
 export type { NftOp, NftSink } from './ops.ts';
 export { createNftBackend } from './backend.ts';
-export { TABLE, rulesetBuilder, rulesetMethods, listTable, listingHolds } from './table.ts';
+export { TABLE, rulesetBuilder, rulesetMethods } from './table.ts';
 export type { NftBackend } from './backend.ts';
 export { commitBinding, nativeGeneration } from './binding.ts';
 export type { CommitBinding, GenerationCheck, ReadGeneration } from './binding.ts';

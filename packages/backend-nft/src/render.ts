@@ -376,38 +376,59 @@ function setProps(keyType: string, flags: string | undefined, timeoutSeconds: nu
 
 const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-/** The canonical objects of a ruleset (what the kernel lists back after loading it). */
-export function canonicalObjects(rs: NftRuleset): CanonObject[] {
-  const out: CanonObject[] = [
-    { kind: 'table', name: `${rs.family} ${rs.table}`, props: rs.comment !== undefined ? [`comment "${rs.comment}"`] : [], items: [] },
-  ];
-  for (const c of rs.chains) {
-    out.push({ kind: 'chain', name: c.name, props: chainProps(c.base, c.comment), items: c.rules.map((r) => normalizeRuleText(formatRule(r, rs.family))) });
-  }
-  for (const s of rs.sets) {
-    const dynamic = s.flags.includes('dynamic');
-    out.push({
-      kind: 'set',
-      name: s.name,
-      props: setProps(formatKeyType(s.keyType), s.flags.join(','), s.timeoutSeconds, s.comment),
-      items: dynamic ? [] : setElementTexts(s, rs.family).sort(byText),
-    });
-  }
-  for (const m of rs.maps) {
-    out.push({
-      kind: 'map',
-      name: m.name,
-      props: setProps(`${formatKeyType(m.keyType)} : ${m.dataType}`, undefined, undefined, m.comment),
-      items: mapElementTexts(m, rs.family).sort(byText),
-    });
-  }
-  return sortCanon(out);
+/** The canonical object of a ruleset's table. */
+export function tableCanon(rs: { readonly family: NftFamily; readonly table: string; readonly comment?: string | undefined }): CanonObject {
+  return { kind: 'table', name: `${rs.family} ${rs.table}`, props: rs.comment !== undefined ? [`comment "${rs.comment}"`] : [], items: [] };
+}
+
+/** The canonical object of one chain: its rules as nft lists them, anonymous sets merged. */
+export function chainCanon(c: NftChain, family: NftFamily): CanonObject {
+  return { kind: 'chain', name: c.name, props: chainProps(c.base, c.comment), items: c.rules.map((r) => normalizeRuleText(formatRule(r, family))) };
+}
+
+/** The canonical object of one set (elements sorted; a dynamic set's are runtime state: none). */
+export function setCanon(s: NftSet, family: NftFamily): CanonObject {
+  const dynamic = s.flags.includes('dynamic');
+  return {
+    kind: 'set',
+    name: s.name,
+    props: setProps(formatKeyType(s.keyType), s.flags.join(','), s.timeoutSeconds, s.comment),
+    items: dynamic ? [] : setElementTexts(s, family).sort(byText),
+  };
+}
+
+/** The canonical object of one verdict map (elements sorted). */
+export function mapCanon(m: NftMap, family: NftFamily): CanonObject {
+  return {
+    kind: 'map',
+    name: m.name,
+    props: setProps(`${formatKeyType(m.keyType)} : ${m.dataType}`, undefined, undefined, m.comment),
+    items: mapElementTexts(m, family).sort(byText),
+  };
+}
+
+/** The canonical objects of a ruleset, in the ruleset's order. */
+export function rulesetObjects(rs: NftRuleset): CanonObject[] {
+  const out: CanonObject[] = [tableCanon(rs)];
+  for (const c of rs.chains) out.push(chainCanon(c, rs.family));
+  for (const s of rs.sets) out.push(setCanon(s, rs.family));
+  for (const m of rs.maps) out.push(mapCanon(m, rs.family));
+  return out;
+}
+
+/** The canonical objects of a ruleset (what the kernel lists back after loading it), in canonical order. */
+function canonicalObjects(rs: NftRuleset): CanonObject[] {
+  return sortCanon(rulesetObjects(rs));
 }
 
 const KIND_ORDER = { table: 0, chain: 1, set: 2, map: 3 } as const;
 
+/** The canonical order of objects: by kind (table, chains, sets, maps), then name. */
+export const canonOrder = (a: Pick<CanonObject, 'kind' | 'name'>, b: Pick<CanonObject, 'kind' | 'name'>): number =>
+  KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || byText(a.name, b.name);
+
 export function sortCanon(objects: CanonObject[]): CanonObject[] {
-  return objects.sort((a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || byText(a.name, b.name));
+  return objects.sort(canonOrder);
 }
 
 /** Canonical text: one object after another, sorted by kind and name. */

@@ -3,13 +3,12 @@
  * the table listed with `nft list table`, a listing compared with a ruleset (drift check), and
  * the backend methods that only need the ruleset. Shared by @kpb/backend-nft and @kpb/backend-nftnl.
  */
-import type { Backend, DriftCheck, RunTool, Target } from '@kpb/backend';
+import type { Backend, Difference, DriftCheck, RunTool, Target } from '@kpb/backend';
 import type { Plan } from '@kpb/compiler';
 import { buildRuleset } from './build.ts';
 import type { BuildOptions } from './build.ts';
-import { canonicalizeListing, compareCanon, parseCanon } from './canonical.ts';
-import { canonicalObjects, renderCanonical, renderScript } from './render.ts';
-import type { CanonObject } from './render.ts';
+import { compareCanon, listedObjects } from './canonical.ts';
+import { renderScript, rulesetObjects } from './render.ts';
 import { checkReferences } from './ruleset.ts';
 import type { NftFamily, NftRuleset } from './ruleset.ts';
 import { traceRuleset } from './trace.ts';
@@ -39,28 +38,31 @@ export async function listTable(runTool: RunTool, target: Target, family: NftFam
   throw new Error(`nft list table ${family} ${TABLE} failed: ${r.stderr.trim()}`);
 }
 
+/** What differs between an `nft list table` output and `rs`, object by object (none: it holds `rs`). */
+export function listingDifferences(listing: string, rs: NftRuleset): Difference[] {
+  return compareCanon(rulesetObjects(rs), listedObjects(listing));
+}
+
 /** Does this `nft list table` output hold exactly `rs`? */
 export function listingHolds(listing: string, rs: NftRuleset, readBackBecause?: string): DriftCheck {
   const because = readBackBecause ? { readBackBecause } : {};
-  const kernel = canonicalizeListing(listing);
-  if (kernel === renderCanonical(rs)) return { holdsFrom: true, ...because };
-  return { holdsFrom: false, differences: compareCanon(canonicalObjects(rs), parseCanon(kernel)), ...because };
+  const differences = listingDifferences(listing, rs);
+  return differences.length === 0 ? { holdsFrom: true, ...because } : { holdsFrom: false, differences, ...because };
 }
 
-/** Reads kpb's table of one family in a target, as canonical objects. */
-type ReadCanon = (target: Target, family: NftFamily) => Promise<readonly CanonObject[]>;
+/** What differs between kpb's table of `rs`'s family in a target and `rs` (none: it holds `rs`). */
+type TableDifferences = (target: Target, rs: NftRuleset) => Promise<readonly Difference[]>;
 
 /**
  * The backend methods both nft backends share: the `nft -f` script of a plan, verify (the
- * backends differ only in how they read the table: `readCanon`) and the in-memory tracer.
+ * backends differ only in how they read and compare the table: `differences`) and the in-memory tracer.
  */
-export function rulesetMethods(build: (plan: Plan) => NftRuleset, readCanon: ReadCanon): Pick<Backend, 'renderText' | 'verify' | 'trace'> {
+export function rulesetMethods(build: (plan: Plan) => NftRuleset, differences: TableDifferences): Pick<Backend, 'renderText' | 'verify' | 'trace'> {
   return {
     renderText: (plan) => renderScript(build(plan)),
     async verify(target, plan) {
-      const rs = build(plan);
-      const differences = compareCanon(canonicalObjects(rs), await readCanon(target, rs.family));
-      return { ok: differences.length === 0, differences };
+      const found = await differences(target, build(plan));
+      return { ok: found.length === 0, differences: found };
     },
     trace: (plan, packet) => traceRuleset(build(plan), { nodeIPs: plan.nodeIPs }, packet),
   };

@@ -13,6 +13,7 @@ import { diffRulesets, nftFamily, printCanon, renderCanonical, rulesetBuilder, r
 import type { NftFamily, NftLayout, NftOp, NftRuleset } from '@kpb/backend-nft';
 import { NftnlEncoder } from './encode.ts';
 import type { EncodeHooks } from './encode.ts';
+import { listingDifferences } from './compare.ts';
 import { listingToCanon } from './decode.ts';
 import { checkGeneration } from './drift.ts';
 import type { DriftContext, GenerationCheck } from './drift.ts';
@@ -172,7 +173,7 @@ export function createNftnlBackend(options: NftnlBackendOptions = {}): NftnlBack
     encoders: encoders(options.testHooks),
   };
   const { build } = ctx;
-  const listCanon = async (target: Target, family: NftFamily) => listingToCanon(await ctx.netlink.listRuleset(netnsOf(target), family, TABLE));
+  const list = (target: Target, family: NftFamily) => ctx.netlink.listRuleset(netnsOf(target), family, TABLE);
 
   return {
     name: 'nftnl',
@@ -180,7 +181,7 @@ export function createNftnlBackend(options: NftnlBackendOptions = {}): NftnlBack
     build,
     encodePlan: (plan) => ctx.encoders.full(build(plan), false).finish(),
     renderCanonical: (plan) => renderCanonical(build(plan)),
-    ...rulesetMethods(build, listCanon),
+    ...rulesetMethods(build, async (target, rs) => listingDifferences(await list(target, rs.family), rs)),
     recorded(target, family = 'ip') {
       const r = ctx.records.recall(target, family);
       return r && { generation: r.generation, digest: r.digest };
@@ -189,7 +190,7 @@ export function createNftnlBackend(options: NftnlBackendOptions = {}): NftnlBack
     sync: (target, from, to) => runSync(syncHooks(ctx, target), from, to, ctx.clock),
 
     async readBack(target: Target): Promise<string> {
-      const parts = await Promise.all((['ip', 'ip6'] as const).map(async (f) => printCanon(await listCanon(target, f))));
+      const parts = await Promise.all((['ip', 'ip6'] as const).map(async (f) => printCanon(listingToCanon(await list(target, f)))));
       return parts.join('');
     },
 

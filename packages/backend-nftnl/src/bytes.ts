@@ -300,4 +300,11 @@ export function intervalsToValues(keys: readonly { key: Uint8Array; end: boolean
   return out;
 }
 
-export const fromHex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, 'hex'));
+const nibble = (c: number): number => (c <= 57 ? c - 48 : (c | 32) - 87);
+
+/** Bytes of a hex string (the addon's listing attributes): a loop, no Buffer per value (a listing has ~10⁶ of them). */
+export function fromHex(h: string): Uint8Array {
+  const out = new Uint8Array(h.length >> 1);
+  for (let i = 0; i < out.length; i++) out[i] = (nibble(h.charCodeAt(2 * i)) << 4) | nibble(h.charCodeAt(2 * i + 1));
+  return out;
+}

@@ -8,8 +8,8 @@
  * The addon's listing carries no table userdata: the table comment is taken to be the one kpb
  * writes when the table exists (`TABLE_COMMENT`).
  */
-import { canonicalObjects, formatRule } from '@kpb/backend-nft';
-import type { CanonObject, KeyType, NftChain, NftFamily, NftMap, NftRule, NftRuleset, NftSet, Statement, Verdict, ChainHook, ElementKey } from '@kpb/backend-nft';
+import { chainCanon, formatRule, mapCanon, setCanon, sortCanon, tableCanon } from '@kpb/backend-nft';
+import type { CanonObject, KeyType, NftChain, NftFamily, NftMap, NftRule, NftSet, Statement, Verdict, ChainHook, ElementKey } from '@kpb/backend-nft';
 import {
   IP_HEADER_OFFSET, NF_CT_STATE_NEW_BIT, NF_NAT_RANGE, NF_VERDICT, NFT_CMP_OP, NFT_CT_KEY, NFT_DYNSET_OP,
   NFT_FIB_F, NFT_FIB_RESULT, NFT_LOOKUP_F_INV, NFT_META_KEY, NFT_NAT_TYPE, NFT_PAYLOAD_BASE, NFT_REG,
@@ -250,59 +250,96 @@ function udataComment(hexText: string | undefined, type: number): string | undef
   return v ? cstring(v) : undefined;
 }
 
-/** Canonical objects of one table's listing (empty when the table does not exist). */
-export function listingToCanon(l: Listing): CanonObject[] {
-  if (!l.exists || !l.table) return [];
+/** A listed rule: its statements, or (a rule kpb does not write) the text it is listed as. */
+export type DecodedRule = NftRule | { readonly unknown: string };
+
+/** A listed chain: its definition (without rules) and its rules, decoded. */
+export interface DecodedChain {
+  readonly chain: NftChain;
+  readonly rules: readonly DecodedRule[];
+}
+
+/** One listed table in the nft backend's model, objects by name. */
+export interface DecodedTable {
+  readonly family: NftFamily;
+  readonly table: string;
+  readonly chains: ReadonlyMap<string, DecodedChain>;
+  readonly sets: ReadonlyMap<string, NftSet>;
+  readonly maps: ReadonlyMap<string, NftMap>;
+}
+
+function decodeRules(c: ListedChain, family: NftFamily, sets: ReadonlyMap<string, ListedSet>): DecodedRule[] {
+  return c.rules.map((r): DecodedRule => {
+    try {
+      const statements = decodeRule(r.exprs, family, sets);
+      const comment = udataComment(r.userdata, NFTNL_UDATA_COMMENT.rule);
+      return comment !== undefined ? { statements, comment } : { statements };
+    } catch (e) {
+      if (!(e instanceof Undecodable)) throw e;
+      return { unknown: `# unknown (${e.message}): ${r.text.split('\n').slice(1).map((x) => x.trim()).join(' ')}` };
+    }
+  });
+}
+
+/** A named set or verdict map of the listing in the nft backend's model. */
+function decodeSet(s: ListedSet): { set: NftSet } | { map: NftMap } {
+  const keyType = keyTypesOf(s.keyType) ?? fail(`key type ${s.keyType}`);
+  const comment = udataComment(s.userdata, NFTNL_UDATA_SET.comment);
+  if (s.flags & NFT_SET_F.map) {
+    const elements = s.elements.map((e) => ({ key: keyValues(fromHex(e.key), keyType), verdict: verdictOf(e.verdict?.kind, e.verdict?.chain) }));
+    return { map: { name: s.name, keyType, dataType: 'verdict', ...(comment !== undefined ? { comment } : {}), elements } };
+  }
+  const flags: ('dynamic' | 'timeout')[] = [];
+  if (s.flags & NFT_SET_F.eval) flags.push('dynamic');
+  if (s.flags & NFT_SET_F.timeout) flags.push('timeout');
+  return {
+    set: {
+      name: s.name,
+      keyType,
+      flags,
+      ...(s.timeout !== undefined ? { timeoutSeconds: s.timeout / 1000 } : {}),
+      ...(comment !== undefined ? { comment } : {}),
+      elements: flags.includes('dynamic') ? [] : s.elements.map((e) => keyValues(fromHex(e.key), keyType)),
+    },
+  };
+}
+
+/** One table's listing, decoded (undefined when the table does not exist). */
+export function decodeTable(l: Listing): DecodedTable | undefined {
+  if (!l.exists || !l.table) return undefined;
   const family = l.family as NftFamily;
   const setsByName = new Map(l.sets.map((s) => [s.name, s]));
-  const chains: NftChain[] = [];
-  const ruleTexts = new Map<string, string[]>();
-  for (const c of l.chains) {
-    chains.push(chainOf(c));
-    const texts: string[] = [];
-    for (const r of c.rules) {
-      try {
-        const statements = decodeRule(r.exprs, family, setsByName);
-        const comment = udataComment(r.userdata, NFTNL_UDATA_COMMENT.rule);
-        const rule: NftRule = comment !== undefined ? { statements, comment } : { statements };
-        texts.push(formatRule(rule, family));
-      } catch (e) {
-        if (!(e instanceof Undecodable)) throw e;
-        texts.push(`# unknown (${e.message}): ${r.text.split('\n').slice(1).map((x) => x.trim()).join(' ')}`);
-      }
-    }
-    ruleTexts.set(c.name, texts);
-  }
-  const sets: NftSet[] = [];
-  const maps: NftMap[] = [];
+  const chains = new Map<string, DecodedChain>();
+  for (const c of l.chains) chains.set(c.name, { chain: chainOf(c), rules: decodeRules(c, family, setsByName) });
+  const sets = new Map<string, NftSet>();
+  const maps = new Map<string, NftMap>();
   for (const s of l.sets) {
     if (s.flags & NFT_SET_F.anonymous) continue;
-    const keyType = keyTypesOf(s.keyType) ?? fail(`key type ${s.keyType}`);
-    const comment = udataComment(s.userdata, NFTNL_UDATA_SET.comment);
-    if (s.flags & NFT_SET_F.map) {
-      maps.push({
-        name: s.name,
-        keyType,
-        dataType: 'verdict',
-        ...(comment !== undefined ? { comment } : {}),
-        elements: s.elements.map((e) => ({ key: keyValues(fromHex(e.key), keyType), verdict: verdictOf(e.verdict?.kind, e.verdict?.chain) })),
-      });
-    } else {
-      const flags: ('dynamic' | 'timeout')[] = [];
-      if (s.flags & NFT_SET_F.eval) flags.push('dynamic');
-      if (s.flags & NFT_SET_F.timeout) flags.push('timeout');
-      sets.push({
-        name: s.name,
-        keyType,
-        flags,
-        ...(s.timeout !== undefined ? { timeoutSeconds: s.timeout / 1000 } : {}),
-        ...(comment !== undefined ? { comment } : {}),
-        elements: flags.includes('dynamic') ? [] : s.elements.map((e) => keyValues(fromHex(e.key), keyType)),
-      });
-    }
+    const d = decodeSet(s);
+    if ('map' in d) maps.set(s.name, d.map);
+    else sets.set(s.name, d.set);
   }
-  const rs: NftRuleset = { family, table: l.table.name as 'kube-proxy', comment: TABLE_COMMENT, chains, sets, maps };
-  return canonicalObjects(rs).map((o) => (o.kind === 'chain' ? { ...o, items: ruleTexts.get(o.name) ?? [] } : o));
+  return { family, table: l.table.name, chains, sets, maps };
+}
+
+/** The canonical table object of a listed table. */
+export const decodedTableCanon = (t: DecodedTable): CanonObject => tableCanon({ family: t.family, table: t.table, comment: TABLE_COMMENT });
+
+/** The canonical object of a listed chain: rules printed as nft lists them. */
+export function decodedChainCanon(c: DecodedChain, family: NftFamily): CanonObject {
+  const items = c.rules.map((r) => ('unknown' in r ? r.unknown : formatRule(r, family)));
+  return { ...chainCanon(c.chain, family), items };
+}
+
+/** Canonical objects of one table's listing (empty when the table does not exist). */
+export function listingToCanon(l: Listing): CanonObject[] {
+  const t = decodeTable(l);
+  if (!t) return [];
+  const out = [decodedTableCanon(t)];
+  for (const c of t.chains.values()) out.push(decodedChainCanon(c, t.family));
+  for (const s of t.sets.values()) out.push(setCanon(s, t.family));
+  for (const m of t.maps.values()) out.push(mapCanon(m, t.family));
+  return sortCanon(out);
 }
 
 function chainOf(c: ListedChain): NftChain {

@@ -8,10 +8,9 @@
 import { distrust, parseDigest, planDigest } from '@kpb/backend';
 import type { CommitRecords, DriftCheck, PlanDigest, Target } from '@kpb/backend';
 import type { Plan } from '@kpb/compiler';
-import { nftFamily, rulesetMethods, TABLE } from '@kpb/backend-nft';
+import { nftFamily, TABLE } from '@kpb/backend-nft';
 import type { NftLayout, NftRuleset } from '@kpb/backend-nft';
-import type { Listing } from '@kpb/native';
-import { listingToCanon } from './decode.ts';
+import { listingHoldsRuleset } from './compare.ts';
 import { netnsOf } from './transport.ts';
 import type { NetlinkPort } from './transport.ts';
 
@@ -30,16 +29,6 @@ export interface GenerationCheck {
   readonly fromDigest: PlanDigest;
 }
 
-/**
- * Does the addon's listing hold exactly `rs` (the ruleset of `from`)? For now the decoded listing
- * is compared as canonical objects, as `verify` does.
- */
-async function listingHoldsFrom(target: Target, from: Plan, rs: NftRuleset, listing: Listing, readBackBecause: string): Promise<DriftCheck> {
-  const found = listingToCanon(listing);
-  const { ok, differences } = await rulesetMethods(() => rs, async () => found).verify(target, from);
-  return ok ? { holdsFrom: true, readBackBecause } : { holdsFrom: false, differences, readBackBecause };
-}
-
 export async function checkGeneration(ctx: DriftContext, target: Target, from: Plan): Promise<GenerationCheck> {
   const family = nftFamily(from);
   const rec = ctx.records.recall(target, family);
@@ -51,5 +40,5 @@ export async function checkGeneration(ctx: DriftContext, target: Target, from: P
   }
   // The listing is consistent with one generation: the one the comparison vouches for.
   const listing = await ctx.netlink.listRuleset(netnsOf(target), family, TABLE);
-  return { drift: await listingHoldsFrom(target, from, ctx.build(from), listing, why), generation: listing.generation, fromDigest: planDigest(from) };
+  return { drift: listingHoldsRuleset(listing, ctx.build(from), why), generation: listing.generation, fromDigest: planDigest(from) };
 }

@@ -7,9 +7,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNftBackend } from '@kpb/backend-nft';
+import { listRuleset } from '@kpb/native';
 import type { Plan } from '@kpb/compiler';
 import { canUseKernel } from '@kpb/testing';
 import { createNftnlBackend } from '../src/index.ts';
+import { listingHoldsRuleset } from '../src/compare.ts';
 import { blocksSorted, cluster, deleteNetns, editCluster, listRulesetText, makeNetns, nftIn, plan, structure } from './helpers.ts';
 import type { NsTarget } from './helpers.ts';
 
@@ -134,6 +136,29 @@ describe.skipIf(!canUseKernel())('nftnl backend on a real kernel', () => {
       expect((await nftnl.verify(t, B)).ok).toBe(true);
     }
   }, 180_000);
+
+  it('listingHoldsRuleset: holds after apply; after hand edits, the same differences as the canonical comparison of every object', async () => {
+    const t = ns();
+    const nftnl = createNftnlBackend({ stateDir });
+    await nftnl.apply(t, A);
+    const rs = nftnl.build(A);
+    const list = () => listRuleset(t.name, 'ip', 'kube-proxy');
+    expect(listingHoldsRuleset(await list(), rs, 'why')).toEqual({ holdsFrom: true, readBackBecause: 'why' });
+    const sp = A.servicePorts.find((s) => s.flags.hasInternalEndpoints && !s.flags.internalPolicy.startsWith('l'))!;
+    nftIn(t, ['delete', 'element', 'ip', 'kube-proxy', 'service-ips', `{ ${sp.clusterIP} . ${sp.protocol.toLowerCase()} . ${sp.port} }`]);
+    nftIn(t, ['add', 'element', 'ip', 'kube-proxy', 'service-ips', '{ 10.255.255.1 . tcp . 1 : drop }']);
+    nftIn(t, ['add', 'rule', 'ip', 'kube-proxy', 'masquerading', 'accept']);
+    nftIn(t, ['add', 'chain', 'ip', 'kube-proxy', 'aaa-foreign']);
+    const endpointChain = rs.chains.find((c) => c.name.startsWith('endpoint-') && c.rules.length > 0)!.name;
+    nftIn(t, ['flush', 'chain', 'ip', 'kube-proxy', endpointChain]);
+    const drift = listingHoldsRuleset(await list(), rs);
+    if (drift.holdsFrom) throw new Error('hand edits not seen');
+    // The same differences, in the same order, as a verify through `nft list table`.
+    const canonical = (await createNftBackend().verify(t, A)).differences;
+    expect(canonical.length).toBeGreaterThanOrEqual(5);
+    expect(drift.differences).toEqual(canonical);
+    expect((await nftnl.verify(t, A)).differences).toEqual(canonical);
+  }, 120_000);
 
   it('a change outside kpb table (generation moved, table intact) is read back and the sync stays incremental', async () => {
     const t = ns();
