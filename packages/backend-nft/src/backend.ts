@@ -10,10 +10,11 @@ import type { Plan } from '@kpb/compiler';
 import { commitBinding, nativeGeneration } from './binding.ts';
 import type { CommitBinding, GenerationCheck, ReadGeneration } from './binding.ts';
 import { canonicalizeListing } from './canonical.ts';
-import { diffRulesets, renderOps } from './diff.ts';
+import { renderOps } from './diff.ts';
+import { nftFamily } from './build.ts';
 import { renderCanonical, renderScript } from './render.ts';
 import type { NftFamily, NftLayout, NftRuleset } from './ruleset.ts';
-import { listingDifferences, listingHolds, listTable, rulesetBuilder, rulesetMethods, TABLE } from './table.ts';
+import { diffChangedServicePorts, listingDifferences, listingHolds, listTable, rulesetBuilder, rulesetMethods, TABLE } from './table.ts';
 
 /**
  * Generation steps of one `nft -f` script, measured on Linux 6.18 with nft 1.0.6: +1 whatever
@@ -97,10 +98,9 @@ function syncHooks(ctx: NftContext, target: Target): SyncHooks<string> {
       const before = ctx.build(from);
       return listingHolds(await listTable(ctx.runTool, target, before.family, ctx.timeoutMs), before, generation.why);
     },
-    diff(from, to) {
-      const after = ctx.build(to);
-      const diff = diffRulesets(ctx.build(from), after);
-      return diff.fullReason ? { fullReason: diff.fullReason } : { update: renderOps(diff.ops, after.family, after.table) };
+    diff(from, to, changes) {
+      const diff = diffChangedServicePorts(ctx.build, from, to, changes);
+      return diff.fullReason ? { fullReason: diff.fullReason } : { update: renderOps(diff.ops, nftFamily(to), TABLE) };
     },
     async send(script, to, changes) {
       const { generation, from } = checked!;

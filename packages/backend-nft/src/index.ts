@@ -16,7 +16,7 @@ export { diffRulesets, renderOps, describeOp } from './diff.ts';
 export { writeOps, writeReplace } from './ops.ts';
 export type { NftOp, NftSink } from './ops.ts';
 export { createNftBackend } from './backend.ts';
-export { TABLE, rulesetBuilder, rulesetMethods } from './table.ts';
+export { TABLE, diffChangedServicePorts, rulesetBuilder, rulesetMethods } from './table.ts';
 export type { NftBackend } from './backend.ts';
 export { commitBinding, nativeGeneration } from './binding.ts';
 export type { CommitBinding, GenerationCheck, ReadGeneration } from './binding.ts';

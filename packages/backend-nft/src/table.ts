@@ -4,7 +4,7 @@
  * the backend methods that only need the ruleset. Shared by @kpb/backend-nft and @kpb/backend-nftnl.
  */
 import type { Backend, Difference, DriftCheck, RunTool, Target } from '@kpb/backend';
-import type { Plan } from '@kpb/compiler';
+import type { Plan, PlanDiff } from '@kpb/compiler';
 import { buildRuleset } from './build.ts';
 import type { BuildOptions } from './build.ts';
 import { compareCanon, listedObjects } from './canonical.ts';
@@ -12,6 +12,8 @@ import { renderScript, rulesetObjects } from './render.ts';
 import { checkReferences } from './ruleset.ts';
 import type { NftFamily, NftRuleset } from './ruleset.ts';
 import { traceRuleset } from './trace.ts';
+import { diffRulesets } from './diff.ts';
+import type { RulesetDiff } from './diff.ts';
 
 export const TABLE = 'kube-proxy';
 
@@ -28,6 +30,15 @@ export function rulesetBuilder(options: BuildOptions): (plan: Plan) => NftRulese
     }
     return rs;
   };
+}
+
+/**
+ * The ruleset diff of a sync from `from` to `to`, built from the changed service ports alone
+ * (their chains, sets and map elements, old and new): the rest of the table is the same on both
+ * sides, so building it twice (~0.5 s each at 10k services) would only show that.
+ */
+export function diffChangedServicePorts(build: (plan: Plan) => NftRuleset, from: Plan, to: Plan, changes: PlanDiff): RulesetDiff {
+  return diffRulesets(build({ ...from, servicePorts: changes.before }), build({ ...to, servicePorts: changes.after }));
 }
 
 /** `nft list table FAMILY kube-proxy` in the target; '' when the table does not exist. */

@@ -9,7 +9,7 @@
 import { commitRecords, fileStateStore, planDigest, runSync, systemClock, updateDigest } from '@kpb/backend';
 import type { ApplyResult, Backend, Clock, StateStore, SyncHooks, Target } from '@kpb/backend';
 import type { Plan, PlanDiff } from '@kpb/compiler';
-import { diffRulesets, nftFamily, printCanon, renderCanonical, rulesetBuilder, rulesetMethods, TABLE } from '@kpb/backend-nft';
+import { diffChangedServicePorts, nftFamily, printCanon, renderCanonical, rulesetBuilder, rulesetMethods, TABLE } from '@kpb/backend-nft';
 import type { NftFamily, NftLayout, NftOp, NftRuleset } from '@kpb/backend-nft';
 import { NftnlEncoder } from './encode.ts';
 import type { EncodeHooks } from './encode.ts';
@@ -104,8 +104,7 @@ function syncHooks(ctx: NftnlContext, target: Target): SyncHooks<readonly NftOp[
       return checked.drift;
     },
     diff(from, to, changes) {
-      // Only the changed service ports: their chains, sets and map elements, old and new.
-      const diff = diffRulesets(ctx.build({ ...from, servicePorts: changes.before }), ctx.build({ ...to, servicePorts: changes.after }));
+      const diff = diffChangedServicePorts(ctx.build, from, to, changes);
       return diff.fullReason ? { fullReason: diff.fullReason } : { update: diff.ops };
     },
     send: (ops, to, changes) => sendUpdate(ctx, target, checked!, ops, to, changes),
