@@ -40,7 +40,8 @@ export interface NetlinkError extends Error {
 interface NativeAddon {
   applyBatch(netns: string | null, batch: Uint8Array, options?: ApplyOptions): Promise<ApplyResult>;
   getGeneration(netns: string | null): Promise<number>;
-  listRuleset(netns: string | null, family: Family, table: string): Promise<RawListing>;
+  /** The listing as JSON text (one JSON.parse is much faster than building it through N-API). */
+  listRuleset(netns: string | null, family: Family, table: string): Promise<string>;
   constants: Record<string, number>;
 }
 
@@ -95,7 +96,7 @@ export function getGeneration(netns: string | null): Promise<number> {
 
 /** Everything one table holds. A missing table gives `{ exists: false, … }`. */
 export function listRuleset(netns: string | null, family: Family, table: string): Promise<Listing> {
-  return loadNative().listRuleset(netns, family, table).then(decodeListing);
+  return loadNative().listRuleset(netns, family, table).then((json) => decodeListing(JSON.parse(json) as RawListing));
 }
 
 /** Constants compiled from the installed headers ({ NFTNL_EXPR_PAYLOAD_DREG: 1, … }). */

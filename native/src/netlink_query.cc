@@ -24,16 +24,19 @@ int Query::Run(uint32_t seq, mnl_cb_t cb, void* data) {
   uint32_t portid = sock_.portid();
   double deadline = NowMs() + kReplyTimeoutMs;
   for (long iter = 0; iter < 10'000'000; iter++) {
-    double left = deadline - NowMs();
-    if (left <= 0) return ETIMEDOUT;
-    pollfd p{sock_.fd(), POLLIN, 0};
-    int pr = poll(&p, 1, int(left) + 1);
-    if (pr < 0 && errno == EINTR) continue;
-    if (pr <= 0) return pr == 0 ? ETIMEDOUT : errno;
+    // Read first, wait only when nothing is queued: the kernel queues a dump's first part while
+    // handling the request and the next one while handling the previous recv.
     ssize_t n = recv(sock_.fd(), rsp_.data(), rsp_.size(), MSG_DONTWAIT);
     if (n < 0) {
-      if (errno == EINTR || errno == EAGAIN) continue;
-      return errno;
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN) return errno;
+      double left = deadline - NowMs();
+      if (left <= 0) return ETIMEDOUT;
+      pollfd p{sock_.fd(), POLLIN, 0};
+      int pr = poll(&p, 1, int(left) + 1);
+      if (pr < 0 && errno == EINTR) continue;
+      if (pr <= 0) return pr == 0 ? ETIMEDOUT : errno;
+      continue;
     }
     int ret = mnl_cb_run(rsp_.data(), size_t(n), seq, portid, cb, data);
     if (ret < 0) return errno ? errno : EPROTO;
