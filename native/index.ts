@@ -4,7 +4,7 @@
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { decodeListing } from './lib/listing.ts';
+import { decodeListing, EXPR_SCHEMA } from './lib/listing.ts';
 import type { Listing, RawListing } from './lib/listing.ts';
 import type { Family } from './lib/constants.ts';
 
@@ -41,7 +41,7 @@ interface NativeAddon {
   applyBatch(netns: string | null, batch: Uint8Array, options?: ApplyOptions): Promise<ApplyResult>;
   getGeneration(netns: string | null): Promise<number>;
   /** The listing as JSON text (one JSON.parse is much faster than building it through N-API). */
-  listRuleset(netns: string | null, family: Family, table: string): Promise<string>;
+  listRuleset(netns: string | null, family: Family, table: string, schema: typeof EXPR_SCHEMA): Promise<string>;
   constants: Record<string, number>;
 }
 
@@ -96,7 +96,7 @@ export function getGeneration(netns: string | null): Promise<number> {
 
 /** Everything one table holds. A missing table gives `{ exists: false, … }`. */
 export function listRuleset(netns: string | null, family: Family, table: string): Promise<Listing> {
-  return loadNative().listRuleset(netns, family, table).then((json) => decodeListing(JSON.parse(json) as RawListing));
+  return loadNative().listRuleset(netns, family, table, EXPR_SCHEMA).then((json) => decodeListing(JSON.parse(json) as RawListing));
 }
 
 /** Constants compiled from the installed headers ({ NFTNL_EXPR_PAYLOAD_DREG: 1, … }). */

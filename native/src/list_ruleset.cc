@@ -9,6 +9,7 @@
 #include <linux/netfilter/nf_tables.h>
 
 #include <charconv>
+#include <map>
 #include <vector>
 
 #include "common.h"
@@ -24,9 +25,17 @@ constexpr int kMaxAttempts = 5;
 
 struct ExprOut {
   std::string name;
-  std::vector<std::pair<uint16_t, std::string>> attrs;  // id -> hex
+  std::string attrs;  // the members of its JSON `attrs` object, decoded by the schema
   std::vector<ExprOut> nested;
 };
+
+// How JS names and decodes an attribute (native/lib/constants.ts EXPR): numbers, strings, hex.
+enum class AttrKind { kUnsigned, kSigned, kStr, kHex };
+struct AttrSpec {
+  std::string name;
+  AttrKind kind;
+};
+using ExprSchema = std::map<std::string, std::map<uint16_t, AttrSpec>>;
 struct RuleOut {
   uint64_t handle = 0;
   bool hasPosition = false;
@@ -77,6 +86,7 @@ std::string HexAttr(Get get) {
 
 struct Ctx {
   std::string table;
+  const ExprSchema* schema;
   Listing* out;
   std::vector<RuleOut>* rules;  // of the chain being read
 };
@@ -154,31 +164,68 @@ int ElemCb(const nlmsghdr* nlh, void* data) {
   return MNL_CB_OK;
 }
 
-ExprOut ReadExpr(nftnl_expr* e);
+struct ExprRead {
+  const ExprSchema* schema;
+  std::vector<ExprOut>* out;
+};
 
-int NestedCb(nftnl_expr* e, void* data) {
-  static_cast<std::vector<ExprOut>*>(data)->push_back(ReadExpr(e));
+ExprOut ReadExpr(nftnl_expr* e, const ExprSchema& schema);
+
+int ExprCb(nftnl_expr* e, void* data) {
+  auto* r = static_cast<ExprRead*>(data);
+  r->out->push_back(ReadExpr(e, *r->schema));
   return 0;
 }
 
-ExprOut ReadExpr(nftnl_expr* e) {
+void AppendJsonString(std::string& out, const char* p, size_t n);
+
+// One attribute as a JSON member, decoded as the JS listing did from hex: numbers by their
+// width (1, 2, 4, 8 bytes, host order; u64 above 2^53 as a decimal string), strings up to NUL.
+void AppendAttr(std::string& out, const AttrSpec* spec, uint16_t id, const uint8_t* p, uint32_t len) {
+  if (!out.empty()) out += ',';
+  if (spec) AppendJsonString(out, spec->name.data(), spec->name.size());
+  else out += "\"attr" + std::to_string(id) + '"';
+  out += ':';
+  AttrKind kind = spec ? spec->kind : AttrKind::kHex;
+  if (kind == AttrKind::kStr) {
+    size_t n = strnlen(reinterpret_cast<const char*>(p), len);
+    AppendJsonString(out, reinterpret_cast<const char*>(p), n);
+    return;
+  }
+  if (kind != AttrKind::kHex && (len == 1 || len == 2 || len == 4 || len == 8)) {
+    uint64_t v = 0;
+    memcpy(&v, p, len);  // little-endian host: the low bytes
+    if (len == 4 && kind == AttrKind::kSigned) out += std::to_string(int32_t(uint32_t(v)));
+    else if (v < (uint64_t(1) << 53)) out += std::to_string(v);
+    else out += '"' + std::to_string(v) + '"';
+    return;
+  }
+  out += '"' + ToHex(p, len) + '"';
+}
+
+ExprOut ReadExpr(nftnl_expr* e, const ExprSchema& schema) {
   ExprOut o;
   o.name = S(nftnl_expr_get_str(e, NFTNL_EXPR_NAME));
+  auto known = schema.find(o.name);
   bool dynset = o.name == "dynset";
   for (uint16_t id = NFTNL_EXPR_BASE; id < 32; id++) {
     if (!nftnl_expr_is_set(e, id)) continue;
     if (dynset && (id == NFTNL_EXPR_DYNSET_EXPR || id == NFTNL_EXPR_DYNSET_EXPRESSIONS)) continue;
     uint32_t len = 0;
     const void* p = nftnl_expr_get(e, id, &len);
-    if (p) o.attrs.emplace_back(id, ToHex(p, len));
+    if (!p) continue;
+    const AttrSpec* spec = nullptr;
+    if (known != schema.end()) {
+      auto it = known->second.find(id);
+      if (it != known->second.end()) spec = &it->second;
+    }
+    AppendAttr(o.attrs, spec, id, static_cast<const uint8_t*>(p), len);
   }
-  if (dynset) nftnl_expr_expr_foreach(e, NestedCb, &o.nested);
+  if (dynset) {
+    ExprRead nested{&schema, &o.nested};
+    nftnl_expr_expr_foreach(e, ExprCb, &nested);
+  }
   return o;
-}
-
-int ExprCb(nftnl_expr* e, void* data) {
-  static_cast<RuleOut*>(data)->exprs.push_back(ReadExpr(e));
-  return 0;
 }
 
 int RuleCb(const nlmsghdr* nlh, void* data) {
@@ -192,7 +239,8 @@ int RuleCb(const nlmsghdr* nlh, void* data) {
       o.position = (nftnl_rule_is_set(r, NFTNL_RULE_POSITION) ? nftnl_rule_get_u64(r, NFTNL_RULE_POSITION) : 0);
     }
     o.userdata = HexAttr([&](uint32_t* l) { return nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, l); });
-    nftnl_expr_foreach(r, ExprCb, &o);
+    ExprRead exprs{c->schema, &o.exprs};
+    nftnl_expr_foreach(r, ExprCb, &exprs);
     std::vector<char> buf(4096);
     for (int i = 0; i < 8; i++) {
       int n = nftnl_rule_snprintf(buf.data(), buf.size(), r, NFTNL_OUTPUT_DEFAULT, 0);
@@ -228,6 +276,28 @@ ElemOut ReadElem(nftnl_set_elem* e) {
   return o;
 }
 
+// `p[0, n)` as a JSON string: the runs between characters that need escaping in one append.
+void AppendJsonString(std::string& out, const char* p, size_t n) {
+  static const char digits[] = "0123456789abcdef";
+  out += '"';
+  size_t from = 0;
+  for (size_t i = 0; i < n; i++) {
+    auto c = static_cast<unsigned char>(p[i]);
+    if (c != '"' && c != '\\' && c >= 0x20) continue;
+    out.append(p + from, i - from);
+    from = i + 1;
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += char(c);
+    } else {
+      const char esc[] = {'\\', 'u', '0', '0', digits[c >> 4], digits[c & 15]};
+      out.append(esc, sizeof esc);
+    }
+  }
+  out.append(p + from, n - from);
+  out += '"';
+}
+
 // The listing as JSON text, written on the worker thread: one JSON.parse on the main thread
 // builds the objects several times faster than an N-API call per property (10k services:
 // ~2M objects and ~5M properties).
@@ -253,22 +323,7 @@ class Json {
     out_ += k;
     out_ += "\":";
   }
-  void Str(const std::string& v) {
-    out_ += '"';
-    size_t from = 0;  // copies the runs between characters that need escaping in one append
-    for (size_t i = 0; i < v.size(); i++) {
-      auto c = static_cast<unsigned char>(v[i]);
-      if (c != '"' && c != '\\' && c >= 0x20) continue;
-      out_.append(v, from, i - from);
-      from = i + 1;
-      static const char digits[] = "0123456789abcdef";
-      const char esc[] = {'\\', 'u', '0', '0', digits[c >> 4], digits[c & 15]};
-      if (c == '"' || c == '\\') out_.append({'\\', char(c)});
-      else out_.append(esc, sizeof esc);
-    }
-    out_.append(v, from, v.size() - from);
-    out_ += '"';
-  }
+  void Str(const std::string& v) { AppendJsonString(out_, v.data(), v.size()); }
   template <typename N>
   void Num(N v) {
     char buf[24];
@@ -277,12 +332,7 @@ class Json {
   void Field(const char* k, const std::string& v) { Key(k), Str(v); }
   template <typename N>
   void Field(const char* k, N v) { Key(k), Num(v); }
-  // "<n>": (an attribute id as a key)
-  void Quoted(uint16_t n) {
-    out_ += '"';
-    Num(n);
-    out_ += "\":";
-  }
+  void Text(const std::string& v) { out_ += v; }
   void Raw(const char* k, const char* v) { Key(k), out_ += v; }
 
   template <typename T, typename Fn>
@@ -304,14 +354,8 @@ class Json {
 void WriteExpr(Json& j, const ExprOut& x) {
   j.Open('{');
   j.Field("name", x.name);
-  j.Key("raw");
-  j.Open('{');
-  for (auto& [id, hex] : x.attrs) {
-    j.Next();
-    j.Quoted(id);
-    j.Str(hex);
-  }
-  j.Close('}');
+  j.Key("attrs");
+  j.Text('{' + x.attrs + '}');
   if (!x.nested.empty()) j.Array("nested", x.nested, WriteExpr);
   j.Close('}');
 }
@@ -326,20 +370,21 @@ void WriteRule(Json& j, const RuleOut& r) {
   j.Close('}');
 }
 
+// Members in the order of the objects the JS side made before (hook, policy and verdict last).
 void WriteChain(Json& j, const ChainOut& c) {
   j.Open('{');
   j.Field("name", c.name);
   j.Field("handle", c.handle);
   if (c.base) {
-    j.Field("hook", uint64_t(c.hook));
     j.Field("prio", int64_t(c.prio));
     j.Field("type", c.type);
   }
-  if (c.hasPolicy) j.Field("policy", uint64_t(c.policy));
   j.Field("use", uint64_t(c.use));
   j.Field("flags", uint64_t(c.flags));
   if (!c.userdata.empty()) j.Field("userdata", c.userdata);
   j.Array("rules", c.rules, WriteRule);
+  if (c.base) j.Field("hook", uint64_t(c.hook));
+  if (c.hasPolicy) j.Field("policy", uint64_t(c.policy));
   j.Close('}');
 }
 
@@ -347,13 +392,13 @@ void WriteElem(Json& j, const ElemOut& e) {
   j.Open('{');
   j.Field("key", e.key);
   if (!e.keyEnd.empty()) j.Field("keyEnd", e.keyEnd);
-  if (e.hasVerdict) j.Field("verdict", int64_t(e.verdict));
-  if (!e.chain.empty()) j.Field("chain", e.chain);
   if (!e.data.empty()) j.Field("data", e.data);
   if (e.timeout) j.Field("timeout", e.timeout);
   if (e.expiration) j.Field("expiration", e.expiration);
   if (e.flags) j.Field("flags", uint64_t(e.flags));
   if (!e.userdata.empty()) j.Field("userdata", e.userdata);
+  if (e.hasVerdict) j.Field("verdict", int64_t(e.verdict));
+  if (!e.chain.empty()) j.Field("chain", e.chain);
   j.Close('}');
 }
 
@@ -403,9 +448,9 @@ std::string ListingJson(const Listing& l, uint8_t family, const std::string& tab
 
 class ListWorker : public Napi::AsyncWorker {
  public:
-  ListWorker(Napi::Env env, std::string netns, uint8_t family, std::string table)
+  ListWorker(Napi::Env env, std::string netns, uint8_t family, std::string table, ExprSchema schema)
       : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)),
-        netns_(std::move(netns)), family_(family), table_(std::move(table)) {}
+        netns_(std::move(netns)), family_(family), table_(std::move(table)), schema_(std::move(schema)) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
 
   void Execute() override {
@@ -448,7 +493,7 @@ class ListWorker : public Napi::AsyncWorker {
  private:
   int ReadAll(NetnsSocket& sock) {
     Query q(sock);
-    Ctx ctx{table_, &out_, nullptr};
+    Ctx ctx{table_, &schema_, &out_, nullptr};
     // Table.
     stage_ = "table";
     {
@@ -539,18 +584,43 @@ class ListWorker : public Napi::AsyncWorker {
   std::string netns_;
   uint8_t family_;
   std::string table_;
+  ExprSchema schema_;
   std::string stage_;
   OpFailure fail_;
   Listing out_;
   std::string json_;  // the listing, written by Execute for OnOK
 };
 
+// The EXPR schema from JS: { [expr name]: [[attribute id, name, kind], …] }.
+ExprSchema SchemaArg(const Napi::Value& v) {
+  if (!v.IsObject()) throw Napi::TypeError::New(v.Env(), "listRuleset: schema must be an object");
+  static const std::map<std::string, AttrKind> kinds = {
+      {"u8", AttrKind::kUnsigned}, {"u16", AttrKind::kUnsigned}, {"u32", AttrKind::kUnsigned},
+      {"u64", AttrKind::kUnsigned}, {"s32", AttrKind::kSigned}, {"str", AttrKind::kStr},
+      {"bytes", AttrKind::kHex}, {"expr", AttrKind::kHex}};
+  ExprSchema schema;
+  Napi::Object o = v.As<Napi::Object>();
+  Napi::Array names = o.GetPropertyNames();
+  for (uint32_t i = 0; i < names.Length(); i++) {
+    std::string name = names.Get(i).As<Napi::String>().Utf8Value();
+    Napi::Array attrs = o.Get(name).As<Napi::Array>();
+    auto& byId = schema[name];
+    for (uint32_t k = 0; k < attrs.Length(); k++) {
+      Napi::Array a = attrs.Get(k).As<Napi::Array>();
+      auto kind = kinds.find(a.Get(2u).As<Napi::String>().Utf8Value());
+      if (kind == kinds.end()) throw Napi::TypeError::New(v.Env(), "listRuleset: unknown attribute kind in schema");
+      byId[uint16_t(a.Get(0u).As<Napi::Number>().Uint32Value())] = {a.Get(1u).As<Napi::String>().Utf8Value(), kind->second};
+    }
+  }
+  return schema;
+}
+
 }  // namespace
 
 Napi::Value ListRuleset(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 3)
-    throw Napi::TypeError::New(env, "listRuleset(netns, family, table): expected 3 arguments");
+  if (info.Length() < 4)
+    throw Napi::TypeError::New(env, "listRuleset(netns, family, table, schema): expected 4 arguments");
   std::string netns = NetnsArg(info, 0, "listRuleset");
   if (!info[1].IsString()) throw Napi::TypeError::New(env, "listRuleset: family must be 'ip', 'ip6' or 'inet'");
   std::string fam = info[1].As<Napi::String>().Utf8Value();
@@ -563,7 +633,7 @@ Napi::Value ListRuleset(const Napi::CallbackInfo& info) {
   std::string table = info[2].As<Napi::String>().Utf8Value();
   if (table.empty() || table.size() >= NFT_TABLE_MAXNAMELEN)
     throw Napi::TypeError::New(env, "listRuleset: table name must have 1.." + std::to_string(NFT_TABLE_MAXNAMELEN - 1) + " bytes");
-  auto* w = new ListWorker(env, std::move(netns), family, std::move(table));
+  auto* w = new ListWorker(env, std::move(netns), family, std::move(table), SchemaArg(info[3]));
   Napi::Promise p = w->Promise();
   w->Queue();
   return p;

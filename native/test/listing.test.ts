@@ -1,43 +1,46 @@
 /**
- * decodeListing: the addon's hex attribute values → numbers and strings by the EXPR schema
- * (little-endian numbers of 1, 2, 4 and 8 bytes, s32 signed, u64 above 2^53 as a decimal
- * string, NUL-terminated strings in ASCII and UTF-8, bytes and unknown ids left as hex).
+ * decodeListing names what the addon's JSON gives as numbers: chain hooks and policies, element
+ * verdicts (with their chain); numbers it has no name for stay numbers.
  */
 import { describe, expect, it } from 'vitest';
 import { decodeListing } from '../lib/listing.ts';
 import type { RawListing } from '../lib/listing.ts';
 
-const withExprs = (exprs: { name: string; raw: Record<string, string> }[]): RawListing => ({
+const raw = (): RawListing => ({
   exists: true,
   generation: 7,
   family: 'ip',
   table: { name: 't', handle: 1, flags: 0, use: 1 },
-  chains: [{ name: 'c', handle: 2, use: 0, flags: 0, rules: [{ handle: 3, exprs, text: '' }] }],
-  sets: [],
+  chains: [
+    { name: 'pre', handle: 2, prio: -100, type: 'nat', use: 0, flags: 1, rules: [], hook: 0, policy: 1 },
+    { name: 'odd', handle: 3, prio: 0, type: 'filter', use: 0, flags: 1, rules: [], hook: 17, policy: 0 },
+    { name: 'plain', handle: 4, use: 1, flags: 0, rules: [] },
+  ],
+  sets: [{
+    name: 'm', handle: 5, flags: 8, keyType: 7, keyLen: 4, elements: [
+      { key: '0a000001', verdict: -3, chain: 'svc-a' },
+      { key: '0a000002', verdict: 0 },
+      { key: '0a000003', verdict: 99 },
+      { key: '0a000004' },
+    ],
+  }],
 });
 
-const attrsOf = (raw: Record<string, string>, name = 'immediate') => decodeListing(withExprs([{ name, raw }])).chains[0]!.rules[0]!.exprs[0]!.attrs;
-
 describe('decodeListing', () => {
-  it('reads little-endian numbers of every width', () => {
-    expect(attrsOf({ 1: '2a000000' }, 'payload')).toEqual({ dreg: 42 });
-    expect(attrsOf({ 1: 'ff' }, 'payload')).toEqual({ dreg: 255 });
-    expect(attrsOf({ 1: '3412' }, 'payload')).toEqual({ dreg: 0x1234 });
-    expect(attrsOf({ 1: 'feffffff' }, 'payload')).toEqual({ dreg: 0xfffffffe });
-    expect(attrsOf({ 1: '0102030405060000' }, 'counter')).toEqual({ packets: 0x060504030201 });
+  it('names hooks and policies, leaving unknown hooks and plain chains as they are', () => {
+    const l = decodeListing(raw());
+    expect(l.chains.map((c) => [c.hook, c.policy])).toEqual([['prerouting', 'accept'], [17, 'drop'], [undefined, undefined]]);
+    expect(Object.keys(l.chains[0]!)).toEqual(['name', 'handle', 'prio', 'type', 'use', 'flags', 'rules', 'hook', 'policy']);
   });
 
-  it('reads s32 as signed and u64 above 2^53 as a decimal string', () => {
-    expect(attrsOf({ 3: 'fdffffff' })).toEqual({ verdict: -3 });
-    expect(attrsOf({ 3: '01000000' })).toEqual({ verdict: 1 });
-    expect(attrsOf({ 1: 'ffffffffffff1f00', 2: '0000000000002000' }, 'counter')).toEqual({ packets: 2 ** 53 - 1, bytes: '9007199254740992' });
-    expect(attrsOf({ 1: 'ffffffffffffffff' }, 'counter')).toEqual({ packets: '18446744073709551615' });
-  });
-
-  it('reads strings up to their NUL, in UTF-8, and leaves bytes, odd widths and unknown ids as hex', () => {
-    expect(attrsOf({ 4: '6b7562652d70726f787900' })).toEqual({ chain: 'kube-proxy' });
-    expect(attrsOf({ 4: '6162' })).toEqual({ chain: 'ab' });
-    expect(attrsOf({ 4: '63c3a9006869' })).toEqual({ chain: 'cé' });
-    expect(attrsOf({ 2: '0a000001', 5: '010203', 30: 'beef' })).toEqual({ data: '0a000001', chain_id: '010203', attr30: 'beef' });
+  it('names element verdicts and moves their chain into the verdict', () => {
+    const l = decodeListing(raw());
+    expect(l.sets[0]!.elements).toEqual([
+      { key: '0a000001', verdict: { kind: 'jump', chain: 'svc-a' } },
+      { key: '0a000002', verdict: { kind: 'drop' } },
+      { key: '0a000003', verdict: { kind: 99 } },
+      { key: '0a000004' },
+    ]);
+    expect('chain' in l.sets[0]!.elements[0]!).toBe(false);
   });
 });
