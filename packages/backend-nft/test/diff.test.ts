@@ -49,6 +49,24 @@ describe('diffRulesets', () => {
     expect(diffRulesets(a, b).fullReason).toBe('chain filter-input definition differs');
   });
 
+  it('scripts only commands after which nft fetches no rule and no set element', () => {
+    // `add rule TABLE CHAIN handle|index|position N …`, replace, insert at a position, list, reset and get
+    // make nft read every rule of the ruleset (or a set's elements) before it runs the script.
+    const allowed = /^(add|delete) (chain|set|map|element) |^flush chain |^add rule ip kube-proxy \S+ (?!(handle|index|position) )/;
+    const edits = [
+      edit(base, { services: (s) => s.filter((x) => x.name !== 'lb') }),
+      edit(base, { slices: (s) => s.map((x) => (x.serviceName === 'web' ? slice('ns1', 'web', [ep('10.1.1.1', 'node-a'), ep('10.1.2.9')]) : x)) }),
+    ];
+    const scripts = [
+      ...edits.map((e) => renderOps(diffRulesets(a, buildRuleset(compile(e, SETTINGS))).ops, 'ip')),
+      ...edits.map((e) => renderOps(diffRulesets(buildRuleset(compile(e, SETTINGS)), a).ops, 'ip')),
+      renderOps(diffRulesets(a, buildRuleset(compile(base, SETTINGS), { clusterIPsCheck: true })).ops, 'ip'),
+    ];
+    const lines = scripts.flatMap((s) => s.split('\n').filter(Boolean));
+    expect(lines.length).toBeGreaterThan(20);
+    expect(lines.filter((l) => !allowed.test(l))).toEqual([]);
+  });
+
   it('adds base chains and fixed chains incrementally (clusterIPsCheck switched on)', () => {
     const d = diffRulesets(a, buildRuleset(compile(base, SETTINGS), { clusterIPsCheck: true }));
     expect(d.fullReason).toBeUndefined();
