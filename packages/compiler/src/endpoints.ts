@@ -15,6 +15,9 @@ export interface EndpointCategories {
   readonly hasAny: boolean;
 }
 
+/** Shared by every service port without endpoints of a kind (plans are readonly). */
+const NO_ENDPOINTS: readonly PlanEndpoint[] = [];
+
 const isServingTerminating = (ep: PlanEndpoint): boolean => ep.serving && ep.terminating;
 
 /**
@@ -26,7 +29,7 @@ export function categorizeEndpoints(
   usesCluster: boolean,
   usesLocal: boolean,
 ): EndpointCategories {
-  let cluster: readonly PlanEndpoint[] = [];
+  let cluster = NO_ENDPOINTS;
   let hasAny = false;
   if (usesCluster) {
     cluster = readyOnly(endpoints);
@@ -34,7 +37,7 @@ export function categorizeEndpoints(
     if (cluster.length === 0) cluster = endpoints.filter(isServingTerminating);
     hasAny = cluster.length > 0;
   }
-  if (!usesLocal) return { cluster, local: [], reachable: cluster, hasAny };
+  if (!usesLocal) return { cluster, local: NO_ENDPOINTS, reachable: cluster, hasAny };
 
   let hasLocalReady = false;
   let hasLocalServingTerminating = false;
@@ -47,7 +50,7 @@ export function categorizeEndpoints(
       if (ep.isLocal) hasLocalServingTerminating = true;
     }
   }
-  let local: readonly PlanEndpoint[] = [];
+  let local = NO_ENDPOINTS;
   if (hasLocalReady) local = endpoints.filter((ep) => ep.isLocal && ep.ready);
   else if (hasLocalServingTerminating) local = endpoints.filter((ep) => ep.isLocal && isServingTerminating(ep));
 
