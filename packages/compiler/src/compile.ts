@@ -106,15 +106,22 @@ function slicePortNumber(slice: EndpointSlice, port: ServicePort): number | unde
   return undefined;
 }
 
-/** Whether `endpoints` holds ip:port (the same as holding its address: ip and port determine it). */
-function holdsEndpoint(endpoints: readonly PlanEndpoint[], ip: string, port: number): boolean {
-  for (const e of endpoints) if (e.port === port && e.ip === ip) return true;
+/** Whether the first `count` of `endpoints` hold ip:port (the same as holding its address: ip and port determine it). */
+function holdsEndpoint(endpoints: readonly PlanEndpoint[], count: number, ip: string, port: number): boolean {
+  for (let i = 0; i < count; i++) {
+    const e = endpoints[i]!;
+    if (e.port === port && e.ip === ip) return true;
+  }
   return false;
 }
 
 /** Endpoints of one service port, from every slice of the service, deduplicated by ip:port. */
 function collectEndpoints(port: ServicePort, slices: readonly EndpointSlice[], nodeName: string): PlanEndpoint[] {
-  const out: PlanEndpoint[] = [];
+  let capacity = 0;
+  for (const slice of slices) if (slicePortNumber(slice, port) !== undefined) capacity += slice.endpoints.length;
+  // Sized up front: the plan keeps this array, and one grown by push has room for 17 entries.
+  const out = new Array<PlanEndpoint>(capacity);
+  let count = 0;
   let seen: Set<string> | undefined;
   for (const slice of slices) {
     // kube-proxy matches slice ports to service ports by name and protocol; the slice port's
@@ -125,18 +132,25 @@ function collectEndpoints(port: ServicePort, slices: readonly EndpointSlice[], n
       const ip = ep.addresses[0];
       if (ip === undefined) continue;
       // A few endpoints: a scan is cheaper than a set; many: the set keeps it linear.
-      if (out.length < 16 && holdsEndpoint(out, ip, slicePort)) continue;
+      if (count < 16 && holdsEndpoint(out, count, ip, slicePort)) continue;
       const address = endpointAddress(ip, slicePort);
-      if (out.length >= 16) {
-        seen ??= new Set(out.map((e) => e.address));
+      if (count >= 16) {
+        seen ??= addressSet(out, count);
         if (seen.has(address)) continue;
         seen.add(address);
       }
       const { ready, serving, terminating } = ep.conditions;
-      out.push({ ip, port: slicePort, address, isLocal: ep.nodeName !== undefined && ep.nodeName === nodeName, ready, serving, terminating });
+      out[count++] = { ip, port: slicePort, address, isLocal: ep.nodeName !== undefined && ep.nodeName === nodeName, ready, serving, terminating };
     }
   }
-  return out.length > 1 ? out.sort(compareEndpoints) : out;
+  if (count < capacity) out.length = count;
+  return count > 1 ? out.sort(compareEndpoints) : out;
+}
+
+function addressSet(endpoints: readonly PlanEndpoint[], count: number): Set<string> {
+  const set = new Set<string>();
+  for (let i = 0; i < count; i++) set.add(endpoints[i]!.address);
+  return set;
 }
 
 /** Whether a load-balancer source range admits one of the node's own addresses. */
