@@ -3,7 +3,7 @@
  */
 import type { Cluster, EndpointSlice, IPFamily, Service, ServicePort } from '@kpb/model';
 import { cidrContains, familyOfValid as familyOf } from '@kpb/model/net';
-import { categorizeEndpoints, compareEndpoints, type EndpointCategories } from './endpoints.ts';
+import { categorizeEndpoints, sortEndpoints, sortInPlace, type EndpointCategories } from './endpoints.ts';
 import type { NodeSettings, Plan, PlanEndpoint, ServicePortFlags, ServicePortPlan } from './types.ts';
 
 const DEFAULT_MASQUERADE_BIT = 14;
@@ -57,9 +57,13 @@ function groupSlices(slices: readonly EndpointSlice[], family: IPFamily): Slices
     else byName.set(slice.serviceName, [slice]);
   }
   for (const byName of byNamespace.values()) {
-    for (const list of byName.values()) if (list.length > 1) list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const list of byName.values()) if (list.length > 1) sortInPlace(list, bySliceName);
   }
   return byNamespace;
+}
+
+function bySliceName(a: EndpointSlice, b: EndpointSlice): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
 const NO_SLICES: readonly EndpointSlice[] = [];
@@ -144,7 +148,7 @@ function collectEndpoints(port: ServicePort, slices: readonly EndpointSlice[], n
     }
   }
   if (count < capacity) out.length = count;
-  return count > 1 ? out.sort(compareEndpoints) : out;
+  return count > 1 ? sortEndpoints(out) : out;
 }
 
 function addressSet(endpoints: readonly PlanEndpoint[], count: number): Set<string> {
