@@ -73,6 +73,20 @@ function isRecord(v: unknown): v is Rec {
 // faster than `hasOwn`). Each read is written at its place rather than through a helper, so
 // that each site's property cache sees one key instead of all of them.
 
+/**
+ * A list of at most `capacity` entries for the model, filled by index and cut with {@link trimList}:
+ * the model keeps its lists, and one grown by push from empty keeps room for 17 entries.
+ */
+function sizedList<T>(capacity: number): T[] {
+  return new Array<T>(capacity);
+}
+
+/** Cuts a list from {@link sizedList} to the `count` entries filled. */
+function trimList<T>(list: T[], count: number): T[] {
+  if (count < list.length) list.length = count;
+  return list;
+}
+
 function typeName(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'list';
@@ -265,16 +279,19 @@ function serviceClusterIPs(o: Obj, spec: Rec, type: ServiceType): { clusterIPs: 
   const cipsRaw = spec['clusterIPs'];
   const cip = o.string(cipRaw, 'spec.clusterIP', false);
   const cipsList = o.list(cipsRaw, 'spec.clusterIPs', false);
-  let cips: string[] | undefined;
+  let cips: readonly string[] | undefined;
   if (cipsList && cipsList.length > 0) {
-    cips = [];
+    cips = cipsList as readonly string[];
     for (let i = 0; i < cipsList.length; i++) {
-      const s = o.string(cipsList[i], `spec.clusterIPs[${i}]`, true);
-      if (s !== undefined) cips.push(s);
+      const v = cipsList[i];
+      // Only what is not a non-empty string needs the field path (and fails).
+      if (typeof v !== 'string' || v === '') {
+        o.string(v, `spec.clusterIPs[${i}]`, true);
+        cips = undefined;
+      }
     }
-    if (cips.length !== cipsList.length) cips = undefined;
   }
-  const clusterIPs: string[] = [];
+  let clusterIPs: string[] = [];
   if (type === 'ExternalName') return { clusterIPs, headless: false };
   const useClusterIP = cip !== undefined && cip !== '';
   if (useClusterIP && cips && cips[0] !== cip) {
@@ -292,15 +309,20 @@ function serviceClusterIPs(o: Obj, spec: Rec, type: ServiceType): { clusterIPs: 
   } else if (rawIPs.length > 2) {
     o.err('spec.clusterIPs', `${showValue(rawIPs)} has more than two addresses`);
   } else {
-    const families: IPFamily[] = [];
+    clusterIPs = sizedList(rawIPs.length);
+    let count = 0;
+    let sameFamilies = false;
+    let firstFamily: IPFamily | undefined;
     for (let i = 0; i < rawIPs.length; i++) {
       const ip = o.ip(rawIPs[i], i === 0 && useClusterIP ? 'spec.clusterIP' : `spec.clusterIPs[${i}]`);
       if (ip) {
-        clusterIPs.push(ip.text);
-        families.push(ip.family);
+        if (count === 1) sameFamilies = ip.family === firstFamily;
+        firstFamily ??= ip.family;
+        clusterIPs[count++] = ip.text;
       }
     }
-    if (families.length === 2 && families[0] === families[1]) {
+    trimList(clusterIPs, count);
+    if (sameFamilies) {
       o.err('spec.clusterIPs', `${showValue(rawIPs)} must hold one IPv4 and one IPv6 address`);
     }
   }
@@ -325,13 +347,14 @@ function servicePorts(o: Obj, spec: Rec, type: ServiceType, headless: boolean, n
   if (portsRaw.length === 0 && !headless && type !== 'ExternalName' && !o.failed) {
     o.err('spec.ports', 'is required (at least one port)');
   }
-  const ports: ServicePort[] = [];
+  const ports = sizedList<ServicePort>(portsRaw.length);
+  let count = 0;
   const seen: SeenPorts | undefined = portsRaw.length > 1 ? { port: new Map(), name: new Map() } : undefined;
   for (let i = 0; i < portsRaw.length; i++) {
     const port = servicePort(o, portsRaw, i, type, seen, nodePorts);
-    if (port) ports.push(port);
+    if (port) ports[count++] = port;
   }
-  return ports;
+  return trimList(ports, count);
 }
 
 function servicePort(
@@ -456,21 +479,24 @@ function validateEndpointSlice(o: Obj, raw: Rec, namespace: string, name: string
 
   const addressType = o.oneOf(raw['addressType'], 'addressType', ADDRESS_TYPES, undefined);
   const ports = slicePorts(o, raw);
-  const endpoints: Endpoint[] = [];
   const epsRaw = o.list(raw['endpoints'], 'endpoints', false) ?? [];
   if (epsRaw.length > MAX_ENDPOINTS_PER_SLICE) o.err('endpoints', `has ${epsRaw.length} entries, more than ${MAX_ENDPOINTS_PER_SLICE}`);
+  const endpoints = sizedList<Endpoint>(Math.min(epsRaw.length, MAX_ENDPOINTS_PER_SLICE));
+  let count = 0;
   for (let i = 0; i < epsRaw.length && i < MAX_ENDPOINTS_PER_SLICE; i++) {
     const endpoint = (addressType === 'IPv4' ? fastEndpoint(epsRaw[i]) : undefined) ?? sliceEndpoint(o, epsRaw[i], `endpoints[${i}]`, addressType);
-    if (endpoint) endpoints.push(endpoint);
+    if (endpoint) endpoints[count++] = endpoint;
   }
+  trimList(endpoints, count);
 
   if (o.failed || serviceName === undefined || addressType === undefined) return undefined;
   return { namespace, name, serviceName, addressType, ports, endpoints };
 }
 
 function slicePorts(o: Obj, raw: Rec): EndpointPort[] {
-  const ports: EndpointPort[] = [];
   const portsRaw = o.list(raw['ports'], 'ports', false) ?? [];
+  const ports = sizedList<EndpointPort>(portsRaw.length);
+  let count = 0;
   const seenName = portsRaw.length > 1 ? new Map<string, number>() : undefined;
   for (let i = 0; i < portsRaw.length; i++) {
     const f = `ports[${i}]`;
@@ -494,9 +520,9 @@ function slicePorts(o: Obj, raw: Rec): EndpointPort[] {
       continue;
     }
     const port = o.int(portRaw, `${f}.port`, 1, 65535, true);
-    if (protocol !== undefined && port !== undefined) ports.push({ name: pname, protocol, port });
+    if (protocol !== undefined && port !== undefined) ports[count++] = { name: pname, protocol, port };
   }
-  return ports;
+  return trimList(ports, count);
 }
 
 /** One endpoint through the full, error-reporting path. */
