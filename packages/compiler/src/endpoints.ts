@@ -15,6 +15,9 @@ export interface EndpointCategories {
   readonly hasAny: boolean;
 }
 
+/** Shared by every service port without endpoints of a kind (plans are readonly). */
+const NO_ENDPOINTS: readonly PlanEndpoint[] = [];
+
 const isServingTerminating = (ep: PlanEndpoint): boolean => ep.serving && ep.terminating;
 
 /**
@@ -26,7 +29,7 @@ export function categorizeEndpoints(
   usesCluster: boolean,
   usesLocal: boolean,
 ): EndpointCategories {
-  let cluster: readonly PlanEndpoint[] = [];
+  let cluster = NO_ENDPOINTS;
   let hasAny = false;
   if (usesCluster) {
     cluster = readyOnly(endpoints);
@@ -34,7 +37,7 @@ export function categorizeEndpoints(
     if (cluster.length === 0) cluster = endpoints.filter(isServingTerminating);
     hasAny = cluster.length > 0;
   }
-  if (!usesLocal) return { cluster, local: [], reachable: cluster, hasAny };
+  if (!usesLocal) return { cluster, local: NO_ENDPOINTS, reachable: cluster, hasAny };
 
   let hasLocalReady = false;
   let hasLocalServingTerminating = false;
@@ -47,7 +50,7 @@ export function categorizeEndpoints(
       if (ep.isLocal) hasLocalServingTerminating = true;
     }
   }
-  let local: readonly PlanEndpoint[] = [];
+  let local = NO_ENDPOINTS;
   if (hasLocalReady) local = endpoints.filter((ep) => ep.isLocal && ep.ready);
   else if (hasLocalServingTerminating) local = endpoints.filter((ep) => ep.isLocal && isServingTerminating(ep));
 
@@ -57,7 +60,7 @@ export function categorizeEndpoints(
   const byAddress = new Map<string, PlanEndpoint>();
   for (const ep of cluster) byAddress.set(ep.address, ep);
   for (const ep of local) byAddress.set(ep.address, ep);
-  const reachable = [...byAddress.values()].sort(compareEndpoints);
+  const reachable = sortEndpoints([...byAddress.values()]);
   return { cluster, local, reachable, hasAny };
 }
 
@@ -68,6 +71,30 @@ function readyOnly(endpoints: readonly PlanEndpoint[]): readonly PlanEndpoint[] 
 }
 
 /** kube-proxy orders endpoints by their `ip:port` string. */
-export function compareEndpoints(a: PlanEndpoint, b: PlanEndpoint): number {
+function compareEndpoints(a: PlanEndpoint, b: PlanEndpoint): number {
   return a.address < b.address ? -1 : a.address > b.address ? 1 : 0;
+}
+
+/** Sorts endpoints in place by {@link compareEndpoints}. */
+export function sortEndpoints(list: PlanEndpoint[]): PlanEndpoint[] {
+  return sortInPlace(list, compareEndpoints);
+}
+
+/**
+ * Array.prototype.sort, stable as it is, without its cost on short lists: each call allocates
+ * close to 1 kB of sorting state, which per service port was the largest part of all that
+ * compile allocated. Short lists get an insertion sort (also stable) instead.
+ */
+export function sortInPlace<T>(list: T[], compare: (a: T, b: T) => number): T[] {
+  if (list.length > 16) return list.sort(compare);
+  for (let i = 1; i < list.length; i++) {
+    const item = list[i]!;
+    let j = i - 1;
+    while (j >= 0 && compare(list[j]!, item) > 0) {
+      list[j + 1] = list[j]!;
+      j--;
+    }
+    list[j + 1] = item;
+  }
+  return list;
 }

@@ -118,6 +118,20 @@ const cases: Case[] = [
     expect: (sp) => expect(addrs(sp.endpoints)).toEqual(['10.244.1.10:8080', '10.244.1.2:8080', '10.244.1.9:8080']),
   },
   {
+    // Past 16 endpoints duplicates are found through a set instead of a scan.
+    name: 'many endpoints over several slices are deduplicated too, and the list holds no gaps',
+    input: cluster([svc('web')], [
+      slice('web', Array.from({ length: 20 }, (_, i) => ep(`10.244.1.${i}`)), 'web-a'),
+      slice('web', [ep('10.244.1.3'), ep('10.244.1.19'), ep('10.244.2.1'), { addresses: [], conditions: { ready: true, serving: true, terminating: false } }], 'web-b'),
+    ]),
+    expect: (sp) => {
+      expect(sp.endpoints).toHaveLength(21);
+      expect(new Set(addrs(sp.endpoints)).size).toBe(21);
+      expect(addrs(sp.endpoints)).toContain('10.244.2.1:8080');
+      expect(Object.keys(sp.endpoints)).toHaveLength(21);
+    },
+  },
+  {
     name: 'ClientIP affinity carries its timeout',
     input: cluster([svc('web', { sessionAffinity: { timeoutSeconds: 600 } })], [slice('web', [ep('10.244.1.1')])]),
     expect: (sp) => expect(sp.affinityTimeoutSeconds).toBe(600),

@@ -68,12 +68,23 @@ function isRecord(v: unknown): v is Rec {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+// Fields of parsed objects are read directly (`spec['type']`): parsed JSON/YAML objects are
+// plain, and none of the keys read here exist on `Object.prototype`, so this is safe (and much
+// faster than `hasOwn`). Each read is written at its place rather than through a helper, so
+// that each site's property cache sees one key instead of all of them.
+
 /**
- * A field of a parsed object. Parsed JSON/YAML objects are plain, and none of the keys read
- * here exist on `Object.prototype`, so a direct read is safe (and much faster than `hasOwn`).
+ * A list of at most `capacity` entries for the model, filled by index and cut with {@link trimList}:
+ * the model keeps its lists, and one grown by push from empty keeps room for 17 entries.
  */
-function get(o: Rec, key: string): unknown {
-  return o[key];
+function sizedList<T>(capacity: number): T[] {
+  return new Array<T>(capacity);
+}
+
+/** Cuts a list from {@link sizedList} to the `count` entries filled. */
+function trimList<T>(list: T[], count: number): T[] {
+  if (count < list.length) list.length = count;
+  return list;
 }
 
 function typeName(v: unknown): string {
@@ -225,16 +236,16 @@ function claimNodePort(o: Obj, nodePorts: Map<string, NodePortUse>, port: number
 }
 
 function validateService(o: Obj, raw: Rec, namespace: string, name: string, nodePorts: Map<string, NodePortUse>): Service | undefined {
-  const spec = o.record(get(raw, 'spec'), 'spec', true);
+  const spec = o.record(raw['spec'], 'spec', true);
   if (!spec) return undefined;
-  const type = o.oneOf(get(spec, 'type'), 'spec.type', SERVICE_TYPES, 'ClusterIP');
+  const type = o.oneOf(spec['type'], 'spec.type', SERVICE_TYPES, 'ClusterIP');
   if (!type) return undefined;
 
   const { clusterIPs, headless } = serviceClusterIPs(o, spec, type);
   const externalName = type === 'ExternalName' ? serviceExternalName(o, spec) : undefined;
   const ports = servicePorts(o, spec, type, headless, nodePorts);
-  const externalIPs = o.ipList(get(spec, 'externalIPs'), 'spec.externalIPs');
-  const srcRaw = o.list(get(spec, 'loadBalancerSourceRanges'), 'spec.loadBalancerSourceRanges', false) ?? [];
+  const externalIPs = o.ipList(spec['externalIPs'], 'spec.externalIPs');
+  const srcRaw = o.list(spec['loadBalancerSourceRanges'], 'spec.loadBalancerSourceRanges', false) ?? [];
   const loadBalancerSourceRanges: string[] = [];
   for (let i = 0; i < srcRaw.length; i++) {
     const c = o.cidr(srcRaw[i], `spec.loadBalancerSourceRanges[${i}]`);
@@ -242,8 +253,8 @@ function validateService(o: Obj, raw: Rec, namespace: string, name: string, node
   }
   const loadBalancerIPs = type === 'LoadBalancer' ? ingressIPs(o, raw) : [];
   const sessionAffinity = serviceSessionAffinity(o, spec);
-  const externalTrafficPolicy = o.oneOf(get(spec, 'externalTrafficPolicy'), 'spec.externalTrafficPolicy', POLICIES, 'Cluster');
-  const internalTrafficPolicy = o.oneOf(get(spec, 'internalTrafficPolicy'), 'spec.internalTrafficPolicy', POLICIES, 'Cluster');
+  const externalTrafficPolicy = o.oneOf(spec['externalTrafficPolicy'], 'spec.externalTrafficPolicy', POLICIES, 'Cluster');
+  const internalTrafficPolicy = o.oneOf(spec['internalTrafficPolicy'], 'spec.internalTrafficPolicy', POLICIES, 'Cluster');
   const healthCheckNodePort = serviceHealthCheckNodePort(o, spec, type, externalTrafficPolicy, nodePorts);
 
   if (o.failed || !externalTrafficPolicy || !internalTrafficPolicy) return undefined;
@@ -264,20 +275,23 @@ function validateService(o: Obj, raw: Rec, namespace: string, name: string, node
  * checked for every service type; an ExternalName service has no cluster IPs.
  */
 function serviceClusterIPs(o: Obj, spec: Rec, type: ServiceType): { clusterIPs: string[]; headless: boolean } {
-  const cipRaw = get(spec, 'clusterIP');
-  const cipsRaw = get(spec, 'clusterIPs');
+  const cipRaw = spec['clusterIP'];
+  const cipsRaw = spec['clusterIPs'];
   const cip = o.string(cipRaw, 'spec.clusterIP', false);
   const cipsList = o.list(cipsRaw, 'spec.clusterIPs', false);
-  let cips: string[] | undefined;
+  let cips: readonly string[] | undefined;
   if (cipsList && cipsList.length > 0) {
-    cips = [];
+    cips = cipsList as readonly string[];
     for (let i = 0; i < cipsList.length; i++) {
-      const s = o.string(cipsList[i], `spec.clusterIPs[${i}]`, true);
-      if (s !== undefined) cips.push(s);
+      const v = cipsList[i];
+      // Only what is not a non-empty string needs the field path (and fails).
+      if (typeof v !== 'string' || v === '') {
+        o.string(v, `spec.clusterIPs[${i}]`, true);
+        cips = undefined;
+      }
     }
-    if (cips.length !== cipsList.length) cips = undefined;
   }
-  const clusterIPs: string[] = [];
+  let clusterIPs: string[] = [];
   if (type === 'ExternalName') return { clusterIPs, headless: false };
   const useClusterIP = cip !== undefined && cip !== '';
   if (useClusterIP && cips && cips[0] !== cip) {
@@ -285,7 +299,6 @@ function serviceClusterIPs(o: Obj, spec: Rec, type: ServiceType): { clusterIPs: 
     return { clusterIPs, headless: false };
   }
   const rawIPs = cips ?? (useClusterIP ? [cip] : []);
-  const fieldOf = (i: number): string => (i === 0 && useClusterIP ? 'spec.clusterIP' : `spec.clusterIPs[${i}]`);
   if (rawIPs.length === 0) {
     if (cipRaw === undefined && cipsRaw === undefined) o.err('spec.clusterIP', 'is required');
     else if (cip === '' || (cipsList && cipsList.length === 0)) o.err('spec.clusterIP', 'is required (must be an IP address or "None")');
@@ -296,15 +309,20 @@ function serviceClusterIPs(o: Obj, spec: Rec, type: ServiceType): { clusterIPs: 
   } else if (rawIPs.length > 2) {
     o.err('spec.clusterIPs', `${showValue(rawIPs)} has more than two addresses`);
   } else {
-    const families: IPFamily[] = [];
+    clusterIPs = sizedList(rawIPs.length);
+    let count = 0;
+    let sameFamilies = false;
+    let firstFamily: IPFamily | undefined;
     for (let i = 0; i < rawIPs.length; i++) {
-      const ip = o.ip(rawIPs[i], fieldOf(i));
+      const ip = o.ip(rawIPs[i], i === 0 && useClusterIP ? 'spec.clusterIP' : `spec.clusterIPs[${i}]`);
       if (ip) {
-        clusterIPs.push(ip.text);
-        families.push(ip.family);
+        if (count === 1) sameFamilies = ip.family === firstFamily;
+        firstFamily ??= ip.family;
+        clusterIPs[count++] = ip.text;
       }
     }
-    if (families.length === 2 && families[0] === families[1]) {
+    trimList(clusterIPs, count);
+    if (sameFamilies) {
       o.err('spec.clusterIPs', `${showValue(rawIPs)} must hold one IPv4 and one IPv6 address`);
     }
   }
@@ -312,7 +330,7 @@ function serviceClusterIPs(o: Obj, spec: Rec, type: ServiceType): { clusterIPs: 
 }
 
 function serviceExternalName(o: Obj, spec: Rec): string | undefined {
-  const en = o.string(get(spec, 'externalName'), 'spec.externalName', true);
+  const en = o.string(spec['externalName'], 'spec.externalName', true);
   if (en === undefined) return undefined;
   const trimmed = en.endsWith('.') ? en.slice(0, -1) : en;
   return isDNS1123Subdomain(trimmed) ? en : o.err('spec.externalName', `${showValue(en)} ${DNS1123_SUBDOMAIN_RULE}`);
@@ -325,17 +343,18 @@ interface SeenPorts {
 }
 
 function servicePorts(o: Obj, spec: Rec, type: ServiceType, headless: boolean, nodePorts: Map<string, NodePortUse>): ServicePort[] {
-  const portsRaw = o.list(get(spec, 'ports'), 'spec.ports', false) ?? [];
+  const portsRaw = o.list(spec['ports'], 'spec.ports', false) ?? [];
   if (portsRaw.length === 0 && !headless && type !== 'ExternalName' && !o.failed) {
     o.err('spec.ports', 'is required (at least one port)');
   }
-  const ports: ServicePort[] = [];
+  const ports = sizedList<ServicePort>(portsRaw.length);
+  let count = 0;
   const seen: SeenPorts | undefined = portsRaw.length > 1 ? { port: new Map(), name: new Map() } : undefined;
   for (let i = 0; i < portsRaw.length; i++) {
     const port = servicePort(o, portsRaw, i, type, seen, nodePorts);
-    if (port) ports.push(port);
+    if (port) ports[count++] = port;
   }
-  return ports;
+  return trimList(ports, count);
 }
 
 function servicePort(
@@ -345,10 +364,10 @@ function servicePort(
   const p = o.record(portsRaw[i], f, true);
   if (!p) return undefined;
   const portName = servicePortName(o, p, f, i, portsRaw.length, seen);
-  const protocol = o.oneOf(get(p, 'protocol'), `${f}.protocol`, PROTOCOLS, 'TCP');
-  const port = o.int(get(p, 'port'), `${f}.port`, 1, 65535, true);
-  const targetPort = serviceTargetPort(o, get(p, 'targetPort'), `${f}.targetPort`, port);
-  const nodePort = serviceNodePort(o, get(p, 'nodePort'), `${f}.nodePort`, type);
+  const protocol = o.oneOf(p['protocol'], `${f}.protocol`, PROTOCOLS, 'TCP');
+  const port = o.int(p['port'], `${f}.port`, 1, 65535, true);
+  const targetPort = serviceTargetPort(o, p['targetPort'], `${f}.targetPort`, port);
+  const nodePort = serviceNodePort(o, p['nodePort'], `${f}.nodePort`, type);
   if (protocol === undefined || port === undefined || targetPort === undefined) return undefined;
   if (seen) {
     const key = `${port}/${protocol}`;
@@ -365,7 +384,7 @@ function servicePort(
 
 /** The port's name: required when there are several ports, unique among them. */
 function servicePortName(o: Obj, p: Rec, f: string, i: number, count: number, seen: SeenPorts | undefined): string {
-  const portName = o.string(get(p, 'name'), `${f}.name`, false) ?? '';
+  const portName = o.string(p['name'], `${f}.name`, false) ?? '';
   if (portName !== '' && !isIanaSvcName(portName)) {
     o.err(`${f}.name`, `${showValue(portName)} ${IANA_RULE}`);
     return '';
@@ -401,14 +420,14 @@ function serviceNodePort(o: Obj, npRaw: unknown, field: string, type: ServiceTyp
 /** status.loadBalancer.ingress[].ip (hostname-only entries are skipped). */
 function ingressIPs(o: Obj, raw: Rec): string[] {
   const loadBalancerIPs: string[] = [];
-  const status = o.record(get(raw, 'status'), 'status', false);
-  const lb = status && o.record(get(status, 'loadBalancer'), 'status.loadBalancer', false);
-  const ingress = (lb && o.list(get(lb, 'ingress'), 'status.loadBalancer.ingress', false)) ?? [];
+  const status = o.record(raw['status'], 'status', false);
+  const lb = status && o.record(status['loadBalancer'], 'status.loadBalancer', false);
+  const ingress = (lb && o.list(lb['ingress'], 'status.loadBalancer.ingress', false)) ?? [];
   for (let i = 0; i < ingress.length; i++) {
     const f = `status.loadBalancer.ingress[${i}]`;
     const ing = o.record(ingress[i], f, true);
     if (!ing) continue;
-    const ipRaw = get(ing, 'ip');
+    const ipRaw = ing['ip'];
     if (ipRaw === undefined || ipRaw === null || ipRaw === '') continue; // hostname-only ingress
     const ip = o.ip(ipRaw, `${f}.ip`);
     if (ip) loadBalancerIPs.push(ip.text);
@@ -417,12 +436,12 @@ function ingressIPs(o: Obj, raw: Rec): string[] {
 }
 
 function serviceSessionAffinity(o: Obj, spec: Rec): { timeoutSeconds: number } | undefined {
-  const affinity = o.oneOf(get(spec, 'sessionAffinity'), 'spec.sessionAffinity', AFFINITIES, 'None');
+  const affinity = o.oneOf(spec['sessionAffinity'], 'spec.sessionAffinity', AFFINITIES, 'None');
   if (affinity !== 'ClientIP') return undefined;
-  const cfg = o.record(get(spec, 'sessionAffinityConfig'), 'spec.sessionAffinityConfig', false);
-  const clientIP = cfg && o.record(get(cfg, 'clientIP'), 'spec.sessionAffinityConfig.clientIP', false);
+  const cfg = o.record(spec['sessionAffinityConfig'], 'spec.sessionAffinityConfig', false);
+  const clientIP = cfg && o.record(cfg['clientIP'], 'spec.sessionAffinityConfig.clientIP', false);
   const t = clientIP
-    ? o.int(get(clientIP, 'timeoutSeconds'), 'spec.sessionAffinityConfig.clientIP.timeoutSeconds', 1, MAX_SESSION_AFFINITY_TIMEOUT, false)
+    ? o.int(clientIP['timeoutSeconds'], 'spec.sessionAffinityConfig.clientIP.timeoutSeconds', 1, MAX_SESSION_AFFINITY_TIMEOUT, false)
     : undefined;
   return { timeoutSeconds: t ?? DEFAULT_SESSION_AFFINITY_TIMEOUT };
 }
@@ -430,7 +449,7 @@ function serviceSessionAffinity(o: Obj, spec: Rec): { timeoutSeconds: number } |
 function serviceHealthCheckNodePort(
   o: Obj, spec: Rec, type: ServiceType, externalTrafficPolicy: TrafficPolicy | undefined, nodePorts: Map<string, NodePortUse>,
 ): number | undefined {
-  const hcRaw = get(spec, 'healthCheckNodePort');
+  const hcRaw = spec['healthCheckNodePort'];
   if (hcRaw === undefined || hcRaw === null || hcRaw === 0) return undefined;
   const healthCheckNodePort = o.int(hcRaw, 'spec.healthCheckNodePort', 1, 65535, true);
   if (healthCheckNodePort === undefined) return undefined;
@@ -444,43 +463,46 @@ function serviceHealthCheckNodePort(
 
 // ---- EndpointSlice ----
 
+const SERVICE_NAME_FIELD = `metadata.labels[${JSON.stringify(SERVICE_NAME_LABEL)}]`;
 const MAX_ENDPOINTS_PER_SLICE = 1000;
 const MAX_ADDRESSES_PER_ENDPOINT = 100;
 
 function validateEndpointSlice(o: Obj, raw: Rec, namespace: string, name: string, meta: Rec): EndpointSlice | undefined {
-  const labels = o.record(get(meta, 'labels'), 'metadata.labels', false);
-  const svcRaw = labels ? get(labels, SERVICE_NAME_LABEL) : undefined;
+  const labels = o.record(meta['labels'], 'metadata.labels', false);
+  const svcRaw = labels ? labels[SERVICE_NAME_LABEL] : undefined;
   if (svcRaw === undefined || svcRaw === null || svcRaw === '') {
-    if (!o.failed) o.warn(`metadata.labels[${JSON.stringify(SERVICE_NAME_LABEL)}]`, 'is missing, skipped');
+    if (!o.failed) o.warn(SERVICE_NAME_FIELD, 'is missing, skipped');
     return undefined;
   }
-  const svcField = `metadata.labels[${JSON.stringify(SERVICE_NAME_LABEL)}]`;
-  const svcStr = o.string(svcRaw, svcField, true);
-  const serviceName = svcStr !== undefined ? o.name(svcStr, svcField, isDNS1035Label, DNS1035_LABEL_RULE) : undefined;
+  const svcStr = o.string(svcRaw, SERVICE_NAME_FIELD, true);
+  const serviceName = svcStr !== undefined ? o.name(svcStr, SERVICE_NAME_FIELD, isDNS1035Label, DNS1035_LABEL_RULE) : undefined;
 
-  const addressType = o.oneOf(get(raw, 'addressType'), 'addressType', ADDRESS_TYPES, undefined);
+  const addressType = o.oneOf(raw['addressType'], 'addressType', ADDRESS_TYPES, undefined);
   const ports = slicePorts(o, raw);
-  const endpoints: Endpoint[] = [];
-  const epsRaw = o.list(get(raw, 'endpoints'), 'endpoints', false) ?? [];
+  const epsRaw = o.list(raw['endpoints'], 'endpoints', false) ?? [];
   if (epsRaw.length > MAX_ENDPOINTS_PER_SLICE) o.err('endpoints', `has ${epsRaw.length} entries, more than ${MAX_ENDPOINTS_PER_SLICE}`);
+  const endpoints = sizedList<Endpoint>(Math.min(epsRaw.length, MAX_ENDPOINTS_PER_SLICE));
+  let count = 0;
   for (let i = 0; i < epsRaw.length && i < MAX_ENDPOINTS_PER_SLICE; i++) {
     const endpoint = (addressType === 'IPv4' ? fastEndpoint(epsRaw[i]) : undefined) ?? sliceEndpoint(o, epsRaw[i], `endpoints[${i}]`, addressType);
-    if (endpoint) endpoints.push(endpoint);
+    if (endpoint) endpoints[count++] = endpoint;
   }
+  trimList(endpoints, count);
 
   if (o.failed || serviceName === undefined || addressType === undefined) return undefined;
   return { namespace, name, serviceName, addressType, ports, endpoints };
 }
 
 function slicePorts(o: Obj, raw: Rec): EndpointPort[] {
-  const ports: EndpointPort[] = [];
-  const portsRaw = o.list(get(raw, 'ports'), 'ports', false) ?? [];
+  const portsRaw = o.list(raw['ports'], 'ports', false) ?? [];
+  const ports = sizedList<EndpointPort>(portsRaw.length);
+  let count = 0;
   const seenName = portsRaw.length > 1 ? new Map<string, number>() : undefined;
   for (let i = 0; i < portsRaw.length; i++) {
     const f = `ports[${i}]`;
     const p = o.record(portsRaw[i], f, true);
     if (!p) continue;
-    const pname = o.string(get(p, 'name'), `${f}.name`, false) ?? '';
+    const pname = o.string(p['name'], `${f}.name`, false) ?? '';
     if (pname !== '' && !isIanaSvcName(pname)) {
       o.err(`${f}.name`, `${showValue(pname)} ${IANA_RULE}`);
       continue;
@@ -491,23 +513,23 @@ function slicePorts(o: Obj, raw: Rec): EndpointPort[] {
       continue;
     }
     seenName?.set(pname, i);
-    const protocol = o.oneOf(get(p, 'protocol'), `${f}.protocol`, PROTOCOLS, 'TCP');
-    const portRaw = get(p, 'port');
+    const protocol = o.oneOf(p['protocol'], `${f}.protocol`, PROTOCOLS, 'TCP');
+    const portRaw = p['port'];
     if (portRaw === undefined || portRaw === null) {
       o.warn(`${f}.port`, 'is not set (all ports), ignored');
       continue;
     }
     const port = o.int(portRaw, `${f}.port`, 1, 65535, true);
-    if (protocol !== undefined && port !== undefined) ports.push({ name: pname, protocol, port });
+    if (protocol !== undefined && port !== undefined) ports[count++] = { name: pname, protocol, port };
   }
-  return ports;
+  return trimList(ports, count);
 }
 
 /** One endpoint through the full, error-reporting path. */
 function sliceEndpoint(o: Obj, raw: unknown, f: string, addressType: EndpointSlice['addressType'] | undefined): Endpoint | undefined {
   const e = o.record(raw, f, true);
   if (!e) return undefined;
-  const addrsRaw = o.list(get(e, 'addresses'), `${f}.addresses`, true);
+  const addrsRaw = o.list(e['addresses'], `${f}.addresses`, true);
   const addresses: string[] = [];
   if (addrsRaw) {
     if (addrsRaw.length === 0) o.err(`${f}.addresses`, 'must hold at least one address');
@@ -517,12 +539,12 @@ function sliceEndpoint(o: Obj, raw: unknown, f: string, addressType: EndpointSli
       if (address !== undefined) addresses.push(address);
     }
   }
-  const cond = o.record(get(e, 'conditions'), `${f}.conditions`, false);
-  const ready = (cond && o.bool(get(cond, 'ready'), `${f}.conditions.ready`)) ?? true;
-  const serving = (cond && o.bool(get(cond, 'serving'), `${f}.conditions.serving`)) ?? ready;
-  const terminating = (cond && o.bool(get(cond, 'terminating'), `${f}.conditions.terminating`)) ?? false;
+  const cond = o.record(e['conditions'], `${f}.conditions`, false);
+  const ready = (cond && o.bool(cond['ready'], `${f}.conditions.ready`)) ?? true;
+  const serving = (cond && o.bool(cond['serving'], `${f}.conditions.serving`)) ?? ready;
+  const terminating = (cond && o.bool(cond['terminating'], `${f}.conditions.terminating`)) ?? false;
   const conditions: EndpointConditions = { ready, serving, terminating };
-  const nn = o.string(get(e, 'nodeName'), `${f}.nodeName`, false);
+  const nn = o.string(e['nodeName'], `${f}.nodeName`, false);
   const nodeName = nn === undefined || nn === '' ? undefined : o.name(nn, `${f}.nodeName`, isDNS1123Subdomain, DNS1123_SUBDOMAIN_RULE);
   return nodeName === undefined ? { addresses, conditions } : { addresses, conditions, nodeName };
 }
@@ -578,19 +600,19 @@ function fastEndpoint(e: unknown): Endpoint | undefined {
 // ---- Node ----
 
 function validateNode(o: Obj, raw: Rec, name: string): Node | undefined {
-  const status = o.record(get(raw, 'status'), 'status', false);
-  const addrsRaw = (status && o.list(get(status, 'addresses'), 'status.addresses', false)) ?? [];
+  const status = o.record(raw['status'], 'status', false);
+  const addrsRaw = (status && o.list(status['addresses'], 'status.addresses', false)) ?? [];
   const addresses: NodeAddress[] = [];
   for (let i = 0; i < addrsRaw.length; i++) {
     const f = `status.addresses[${i}]`;
     const a = o.record(addrsRaw[i], f, true);
     if (!a) continue;
-    const type = o.oneOf(get(a, 'type'), `${f}.type`, NODE_ADDRESS_TYPES, undefined);
+    const type = o.oneOf(a['type'], `${f}.type`, NODE_ADDRESS_TYPES, undefined);
     if (type === 'InternalIP' || type === 'ExternalIP') {
-      const ip = o.ip(get(a, 'address'), `${f}.address`);
+      const ip = o.ip(a['address'], `${f}.address`);
       if (ip) addresses.push({ type, address: ip.text });
     } else if (type !== undefined) {
-      const s = o.string(get(a, 'address'), `${f}.address`, true);
+      const s = o.string(a['address'], `${f}.address`, true);
       if (s !== undefined && o.name(s, `${f}.address`, isDNS1123Subdomain, DNS1123_SUBDOMAIN_RULE) !== undefined) {
         addresses.push({ type, address: s });
       }
@@ -628,11 +650,11 @@ export function validateObjects(objects: readonly RawObject[], source = '<input>
       new Obj(ctx, where).wrongType('', 'an object', value);
       continue;
     }
-    const kindRaw = get(value, 'kind');
-    const metaRaw = get(value, 'metadata');
+    const kindRaw = value['kind'];
+    const metaRaw = value['metadata'];
     const meta = isRecord(metaRaw) ? metaRaw : undefined;
-    const nameRaw = meta ? get(meta, 'name') : undefined;
-    const nsRaw = meta ? get(meta, 'namespace') : undefined;
+    const nameRaw = meta ? meta['name'] : undefined;
+    const nsRaw = meta ? meta['namespace'] : undefined;
     const o = new Obj(ctx, where, true, kindRaw, nsRaw, nameRaw);
 
     const kind = o.string(kindRaw, 'kind', true);
@@ -642,7 +664,7 @@ export function validateObjects(objects: readonly RawObject[], source = '<input>
       o.warn('', `kind ${labelPart(kind, '')} is not used, skipped`);
       continue;
     }
-    const apiVersion = o.string(get(value, 'apiVersion'), 'apiVersion', true);
+    const apiVersion = o.string(value['apiVersion'], 'apiVersion', true);
     if (apiVersion !== undefined && apiVersion !== wantVersion) {
       o.err('apiVersion', `${showValue(apiVersion)} is not supported for kind ${kind} (expected ${showValue(wantVersion)})`);
     }
@@ -682,22 +704,30 @@ export function validateObjects(objects: readonly RawObject[], source = '<input>
 
 /** Sorts each list into the cluster's order (stable, so the first occurrence stays first) and reports neighbours with the same name. */
 function reportDuplicates(services: Located<Service>[], slices: Located<EndpointSlice>[], nodes: Located<Node>[]): void {
-  const byNsName = (a: Located<{ namespace: string; name: string }>, b: Located<{ namespace: string; name: string }>): number =>
-    byNamespaceName(a.v, b.v);
-  services.sort(byNsName);
-  slices.sort(byNsName);
-  nodes.sort((a, b) => (a.v.name < b.v.name ? -1 : a.v.name > b.v.name ? 1 : 0));
-  const dups = (list: Located<{ name: string; namespace?: string }>[], kind: string): void => {
-    for (let i = 1, first = 0; i < list.length; i++) {
-      const a = list[first]!.v;
-      const b = list[i]!;
-      if (a.name === b.v.name && a.namespace === b.v.namespace) b.o.err('metadata.name', `duplicate ${kind} (first defined at ${list[first]!.where})`);
-      else first = i;
-    }
-  };
-  dups(services, 'Service');
-  dups(slices, 'EndpointSlice');
-  dups(nodes, 'Node');
+  services.sort(byLocatedNamespaceName);
+  slices.sort(byLocatedNamespaceName);
+  nodes.sort(byLocatedName);
+  reportNeighbours(services, 'Service');
+  reportNeighbours(slices, 'EndpointSlice');
+  reportNeighbours(nodes, 'Node');
+}
+
+function byLocatedNamespaceName(a: Located<{ namespace: string; name: string }>, b: Located<{ namespace: string; name: string }>): number {
+  return byNamespaceName(a.v, b.v);
+}
+
+function byLocatedName(a: Located<{ name: string }>, b: Located<{ name: string }>): number {
+  return a.v.name < b.v.name ? -1 : a.v.name > b.v.name ? 1 : 0;
+}
+
+/** Reports each entry of a sorted list that has the same namespace and name as the one before. */
+function reportNeighbours(list: readonly Located<{ name: string; namespace?: string }>[], kind: string): void {
+  for (let i = 1, first = 0; i < list.length; i++) {
+    const a = list[first]!.v;
+    const b = list[i]!;
+    if (a.name === b.v.name && a.namespace === b.v.namespace) b.o.err('metadata.name', `duplicate ${kind} (first defined at ${list[first]!.where})`);
+    else first = i;
+  }
 }
 
 interface Located<T> {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ModelError, parseCluster } from '../src/index.ts';
-import { service, slice, syntaxError } from './helpers.ts';
+import { list, service, slice, syntaxError } from './helpers.ts';
 
 const node = { apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-1' }, status: { addresses: [{ type: 'InternalIP', address: '192.168.1.10' }] } };
 const configMap = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'foo', namespace: 'kube-system' }, data: {} };
@@ -18,6 +18,15 @@ function summary(text: string) {
 const expected = { services: ['shop/web'], slices: ['shop/web-abc'], nodes: ['node-1'], warnings: [] };
 
 describe('ingestion formats', () => {
+  it('a skipped slice port leaves no gap in the model (lists are sized up front, then cut)', () => {
+    const ports = [{ name: 'a', protocol: 'TCP', port: 8080 }, { name: 'b', protocol: 'TCP' }, { name: 'c', protocol: 'UDP', port: 53 }];
+    const { cluster, warnings } = parseCluster(list(slice('web-abc', 'web', { ports })), 'in.json');
+    expect(warnings.map((w) => w.message)).toEqual(['EndpointSlice shop/web-abc: ports[1].port is not set (all ports), ignored']);
+    const kept = cluster.endpointSlices[0]!.ports;
+    expect(kept).toEqual([{ name: 'a', protocol: 'TCP', port: 8080 }, { name: 'c', protocol: 'UDP', port: 53 }]);
+    expect(Object.keys(kept)).toEqual(['0', '1']);
+  });
+
   it('kubectl List as JSON', () => {
     expect(summary(JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [service('web'), slice('web-abc', 'web'), node] }, null, 2))).toEqual(expected);
   });
