@@ -9,7 +9,6 @@ import { buildRuleset } from './build.ts';
 import type { BuildOptions } from './build.ts';
 import { compareCanon, listedObjects } from './canonical.ts';
 import { renderScript, rulesetObjects } from './render.ts';
-import { checkReferences } from './ruleset.ts';
 import type { NftFamily, NftRuleset } from './ruleset.ts';
 import { traceRuleset } from './trace.ts';
 import { diffRulesets } from './diff.ts';
@@ -17,15 +16,13 @@ import type { RulesetDiff } from './diff.ts';
 
 export const TABLE = 'kube-proxy';
 
-/** `buildRuleset` remembered per plan object (plans are immutable), refusing dangling references. */
+/** `buildRuleset` (which refuses dangling references) remembered per plan object (plans are immutable). */
 export function rulesetBuilder(options: BuildOptions): (plan: Plan) => NftRuleset {
   const cache = new WeakMap<Plan, NftRuleset>();
   return (plan) => {
     let rs = cache.get(plan);
     if (!rs) {
       rs = buildRuleset(plan, options);
-      const problems = checkReferences(rs);
-      if (problems.length) throw new Error(`nft ruleset refers to missing objects: ${problems.slice(0, 5).join('; ')}`);
       cache.set(plan, rs);
     }
     return rs;
