@@ -316,6 +316,16 @@ export class BatchBuilder {
     return this.buf.subarray(0, this.pos);
   }
 
+  /** Appends every op of `other`, a part of the batch written apart (in another order than it is sent). */
+  appendOps(other: BatchBuilder): void {
+    if (this.opStart >= 0 || other.opStart >= 0) throw new Error('BatchBuilder.appendOps: an op is still open');
+    const n = other.pos - HEADER_BYTES;
+    this.ensure(n);
+    other.buf.copy(this.buf, this.pos, HEADER_BYTES, other.pos);
+    this.pos += n;
+    this.ops += other.ops;
+  }
+
   // ---- low-level encoding ---------------------------------------------------------------
 
   beginOp(msgType: number, family: Family, nlmsgFlags: number, label: string): void {

@@ -169,6 +169,8 @@ export interface RulesetStream {
   readonly leadingSetCount: number;
   /** Number of sets all service ports add (one affinity set per endpoint of an affinity service port). */
   readonly servicePortSetCount: number;
+  /** Number of verdict maps `maps` returns. */
+  readonly mapCount: number;
   /** Builds each service port's objects as it is consumed; once only. */
   servicePorts(): Generator<ServicePortObjects>;
   /** The sets before the service ports' sets: complete once `servicePorts` is consumed. */
@@ -210,6 +212,7 @@ export function streamRuleset(plan: Plan, layoutOrOptions: NftLayout | BuildOpti
     fixedChains: fixed,
     leadingSetCount: clusterIPsCheck ? 1 : 0,
     servicePortSetCount,
+    mapCount: MAP_LISTS.length,
     *servicePorts() {
       for (const sp of plan.servicePorts) {
         const before = mapElementCounts(elements);

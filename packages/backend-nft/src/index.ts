@@ -5,7 +5,8 @@
  */
 export type * from './ruleset.ts';
 export { checkReferences, isAddrOrCidr } from './ruleset.ts';
-export { buildRuleset, servicePortChainBase, endpointChainBase, nftFamily } from './build.ts';
+export { buildRuleset, streamRuleset, servicePortChainBase, endpointChainBase, nftFamily } from './build.ts';
+export type { RulesetStream } from './build.ts';
 export {
   renderScript, renderCanonical, printCanon, formatRule, mergeAddrs, normalizeRuleText,
   sortAddrs, ScriptWriter, RenderError, tableCanon, chainCanon, setCanon, mapCanon, sortCanon, canonOrder,

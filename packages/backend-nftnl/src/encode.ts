@@ -45,6 +45,7 @@ import {
 } from '@kpb/native';
 import type { Family } from '@kpb/native';
 import { writeOps, writeReplace } from '@kpb/backend-nft';
+import type { RulesetStream } from '@kpb/backend-nft';
 import type { ElementKey, KeyField, KeyType, NftChain, NftFamily, NftMap, NftMapElement, NftOp, NftRule, NftRuleset, NftSet, NftSink, Statement, Verdict } from '@kpb/backend-nft';
 import {
   addrBytes,
@@ -151,7 +152,8 @@ const hasAnonSet = (s: Statement): boolean => (s.kind === 'match-addr-anon' && s
  * lookups in the same batch refer to sets by id (as nft does).
  */
 export class NftnlEncoder implements NftSink {
-  readonly b: BatchBuilder;
+  /** Where ops go (`writeTo` switches it). */
+  b: BatchBuilder;
   /** Labels by op index (only when `labels` is true). */
   readonly labels: string[] = [];
   private readonly fam: Family;
@@ -159,6 +161,10 @@ export class NftnlEncoder implements NftSink {
   private readonly hooks: EncodeHooks;
   private readonly setIds = new Map<string, number>();
   private readonly anonIds: number[] = [];
+  /** The id the next named set or map gets. */
+  private nextSetId = 1;
+  /** The id the next anonymous set gets, when they are numbered apart (`numberSets`); else `nextSetId`'s. */
+  private nextAnonId: number | undefined;
   /** Key scratch buffer for map elements (the builder copies it). */
   private readonly keyBuf = new Uint8Array(40);
 
@@ -181,6 +187,20 @@ export class NftnlEncoder implements NftSink {
   private begin(type: number, family: Family, flags: number, label: string): void {
     if (this.full) this.labels.push(label);
     this.b.beginOp(type, family, flags, label);
+  }
+
+  /** Ops from here on go to `b` (a part of the batch written apart, see `encodeStream`). */
+  writeTo(b: BatchBuilder): void {
+    this.b = b;
+  }
+
+  /**
+   * Named sets and maps from here on get ids from `named` up; anonymous sets from `anonymous` up
+   * (when given). A batch written in parts numbers its sets as the batch written in one go would.
+   */
+  numberSets(named: number, anonymous?: number): void {
+    this.nextSetId = named;
+    if (anonymous !== undefined) this.nextAnonId = anonymous;
   }
 
   // ---- whole rulesets and operation lists ----------------------------------------------------------
@@ -263,7 +283,7 @@ export class NftnlEncoder implements NftSink {
 
   private newSet(name: string, flags: number, keyType: number, keyLen: number, isMap: boolean, userdata: Uint8Array, timeoutMs: number | undefined, size: number | undefined, label: string): number {
     const b = this.b;
-    const id = b.allocSetId();
+    const id = (flags & NFT_SET_F.anonymous) !== 0 && this.nextAnonId !== undefined ? this.nextAnonId++ : this.nextSetId++;
     this.begin(NFT_MSG.NEWSET, this.fam, NLM_F.CREATE, this.full ? label : '');
     b.beginAttrs();
     b.attrStr(SET_ATTR.table, this.table);
@@ -784,4 +804,59 @@ export function estimateBytes(rs: NftRuleset): number {
   for (const s of rs.sets) n += 200 + s.elements.length * 40;
   for (const m of rs.maps) n += 200 + m.elements.length * 120;
   return n;
+}
+
+/** Bytes of the op stream per service port and per endpoint (flat layout, measured at 10k × 3, with room). */
+const STREAM_BYTES_PER_SERVICE_PORT = 1200;
+const STREAM_BYTES_PER_ENDPOINT = 900;
+
+/** A generous estimate of the op-stream size of a table of `servicePorts` service ports with `endpoints` endpoints. */
+export function estimateStreamBytes(servicePorts: number, endpoints: number): number {
+  return 64 * 1024 + servicePorts * STREAM_BYTES_PER_SERVICE_PORT + endpoints * STREAM_BYTES_PER_ENDPOINT;
+}
+
+/**
+ * The op stream that replaces kpb's table with `stream`'s, op for op what `replace` writes for
+ * the whole ruleset, but one service port at a time: each service port's objects are encoded
+ * and dropped before the next is built. Ops are written into parts in the order they are built
+ * (chains, sets, rules, elements) and the parts put together in the order they are sent.
+ */
+export function encodeStream(stream: RulesetStream, table: string, expectedBytes: number, hooks?: EncodeHooks): Buffer {
+  const out = new BatchBuilder(expectedBytes);
+  const part = (share: number) => new BatchBuilder(Math.ceil(expectedBytes * share));
+  const parts = { leadingSets: part(0), sets: part(0.02), fixedRules: part(0), rules: part(0.9), leadingElements: part(0), elements: part(0), mapElements: part(0.05) };
+  const enc = new NftnlEncoder(stream.family, table, { labels: false, builder: out, ...(hooks ? { hooks } : {}) });
+  const leading = stream.leadingSetCount;
+  const named = leading + stream.servicePortSetCount;
+  enc.addTable(stream.comment);
+  enc.deleteTable();
+  enc.addTable(stream.comment);
+  for (const c of stream.fixedChains) enc.addChain(c);
+  enc.numberSets(leading + 1, named + stream.mapCount + 1);
+  for (const sp of stream.servicePorts()) {
+    enc.writeTo(out);
+    for (const c of sp.chains) enc.addChain(c);
+    enc.writeTo(parts.sets);
+    for (const s of sp.sets) enc.addSet(s);
+    enc.writeTo(parts.rules);
+    for (const c of sp.chains) enc.addRules(c.name, c.rules);
+    enc.writeTo(parts.elements);
+    for (const s of sp.sets) if (s.elements.length) enc.addSetElements(s.name, s.keyType, s.elements);
+  }
+  const leadingSets = stream.leadingSets();
+  const maps = stream.maps();
+  enc.writeTo(parts.leadingSets);
+  enc.numberSets(1);
+  for (const s of leadingSets) enc.addSet(s);
+  enc.writeTo(parts.sets);
+  enc.numberSets(named + 1);
+  for (const m of maps) enc.addMap(m);
+  enc.writeTo(parts.fixedRules);
+  for (const c of stream.fixedChains) enc.addRules(c.name, c.rules);
+  enc.writeTo(parts.leadingElements);
+  for (const s of leadingSets) if (s.elements.length) enc.addSetElements(s.name, s.keyType, s.elements);
+  enc.writeTo(parts.mapElements);
+  for (const m of maps) if (m.elements.length) enc.addMapElements(m.name, m.keyType, m.elements);
+  for (const p of [parts.leadingSets, parts.sets, parts.fixedRules, parts.rules, parts.leadingElements, parts.elements, parts.mapElements]) out.appendOps(p);
+  return out.finish();
 }
