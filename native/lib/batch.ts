@@ -542,6 +542,30 @@ export class BatchBuilder {
     b[p] = 0;
     this.pos = p + 1;
   }
+  /**
+   * Appends bytes as they are: an encoding written once (by these methods, into another builder)
+   * and copied wherever it recurs. `attrs`: how many attributes of the open list they hold.
+   */
+  raw(v: Uint8Array, attrs = 0): void {
+    const n = v.length;
+    this.ensure(n);
+    const b = this.buf;
+    let p = this.pos;
+    if (n <= 64) for (let i = 0; i < n; i++) b[p++] = v[i]!;
+    else {
+      b.set(v, p);
+      p += n;
+    }
+    this.pos = p;
+    this.attrCount += attrs;
+  }
+
+  /** The bytes written so far after the stream header (a template for `raw`; no op may be open). */
+  written(): Uint8Array {
+    if (this.opStart >= 0) throw new Error('BatchBuilder.written: an op is still open');
+    return this.buf.subarray(HEADER_BYTES, this.pos);
+  }
+
   /** u32 length + bytes. */
   bytes(v: Uint8Array): void {
     this.ensure(v.length + 4);

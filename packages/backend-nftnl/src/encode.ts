@@ -137,6 +137,115 @@ function verdictCode(v: Verdict): number {
   }
 }
 
+// ---- expression templates ------------------------------------------------------------------------
+// Most expressions of a table are the same few byte strings (a payload load, a cmp head, a
+// verdict head): each is written once by the writers below into a scratch builder and then
+// copied with `raw`, and only the bytes that vary (cmp data, chain names) are written per rule.
+
+/** The bytes `write` appends to an empty builder, copied out, without the last `trim` bytes. */
+function template(write: (b: BatchBuilder) => void, trim = 0): Uint8Array {
+  const b = new BatchBuilder(256);
+  write(b);
+  const w = b.written();
+  return w.slice(0, w.length - trim);
+}
+
+const EMPTY = new Uint8Array(0);
+/** What an empty byte value ends with (its u32 length) and an empty string (u16 length, NUL): cut from a head. */
+const EMPTY_BYTES_TAIL = 4;
+const EMPTY_STR_TAIL = 3;
+
+const PAYLOADS = new Map<number, Uint8Array>();
+const CMP_HEADS = new Map<number, Uint8Array>();
+const METAS = new Map<number, Uint8Array>();
+const IMMEDIATE_HEADS = new Map<number, Uint8Array>();
+const VERDICT_HEADS = new Map<number, Uint8Array>();
+const VERDICTS = new Map<number, Uint8Array>();
+const NUMGENS = new Map<number, Uint8Array>();
+const DNATS = new Map<number, Uint8Array>();
+const TEMPLATES_MAX = 10_000;
+
+/** The template of `key` in `cache`, written on first use. */
+function cached(cache: Map<number, Uint8Array>, key: number, write: (b: BatchBuilder, key: number) => void, trim = 0): Uint8Array {
+  let t = cache.get(key);
+  if (!t) {
+    if (cache.size > TEMPLATES_MAX) cache.clear();
+    cache.set(key, (t = template((b) => write(b, key), trim)));
+  }
+  return t;
+}
+
+function writePayload(b: BatchBuilder, dreg: number, base: number, offset: number, len: number): void {
+  b.beginExpr('payload');
+  b.attrU32(PAY_DREG, dreg);
+  b.attrU32(PAY_BASE, base);
+  b.attrU32(PAY_OFF, offset);
+  b.attrU32(PAY_LEN, len);
+  b.endAttrs();
+}
+
+function writeCmp(b: BatchBuilder, op: number, data: Uint8Array): void {
+  b.beginExpr('cmp');
+  b.attrU32(CMP_SREG, REG1);
+  b.attrU32(CMP_OP, op);
+  b.attrBytes(CMP_DATA, data);
+  b.endAttrs();
+}
+
+function writeMeta(b: BatchBuilder, key: number, dreg: number): void {
+  b.beginExpr('meta');
+  b.attrU32(META_KEY, key);
+  b.attrU32(META_DREG, dreg);
+  b.endAttrs();
+}
+
+function writeBitwise(b: BatchBuilder, len: number, mask: Uint8Array, xor: Uint8Array): void {
+  b.beginExpr('bitwise');
+  b.attrU32(BW.sreg.id, REG1);
+  b.attrU32(BW.dreg.id, REG1);
+  b.attrU32(BW.op.id, NFT_BITWISE_OP.bool);
+  b.attrU32(BW.len.id, len);
+  b.attrBytes(BW.mask.id, mask);
+  b.attrBytes(BW.xor.id, xor);
+  b.endAttrs();
+}
+
+function writeImmediateData(b: BatchBuilder, dreg: number, data: Uint8Array): void {
+  b.beginExpr('immediate');
+  b.attrU32(IMM_DREG, dreg);
+  b.attrBytes(IMM_DATA, data);
+  b.endAttrs();
+}
+
+/** A verdict immediate; `chain` for jump and goto. */
+function writeVerdict(b: BatchBuilder, code: number, chain: string | undefined): void {
+  b.beginExpr('immediate');
+  b.attrU32(IMM_DREG, NFT_REG.verdict);
+  b.attrU32(IMM_VERDICT, code);
+  if (chain !== undefined) b.attrStr(IMM_CHAIN, chain);
+  b.endAttrs();
+}
+
+function writeNumgen(b: BatchBuilder, mod: number): void {
+  b.beginExpr('numgen');
+  b.attrU32(NG.dreg.id, REG1);
+  b.attrU32(NG.modulus.id, mod);
+  b.attrU32(NG.type.id, NFT_NG.random);
+  b.attrU32(NG.offset.id, 0);
+  b.endAttrs();
+}
+
+/** The nat expression of a DNAT to registers 1 (address) and 2 (port) of family `nfproto`. */
+function writeDnat(b: BatchBuilder, nfproto: number): void {
+  b.beginExpr('nat');
+  b.attrU32(NAT.type.id, NFT_NAT_TYPE.dnat);
+  b.attrU32(NAT.family.id, nfproto);
+  b.attrU32(NAT.reg_addr_min.id, REG1);
+  b.attrU32(NAT.reg_proto_min.id, REG2);
+  b.attrU32(NAT.flags.id, NF_NAT_RANGE.proto_specified);
+  b.endAttrs();
+}
+
 /** Test-only hooks (see test/kernel.test.ts). */
 export interface EncodeHooks {
   /** Called before the rules of a chain are written; may return extra rules to append. */
@@ -165,6 +274,9 @@ export class NftnlEncoder implements NftSink {
   private nextSetId = 1;
   /** The id the next anonymous set gets, when they are numbered apart (`numberSets`); else `nextSetId`'s. */
   private nextAnonId: number | undefined;
+  /** The table attribute of every rule and of every chain, encoded once. */
+  private readonly ruleTableAttr: Uint8Array;
+  private readonly chainTableAttr: Uint8Array;
   /** Key scratch buffer for map elements (the builder copies it). */
   private readonly keyBuf = new Uint8Array(40);
 
@@ -182,6 +294,8 @@ export class NftnlEncoder implements NftSink {
     this.fam = family;
     this.full = options.labels ?? true;
     this.hooks = options.hooks ?? {};
+    this.ruleTableAttr = template((t) => t.attrStr(RULE_ATTR.table, table));
+    this.chainTableAttr = template((t) => t.attrStr(CHAIN_ATTR.table, table));
   }
 
   private begin(type: number, family: Family, flags: number, label: string): void {
@@ -249,7 +363,7 @@ export class NftnlEncoder implements NftSink {
     const b = this.b;
     this.begin(NFT_MSG.NEWCHAIN, this.fam, NLM_F.CREATE, this.full ? `chain ${c.name}` : '');
     b.beginAttrs();
-    b.attrStr(CHAIN_ATTR.table, this.table);
+    b.raw(this.chainTableAttr, 1);
     b.attrStr(CHAIN_ATTR.name, c.name);
     if (c.base) {
       b.attrU32(CHAIN_ATTR.hooknum, HOOK[c.base.hook]);
@@ -440,7 +554,7 @@ export class NftnlEncoder implements NftSink {
     }
     this.begin(NFT_MSG.NEWRULE, this.fam, NLM_F.CREATE | NLM_F.APPEND, this.full ? `rule ${index} in chain ${chain}` : '');
     b.beginAttrs();
-    b.attrStr(RULE_ATTR.table, this.table);
+    b.raw(this.ruleTableAttr, 1);
     b.attrStr(RULE_ATTR.chain, chain);
     if (rule.comment !== undefined) b.attrBytes(RULE_ATTR.userdata, commentTlv(rule.comment));
     b.endAttrs();
@@ -552,13 +666,8 @@ export class NftnlEncoder implements NftSink {
   // ---- expressions -------------------------------------------------------------------------------
 
   private payload(dreg: number, base: number, offset: number, len: number): void {
-    const b = this.b;
-    b.beginExpr('payload');
-    b.attrU32(PAY_DREG, dreg);
-    b.attrU32(PAY_BASE, base);
-    b.attrU32(PAY_OFF, offset);
-    b.attrU32(PAY_LEN, len);
-    b.endAttrs();
+    const key = ((dreg * 256 + base) * 256 + offset) * 256 + len;
+    this.b.raw(cached(PAYLOADS, key, (b) => writePayload(b, dreg, base, offset, len)));
   }
 
   /** Loads an address field of the network header into register 1. */
@@ -567,49 +676,31 @@ export class NftnlEncoder implements NftSink {
   }
 
   private cmp(op: number, data: Uint8Array): void {
-    const b = this.b;
-    b.beginExpr('cmp');
-    b.attrU32(CMP_SREG, REG1);
-    b.attrU32(CMP_OP, op);
-    b.attrBytes(CMP_DATA, data);
-    b.endAttrs();
+    this.b.raw(cached(CMP_HEADS, op, (b) => writeCmp(b, op, EMPTY), EMPTY_BYTES_TAIL));
+    this.b.bytes(data);
   }
 
   private meta(key: number, dreg: number): void {
-    const b = this.b;
-    b.beginExpr('meta');
-    b.attrU32(META_KEY, key);
-    b.attrU32(META_DREG, dreg);
-    b.endAttrs();
+    this.b.raw(cached(METAS, key * 256 + dreg, (b) => writeMeta(b, key, dreg)));
   }
 
   private bitwise(len: number, mask: Uint8Array, xor: Uint8Array): void {
-    const b = this.b;
-    b.beginExpr('bitwise');
-    b.attrU32(BW.sreg.id, REG1);
-    b.attrU32(BW.dreg.id, REG1);
-    b.attrU32(BW.op.id, NFT_BITWISE_OP.bool);
-    b.attrU32(BW.len.id, len);
-    b.attrBytes(BW.mask.id, mask);
-    b.attrBytes(BW.xor.id, xor);
-    b.endAttrs();
+    writeBitwise(this.b, len, mask, xor);
   }
 
   private immediateData(dreg: number, data: Uint8Array): void {
-    const b = this.b;
-    b.beginExpr('immediate');
-    b.attrU32(IMM_DREG, dreg);
-    b.attrBytes(IMM_DATA, data);
-    b.endAttrs();
+    this.b.raw(cached(IMMEDIATE_HEADS, dreg, (b) => writeImmediateData(b, dreg, EMPTY), EMPTY_BYTES_TAIL));
+    this.b.bytes(data);
   }
 
   private verdict(v: Verdict): void {
-    const b = this.b;
-    b.beginExpr('immediate');
-    b.attrU32(IMM_DREG, NFT_REG.verdict);
-    b.attrU32(IMM_VERDICT, verdictCode(v));
-    if (v.kind === 'jump' || v.kind === 'goto') b.attrStr(IMM_CHAIN, v.chain);
-    b.endAttrs();
+    const code = verdictCode(v);
+    if (v.kind === 'jump' || v.kind === 'goto') {
+      this.b.raw(cached(VERDICT_HEADS, code, (b) => writeVerdict(b, code, ''), EMPTY_STR_TAIL));
+      this.b.str(v.chain);
+    } else {
+      this.b.raw(cached(VERDICTS, code, (b) => writeVerdict(b, code, undefined)));
+    }
   }
 
   private lookup(set: string, id: number | undefined, dreg: number | undefined, inverted: boolean): void {
@@ -624,13 +715,7 @@ export class NftnlEncoder implements NftSink {
   }
 
   private numgen(mod: number): void {
-    const b = this.b;
-    b.beginExpr('numgen');
-    b.attrU32(NG.dreg.id, REG1);
-    b.attrU32(NG.modulus.id, mod);
-    b.attrU32(NG.type.id, NFT_NG.random);
-    b.attrU32(NG.offset.id, 0);
-    b.endAttrs();
+    this.b.raw(cached(NUMGENS, mod, (b) => writeNumgen(b, mod)));
   }
 
   private addrMatch(field: 'saddr' | 'daddr', op: '==' | '!=', value: string): void {
@@ -787,13 +872,7 @@ export class NftnlEncoder implements NftSink {
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`bad port ${port}`);
     this.immediateData(REG1, addrBytes(addr, this.family));
     this.immediateData(REG2, portBytes(port));
-    b.beginExpr('nat');
-    b.attrU32(NAT.type.id, NFT_NAT_TYPE.dnat);
-    b.attrU32(NAT.family.id, NFPROTO[this.family]);
-    b.attrU32(NAT.reg_addr_min.id, REG1);
-    b.attrU32(NAT.reg_proto_min.id, REG2);
-    b.attrU32(NAT.flags.id, NF_NAT_RANGE.proto_specified);
-    b.endAttrs();
+    b.raw(cached(DNATS, NFPROTO[this.family], writeDnat));
   }
 }
 

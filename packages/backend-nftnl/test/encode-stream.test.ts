@@ -5,7 +5,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { buildRuleset, streamRuleset, TABLE } from '@kpb/backend-nft';
-import type { BuildOptions } from '@kpb/backend-nft';
+import type { NftLayout } from '@kpb/backend-nft';
+
+type BuildOptions = { readonly layout: NftLayout; readonly clusterIPsCheck?: boolean };
 import { encodeStream, NftnlEncoder } from '../src/encode.ts';
 import { cluster, plan } from './helpers.ts';
 
