@@ -162,6 +162,7 @@ export interface ServicePortObjects {
  */
 export interface RulesetStream {
   readonly family: NftFamily;
+  readonly table: 'kube-proxy';
   readonly comment: string;
   /** The base and service-independent chains (before every service port's). */
   readonly fixedChains: readonly NftChain[];
@@ -208,6 +209,7 @@ export function streamRuleset(plan: Plan, layoutOrOptions: NftLayout | BuildOpti
   for (const sp of plan.servicePorts) if (sp.affinityTimeoutSeconds !== undefined) servicePortSetCount += sp.endpoints.length;
   return {
     family,
+    table: 'kube-proxy',
     comment: 'rules for kube-proxy',
     fixedChains: fixed,
     leadingSetCount: clusterIPsCheck ? 1 : 0,
@@ -285,7 +287,7 @@ export function buildRuleset(plan: Plan, layoutOrOptions: NftLayout | BuildOptio
     for (const c of p.chains) chains.push(c);
     for (const s of p.sets) sets.push(s);
   }
-  return { family: stream.family, table: 'kube-proxy', comment: stream.comment, chains, sets: [...stream.leadingSets(), ...sets], maps: stream.maps() };
+  return { family: stream.family, table: stream.table, comment: stream.comment, chains, sets: [...stream.leadingSets(), ...sets], maps: stream.maps() };
 }
 
 /** The base chains and the service-independent regular chains, in kube-proxy's order. */

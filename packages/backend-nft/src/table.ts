@@ -5,10 +5,10 @@
  */
 import type { Backend, Difference, DriftCheck, RunTool, Target } from '@kpb/backend';
 import type { Plan, PlanDiff } from '@kpb/compiler';
-import { buildRuleset } from './build.ts';
+import { buildRuleset, streamRuleset } from './build.ts';
 import type { BuildOptions } from './build.ts';
 import { compareCanon, listedObjects } from './canonical.ts';
-import { renderScript, rulesetObjects } from './render.ts';
+import { renderStreamScript, rulesetObjects } from './render.ts';
 import type { NftFamily, NftRuleset } from './ruleset.ts';
 import { traceRuleset } from './trace.ts';
 import { diffRulesets } from './diff.ts';
@@ -65,9 +65,10 @@ type TableDifferences = (target: Target, rs: NftRuleset) => Promise<readonly Dif
  * The backend methods both nft backends share: the `nft -f` script of a plan, verify (the
  * backends differ only in how they read and compare the table: `differences`) and the in-memory tracer.
  */
-export function rulesetMethods(build: (plan: Plan) => NftRuleset, differences: TableDifferences): Pick<Backend, 'renderText' | 'verify' | 'trace'> {
+export function rulesetMethods(build: (plan: Plan) => NftRuleset, differences: TableDifferences, options: BuildOptions): Pick<Backend, 'renderText' | 'verify' | 'trace'> {
   return {
-    renderText: (plan) => renderScript(build(plan)),
+    // Written one service port at a time: a script needs no whole NftRuleset.
+    renderText: (plan) => renderStreamScript(streamRuleset(plan, options)),
     async verify(target, plan) {
       const found = await differences(target, build(plan));
       return { ok: found.length === 0, differences: found };

@@ -179,7 +179,7 @@ export function createNftnlBackend(options: NftnlBackendOptions = {}): NftnlBack
     build,
     encodePlan: (plan) => ctx.encoders.full(plan, layout),
     renderCanonical: (plan) => renderCanonical(build(plan)),
-    ...rulesetMethods(build, async (target, rs) => listingDifferences(await list(target, rs.family), rs)),
+    ...rulesetMethods(build, async (target, rs) => listingDifferences(await list(target, rs.family), rs), { layout }),
     recorded(target, family = 'ip') {
       const r = ctx.records.recall(target, family);
       return r && { generation: r.generation, digest: r.digest };

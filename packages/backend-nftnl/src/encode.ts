@@ -44,8 +44,8 @@ import {
   TH_DPORT_OFFSET,
 } from '@kpb/native';
 import type { Family } from '@kpb/native';
-import { writeOps, writeReplace } from '@kpb/backend-nft';
-import type { RulesetStream } from '@kpb/backend-nft';
+import { STREAM_PARTS, writeOps, writeReplace, writeStreamReplace } from '@kpb/backend-nft';
+import type { RulesetStream, StreamPart } from '@kpb/backend-nft';
 import type { ElementKey, KeyField, KeyType, NftChain, NftFamily, NftMap, NftMapElement, NftOp, NftRule, NftRuleset, NftSet, NftSink, Statement, Verdict } from '@kpb/backend-nft';
 import {
   addrBytes,
@@ -896,46 +896,28 @@ export function estimateStreamBytes(servicePorts: number, endpoints: number): nu
 
 /**
  * The op stream that replaces kpb's table with `stream`'s, op for op what `replace` writes for
- * the whole ruleset, but one service port at a time: each service port's objects are encoded
- * and dropped before the next is built. Ops are written into parts in the order they are built
- * (chains, sets, rules, elements) and the parts put together in the order they are sent.
+ * the whole ruleset, but one service port at a time (`writeStreamReplace`): the parts are
+ * written into builders of their own and put together in the order they are sent. Sets are
+ * numbered as in the whole batch: named sets in part order, anonymous ones after all of them.
  */
 export function encodeStream(stream: RulesetStream, table: string, expectedBytes: number, hooks?: EncodeHooks): Buffer {
   const out = new BatchBuilder(expectedBytes);
-  const part = (share: number) => new BatchBuilder(Math.ceil(expectedBytes * share));
-  const parts = { leadingSets: part(0), sets: part(0.02), fixedRules: part(0), rules: part(0.9), leadingElements: part(0), elements: part(0), mapElements: part(0.05) };
+  const parts = new Map<StreamPart, BatchBuilder>(STREAM_PARTS.map((p) => [p, p === 'head' ? out : new BatchBuilder(Math.ceil(expectedBytes * (PART_SHARE[p] ?? 0)))]));
   const enc = new NftnlEncoder(stream.family, table, { labels: false, builder: out, ...(hooks ? { hooks } : {}) });
-  const leading = stream.leadingSetCount;
-  const named = leading + stream.servicePortSetCount;
-  enc.addTable(stream.comment);
-  enc.deleteTable();
-  enc.addTable(stream.comment);
-  for (const c of stream.fixedChains) enc.addChain(c);
-  enc.numberSets(leading + 1, named + stream.mapCount + 1);
-  for (const sp of stream.servicePorts()) {
-    enc.writeTo(out);
-    for (const c of sp.chains) enc.addChain(c);
-    enc.writeTo(parts.sets);
-    for (const s of sp.sets) enc.addSet(s);
-    enc.writeTo(parts.rules);
-    for (const c of sp.chains) enc.addRules(c.name, c.rules);
-    enc.writeTo(parts.elements);
-    for (const s of sp.sets) if (s.elements.length) enc.addSetElements(s.name, s.keyType, s.elements);
-  }
-  const leadingSets = stream.leadingSets();
-  const maps = stream.maps();
-  enc.writeTo(parts.leadingSets);
-  enc.numberSets(1);
-  for (const s of leadingSets) enc.addSet(s);
-  enc.writeTo(parts.sets);
-  enc.numberSets(named + 1);
-  for (const m of maps) enc.addMap(m);
-  enc.writeTo(parts.fixedRules);
-  for (const c of stream.fixedChains) enc.addRules(c.name, c.rules);
-  enc.writeTo(parts.leadingElements);
-  for (const s of leadingSets) if (s.elements.length) enc.addSetElements(s.name, s.keyType, s.elements);
-  enc.writeTo(parts.mapElements);
-  for (const m of maps) if (m.elements.length) enc.addMapElements(m.name, m.keyType, m.elements);
-  for (const p of [parts.leadingSets, parts.sets, parts.fixedRules, parts.rules, parts.leadingElements, parts.elements, parts.mapElements]) out.appendOps(p);
+  const named = stream.leadingSetCount + stream.servicePortSetCount;
+  enc.numberSets(stream.leadingSetCount + 1, named + stream.mapCount + 1);
+  let current: StreamPart = 'head';
+  writeStreamReplace(stream, (part) => {
+    if (part === current) return enc;
+    current = part;
+    enc.writeTo(parts.get(part)!);
+    if (part === 'leadingSets') enc.numberSets(1);
+    else if (part === 'maps') enc.numberSets(named + 1);
+    return enc;
+  });
+  for (const p of STREAM_PARTS) if (p !== 'head') out.appendOps(parts.get(p)!);
   return out.finish();
 }
+
+/** The share of the stream's bytes a part takes (to size its buffer; the rest start small). */
+const PART_SHARE: Partial<Record<StreamPart, number>> = { sets: 0.02, rules: 0.9, mapElements: 0.05 };
