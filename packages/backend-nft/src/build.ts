@@ -47,27 +47,33 @@ const SRCNAT = 100;
 
 const MAX_BASE = 240; // knftables NameLengthMax (256) − longest prefix (16)
 
-/**
- * Chain name bases by hashed name, kept across builds as kube-proxy keeps a service port's
- * chain names for its lifetime: a sync hashes only the names of service ports it has not seen.
- */
-const hashedNames = new Map<string, string>();
-const HASHED_NAMES_MAX = 1_000_000;
-
 /** kube-proxy's hashAndTruncate: `HASH8-name`, cut to 240 characters with `...`. */
 function hashAndTruncate(name: string): string {
-  let base = hashedNames.get(name);
-  if (base !== undefined) return base;
   const full = `${hashName(name, 8)}-${name}`;
-  base = full.length > MAX_BASE ? `${full.slice(0, MAX_BASE - 3)}...` : full;
-  if (hashedNames.size >= HASHED_NAMES_MAX) hashedNames.clear();
-  hashedNames.set(name, base);
-  return base;
+  return full.length > MAX_BASE ? `${full.slice(0, MAX_BASE - 3)}...` : full;
 }
+
+/**
+ * Names by the text they are hashed from, kept across builds as kube-proxy keeps a service
+ * port's chain names for its lifetime: a build hashes only the names of service ports it has not
+ * seen, and writes the same name strings as the last one.
+ */
+function nameCache<T>(make: (name: string) => T): (name: string) => T {
+  const cache = new Map<string, T>();
+  return (name) => {
+    let v = cache.get(name);
+    if (v === undefined) {
+      if (cache.size >= NAME_CACHE_MAX) cache.clear();
+      cache.set(name, (v = make(name)));
+    }
+    return v;
+  };
+}
+const NAME_CACHE_MAX = 1_000_000;
 
 /** `ns/name/proto/portName`, hashed: the base of a service port's chain names. */
 export function servicePortChainBase(sp: Pick<ServicePortPlan, 'namespace' | 'serviceName' | 'protocol' | 'portName'>): string {
-  return hashAndTruncate(`${sp.namespace}/${sp.serviceName}/${sp.protocol.toLowerCase()}/${sp.portName}`);
+  return servicePortChainNames(sp).base;
 }
 
 /** `ns/name/proto/portName__ip/port` (IPv6 colons become dots), hashed. */
@@ -75,20 +81,24 @@ export function endpointChainBase(
   sp: Pick<ServicePortPlan, 'namespace' | 'serviceName' | 'protocol' | 'portName'>,
   ep: Pick<PlanEndpoint, 'ip' | 'port'>,
 ): string {
-  const ip = ep.ip.replaceAll(':', '.');
-  return hashAndTruncate(`${sp.namespace}/${sp.serviceName}/${sp.protocol.toLowerCase()}/${sp.portName}__${ip}/${ep.port}`);
+  return endpointNamesFor(sp, ep).base;
 }
 
 interface ServicePortNames {
+  readonly base: string;
   readonly cluster: string;
   readonly local: string;
   readonly external: string;
   readonly firewall: string;
 }
 
-function servicePortChainNames(sp: ServicePortPlan): ServicePortNames {
-  const base = servicePortChainBase(sp);
-  return { cluster: `service-${base}`, local: `local-${base}`, external: `external-${base}`, firewall: `firewall-${base}` };
+const servicePortNamesOf = nameCache((name): ServicePortNames => {
+  const base = hashAndTruncate(name);
+  return { base, cluster: `service-${base}`, local: `local-${base}`, external: `external-${base}`, firewall: `firewall-${base}` };
+});
+
+function servicePortChainNames(sp: Pick<ServicePortPlan, 'namespace' | 'serviceName' | 'protocol' | 'portName'>): ServicePortNames {
+  return servicePortNamesOf(`${sp.namespace}/${sp.serviceName}/${sp.protocol.toLowerCase()}/${sp.portName}`);
 }
 
 /** An endpoint's object names, made once per build (the chain name is written several times). */
@@ -100,22 +110,27 @@ interface EndpointNames {
 /** The names of a service port's endpoints, by endpoint object. */
 type EndpointNameMap = Map<PlanEndpoint, EndpointNames>;
 
+const endpointNamesOf = nameCache((name): EndpointNames => {
+  const base = hashAndTruncate(name);
+  return { chain: `endpoint-${base}`, base };
+});
+
+/** An endpoint's names (`endpointChainBase`'s base). */
+function endpointNamesFor(sp: Pick<ServicePortPlan, 'namespace' | 'serviceName' | 'protocol' | 'portName'>, ep: Pick<PlanEndpoint, 'ip' | 'port'>): EndpointNames {
+  const ip = ep.ip.replaceAll(':', '.');
+  return endpointNamesOf(`${sp.namespace}/${sp.serviceName}/${sp.protocol.toLowerCase()}/${sp.portName}__${ip}/${ep.port}`);
+}
+
 function endpointNames(sp: ServicePortPlan): EndpointNameMap {
   const names: EndpointNameMap = new Map();
-  for (const ep of sp.endpoints) {
-    const base = endpointChainBase(sp, ep);
-    names.set(ep, { chain: `endpoint-${base}`, base });
-  }
+  for (const ep of sp.endpoints) names.set(ep, endpointNamesFor(sp, ep));
   return names;
 }
 
 /** The names of `ep` (an endpoint of `sp`; one that is not the same object, as in a plan read back from JSON, is hashed again). */
 function namesOf(names: EndpointNameMap, sp: ServicePortPlan, ep: PlanEndpoint): EndpointNames {
   let n = names.get(ep);
-  if (!n) {
-    const base = endpointChainBase(sp, ep);
-    names.set(ep, (n = { chain: `endpoint-${base}`, base }));
-  }
+  if (!n) names.set(ep, (n = endpointNamesFor(sp, ep)));
   return n;
 }
 
