@@ -8,7 +8,7 @@ export { checkReferences, isAddrOrCidr } from './ruleset.ts';
 export { buildRuleset, streamRuleset, servicePortChainBase, endpointChainBase, nftFamily } from './build.ts';
 export type { RulesetStream } from './build.ts';
 export {
-  renderScript, renderStreamScript, renderCanonical, printCanon, formatRule, mergeAddrs, normalizeRuleText,
+  renderScript, renderCanonical, printCanon, formatRule, mergeAddrs, normalizeRuleText,
   sortAddrs, ScriptWriter, RenderError, tableCanon, chainCanon, setCanon, mapCanon, sortCanon, canonOrder,
 } from './render.ts';
 export type { CanonObject } from './render.ts';

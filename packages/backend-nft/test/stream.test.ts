@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { generateCluster, GENERATED_CLUSTER_CIDR, GENERATED_LOCAL_NODE } from '@kpb/model';
 import { compile, nodeSettings } from '@kpb/compiler';
-import { buildRuleset, renderScript, renderStreamScript, streamRuleset } from '../src/index.ts';
+import { buildRuleset, renderScript, streamRuleset } from '../src/index.ts';
+import { renderStreamScript } from '../src/render.ts';
 import { smallPlan } from './fixtures.ts';
 
 const generated = compile(generateCluster({ services: 300, endpointsPerService: 3, seed: 7 }), nodeSettings({ nodeName: GENERATED_LOCAL_NODE, clusterCIDR: GENERATED_CLUSTER_CIDR }));
