@@ -46,12 +46,12 @@ const rows: [string, () => unknown][] = [];
 if (only.has('parse')) rows.push([`parse (${(json.length / 1e6).toFixed(1)} MB JSON)`, () => parseCluster(json)]);
 if (only.has('compile')) rows.push(['compile', () => compile(cluster, settings)]);
 if (only.has('nftnl')) {
-  // build is remembered per plan: encodePlan of the same plan times the encoder alone.
-  rows.push(['nftnl encodePlan (built plan)', () => nftnl.encodePlan(plan)]);
+  // encodePlan builds and encodes one service port at a time (nothing remembered per plan).
+  rows.push(['nftnl encodePlan (compiled plan)', () => nftnl.encodePlan(plan)]);
   rows.push(['nftnl generate', () => nftnl.encodePlan(compile(cluster, settings))]);
 }
 if (only.has('nft')) {
-  rows.push(['nft renderText', () => nft.renderText(plan)]);
+  rows.push(['nft renderText (compiled plan)', () => nft.renderText(plan)]);
   rows.push(['nft generate', () => nft.renderText(compile(cluster, settings))]);
 }
 if (only.has('iptables')) {

@@ -316,6 +316,16 @@ export class BatchBuilder {
     return this.buf.subarray(0, this.pos);
   }
 
+  /** Appends every op of `other`, a part of the batch written apart (in another order than it is sent). */
+  appendOps(other: BatchBuilder): void {
+    if (this.opStart >= 0 || other.opStart >= 0) throw new Error('BatchBuilder.appendOps: an op is still open');
+    const n = other.pos - HEADER_BYTES;
+    this.ensure(n);
+    other.buf.copy(this.buf, this.pos, HEADER_BYTES, other.pos);
+    this.pos += n;
+    this.ops += other.ops;
+  }
+
   // ---- low-level encoding ---------------------------------------------------------------
 
   beginOp(msgType: number, family: Family, nlmsgFlags: number, label: string): void {
@@ -532,6 +542,30 @@ export class BatchBuilder {
     b[p] = 0;
     this.pos = p + 1;
   }
+  /**
+   * Appends bytes as they are: an encoding written once (by these methods, into another builder)
+   * and copied wherever it recurs. `attrs`: how many attributes of the open list they hold.
+   */
+  raw(v: Uint8Array, attrs = 0): void {
+    const n = v.length;
+    this.ensure(n);
+    const b = this.buf;
+    let p = this.pos;
+    if (n <= 64) for (let i = 0; i < n; i++) b[p++] = v[i]!;
+    else {
+      b.set(v, p);
+      p += n;
+    }
+    this.pos = p;
+    this.attrCount += attrs;
+  }
+
+  /** The bytes written so far after the stream header (a template for `raw`; no op may be open). */
+  written(): Uint8Array {
+    if (this.opStart >= 0) throw new Error('BatchBuilder.written: an op is still open');
+    return this.buf.subarray(HEADER_BYTES, this.pos);
+  }
+
   /** u32 length + bytes. */
   bytes(v: Uint8Array): void {
     this.ensure(v.length + 4);

@@ -9,6 +9,7 @@ import type {
   ChainHook, ElementKey, KeyType, L4Proto, NftChain, NftFamily, NftLayout, NftMap, NftMapElement, NftRule,
   NftRuleset, NftSet, Statement, Verdict,
 } from './ruleset.ts';
+import { referenceProblems } from './ruleset.ts';
 
 export interface BuildOptions {
   /** `flat` (default) or `kube-proxy`. */
@@ -52,9 +53,27 @@ function hashAndTruncate(name: string): string {
   return full.length > MAX_BASE ? `${full.slice(0, MAX_BASE - 3)}...` : full;
 }
 
+/**
+ * Names by the text they are hashed from, kept across builds as kube-proxy keeps a service
+ * port's chain names for its lifetime: a build hashes only the names of service ports it has not
+ * seen, and writes the same name strings as the last one.
+ */
+function nameCache<T>(make: (name: string) => T): (name: string) => T {
+  const cache = new Map<string, T>();
+  return (name) => {
+    let v = cache.get(name);
+    if (v === undefined) {
+      if (cache.size >= NAME_CACHE_MAX) cache.clear();
+      cache.set(name, (v = make(name)));
+    }
+    return v;
+  };
+}
+const NAME_CACHE_MAX = 1_000_000;
+
 /** `ns/name/proto/portName`, hashed: the base of a service port's chain names. */
 export function servicePortChainBase(sp: Pick<ServicePortPlan, 'namespace' | 'serviceName' | 'protocol' | 'portName'>): string {
-  return hashAndTruncate(`${sp.namespace}/${sp.serviceName}/${sp.protocol.toLowerCase()}/${sp.portName}`);
+  return servicePortChainNames(sp).base;
 }
 
 /** `ns/name/proto/portName__ip/port` (IPv6 colons become dots), hashed. */
@@ -62,20 +81,24 @@ export function endpointChainBase(
   sp: Pick<ServicePortPlan, 'namespace' | 'serviceName' | 'protocol' | 'portName'>,
   ep: Pick<PlanEndpoint, 'ip' | 'port'>,
 ): string {
-  const ip = ep.ip.replaceAll(':', '.');
-  return hashAndTruncate(`${sp.namespace}/${sp.serviceName}/${sp.protocol.toLowerCase()}/${sp.portName}__${ip}/${ep.port}`);
+  return endpointNamesFor(sp, ep).base;
 }
 
 interface ServicePortNames {
+  readonly base: string;
   readonly cluster: string;
   readonly local: string;
   readonly external: string;
   readonly firewall: string;
 }
 
-function servicePortChainNames(sp: ServicePortPlan): ServicePortNames {
-  const base = servicePortChainBase(sp);
-  return { cluster: `service-${base}`, local: `local-${base}`, external: `external-${base}`, firewall: `firewall-${base}` };
+const servicePortNamesOf = nameCache((name): ServicePortNames => {
+  const base = hashAndTruncate(name);
+  return { base, cluster: `service-${base}`, local: `local-${base}`, external: `external-${base}`, firewall: `firewall-${base}` };
+});
+
+function servicePortChainNames(sp: Pick<ServicePortPlan, 'namespace' | 'serviceName' | 'protocol' | 'portName'>): ServicePortNames {
+  return servicePortNamesOf(`${sp.namespace}/${sp.serviceName}/${sp.protocol.toLowerCase()}/${sp.portName}`);
 }
 
 /** An endpoint's object names, made once per build (the chain name is written several times). */
@@ -87,22 +110,27 @@ interface EndpointNames {
 /** The names of a service port's endpoints, by endpoint object. */
 type EndpointNameMap = Map<PlanEndpoint, EndpointNames>;
 
+const endpointNamesOf = nameCache((name): EndpointNames => {
+  const base = hashAndTruncate(name);
+  return { chain: `endpoint-${base}`, base };
+});
+
+/** An endpoint's names (`endpointChainBase`'s base). */
+function endpointNamesFor(sp: Pick<ServicePortPlan, 'namespace' | 'serviceName' | 'protocol' | 'portName'>, ep: Pick<PlanEndpoint, 'ip' | 'port'>): EndpointNames {
+  const ip = ep.ip.replaceAll(':', '.');
+  return endpointNamesOf(`${sp.namespace}/${sp.serviceName}/${sp.protocol.toLowerCase()}/${sp.portName}__${ip}/${ep.port}`);
+}
+
 function endpointNames(sp: ServicePortPlan): EndpointNameMap {
   const names: EndpointNameMap = new Map();
-  for (const ep of sp.endpoints) {
-    const base = endpointChainBase(sp, ep);
-    names.set(ep, { chain: `endpoint-${base}`, base });
-  }
+  for (const ep of sp.endpoints) names.set(ep, endpointNamesFor(sp, ep));
   return names;
 }
 
 /** The names of `ep` (an endpoint of `sp`; one that is not the same object, as in a plan read back from JSON, is hashed again). */
 function namesOf(names: EndpointNameMap, sp: ServicePortPlan, ep: PlanEndpoint): EndpointNames {
   let n = names.get(ep);
-  if (!n) {
-    const base = endpointChainBase(sp, ep);
-    names.set(ep, (n = { chain: `endpoint-${base}`, base }));
-  }
+  if (!n) names.set(ep, (n = endpointNamesFor(sp, ep)));
   return n;
 }
 
@@ -137,8 +165,38 @@ interface MapElements {
   readonly clusterIPs: Set<string>;
 }
 
-/** Build kpb's whole nftables table for a plan. */
-export function buildRuleset(plan: Plan, layoutOrOptions: NftLayout | BuildOptions = 'flat'): NftRuleset {
+/** One service port's objects: its chains and its (affinity) sets. */
+export interface ServicePortObjects {
+  readonly chains: readonly NftChain[];
+  readonly sets: readonly NftSet[];
+}
+
+/**
+ * kpb's table built one service port at a time, for writers that need not hold the whole
+ * ruleset (the nftnl full apply): `buildRuleset` is these parts put together.
+ */
+export interface RulesetStream {
+  readonly family: NftFamily;
+  readonly table: 'kube-proxy';
+  readonly comment: string;
+  /** The base and service-independent chains (before every service port's). */
+  readonly fixedChains: readonly NftChain[];
+  /** Number of sets before the service ports' (the `cluster-ips` set with `clusterIPsCheck`). */
+  readonly leadingSetCount: number;
+  /** Number of sets all service ports add (one affinity set per endpoint of an affinity service port). */
+  readonly servicePortSetCount: number;
+  /** Number of verdict maps `maps` returns. */
+  readonly mapCount: number;
+  /** Builds each service port's objects as it is consumed; once only. */
+  servicePorts(): Generator<ServicePortObjects>;
+  /** The sets before the service ports' sets: complete once `servicePorts` is consumed. */
+  leadingSets(): NftSet[];
+  /** The verdict maps: complete once `servicePorts` is consumed. */
+  maps(): NftMap[];
+}
+
+/** kpb's table for a plan as a stream of parts (see `RulesetStream`). */
+export function streamRuleset(plan: Plan, layoutOrOptions: NftLayout | BuildOptions = 'flat'): RulesetStream {
   const options: BuildOptions = typeof layoutOrOptions === 'string' ? { layout: layoutOrOptions } : layoutOrOptions;
   const clusterIPsCheck = options.clusterIPsCheck ?? false;
   const family = nftFamily(plan);
@@ -151,9 +209,6 @@ export function buildRuleset(plan: Plan, layoutOrOptions: NftLayout | BuildOptio
     masqueradeAll: plan.settings.masqueradeAll,
     markMasqJump: verdict(jump(NAMES.markMasq)),
   };
-
-  const chains = fixedChains(family === 'ip' ? '127.0.0.0/8' : '::1', mark, clusterIPsCheck);
-  const sets: NftSet[] = [];
   const elements: MapElements = {
     serviceIPs: [],
     serviceNodePorts: [],
@@ -162,19 +217,92 @@ export function buildRuleset(plan: Plan, layoutOrOptions: NftLayout | BuildOptio
     firewallIPs: [],
     clusterIPs: new Set(),
   };
-  for (const sp of plan.servicePorts) {
-    const names = servicePortChainNames(sp);
-    const epNames = endpointNames(sp);
-    addMapElements(sp, names, elements);
-    policyChains(ctx, sp, names, epNames, chains);
-    if (sp.flags.usesExternalChain) chains.push(externalChain(ctx, sp, names));
-    if (sp.flags.usesFirewallChain) chains.push(firewallChain(ctx, sp, names));
-    for (const ep of sp.endpoints) chains.push(endpointChain(ctx, sp, namesOf(epNames, sp, ep), ep, sets));
+  const fixed = fixedChains(family === 'ip' ? '127.0.0.0/8' : '::1', mark, clusterIPsCheck);
+  const known = { chains: new Set(fixed.map((c) => c.name)), sets: new Set<string>([...MAP_NAMES, ...(clusterIPsCheck ? [NAMES.clusterIPs] : [])]) };
+  refuseDanglingReferences({ chains: fixed, sets: [] }, [], known);
+  let servicePortSetCount = 0;
+  for (const sp of plan.servicePorts) if (sp.affinityTimeoutSeconds !== undefined) servicePortSetCount += sp.endpoints.length;
+  return {
+    family,
+    table: 'kube-proxy',
+    comment: 'rules for kube-proxy',
+    fixedChains: fixed,
+    leadingSetCount: clusterIPsCheck ? 1 : 0,
+    servicePortSetCount,
+    mapCount: MAP_LISTS.length,
+    *servicePorts() {
+      for (const sp of plan.servicePorts) {
+        const before = mapElementCounts(elements);
+        const objects = servicePortObjects(ctx, sp, elements);
+        refuseDanglingReferences(objects, newMapElements(elements, before), known);
+        yield objects;
+      }
+    },
+    leadingSets: () =>
+      clusterIPsCheck ? [{ name: NAMES.clusterIPs, keyType: [addrType], flags: [], comment: 'Active ClusterIPs', elements: [...elements.clusterIPs].map((ip) => [ip]) }] : [],
+    maps: () => verdictMaps(addrType, elements),
+  };
+}
+
+/** One service port's chains and sets; adds its map elements to `elements`. */
+function servicePortObjects(ctx: BuildContext, sp: ServicePortPlan, elements: MapElements): ServicePortObjects {
+  const chains: NftChain[] = [];
+  const sets: NftSet[] = [];
+  const names = servicePortChainNames(sp);
+  const epNames = endpointNames(sp);
+  addMapElements(sp, names, elements);
+  policyChains(ctx, sp, names, epNames, chains);
+  if (sp.flags.usesExternalChain) chains.push(externalChain(ctx, sp, names));
+  if (sp.flags.usesFirewallChain) chains.push(firewallChain(ctx, sp, names));
+  for (const ep of sp.endpoints) chains.push(endpointChain(ctx, sp, namesOf(epNames, sp, ep), ep, sets));
+  return { chains, sets };
+}
+
+/** The names of the verdict maps, in `verdictMaps`' order, by their `MapElements` list. */
+const MAP_LISTS = [
+  ['serviceIPs', NAMES.serviceIPs],
+  ['serviceNodePorts', NAMES.serviceNodePorts],
+  ['noEndpointServices', NAMES.noEndpointServices],
+  ['noEndpointNodePorts', NAMES.noEndpointNodePorts],
+  ['firewallIPs', NAMES.firewallIPs],
+] as const;
+const MAP_NAMES = MAP_LISTS.map(([, name]) => name);
+
+const mapElementCounts = (e: MapElements): number[] => MAP_LISTS.map(([list]) => e[list].length);
+
+/** The map elements added since `before` (`mapElementCounts`), by map. */
+function newMapElements(e: MapElements, before: readonly number[]): { name: string; elements: NftMapElement[] }[] {
+  return MAP_LISTS.map(([list, name], i) => ({ name, elements: e[list].slice(before[i]) }));
+}
+
+/**
+ * Throws when a service port's objects refer to a chain or set that is neither theirs nor one
+ * of the table's fixed ones (a bug here: every name is made in this file).
+ */
+function refuseDanglingReferences(
+  objects: ServicePortObjects,
+  maps: readonly { name: string; elements: readonly NftMapElement[] }[],
+  known: { readonly chains: ReadonlySet<string>; readonly sets: ReadonlySet<string> },
+): void {
+  const problems: string[] = [];
+  const own = (list: readonly { name: string }[], name: string) => list.some((o) => o.name === name);
+  referenceProblems(objects.chains, maps, {
+    chain: (n) => known.chains.has(n) || own(objects.chains, n),
+    set: (n) => known.sets.has(n) || own(objects.sets, n),
+  }, problems);
+  if (problems.length) throw new Error(`nft ruleset refers to missing objects: ${problems.slice(0, 5).join('; ')}`);
+}
+
+/** Build kpb's whole nftables table for a plan (references checked). */
+export function buildRuleset(plan: Plan, layoutOrOptions: NftLayout | BuildOptions = 'flat'): NftRuleset {
+  const stream = streamRuleset(plan, layoutOrOptions);
+  const chains = [...stream.fixedChains];
+  const sets: NftSet[] = [];
+  for (const p of stream.servicePorts()) {
+    for (const c of p.chains) chains.push(c);
+    for (const s of p.sets) sets.push(s);
   }
-  if (clusterIPsCheck) {
-    sets.unshift({ name: NAMES.clusterIPs, keyType: [addrType], flags: [], comment: 'Active ClusterIPs', elements: [...elements.clusterIPs].map((ip) => [ip]) });
-  }
-  return { family, table: 'kube-proxy', comment: 'rules for kube-proxy', chains, sets, maps: verdictMaps(addrType, elements) };
+  return { family: stream.family, table: stream.table, comment: stream.comment, chains, sets: [...stream.leadingSets(), ...sets], maps: stream.maps() };
 }
 
 /** The base chains and the service-independent regular chains, in kube-proxy's order. */

@@ -5,7 +5,8 @@
  */
 export type * from './ruleset.ts';
 export { checkReferences, isAddrOrCidr } from './ruleset.ts';
-export { buildRuleset, servicePortChainBase, endpointChainBase, nftFamily } from './build.ts';
+export { buildRuleset, streamRuleset, servicePortChainBase, endpointChainBase, nftFamily } from './build.ts';
+export type { RulesetStream } from './build.ts';
 export {
   renderScript, renderCanonical, printCanon, formatRule, mergeAddrs, normalizeRuleText,
   sortAddrs, ScriptWriter, RenderError, tableCanon, chainCanon, setCanon, mapCanon, sortCanon, canonOrder,
@@ -14,6 +15,8 @@ export type { CanonObject } from './render.ts';
 export { canonicalizeListing, parseCanon, compareObject, canonKey } from './canonical.ts';
 export { diffRulesets, renderOps, describeOp } from './diff.ts';
 export { writeOps, writeReplace } from './ops.ts';
+export { STREAM_PARTS, writeStreamReplace } from './stream.ts';
+export type { StreamPart } from './stream.ts';
 export type { NftOp, NftSink } from './ops.ts';
 export { createNftBackend } from './backend.ts';
 export { TABLE, diffChangedServicePorts, rulesetBuilder, rulesetMethods } from './table.ts';

@@ -4,6 +4,9 @@
  */
 import { ipFromBigInt, ipToBigInt, parseCIDR } from '@kpb/model/net';
 import { writeReplace } from './ops.ts';
+import type { RulesetStream } from './build.ts';
+import { STREAM_PARTS, writeStreamReplace } from './stream.ts';
+import type { StreamPart } from './stream.ts';
 import type { NftSink } from './ops.ts';
 import { COMMENT_RE, isAddrOrCidr, isPort, isValidName } from './ruleset.ts';
 import type {
@@ -344,6 +347,15 @@ export function renderScript(rs: NftRuleset): string {
   const w = new ScriptWriter(rs.family, rs.table);
   writeReplace(w, rs);
   return w.text();
+}
+
+/** The same script as `renderScript`, written one service port at a time from the stream (no whole NftRuleset). */
+export function renderStreamScript(stream: RulesetStream): string {
+  const writers = new Map<StreamPart, ScriptWriter>(STREAM_PARTS.map((p) => [p, new ScriptWriter(stream.family, stream.table)]));
+  writeStreamReplace(stream, (part) => writers.get(part)!);
+  const lines: string[] = [];
+  for (const p of STREAM_PARTS) for (const l of writers.get(p)!.lines) lines.push(l);
+  return lines.length ? `${lines.join('\n')}\n` : '';
 }
 
 // ---------------------------------------------------------------------------------------------

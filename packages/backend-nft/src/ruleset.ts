@@ -201,26 +201,9 @@ export function isPort(n: number): boolean {
   return Number.isInteger(n) && n >= 0 && n <= 65535;
 }
 
-/** Names the ruleset refers to: chains (verdicts) and sets (statements). */
+/** The chain a verdict jumps or goes to. */
 function verdictChain(v: Verdict): string | undefined {
   return v.kind === 'jump' || v.kind === 'goto' ? v.chain : undefined;
-}
-
-/** Chains a rule jumps/goes to. */
-function ruleChainRefs(rule: NftRule): string[] {
-  const out: string[] = [];
-  for (const s of rule.statements) {
-    if (s.kind === 'verdict') {
-      const c = verdictChain(s.verdict);
-      if (c) out.push(c);
-    } else if (s.kind === 'numgen-vmap') {
-      for (const t of s.targets) {
-        const c = verdictChain(t);
-        if (c) out.push(c);
-      }
-    }
-  }
-  return out;
 }
 
 /** Named sets and maps a rule uses. */
@@ -233,22 +216,37 @@ export function ruleSetRefs(rule: NftRule): string[] {
   return out;
 }
 
+/** Adds to `problems` every reference of `chains` (and of `maps`' elements) to a chain or set that `has` does not know. */
+export function referenceProblems(
+  chains: readonly NftChain[],
+  maps: readonly Pick<NftMap, 'name' | 'elements'>[],
+  has: { readonly chain: (name: string) => boolean; readonly set: (name: string) => boolean },
+  problems: string[],
+): void {
+  const chain = (from: string, t: string | undefined) => {
+    if (t !== undefined && !has.chain(t)) problems.push(`${from} refers to missing chain ${t}`);
+  };
+  const set = (from: string, t: string) => {
+    if (!has.set(t)) problems.push(`${from} refers to missing set ${t}`);
+  };
+  for (const c of chains) {
+    for (const r of c.rules) {
+      for (const s of r.statements) {
+        if (s.kind === 'verdict') chain(`chain ${c.name}`, verdictChain(s.verdict));
+        else if (s.kind === 'numgen-vmap') for (const t of s.targets) chain(`chain ${c.name}`, verdictChain(t));
+        else if (s.kind === 'match-addr-in' || s.kind === 'set-update') set(`chain ${c.name}`, s.set);
+        else if (s.kind === 'vmap') set(`chain ${c.name}`, s.map);
+      }
+    }
+  }
+  for (const m of maps) for (const e of m.elements) chain(`map ${m.name}`, verdictChain(e.verdict));
+}
+
 /** Check references: every jump/goto target and every named set exists. Returns problems. */
 export function checkReferences(rs: NftRuleset): string[] {
   const chains = new Set(rs.chains.map((c) => c.name));
   const sets = new Set([...rs.sets.map((s) => s.name), ...rs.maps.map((m) => m.name)]);
   const problems: string[] = [];
-  for (const c of rs.chains) {
-    for (const r of c.rules) {
-      for (const t of ruleChainRefs(r)) if (!chains.has(t)) problems.push(`chain ${c.name} refers to missing chain ${t}`);
-      for (const t of ruleSetRefs(r)) if (!sets.has(t)) problems.push(`chain ${c.name} refers to missing set ${t}`);
-    }
-  }
-  for (const m of rs.maps) {
-    for (const e of m.elements) {
-      const t = verdictChain(e.verdict);
-      if (t && !chains.has(t)) problems.push(`map ${m.name} refers to missing chain ${t}`);
-    }
-  }
+  referenceProblems(rs.chains, rs.maps, { chain: (n) => chains.has(n), set: (n) => sets.has(n) }, problems);
   return problems;
 }

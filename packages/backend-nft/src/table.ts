@@ -5,11 +5,10 @@
  */
 import type { Backend, Difference, DriftCheck, RunTool, Target } from '@kpb/backend';
 import type { Plan, PlanDiff } from '@kpb/compiler';
-import { buildRuleset } from './build.ts';
+import { buildRuleset, streamRuleset } from './build.ts';
 import type { BuildOptions } from './build.ts';
 import { compareCanon, listedObjects } from './canonical.ts';
-import { renderScript, rulesetObjects } from './render.ts';
-import { checkReferences } from './ruleset.ts';
+import { renderStreamScript, rulesetObjects } from './render.ts';
 import type { NftFamily, NftRuleset } from './ruleset.ts';
 import { traceRuleset } from './trace.ts';
 import { diffRulesets } from './diff.ts';
@@ -17,15 +16,13 @@ import type { RulesetDiff } from './diff.ts';
 
 export const TABLE = 'kube-proxy';
 
-/** `buildRuleset` remembered per plan object (plans are immutable), refusing dangling references. */
+/** `buildRuleset` (which refuses dangling references) remembered per plan object (plans are immutable). */
 export function rulesetBuilder(options: BuildOptions): (plan: Plan) => NftRuleset {
   const cache = new WeakMap<Plan, NftRuleset>();
   return (plan) => {
     let rs = cache.get(plan);
     if (!rs) {
       rs = buildRuleset(plan, options);
-      const problems = checkReferences(rs);
-      if (problems.length) throw new Error(`nft ruleset refers to missing objects: ${problems.slice(0, 5).join('; ')}`);
       cache.set(plan, rs);
     }
     return rs;
@@ -68,9 +65,10 @@ type TableDifferences = (target: Target, rs: NftRuleset) => Promise<readonly Dif
  * The backend methods both nft backends share: the `nft -f` script of a plan, verify (the
  * backends differ only in how they read and compare the table: `differences`) and the in-memory tracer.
  */
-export function rulesetMethods(build: (plan: Plan) => NftRuleset, differences: TableDifferences): Pick<Backend, 'renderText' | 'verify' | 'trace'> {
+export function rulesetMethods(build: (plan: Plan) => NftRuleset, differences: TableDifferences, options: BuildOptions): Pick<Backend, 'renderText' | 'verify' | 'trace'> {
   return {
-    renderText: (plan) => renderScript(build(plan)),
+    // Written one service port at a time: a script needs no whole NftRuleset.
+    renderText: (plan) => renderStreamScript(streamRuleset(plan, options)),
     async verify(target, plan) {
       const found = await differences(target, build(plan));
       return { ok: found.length === 0, differences: found };

@@ -78,18 +78,17 @@ async function sendFull(ctx: NftnlContext, target: Target, buf: Buffer, labels: 
 
 async function applyFull(ctx: NftnlContext, target: Target, plan: Plan): Promise<ApplyResult> {
   const { clock } = ctx;
-  const t0 = clock();
-  const rs = ctx.build(plan);
   const t1 = clock();
-  const buf = ctx.encoders.full(rs, false).finish();
+  // Built one service port at a time: no whole NftRuleset is kept for the batch (only to label a refused one).
+  const buf = ctx.encoders.full(plan, ctx.layout);
   const t2 = clock();
-  const { sent: r, startedAt } = await sendFull(ctx, target, buf, () => ctx.encoders.full(rs, true).labels);
+  const { sent: r, startedAt } = await sendFull(ctx, target, buf, () => ctx.encoders.labelled(ctx.build(plan)).labels);
   const t3 = clock();
   // The kernel committed our batch at `startedAt` and nothing else: the generation is one more.
-  ctx.records.record(target, { variant: ctx.layout, family: rs.family, generation: nextGeneration(startedAt), digest: planDigest(plan), plan }, startedAt);
+  ctx.records.record(target, { variant: ctx.layout, family: nftFamily(plan), generation: nextGeneration(startedAt), digest: planDigest(plan), plan }, startedAt);
   const t4 = clock();
   return {
-    timings: { render: t2 - t1 + r.buildMs, kernel: r.sendMs, other: t1 - t0 + (t3 - t2 - r.sendMs - r.buildMs) + (t4 - t3) },
+    timings: { render: t2 - t1 + r.buildMs, kernel: r.sendMs, other: t3 - t2 - r.sendMs - r.buildMs + (t4 - t3) },
     size: { unit: 'messages', count: r.messages },
   };
 }
@@ -178,9 +177,9 @@ export function createNftnlBackend(options: NftnlBackendOptions = {}): NftnlBack
     name: 'nftnl',
     variant: layout,
     build,
-    encodePlan: (plan) => ctx.encoders.full(build(plan), false).finish(),
+    encodePlan: (plan) => ctx.encoders.full(plan, layout),
     renderCanonical: (plan) => renderCanonical(build(plan)),
-    ...rulesetMethods(build, async (target, rs) => listingDifferences(await list(target, rs.family), rs)),
+    ...rulesetMethods(build, async (target, rs) => listingDifferences(await list(target, rs.family), rs), { layout }),
     recorded(target, family = 'ip') {
       const r = ctx.records.recall(target, family);
       return r && { generation: r.generation, digest: r.digest };

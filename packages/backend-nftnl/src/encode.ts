@@ -44,7 +44,8 @@ import {
   TH_DPORT_OFFSET,
 } from '@kpb/native';
 import type { Family } from '@kpb/native';
-import { writeOps, writeReplace } from '@kpb/backend-nft';
+import { STREAM_PARTS, writeOps, writeReplace, writeStreamReplace } from '@kpb/backend-nft';
+import type { RulesetStream, StreamPart } from '@kpb/backend-nft';
 import type { ElementKey, KeyField, KeyType, NftChain, NftFamily, NftMap, NftMapElement, NftOp, NftRule, NftRuleset, NftSet, NftSink, Statement, Verdict } from '@kpb/backend-nft';
 import {
   addrBytes,
@@ -136,6 +137,115 @@ function verdictCode(v: Verdict): number {
   }
 }
 
+// ---- expression templates ------------------------------------------------------------------------
+// Most expressions of a table are the same few byte strings (a payload load, a cmp head, a
+// verdict head): each is written once by the writers below into a scratch builder and then
+// copied with `raw`, and only the bytes that vary (cmp data, chain names) are written per rule.
+
+/** The bytes `write` appends to an empty builder, copied out, without the last `trim` bytes. */
+function template(write: (b: BatchBuilder) => void, trim = 0): Uint8Array {
+  const b = new BatchBuilder(256);
+  write(b);
+  const w = b.written();
+  return w.slice(0, w.length - trim);
+}
+
+const EMPTY = new Uint8Array(0);
+/** What an empty byte value ends with (its u32 length) and an empty string (u16 length, NUL): cut from a head. */
+const EMPTY_BYTES_TAIL = 4;
+const EMPTY_STR_TAIL = 3;
+
+const PAYLOADS = new Map<number, Uint8Array>();
+const CMP_HEADS = new Map<number, Uint8Array>();
+const METAS = new Map<number, Uint8Array>();
+const IMMEDIATE_HEADS = new Map<number, Uint8Array>();
+const VERDICT_HEADS = new Map<number, Uint8Array>();
+const VERDICTS = new Map<number, Uint8Array>();
+const NUMGENS = new Map<number, Uint8Array>();
+const DNATS = new Map<number, Uint8Array>();
+const TEMPLATES_MAX = 10_000;
+
+/** The template of `key` in `cache`, written on first use. */
+function cached(cache: Map<number, Uint8Array>, key: number, write: (b: BatchBuilder, key: number) => void, trim = 0): Uint8Array {
+  let t = cache.get(key);
+  if (!t) {
+    if (cache.size > TEMPLATES_MAX) cache.clear();
+    cache.set(key, (t = template((b) => write(b, key), trim)));
+  }
+  return t;
+}
+
+function writePayload(b: BatchBuilder, dreg: number, base: number, offset: number, len: number): void {
+  b.beginExpr('payload');
+  b.attrU32(PAY_DREG, dreg);
+  b.attrU32(PAY_BASE, base);
+  b.attrU32(PAY_OFF, offset);
+  b.attrU32(PAY_LEN, len);
+  b.endAttrs();
+}
+
+function writeCmp(b: BatchBuilder, op: number, data: Uint8Array): void {
+  b.beginExpr('cmp');
+  b.attrU32(CMP_SREG, REG1);
+  b.attrU32(CMP_OP, op);
+  b.attrBytes(CMP_DATA, data);
+  b.endAttrs();
+}
+
+function writeMeta(b: BatchBuilder, key: number, dreg: number): void {
+  b.beginExpr('meta');
+  b.attrU32(META_KEY, key);
+  b.attrU32(META_DREG, dreg);
+  b.endAttrs();
+}
+
+function writeBitwise(b: BatchBuilder, len: number, mask: Uint8Array, xor: Uint8Array): void {
+  b.beginExpr('bitwise');
+  b.attrU32(BW.sreg.id, REG1);
+  b.attrU32(BW.dreg.id, REG1);
+  b.attrU32(BW.op.id, NFT_BITWISE_OP.bool);
+  b.attrU32(BW.len.id, len);
+  b.attrBytes(BW.mask.id, mask);
+  b.attrBytes(BW.xor.id, xor);
+  b.endAttrs();
+}
+
+function writeImmediateData(b: BatchBuilder, dreg: number, data: Uint8Array): void {
+  b.beginExpr('immediate');
+  b.attrU32(IMM_DREG, dreg);
+  b.attrBytes(IMM_DATA, data);
+  b.endAttrs();
+}
+
+/** A verdict immediate; `chain` for jump and goto. */
+function writeVerdict(b: BatchBuilder, code: number, chain: string | undefined): void {
+  b.beginExpr('immediate');
+  b.attrU32(IMM_DREG, NFT_REG.verdict);
+  b.attrU32(IMM_VERDICT, code);
+  if (chain !== undefined) b.attrStr(IMM_CHAIN, chain);
+  b.endAttrs();
+}
+
+function writeNumgen(b: BatchBuilder, mod: number): void {
+  b.beginExpr('numgen');
+  b.attrU32(NG.dreg.id, REG1);
+  b.attrU32(NG.modulus.id, mod);
+  b.attrU32(NG.type.id, NFT_NG.random);
+  b.attrU32(NG.offset.id, 0);
+  b.endAttrs();
+}
+
+/** The nat expression of a DNAT to registers 1 (address) and 2 (port) of family `nfproto`. */
+function writeDnat(b: BatchBuilder, nfproto: number): void {
+  b.beginExpr('nat');
+  b.attrU32(NAT.type.id, NFT_NAT_TYPE.dnat);
+  b.attrU32(NAT.family.id, nfproto);
+  b.attrU32(NAT.reg_addr_min.id, REG1);
+  b.attrU32(NAT.reg_proto_min.id, REG2);
+  b.attrU32(NAT.flags.id, NF_NAT_RANGE.proto_specified);
+  b.endAttrs();
+}
+
 /** Test-only hooks (see test/kernel.test.ts). */
 export interface EncodeHooks {
   /** Called before the rules of a chain are written; may return extra rules to append. */
@@ -151,7 +261,8 @@ const hasAnonSet = (s: Statement): boolean => (s.kind === 'match-addr-anon' && s
  * lookups in the same batch refer to sets by id (as nft does).
  */
 export class NftnlEncoder implements NftSink {
-  readonly b: BatchBuilder;
+  /** Where ops go (`writeTo` switches it). */
+  b: BatchBuilder;
   /** Labels by op index (only when `labels` is true). */
   readonly labels: string[] = [];
   private readonly fam: Family;
@@ -159,6 +270,13 @@ export class NftnlEncoder implements NftSink {
   private readonly hooks: EncodeHooks;
   private readonly setIds = new Map<string, number>();
   private readonly anonIds: number[] = [];
+  /** The id the next named set or map gets. */
+  private nextSetId = 1;
+  /** The id the next anonymous set gets, when they are numbered apart (`numberSets`); else `nextSetId`'s. */
+  private nextAnonId: number | undefined;
+  /** The table attribute of every rule and of every chain, encoded once. */
+  private readonly ruleTableAttr: Uint8Array;
+  private readonly chainTableAttr: Uint8Array;
   /** Key scratch buffer for map elements (the builder copies it). */
   private readonly keyBuf = new Uint8Array(40);
 
@@ -176,11 +294,27 @@ export class NftnlEncoder implements NftSink {
     this.fam = family;
     this.full = options.labels ?? true;
     this.hooks = options.hooks ?? {};
+    this.ruleTableAttr = template((t) => t.attrStr(RULE_ATTR.table, table));
+    this.chainTableAttr = template((t) => t.attrStr(CHAIN_ATTR.table, table));
   }
 
   private begin(type: number, family: Family, flags: number, label: string): void {
     if (this.full) this.labels.push(label);
     this.b.beginOp(type, family, flags, label);
+  }
+
+  /** Ops from here on go to `b` (a part of the batch written apart, see `encodeStream`). */
+  writeTo(b: BatchBuilder): void {
+    this.b = b;
+  }
+
+  /**
+   * Named sets and maps from here on get ids from `named` up; anonymous sets from `anonymous` up
+   * (when given). A batch written in parts numbers its sets as the batch written in one go would.
+   */
+  numberSets(named: number, anonymous?: number): void {
+    this.nextSetId = named;
+    if (anonymous !== undefined) this.nextAnonId = anonymous;
   }
 
   // ---- whole rulesets and operation lists ----------------------------------------------------------
@@ -229,7 +363,7 @@ export class NftnlEncoder implements NftSink {
     const b = this.b;
     this.begin(NFT_MSG.NEWCHAIN, this.fam, NLM_F.CREATE, this.full ? `chain ${c.name}` : '');
     b.beginAttrs();
-    b.attrStr(CHAIN_ATTR.table, this.table);
+    b.raw(this.chainTableAttr, 1);
     b.attrStr(CHAIN_ATTR.name, c.name);
     if (c.base) {
       b.attrU32(CHAIN_ATTR.hooknum, HOOK[c.base.hook]);
@@ -263,7 +397,7 @@ export class NftnlEncoder implements NftSink {
 
   private newSet(name: string, flags: number, keyType: number, keyLen: number, isMap: boolean, userdata: Uint8Array, timeoutMs: number | undefined, size: number | undefined, label: string): number {
     const b = this.b;
-    const id = b.allocSetId();
+    const id = (flags & NFT_SET_F.anonymous) !== 0 && this.nextAnonId !== undefined ? this.nextAnonId++ : this.nextSetId++;
     this.begin(NFT_MSG.NEWSET, this.fam, NLM_F.CREATE, this.full ? label : '');
     b.beginAttrs();
     b.attrStr(SET_ATTR.table, this.table);
@@ -420,7 +554,7 @@ export class NftnlEncoder implements NftSink {
     }
     this.begin(NFT_MSG.NEWRULE, this.fam, NLM_F.CREATE | NLM_F.APPEND, this.full ? `rule ${index} in chain ${chain}` : '');
     b.beginAttrs();
-    b.attrStr(RULE_ATTR.table, this.table);
+    b.raw(this.ruleTableAttr, 1);
     b.attrStr(RULE_ATTR.chain, chain);
     if (rule.comment !== undefined) b.attrBytes(RULE_ATTR.userdata, commentTlv(rule.comment));
     b.endAttrs();
@@ -532,13 +666,8 @@ export class NftnlEncoder implements NftSink {
   // ---- expressions -------------------------------------------------------------------------------
 
   private payload(dreg: number, base: number, offset: number, len: number): void {
-    const b = this.b;
-    b.beginExpr('payload');
-    b.attrU32(PAY_DREG, dreg);
-    b.attrU32(PAY_BASE, base);
-    b.attrU32(PAY_OFF, offset);
-    b.attrU32(PAY_LEN, len);
-    b.endAttrs();
+    const key = ((dreg * 256 + base) * 256 + offset) * 256 + len;
+    this.b.raw(cached(PAYLOADS, key, (b) => writePayload(b, dreg, base, offset, len)));
   }
 
   /** Loads an address field of the network header into register 1. */
@@ -547,49 +676,31 @@ export class NftnlEncoder implements NftSink {
   }
 
   private cmp(op: number, data: Uint8Array): void {
-    const b = this.b;
-    b.beginExpr('cmp');
-    b.attrU32(CMP_SREG, REG1);
-    b.attrU32(CMP_OP, op);
-    b.attrBytes(CMP_DATA, data);
-    b.endAttrs();
+    this.b.raw(cached(CMP_HEADS, op, (b) => writeCmp(b, op, EMPTY), EMPTY_BYTES_TAIL));
+    this.b.bytes(data);
   }
 
   private meta(key: number, dreg: number): void {
-    const b = this.b;
-    b.beginExpr('meta');
-    b.attrU32(META_KEY, key);
-    b.attrU32(META_DREG, dreg);
-    b.endAttrs();
+    this.b.raw(cached(METAS, key * 256 + dreg, (b) => writeMeta(b, key, dreg)));
   }
 
   private bitwise(len: number, mask: Uint8Array, xor: Uint8Array): void {
-    const b = this.b;
-    b.beginExpr('bitwise');
-    b.attrU32(BW.sreg.id, REG1);
-    b.attrU32(BW.dreg.id, REG1);
-    b.attrU32(BW.op.id, NFT_BITWISE_OP.bool);
-    b.attrU32(BW.len.id, len);
-    b.attrBytes(BW.mask.id, mask);
-    b.attrBytes(BW.xor.id, xor);
-    b.endAttrs();
+    writeBitwise(this.b, len, mask, xor);
   }
 
   private immediateData(dreg: number, data: Uint8Array): void {
-    const b = this.b;
-    b.beginExpr('immediate');
-    b.attrU32(IMM_DREG, dreg);
-    b.attrBytes(IMM_DATA, data);
-    b.endAttrs();
+    this.b.raw(cached(IMMEDIATE_HEADS, dreg, (b) => writeImmediateData(b, dreg, EMPTY), EMPTY_BYTES_TAIL));
+    this.b.bytes(data);
   }
 
   private verdict(v: Verdict): void {
-    const b = this.b;
-    b.beginExpr('immediate');
-    b.attrU32(IMM_DREG, NFT_REG.verdict);
-    b.attrU32(IMM_VERDICT, verdictCode(v));
-    if (v.kind === 'jump' || v.kind === 'goto') b.attrStr(IMM_CHAIN, v.chain);
-    b.endAttrs();
+    const code = verdictCode(v);
+    if (v.kind === 'jump' || v.kind === 'goto') {
+      this.b.raw(cached(VERDICT_HEADS, code, (b) => writeVerdict(b, code, ''), EMPTY_STR_TAIL));
+      this.b.str(v.chain);
+    } else {
+      this.b.raw(cached(VERDICTS, code, (b) => writeVerdict(b, code, undefined)));
+    }
   }
 
   private lookup(set: string, id: number | undefined, dreg: number | undefined, inverted: boolean): void {
@@ -604,13 +715,7 @@ export class NftnlEncoder implements NftSink {
   }
 
   private numgen(mod: number): void {
-    const b = this.b;
-    b.beginExpr('numgen');
-    b.attrU32(NG.dreg.id, REG1);
-    b.attrU32(NG.modulus.id, mod);
-    b.attrU32(NG.type.id, NFT_NG.random);
-    b.attrU32(NG.offset.id, 0);
-    b.endAttrs();
+    this.b.raw(cached(NUMGENS, mod, (b) => writeNumgen(b, mod)));
   }
 
   private addrMatch(field: 'saddr' | 'daddr', op: '==' | '!=', value: string): void {
@@ -767,13 +872,7 @@ export class NftnlEncoder implements NftSink {
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`bad port ${port}`);
     this.immediateData(REG1, addrBytes(addr, this.family));
     this.immediateData(REG2, portBytes(port));
-    b.beginExpr('nat');
-    b.attrU32(NAT.type.id, NFT_NAT_TYPE.dnat);
-    b.attrU32(NAT.family.id, NFPROTO[this.family]);
-    b.attrU32(NAT.reg_addr_min.id, REG1);
-    b.attrU32(NAT.reg_proto_min.id, REG2);
-    b.attrU32(NAT.flags.id, NF_NAT_RANGE.proto_specified);
-    b.endAttrs();
+    b.raw(cached(DNATS, NFPROTO[this.family], writeDnat));
   }
 }
 
@@ -785,3 +884,40 @@ export function estimateBytes(rs: NftRuleset): number {
   for (const m of rs.maps) n += 200 + m.elements.length * 120;
   return n;
 }
+
+/** Bytes of the op stream per service port and per endpoint (flat layout, measured at 10k × 3, with room). */
+const STREAM_BYTES_PER_SERVICE_PORT = 1200;
+const STREAM_BYTES_PER_ENDPOINT = 900;
+
+/** A generous estimate of the op-stream size of a table of `servicePorts` service ports with `endpoints` endpoints. */
+export function estimateStreamBytes(servicePorts: number, endpoints: number): number {
+  return 64 * 1024 + servicePorts * STREAM_BYTES_PER_SERVICE_PORT + endpoints * STREAM_BYTES_PER_ENDPOINT;
+}
+
+/**
+ * The op stream that replaces kpb's table with `stream`'s, op for op what `replace` writes for
+ * the whole ruleset, but one service port at a time (`writeStreamReplace`): the parts are
+ * written into builders of their own and put together in the order they are sent. Sets are
+ * numbered as in the whole batch: named sets in part order, anonymous ones after all of them.
+ */
+export function encodeStream(stream: RulesetStream, table: string, expectedBytes: number, hooks?: EncodeHooks): Buffer {
+  const out = new BatchBuilder(expectedBytes);
+  const parts = new Map<StreamPart, BatchBuilder>(STREAM_PARTS.map((p) => [p, p === 'head' ? out : new BatchBuilder(Math.ceil(expectedBytes * (PART_SHARE[p] ?? 0)))]));
+  const enc = new NftnlEncoder(stream.family, table, { labels: false, builder: out, ...(hooks ? { hooks } : {}) });
+  const named = stream.leadingSetCount + stream.servicePortSetCount;
+  enc.numberSets(stream.leadingSetCount + 1, named + stream.mapCount + 1);
+  let current: StreamPart = 'head';
+  writeStreamReplace(stream, (part) => {
+    if (part === current) return enc;
+    current = part;
+    enc.writeTo(parts.get(part)!);
+    if (part === 'leadingSets') enc.numberSets(1);
+    else if (part === 'maps') enc.numberSets(named + 1);
+    return enc;
+  });
+  for (const p of STREAM_PARTS) if (p !== 'head') out.appendOps(parts.get(p)!);
+  return out.finish();
+}
+
+/** The share of the stream's bytes a part takes (to size its buffer; the rest start small). */
+const PART_SHARE: Partial<Record<StreamPart, number>> = { sets: 0.02, rules: 0.9, mapElements: 0.05 };

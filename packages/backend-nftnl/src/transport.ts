@@ -3,10 +3,12 @@
  * naming the failing object when the kernel rejects a batch.
  */
 import type { Target } from '@kpb/backend';
-import type { NftFamily, NftRuleset } from '@kpb/backend-nft';
+import { streamRuleset, TABLE } from '@kpb/backend-nft';
+import type { NftFamily, NftLayout, NftRuleset } from '@kpb/backend-nft';
+import type { Plan } from '@kpb/compiler';
 import { applyBatch, getGeneration, listRuleset } from '@kpb/native';
 import type { ApplyOptions, ApplyResult as BatchResult, Family, Listing, NetlinkError } from '@kpb/native';
-import { estimateBytes, NftnlEncoder } from './encode.ts';
+import { encodeStream, estimateStreamBytes, NftnlEncoder } from './encode.ts';
 import type { EncodeHooks } from './encode.ts';
 
 /** The addon calls the backend makes. */
@@ -58,20 +60,26 @@ export const nextGeneration = (generation: number): number => (generation >= 0xf
 /** Encoders of one backend instance (with its test hooks, if any). */
 export interface Encoders {
   /** An encoder for kpb's table of `family`. */
-  forTable(rs: Pick<NftRuleset, 'family' | 'table'>, labels: boolean, initialBytes?: number): NftnlEncoder;
-  /** The op stream that replaces the table with `rs`. */
-  full(rs: NftRuleset, labels: boolean): NftnlEncoder;
+  forTable(rs: Pick<NftRuleset, 'family' | 'table'>, labels: boolean): NftnlEncoder;
+  /** The op stream that replaces the table with `rs`, with labels (to name a failing op). */
+  labelled(rs: NftRuleset): NftnlEncoder;
+  /** The op stream that replaces the table with `plan`'s, built one service port at a time (no labels). */
+  full(plan: Plan, layout: NftLayout): Buffer;
 }
 
 export function encoders(hooks: EncodeHooks | undefined): Encoders {
-  const forTable = (rs: { family: NftFamily; table: string }, labels: boolean, initialBytes?: number) =>
-    new NftnlEncoder(rs.family, rs.table, { labels, ...(initialBytes !== undefined ? { initialBytes } : {}), ...(hooks ? { hooks } : {}) });
+  const forTable = (rs: { family: NftFamily; table: string }, labels: boolean) => new NftnlEncoder(rs.family, rs.table, { labels, ...(hooks ? { hooks } : {}) });
   return {
     forTable,
-    full(rs, labels) {
-      const enc = forTable(rs, labels, labels ? undefined : estimateBytes(rs));
+    labelled(rs) {
+      const enc = forTable(rs, true);
       enc.replace(rs);
       return enc;
+    },
+    full(plan, layout) {
+      let endpoints = 0;
+      for (const sp of plan.servicePorts) endpoints += sp.endpoints.length;
+      return encodeStream(streamRuleset(plan, { layout }), TABLE, estimateStreamBytes(plan.servicePorts.length, endpoints), hooks);
     },
   };
 }
