@@ -11,7 +11,7 @@ import { FLOWS_DIR, flowPacket, judgeKubeProxyFlow, readKubeProxyFlows } from '.
 
 /** kube-proxy's fake proxier: node test-node, pod CIDR 10.0.0.0/8 (see ../kube-proxy/README.md). */
 const SETTINGS = nodeSettings({ nodeName: 'test-node', clusterCIDR: '10.0.0.0/8' });
-const TESTS = ['cluster-ip-general', 'load-balancer'];
+const TESTS = ['cluster-ip-general', 'load-balancer', 'external-traffic-policy-local', 'external-traffic-policy-cluster'];
 
 describe.each(TESTS)("kube-proxy's flows: %s", (name) => {
   const file = new URL(`${name}.yaml`, FLOWS_DIR);
