@@ -3,7 +3,7 @@
  * case's tracer: each row must get kube-proxy's answer.
  */
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { compile, nodeSettings } from '@kpb/compiler';
 import { parseCluster } from '@kpb/model';
 import { BACKEND_CASES } from '../src/index.ts';
@@ -11,7 +11,10 @@ import { FLOWS_DIR, flowPacket, judgeKubeProxyFlow, readKubeProxyFlows } from '.
 
 /** kube-proxy's fake proxier: node test-node, pod CIDR 10.0.0.0/8 (see ../kube-proxy/README.md). */
 const SETTINGS = nodeSettings({ nodeName: 'test-node', clusterCIDR: '10.0.0.0/8' });
-const TESTS = ['cluster-ip-general', 'load-balancer', 'external-traffic-policy-local', 'external-traffic-policy-cluster'];
+/** Every transcribed flow table: ../kube-proxy/flows/<name>.yaml with <name>.flows.yaml beside it. */
+const TESTS = readdirSync(FLOWS_DIR).filter((f) => f.endsWith('.flows.yaml')).map((f) => f.slice(0, -'.flows.yaml'.length)).sort();
+
+it('finds the transcribed tables', () => expect(TESTS.length).toBeGreaterThanOrEqual(9));
 
 describe.each(TESTS)("kube-proxy's flows: %s", (name) => {
   const file = new URL(`${name}.yaml`, FLOWS_DIR);
