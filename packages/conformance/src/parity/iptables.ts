@@ -12,7 +12,7 @@ import { normaliseProbability, tokenize } from '@kpb/backend-iptables';
 export type NormalRule = string[];
 
 /** One table: declared chains (sorted), and each chain's rules in order. */
-export interface NormalTable {
+interface NormalTable {
   chains: string[];
   readonly rules: Map<string, NormalRule[]>;
 }
