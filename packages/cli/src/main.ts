@@ -10,6 +10,7 @@ import { flushCommand } from './commands/flush.ts';
 import { generateCommand } from './commands/generate.ts';
 import { reportCommand } from './commands/report.ts';
 import { syncCommand } from './commands/sync.ts';
+import { traceCommand } from './commands/trace.ts';
 import { verifyCommand } from './commands/verify.ts';
 import { EXIT, UsageError } from './errors.ts';
 
@@ -22,7 +23,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ sortSubcommands: false });
-  for (const cmd of [generateCommand(), compileCommand(), applyCommand(), syncCommand(), verifyCommand(), flushCommand(), reportCommand()]) {
+  for (const cmd of [generateCommand(), compileCommand(), applyCommand(), syncCommand(), verifyCommand(), traceCommand(), flushCommand(), reportCommand()]) {
     program.addCommand(cmd);
   }
   program.exitOverride();

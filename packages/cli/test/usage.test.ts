@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { kpb } from './run.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'kpb-cli-'));
-const COMMANDS = ['generate', 'compile', 'apply', 'sync', 'verify', 'flush', 'report'];
+const COMMANDS = ['generate', 'compile', 'apply', 'sync', 'verify', 'trace', 'flush', 'report'];
 const COMMON = ['--backend', '--netns', '--host', '--node', '--cluster-cidr', '--masquerade-all', '--masquerade-bit'];
 
 describe('kpb usage', () => {

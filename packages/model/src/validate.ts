@@ -248,7 +248,10 @@ function validateService(o: Obj, raw: Rec, namespace: string, name: string, node
   const srcRaw = o.list(spec['loadBalancerSourceRanges'], 'spec.loadBalancerSourceRanges', false) ?? [];
   const loadBalancerSourceRanges: string[] = [];
   for (let i = 0; i < srcRaw.length; i++) {
-    const c = o.cidr(srcRaw[i], `spec.loadBalancerSourceRanges[${i}]`);
+    // The API server trims these before it validates them (a leftover of the annotation they
+    // replaced), and kube-proxy trims them too: " 203.0.113.0/25" is accepted.
+    const value = typeof srcRaw[i] === 'string' ? (srcRaw[i] as string).trim() : srcRaw[i];
+    const c = o.cidr(value, `spec.loadBalancerSourceRanges[${i}]`);
     if (c) loadBalancerSourceRanges.push(c);
   }
   const loadBalancerIPs = type === 'LoadBalancer' ? ingressIPs(o, raw) : [];

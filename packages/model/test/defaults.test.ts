@@ -92,3 +92,19 @@ describe('Kubernetes defaults', () => {
     expect(c.services[0]).toMatchObject({ type: 'ExternalName', clusterIPs: [], headless: false, ports: [], externalName: 'db.example.com' });
   });
 });
+
+describe('loadBalancerSourceRanges', () => {
+  // kube-proxy's TestOverallIPTablesRules feeds " 203.0.113.0/25": the API server trims the
+  // value before validating it, so kpb must accept it too.
+  it('are trimmed of surrounding spaces, as the API server does', () => {
+    const text = JSON.stringify({
+      kind: 'List',
+      items: [{
+        apiVersion: 'v1', kind: 'Service', metadata: { name: 'lb', namespace: 'shop' },
+        spec: { type: 'LoadBalancer', clusterIP: '10.96.0.20', ports: [{ port: 80, nodePort: 30080 }], loadBalancerSourceRanges: [' 203.0.113.0/25', '198.51.100.0/24 '] },
+      }],
+    });
+    const lb = parseCluster(text, 'lb.json').cluster.services[0]!;
+    expect(lb.loadBalancerSourceRanges).toEqual(['203.0.113.0/25', '198.51.100.0/24']);
+  });
+});
