@@ -166,7 +166,7 @@ interface MapElements {
 }
 
 /** One service port's objects: its chains and its (affinity) sets. */
-export interface ServicePortObjects {
+interface ServicePortObjects {
   readonly chains: readonly NftChain[];
   readonly sets: readonly NftSet[];
 }

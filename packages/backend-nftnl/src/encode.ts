@@ -876,15 +876,6 @@ export class NftnlEncoder implements NftSink {
   }
 }
 
-/** A generous estimate of the op-stream size of a ruleset (avoids regrowing the buffer). */
-export function estimateBytes(rs: NftRuleset): number {
-  let n = 4096;
-  for (const c of rs.chains) n += 160 + 2 * c.name.length + c.rules.length * (220 + c.name.length);
-  for (const s of rs.sets) n += 200 + s.elements.length * 40;
-  for (const m of rs.maps) n += 200 + m.elements.length * 120;
-  return n;
-}
-
 /** Bytes of the op stream per service port and per endpoint (flat layout, measured at 10k × 3, with room). */
 const STREAM_BYTES_PER_SERVICE_PORT = 1200;
 const STREAM_BYTES_PER_ENDPOINT = 900;
