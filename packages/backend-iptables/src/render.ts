@@ -196,16 +196,25 @@ function topLevelRules(plan: Plan, filterShared: ChainLines, natShared: ChainLin
 }
 
 /**
- * kpb's top-level chains for `plan` with their rules, rendering only what every service port
- * writes into them (a partial sync rewrites these in full).
+ * kpb's top-level chains for `plan` with their rules, rendering only what the service ports
+ * write into them (a partial sync rewrites these in full). `withNat` false: nat's
+ * SHARED_NAT_CHAINS are not wanted (and left out), so only the service ports that write into
+ * filter are rendered.
  */
-export function renderTopLevel(plan: Plan): Record<TableName, ReadonlyMap<string, readonly string[]>> {
+export function renderTopLevel(plan: Plan, withNat: boolean): Record<TableName, ReadonlyMap<string, readonly string[]>> {
   const ctx = renderContext(plan);
   const filter: ChainLines = new Map();
   const nat: ChainLines = new Map();
-  for (const sp of plan.servicePorts) sharedChainRules(ctx, sp, servicePortParts(sp), filter, nat);
-  return topLevelRules(plan, filter, nat);
+  for (const sp of plan.servicePorts) {
+    if (withNat || writesFilter(sp)) sharedChainRules(ctx, sp, servicePortParts(sp), filter, nat);
+  }
+  const top = topLevelRules(plan, filter, nat);
+  if (!withNat) for (const chain of SHARED_NAT_CHAINS) top.nat.delete(chain);
+  return top;
 }
+
+/** The nat top-level chains that hold the service ports' lines (the others depend on the node settings alone). */
+export const SHARED_NAT_CHAINS: readonly string[] = [KUBE_SERVICES, KUBE_NODEPORTS];
 
 /** Render a plan into per-table, per-chain rule lists. */
 export function renderRuleset(plan: Plan): RenderedRuleset {
@@ -304,6 +313,15 @@ function servicePortRules(ctx: RenderContext, sp: ServicePortPlan, sink: RuleSin
   if (sp.flags.usesClusterPolicyChain) balanceRules(ctx, sp, n, n.svcChain, sp.clusterEndpoints, own);
   if (sp.flags.usesLocalPolicyChain) balanceRules(ctx, sp, n, n.svlChain, sp.localEndpoints, own);
   endpointChainRules(ctx, sp, n, own);
+}
+
+/**
+ * Whether sharedChainRules may write filter lines for the service port (no endpoints for some
+ * traffic, a firewall chain, a health-check node port); false: nat lines only.
+ */
+function writesFilter(sp: ServicePortPlan): boolean {
+  const f = sp.flags;
+  return !f.hasInternalEndpoints || !f.hasExternalEndpoints || f.usesFirewallChain || sp.healthCheckNodePort !== undefined;
 }
 
 /** What a service port writes into kpb's shared filter and nat chains. */
