@@ -6,17 +6,17 @@
  * iptables-legacy has no generation and reads back at each sync.
  */
 import { commitRecords, fileStateStore, planDigest, runSync, runTool as realRunTool, systemClock, ToolError, updateDigest } from '@kpb/backend';
-import type { ApplyResult, Backend, BackendPorts, DriftCheck, StateStore, SyncHooks, Target, TracePacket, TraceResult, VerifyResult } from '@kpb/backend';
+import type { ApplyResult, Backend, BackendPorts, Difference, DriftCheck, StateStore, SyncHooks, Target, TracePacket, TraceResult, VerifyResult } from '@kpb/backend';
 import { commitBinding, nativeGeneration } from '@kpb/backend-nft';
 import type { GenerationCheck, ReadGeneration } from '@kpb/backend-nft';
 import type { Plan } from '@kpb/compiler';
 import { isLargeCluster, renderRuleset, rulesetText } from './render.ts';
 import { filterRestoreInput, partialRestoreInput } from './sync.ts';
 import type { PartialInput } from './sync.ts';
-import { readOwned, replaceOwned, restore, restoreFilter, restoreSteps, save, saveFilter } from './tables.ts';
+import { readOwned, replaceOwned, restore, restoreFilter, restoreSteps, saveFilter, saveText } from './tables.ts';
 import type { IptablesVariant, TablesContext } from './tables.ts';
 import { trace } from './trace.ts';
-import { diffCanonical, diffSaved } from './verify.ts';
+import { diffSavedText } from './verify.ts';
 
 export interface IptablesBackendOptions {
   /** 'nft' (iptables-nft, default) or 'legacy'. */
@@ -38,6 +38,14 @@ interface IptablesPorts extends BackendPorts {
   readonly state?: StateStore;
 }
 
+/** What kpb's part of the kernel lacks or has beyond `plan`: iptables-save, read while the plan renders, then one pass over it. */
+async function savedDifferences(ctx: TablesContext, target: Target, plan: Plan): Promise<Difference[]> {
+  const saved = saveText(ctx, target, plan.family);
+  saved.catch(() => undefined); // awaited below; a failure is reported there, not as unhandled
+  const want = renderRuleset(plan);
+  return diffSavedText(want, await saved);
+}
+
 async function applyPlan(ctx: TablesContext, target: Target, plan: Plan): Promise<ApplyResult> {
   const t0 = ctx.clock();
   const ruleset = renderRuleset(plan);
@@ -56,9 +64,8 @@ async function applyPlan(ctx: TablesContext, target: Target, plan: Plan): Promis
 async function checkHolds(ctx: TablesContext, target: Target, from: Plan, generation: GenerationCheck | undefined): Promise<DriftCheck> {
   if (generation?.trusted) return { holdsFrom: true };
   const because = generation?.why === undefined ? {} : { readBackBecause: generation.why };
-  const found = await readOwned(ctx, target, from.family);
-  const expected = rulesetText(renderRuleset(from));
-  return found === expected ? { holdsFrom: true, ...because } : { holdsFrom: false, differences: diffCanonical(expected, found), ...because };
+  const differences = await savedDifferences(ctx, target, from);
+  return differences.length === 0 ? { holdsFrom: true, ...because } : { holdsFrom: false, differences, ...because };
 }
 
 /**
@@ -139,8 +146,7 @@ export function iptablesBackend(ctx: TablesContext, family: IptablesBackendOptio
   const defaultFamily = family ?? 'IPv4';
 
   async function verify(target: Target, plan: Plan): Promise<VerifyResult> {
-    const want = renderRuleset(plan);
-    const differences = diffSaved(want, await save(ctx, target, plan.family));
+    const differences = await savedDifferences(ctx, target, plan);
     return { ok: differences.length === 0, differences };
   }
 

@@ -54,10 +54,15 @@ export function restoreSteps(input: string): number {
   return input.match(/^\*/gm)?.length ?? 0;
 }
 
-/** iptables-save of the target, parsed. */
-export async function save(ctx: TablesContext, target: Target, family: Family): Promise<Map<string, SavedTable>> {
+/** iptables-save of the target, as printed. */
+export async function saveText(ctx: TablesContext, target: Target, family: Family): Promise<string> {
   const { stdout } = await ctx.runTool(target, iptablesTools(ctx.variant, family).save, [], { timeoutMs: ctx.timeoutMs });
-  return parseSave(stdout);
+  return stdout;
+}
+
+/** iptables-save of the target, parsed. */
+async function save(ctx: TablesContext, target: Target, family: Family): Promise<Map<string, SavedTable>> {
+  return parseSave(await saveText(ctx, target, family));
 }
 
 /** What kpb owns in filter and nat now, as canonical text. */
