@@ -99,6 +99,9 @@ interface TablePass {
   readonly want: RenderedTable;
   readonly next: Map<string, number>;
   declared: number;
+  /** The chain of the last rule line (iptables-save prints a chain's rules together), and its wanted rules. */
+  chain: string;
+  rules: readonly string[] | undefined;
 }
 
 /** The saved line at `start` (ending at `end`) is kpb's next rule `expected`, as printed or (in a KUBE- chain) once normalised. */
@@ -119,12 +122,17 @@ function passLine(pass: TablePass, text: string, start: number, end: number): bo
     return pass.want.rules.has(chain);
   }
   if (!text.startsWith('-A ', start)) return true;
-  const sp = text.indexOf(' ', start + 3);
-  const chain = text.slice(start + 3, sp < 0 || sp > end ? end : sp);
+  const sameChain = pass.chain !== '' && text.charCodeAt(start + 3 + pass.chain.length) === 32 && text.startsWith(pass.chain, start + 3);
+  if (!sameChain) {
+    const sp = text.indexOf(' ', start + 3);
+    pass.chain = text.slice(start + 3, sp < 0 || sp > end ? end : sp);
+    pass.rules = pass.want.rules.get(pass.chain);
+  }
+  const chain = pass.chain;
   const owned = isOwnedChain(chain);
   if (!owned && !BUILTIN_CHAINS[pass.name].includes(chain)) return true;
   const i = pass.next.get(chain) ?? 0;
-  if (isNext(text, start, end, pass.want.rules.get(chain)?.[i], owned)) {
+  if (isNext(text, start, end, pass.rules?.[i], owned)) {
     pass.next.set(chain, i + 1);
     return true;
   }
@@ -156,7 +164,7 @@ function holdsExactly(want: RenderedRuleset, text: string): boolean {
     if (c === 42 /* * */) {
       const name = text.slice(start + 1, end).trim();
       if (done.has(name)) return false;
-      pass = TABLES.includes(name as TableName) ? { name: name as TableName, want: want[name as TableName], next: new Map(), declared: 0 } : undefined;
+      pass = TABLES.includes(name as TableName) ? { name: name as TableName, want: want[name as TableName], next: new Map(), declared: 0, chain: '', rules: undefined } : undefined;
     } else if (c === 35 /* # */) {
       if (text.slice(start, end).includes('incompatible')) return false;
     } else if (text.startsWith('COMMIT', start) && end - start === 6) {
