@@ -5,7 +5,7 @@
  */
 import { diffPlans } from '@kpb/compiler';
 import { runTool } from '@kpb/backend';
-import { createIptablesBackend, partialRestoreInput, renderRuleset } from '@kpb/backend-iptables';
+import { createIptablesBackend, partialRestoreInput } from '@kpb/backend-iptables';
 import { bigCluster, planOf } from '../../packages/backend-iptables/test/fixtures.ts';
 import { createNetns, deleteNetns, foreignRules, inNetns } from '../../packages/backend-iptables/test/netns.ts';
 
@@ -28,7 +28,7 @@ for (const variant of ['nft', 'legacy'] as const) {
       // One service changes (its endpoint moves): partial restore, as sync sends it.
       const changed = planOf(bigCluster(n, 3, 1));
       const to = { ...plan, servicePorts: plan.servicePorts.map((sp, i) => (i === 0 ? changed.servicePorts.find((x) => x.key === sp.key)! : sp)) };
-      const p = partialRestoreInput(renderRuleset(plan), renderRuleset(to), diffPlans(plan, to));
+      const p = partialRestoreInput(plan, to, diffPlans(plan, to));
       const t = performance.now();
       await runTool(nsA, `iptables-${variant}-restore`, ['-w', '--noflush'], { input: p.text });
       row.push(`sync1 ${((performance.now() - t) / 1000).toFixed(2)}s (${p.lines} lines)`);

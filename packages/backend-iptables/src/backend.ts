@@ -6,17 +6,17 @@
  * iptables-legacy has no generation and reads back at each sync.
  */
 import { commitRecords, fileStateStore, planDigest, runSync, runTool as realRunTool, systemClock, ToolError, updateDigest } from '@kpb/backend';
-import type { ApplyResult, Backend, BackendPorts, DriftCheck, StateStore, SyncHooks, Target, TracePacket, TraceResult, VerifyResult } from '@kpb/backend';
+import type { ApplyResult, Backend, BackendPorts, Difference, DriftCheck, StateStore, SyncHooks, Target, TracePacket, TraceResult, VerifyResult } from '@kpb/backend';
 import { commitBinding, nativeGeneration } from '@kpb/backend-nft';
 import type { GenerationCheck, ReadGeneration } from '@kpb/backend-nft';
 import type { Plan } from '@kpb/compiler';
-import { renderRuleset, rulesetText, type RenderedRuleset } from './render.ts';
-import { partialRestoreInput } from './sync.ts';
+import { isLargeCluster, renderRuleset, rulesetText } from './render.ts';
+import { filterRestoreInput, partialRestoreInput } from './sync.ts';
 import type { PartialInput } from './sync.ts';
-import { readOwned, replaceOwned, restore, restoreFilter, restoreSteps, save, saveFilter } from './tables.ts';
+import { readOwned, replaceOwned, restore, restoreFilter, restoreSteps, saveFilter, saveText } from './tables.ts';
 import type { IptablesVariant, TablesContext } from './tables.ts';
 import { trace } from './trace.ts';
-import { diffCanonical, diffSaved } from './verify.ts';
+import { diffSavedText } from './verify.ts';
 
 export interface IptablesBackendOptions {
   /** 'nft' (iptables-nft, default) or 'legacy'. */
@@ -38,6 +38,14 @@ interface IptablesPorts extends BackendPorts {
   readonly state?: StateStore;
 }
 
+/** What kpb's part of the kernel lacks or has beyond `plan`: iptables-save, read while the plan renders, then one pass over it. */
+async function savedDifferences(ctx: TablesContext, target: Target, plan: Plan): Promise<Difference[]> {
+  const saved = saveText(ctx, target, plan.family);
+  saved.catch(() => undefined); // awaited below; a failure is reported there, not as unhandled
+  const want = renderRuleset(plan);
+  return diffSavedText(want, await saved);
+}
+
 async function applyPlan(ctx: TablesContext, target: Target, plan: Plan): Promise<ApplyResult> {
   const t0 = ctx.clock();
   const ruleset = renderRuleset(plan);
@@ -53,11 +61,24 @@ async function applyPlan(ctx: TablesContext, target: Target, plan: Plan): Promis
  * records vouch for it (`generation`); otherwise (and always for legacy) read kpb's part back
  * and compare.
  */
-async function checkHolds(ctx: TablesContext, target: Target, from: Plan, expected: string, generation: GenerationCheck | undefined): Promise<DriftCheck> {
+async function checkHolds(ctx: TablesContext, target: Target, from: Plan, generation: GenerationCheck | undefined): Promise<DriftCheck> {
   if (generation?.trusted) return { holdsFrom: true };
   const because = generation?.why === undefined ? {} : { readBackBecause: generation.why };
-  const found = await readOwned(ctx, target, from.family);
-  return found === expected ? { holdsFrom: true, ...because } : { holdsFrom: false, differences: diffCanonical(expected, found), ...because };
+  const differences = await savedDifferences(ctx, target, from);
+  return differences.length === 0 ? { holdsFrom: true, ...because } : { holdsFrom: false, differences, ...because };
+}
+
+/**
+ * How to put the filter table back if a partial sync's nat fails after filter's COMMIT. When the
+ * commit records vouch for `from` (`trusted`), kpb's filter chains are rewritten from it (a
+ * --noflush restore leaves everybody else's alone), so nothing is read; otherwise from a save of
+ * the table taken now (iptables-nft-save -t filter lists every chain of every table: seconds at
+ * 10k services).
+ */
+async function filterRollback(ctx: TablesContext, target: Target, from: Plan, trusted: boolean): Promise<() => Promise<void>> {
+  if (trusted) return () => restore(ctx, target, from.family, filterRestoreInput(from), true).catch(() => undefined);
+  const saved = await saveFilter(ctx, target, from.family);
+  return () => restoreFilter(ctx, target, from.family, saved);
 }
 
 /**
@@ -65,43 +86,36 @@ async function checkHolds(ctx: TablesContext, target: Target, from: Plan, expect
  * checking that the kernel holds `from` (checkHolds).
  */
 function syncHooks(ctx: TablesContext, target: Target): SyncHooks<PartialInput> {
-  // Both plans are rendered once per sync and used by every step.
-  const rendered = new Map<Plan, RenderedRuleset>();
-  const rules = (plan: Plan): RenderedRuleset => {
-    let r = rendered.get(plan);
-    if (!r) rendered.set(plan, (r = renderRuleset(plan)));
-    return r;
-  };
   /** What the drift check saw (the update's commit is bound to its generation), and `from`. */
   let checked: { readonly generation: GenerationCheck | undefined; readonly from: Plan } | undefined;
   return {
     applyFull: (plan) => applyPlan(ctx, target, plan),
     planFullReason: (from, to) =>
-      rules(from).largeCluster !== rules(to).largeCluster ? 'large-cluster mode (endpoint comments) changed' : ctx.binding?.fullReason(target, from),
+      isLargeCluster(from) !== isLargeCluster(to) ? 'large-cluster mode (endpoint comments) changed' : ctx.binding?.fullReason(target, from),
     async checkDrift(from) {
       checked = { generation: await ctx.binding?.check(target, from), from };
-      return checkHolds(ctx, target, from, rulesetText(rules(from)), checked.generation);
+      return checkHolds(ctx, target, from, checked.generation);
     },
     diff(from, to, changes) {
-      const partial = partialRestoreInput(rules(from), rules(to), changes);
+      const partial = partialRestoreInput(from, to, changes);
       return { update: partial, changedServicePorts: [...partial.written, ...changes.removed] };
     },
     async send(partial, to, changes) {
       if (partial.written.length === 0 && partial.stale.length === 0 && changes.removed.length === 0) {
         return { timings: { render: 0, kernel: 0 }, size: { unit: 'lines', count: 0 } };
       }
+      const { generation, from } = checked!;
       const t0 = ctx.clock();
-      const filterBefore = partial.text.includes('*filter') ? await saveFilter(ctx, target, to.family) : '';
+      const putFilterBack = await filterRollback(ctx, target, from, generation?.trusted === true);
       const t1 = ctx.clock();
       try {
         await restore(ctx, target, to.family, partial.text, true);
       } catch (e) {
         // filter may have been committed before nat failed: put it back before the full apply.
-        await restoreFilter(ctx, target, to.family, filterBefore);
+        await putFilterBack();
         return { failed: e instanceof ToolError ? e.message : String(e) };
       }
       const t2 = ctx.clock();
-      const { generation, from } = checked!;
       await ctx.binding?.committed(target, to, updateDigest(planDigest(from), to, changes), generation?.at, restoreSteps(partial.text));
       return { timings: { render: 0, kernel: t2 - t1, other: t1 - t0 + (ctx.clock() - t2) }, size: { unit: 'lines', count: partial.lines } };
     },
@@ -132,8 +146,7 @@ export function iptablesBackend(ctx: TablesContext, family: IptablesBackendOptio
   const defaultFamily = family ?? 'IPv4';
 
   async function verify(target: Target, plan: Plan): Promise<VerifyResult> {
-    const want = renderRuleset(plan);
-    const differences = diffSaved(want, await save(ctx, target, plan.family));
+    const differences = await savedDifferences(ctx, target, plan);
     return { ok: differences.length === 0, differences };
   }
 

@@ -32,30 +32,73 @@ export const TOP_LEVEL_CHAINS: Readonly<Record<TableName, readonly string[]>> = 
 export const OWNED_PREFIX = 'KUBE-';
 
 // Hashing dominates rendering (one SHA-256 per chain); names are cached across renders.
-// Bounded: the cache is dropped when it grows past MAX_CACHE entries.
+// Bounded: a cache is dropped when it grows past MAX_CACHE entries.
 const MAX_CACHE = 2_000_000;
-const cache = new Map<string, string>();
+/** Hash input → hash (service port chains). */
+const hashes = new Map<string, string>();
+/** Per service port (`portProto`): endpoint address → the whole KUBE-SEP- chain name. */
+const endpointChains = new Map<string, Map<string, string>>();
+let endpointChainCount = 0;
 
 function cachedHash(input: string): string {
-  let h = cache.get(input);
-  if (h === undefined) {
-    if (cache.size >= MAX_CACHE) cache.clear();
-    h = hashName(input, 16);
-    cache.set(input, h);
+  let value = hashes.get(input);
+  if (value === undefined) {
+    if (hashes.size >= MAX_CACHE) hashes.clear();
+    value = hashName(input, 16);
+    hashes.set(input, value);
   }
-  return h;
+  return value;
+}
+
+/** What kube-proxy hashes for a service port: `key` (`ns/name:port`) and the lower-case protocol. */
+export function portProto(key: string, protocol: string): string {
+  return key + protocol.toLowerCase();
 }
 
 /** kube-proxy's portProtoHash: `key` is `ns/name:port`, protocol as in the API (`TCP`). */
 export function servicePortHash(key: string, protocol: string): string {
-  return cachedHash(key + protocol.toLowerCase());
+  return cachedHash(portProto(key, protocol));
 }
 
 export function endpointChainName(key: string, protocol: string, address: string): string {
-  return 'KUBE-SEP-' + cachedHash(key + protocol.toLowerCase() + address);
+  return endpointChainOf(endpointChainsOf(portProto(key, protocol)), address);
+}
+
+/**
+ * The endpoint chain names of one service port, by address: looked up once per service port,
+ * so that naming an endpoint is one lookup by its address (no key to concatenate and hash).
+ */
+export interface EndpointChains {
+  readonly portProto: string;
+  readonly byAddress: Map<string, string>;
+}
+
+export function endpointChainsOf(servicePort: string): EndpointChains {
+  let byAddress = endpointChains.get(servicePort);
+  if (!byAddress) endpointChains.set(servicePort, (byAddress = new Map()));
+  return { portProto: servicePort, byAddress };
+}
+
+/** endpointChainName of an endpoint of the service port. */
+export function endpointChainOf(chains: EndpointChains, address: string): string {
+  let name = chains.byAddress.get(address);
+  if (name === undefined) {
+    if (endpointChainCount >= MAX_CACHE) clearEndpointChains();
+    name = 'KUBE-SEP-' + hashName(chains.portProto + address, 16);
+    name.charCodeAt(0); // keep one flat string, not the concatenation (see addLine in render.ts)
+    chains.byAddress.set(address, name);
+    endpointChainCount++;
+  }
+  return name;
+}
+
+function clearEndpointChains(): void {
+  endpointChains.clear();
+  endpointChainCount = 0;
 }
 
 /** Forget cached names (for cold-start measurements). */
 export function clearNameCache(): void {
-  cache.clear();
+  hashes.clear();
+  clearEndpointChains();
 }

@@ -10,7 +10,8 @@ import type { Plan, ServicePortPlan, PlanEndpoint } from '@kpb/compiler';
 import { hexMark, hostCIDR, probability, quote } from './canonical.ts';
 import {
   BUILTIN_CHAINS, KUBE_EXTERNAL_SERVICES, KUBE_FORWARD, KUBE_MARK_MASQ, KUBE_NODEPORTS, KUBE_POSTROUTING,
-  KUBE_PROXY_FIREWALL, KUBE_SERVICES, TABLES, TOP_LEVEL_CHAINS, endpointChainName, servicePortHash,
+  KUBE_PROXY_FIREWALL, KUBE_SERVICES, TABLES, TOP_LEVEL_CHAINS, endpointChainOf, endpointChainsOf, portProto, servicePortHash,
+  type EndpointChains,
   type TableName,
 } from './names.ts';
 
@@ -73,14 +74,37 @@ interface RenderContext {
 /** Rule lines by chain, in the order each chain was first written to. */
 type ChainLines = Map<string, string[]>;
 
-/** The rules one service port contributes. */
-interface ServicePortRules {
-  /** Lines for kpb's shared filter chains (KUBE-SERVICES, KUBE-EXTERNAL-SERVICES, …). */
+/** Where rendering writes: kpb's shared chains of each table, and every service port's own nat chains. */
+interface RuleSink {
+  /** kpb's shared filter chains (KUBE-SERVICES, KUBE-EXTERNAL-SERVICES, …). */
   readonly filter: ChainLines;
-  /** Lines for kpb's shared nat chains (KUBE-SERVICES, KUBE-NODEPORTS). */
+  /** kpb's shared nat chains (KUBE-SERVICES, KUBE-NODEPORTS). */
   readonly nat: ChainLines;
-  /** The nat chains the service port owns (KUBE-SVC-, KUBE-EXT-, KUBE-SEP-, …), with their rules. */
+  /** The nat chains the service ports own (KUBE-SVC-, KUBE-EXT-, KUBE-SEP-, …), with their rules. */
   readonly own: ChainLines;
+}
+
+/** One service port's own chains while it is rendered: lines go to the sink, first writes are recorded. */
+interface OwnChains {
+  readonly lines: ChainLines;
+  /** The chains this service port wrote first, in that order. */
+  readonly names: string[];
+}
+
+/**
+ * Append a rule line, flattened: V8 builds a template string as a tree of its pieces and copies
+ * it into one string when a character is read. Doing that now, while the pieces are fresh,
+ * keeps the join of the whole text from chasing ~10 scattered pieces per line (the join was
+ * ~23% of rendering at 10k services) and leaves the pieces as short-lived garbage.
+ */
+function addLine(list: string[], line: string): void {
+  list.push(flat(line));
+}
+
+/** `text` copied into one string (see addLine). */
+function flat(text: string): string {
+  text.charCodeAt(0);
+  return text;
 }
 
 /** The rule list of `chain`, created empty on first use. */
@@ -90,67 +114,128 @@ function linesOf(lines: ChainLines, chain: string): string[] {
   return list;
 }
 
-function appendLines(lines: ChainLines, chain: string, more: readonly string[]): void {
-  const list = linesOf(lines, chain);
-  for (const line of more) list.push(line);
+/** The rule list of a chain the service port owns, recorded as its own on first use. */
+function ownLines(own: OwnChains, chain: string): string[] {
+  let list = own.lines.get(chain);
+  if (!list) {
+    own.lines.set(chain, (list = []));
+    own.names.push(chain);
+  }
+  return list;
 }
 
-/** Render a plan into per-table, per-chain rule lists. */
-export function renderRuleset(plan: Plan): RenderedRuleset {
+/** kube-proxy's large-cluster mode: per-rule endpoint comments dropped. */
+export function isLargeCluster(plan: Plan): boolean {
+  return plan.endpointCount > LARGE_CLUSTER_ENDPOINTS;
+}
+
+function renderContext(plan: Plan): RenderContext {
   const ipv6 = plan.family === 'IPv6';
-  const largeCluster = plan.endpointCount > LARGE_CLUSTER_ENDPOINTS;
-  const mark = hexMark((1 << plan.settings.masqueradeBit) >>> 0);
-  const ctx: RenderContext = {
-    largeCluster,
+  return {
+    largeCluster: isLargeCluster(plan),
     clusterCIDR: plan.settings.clusterCIDR,
     masqueradeAll: plan.settings.masqueradeAll,
     rejectTarget: ipv6 ? 'REJECT --reject-with icmp6-port-unreachable' : 'REJECT --reject-with icmp-port-unreachable',
     recentMask: ipv6 ? 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff' : '255.255.255.255',
   };
+}
 
-  const filterRules = builtinJumps('filter');
-  const natRules = builtinJumps('nat');
-  const filterShared: ChainLines = new Map();
-  const natShared: ChainLines = new Map();
-  const serviceChains: string[] = [];
+/** Render service ports into `sink`; returns the nat chains each one owns (by service port key). */
+function renderServicePortsInto(ctx: RenderContext, servicePorts: readonly ServicePortPlan[], sink: RuleSink): Map<string, string[]> {
   const servicePortChains = new Map<string, string[]>();
-  for (const sp of plan.servicePorts) {
-    const rules = servicePortRules(ctx, sp);
-    for (const [chain, lines] of rules.filter) appendLines(filterShared, chain, lines);
-    for (const [chain, lines] of rules.nat) appendLines(natShared, chain, lines);
-    const owned: string[] = [];
-    for (const [chain, lines] of rules.own) {
-      if (!natRules.has(chain)) owned.push(chain);
-      appendLines(natRules, chain, lines);
-    }
-    servicePortChains.set(sp.key, owned);
-    for (const chain of owned) serviceChains.push(chain);
+  for (const sp of servicePorts) {
+    const own: OwnChains = { lines: sink.own, names: [] };
+    servicePortRules(ctx, sp, sink, own);
+    servicePortChains.set(sp.key, own.names);
   }
+  return servicePortChains;
+}
 
+/** The rules some service ports contribute (kube-proxy's partial sync renders only the changed ones). */
+export interface ServicePortsRules {
+  /** Their lines in kpb's shared filter and nat chains, in service port order. */
+  readonly filter: ReadonlyMap<string, readonly string[]>;
+  readonly nat: ReadonlyMap<string, readonly string[]>;
+  /** The nat chains they own, with their rules. */
+  readonly own: ReadonlyMap<string, readonly string[]>;
+  /** The nat chains each one owns (by service port key). */
+  readonly servicePortChains: ReadonlyMap<string, readonly string[]>;
+}
+
+/** The rules of `servicePorts` alone, rendered as part of `plan`. */
+export function renderServicePorts(plan: Plan, servicePorts: readonly ServicePortPlan[]): ServicePortsRules {
+  const sink: RuleSink = { filter: new Map(), nat: new Map(), own: new Map() };
+  const servicePortChains = renderServicePortsInto(renderContext(plan), servicePorts, sink);
+  return { ...sink, servicePortChains };
+}
+
+/** kpb's top-level chains (TOP_LEVEL_CHAINS) with their rules, from the shared lines of every service port. */
+function topLevelRules(plan: Plan, filterShared: ChainLines, natShared: ChainLines): Record<TableName, ChainLines> {
+  const ipv6 = plan.family === 'IPv6';
+  const mark = hexMark((1 << plan.settings.masqueradeBit) >>> 0);
   // Last rule of nat KUBE-SERVICES: everything addressed to the node goes on to the node ports.
   // (IPv6: kube-proxy excludes ::1, localhost node ports do not work there; `! -d` is a header option.)
-  linesOf(natShared, KUBE_SERVICES).push(
+  addLine(linesOf(natShared, KUBE_SERVICES), 
     `-A ${KUBE_SERVICES}${ipv6 ? ' ! -d ::1/128' : ''} -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j ${KUBE_NODEPORTS}`,
   );
-
   const shared = (lines: ChainLines, chain: string) => lines.get(chain) ?? [];
-  filterRules.set(KUBE_SERVICES, shared(filterShared, KUBE_SERVICES));
-  filterRules.set(KUBE_EXTERNAL_SERVICES, shared(filterShared, KUBE_EXTERNAL_SERVICES));
-  filterRules.set(KUBE_FORWARD, forwardRules(mark));
-  filterRules.set(KUBE_NODEPORTS, shared(filterShared, KUBE_NODEPORTS));
-  filterRules.set(KUBE_PROXY_FIREWALL, shared(filterShared, KUBE_PROXY_FIREWALL));
-  natRules.set(KUBE_SERVICES, shared(natShared, KUBE_SERVICES));
-  natRules.set(KUBE_NODEPORTS, shared(natShared, KUBE_NODEPORTS));
-  natRules.set(KUBE_POSTROUTING, postroutingRules(mark));
-  natRules.set(KUBE_MARK_MASQ, [`-A ${KUBE_MARK_MASQ} -j MARK --set-xmark ${mark}/${mark}`]);
+  const filter: ChainLines = new Map([
+    [KUBE_SERVICES, shared(filterShared, KUBE_SERVICES)],
+    [KUBE_EXTERNAL_SERVICES, shared(filterShared, KUBE_EXTERNAL_SERVICES)],
+    [KUBE_FORWARD, forwardRules(mark)],
+    [KUBE_NODEPORTS, shared(filterShared, KUBE_NODEPORTS)],
+    [KUBE_PROXY_FIREWALL, shared(filterShared, KUBE_PROXY_FIREWALL)],
+  ]);
+  const nat: ChainLines = new Map([
+    [KUBE_SERVICES, shared(natShared, KUBE_SERVICES)],
+    [KUBE_NODEPORTS, shared(natShared, KUBE_NODEPORTS)],
+    [KUBE_POSTROUTING, postroutingRules(mark)],
+    [KUBE_MARK_MASQ, [`-A ${KUBE_MARK_MASQ} -j MARK --set-xmark ${mark}/${mark}`]],
+  ]);
+  return { filter, nat };
+}
 
-  const filterChains = [...TOP_LEVEL_CHAINS.filter].sort(compareNames);
-  const natChains = [...TOP_LEVEL_CHAINS.nat, ...serviceChains].sort(compareNames);
+/**
+ * kpb's top-level chains for `plan` with their rules, rendering only what the service ports
+ * write into them (a partial sync rewrites these in full). `withNat` false: nat's
+ * SHARED_NAT_CHAINS are not wanted (and left out), so only the service ports that write into
+ * filter are rendered.
+ */
+export function renderTopLevel(plan: Plan, withNat: boolean): Record<TableName, ReadonlyMap<string, readonly string[]>> {
+  const ctx = renderContext(plan);
+  const filter: ChainLines = new Map();
+  const nat: ChainLines = new Map();
+  for (const sp of plan.servicePorts) {
+    if (withNat || writesFilter(sp)) sharedChainRules(ctx, sp, servicePortParts(sp), filter, nat);
+  }
+  const top = topLevelRules(plan, filter, nat);
+  if (!withNat) for (const chain of SHARED_NAT_CHAINS) top.nat.delete(chain);
+  return top;
+}
+
+/** The nat top-level chains that hold the service ports' lines (the others depend on the node settings alone). */
+export const SHARED_NAT_CHAINS: readonly string[] = [KUBE_SERVICES, KUBE_NODEPORTS];
+
+/** Render a plan into per-table, per-chain rule lists. */
+export function renderRuleset(plan: Plan): RenderedRuleset {
+  const ctx = renderContext(plan);
+  const filterRules = builtinJumps('filter');
+  const natRules = builtinJumps('nat');
+  const sink: RuleSink = { filter: new Map(), nat: new Map(), own: natRules };
+  const servicePortChains = renderServicePortsInto(ctx, plan.servicePorts, sink);
+  const natChains: string[] = [...TOP_LEVEL_CHAINS.nat];
+  for (const owned of servicePortChains.values()) for (const chain of owned) natChains.push(chain);
+
+  const top = topLevelRules(plan, sink.filter, sink.nat);
+  for (const [chain, lines] of top.filter) filterRules.set(chain, lines);
+  for (const [chain, lines] of top.nat) natRules.set(chain, lines);
+  // The default sort orders strings by UTF-16 code units, as compareNames does.
+  const filterChains = [...TOP_LEVEL_CHAINS.filter].sort();
   return {
     filter: { rules: filterRules, chains: filterChains },
-    nat: { rules: natRules, chains: natChains },
+    nat: { rules: natRules, chains: natChains.sort() },
     servicePortChains,
-    largeCluster,
+    largeCluster: ctx.largeCluster,
   };
 }
 
@@ -189,16 +274,18 @@ interface ServicePortParts {
   /** ` -p tcp` */
   readonly pproto: string;
   readonly clusterIP: string;
+  /** The service port's endpoint chain names. */
+  readonly endpointChains: EndpointChains;
 }
 
 function servicePortParts(sp: ServicePortPlan): ServicePortParts {
   const f = sp.flags;
   const proto = sp.protocol.toLowerCase();
   const hash = servicePortHash(sp.key, sp.protocol);
-  const svcChain = 'KUBE-SVC-' + hash;
-  const svlChain = 'KUBE-SVL-' + hash;
-  const extChain = 'KUBE-EXT-' + hash;
-  const fwChain = 'KUBE-FW-' + hash;
+  const svcChain = flat('KUBE-SVC-' + hash);
+  const svlChain = flat('KUBE-SVL-' + hash);
+  const extChain = flat('KUBE-EXT-' + hash);
+  const fwChain = flat('KUBE-FW-' + hash);
   return {
     name: sp.key,
     proto,
@@ -212,22 +299,35 @@ function servicePortParts(sp: ServicePortPlan): ServicePortParts {
     dport: ` -m ${proto} --dport ${sp.port}`,
     pproto: ` -p ${proto}`,
     clusterIP: hostCIDR(sp.clusterIP),
+    endpointChains: endpointChainsOf(flat(portProto(sp.key, sp.protocol))),
   };
 }
 
 /** The per-service-port emitter: every rule one service port needs, in kube-proxy's order. */
-function servicePortRules(ctx: RenderContext, sp: ServicePortPlan): ServicePortRules {
+function servicePortRules(ctx: RenderContext, sp: ServicePortPlan, sink: RuleSink, own: OwnChains): void {
   const n = servicePortParts(sp);
-  const out: ServicePortRules = { filter: new Map(), nat: new Map(), own: new Map() };
-  addressRules(ctx, sp, n, out);
-  nodePortRules(ctx, sp, n, out);
-  masqueradeRules(ctx, sp, n, out.own);
-  if (sp.flags.usesExternalChain) externalChainRules(ctx, sp, n, out.own);
-  if (sp.flags.usesFirewallChain) firewallChainRules(sp, n, out.own);
-  if (sp.flags.usesClusterPolicyChain) balanceRules(ctx, sp, n.svcChain, sp.clusterEndpoints, out.own);
-  if (sp.flags.usesLocalPolicyChain) balanceRules(ctx, sp, n.svlChain, sp.localEndpoints, out.own);
-  endpointChainRules(ctx, sp, n, out.own);
-  return out;
+  sharedChainRules(ctx, sp, n, sink.filter, sink.nat);
+  masqueradeRules(ctx, sp, n, own);
+  if (sp.flags.usesExternalChain) externalChainRules(ctx, sp, n, own);
+  if (sp.flags.usesFirewallChain) firewallChainRules(sp, n, own);
+  if (sp.flags.usesClusterPolicyChain) balanceRules(ctx, sp, n, n.svcChain, sp.clusterEndpoints, own);
+  if (sp.flags.usesLocalPolicyChain) balanceRules(ctx, sp, n, n.svlChain, sp.localEndpoints, own);
+  endpointChainRules(ctx, sp, n, own);
+}
+
+/**
+ * Whether sharedChainRules may write filter lines for the service port (no endpoints for some
+ * traffic, a firewall chain, a health-check node port); false: nat lines only.
+ */
+function writesFilter(sp: ServicePortPlan): boolean {
+  const f = sp.flags;
+  return !f.hasInternalEndpoints || !f.hasExternalEndpoints || f.usesFirewallChain || sp.healthCheckNodePort !== undefined;
+}
+
+/** What a service port writes into kpb's shared filter and nat chains. */
+function sharedChainRules(ctx: RenderContext, sp: ServicePortPlan, n: ServicePortParts, filter: ChainLines, nat: ChainLines): void {
+  addressRules(ctx, sp, n, filter, nat);
+  nodePortRules(ctx, sp, n, filter, nat);
 }
 
 /** The filter rule for traffic the service port has no (local) endpoints for. */
@@ -237,127 +337,125 @@ function noEndpointsRule(ctx: RenderContext, n: ServicePortParts, head: string, 
 }
 
 /** Rules for the cluster IP, external IPs and load-balancer IPs in the shared chains. */
-function addressRules(ctx: RenderContext, sp: ServicePortPlan, n: ServicePortParts, out: ServicePortRules): void {
+function addressRules(ctx: RenderContext, sp: ServicePortPlan, n: ServicePortParts, filter: ChainLines, nat: ChainLines): void {
   const f = sp.flags;
   const { name, pproto, dport } = n;
   const fExternal = (d: string) => noEndpointsRule(ctx, n, `-A ${KUBE_EXTERNAL_SERVICES} -d ${d}${pproto}`, dport, f.externalFilter);
   if (f.hasInternalEndpoints) {
-    linesOf(out.nat, KUBE_SERVICES).push(`-A ${KUBE_SERVICES} -d ${n.clusterIP}${pproto} -m comment --comment ${quote(`${name} cluster IP`)}${dport} -j ${n.internalChain}`);
+    addLine(linesOf(nat, KUBE_SERVICES), `-A ${KUBE_SERVICES} -d ${n.clusterIP}${pproto} -m comment --comment ${quote(`${name} cluster IP`)}${dport} -j ${n.internalChain}`);
   } else {
-    linesOf(out.filter, KUBE_SERVICES).push(noEndpointsRule(ctx, n, `-A ${KUBE_SERVICES} -d ${n.clusterIP}${pproto}`, dport, f.internalFilter));
+    addLine(linesOf(filter, KUBE_SERVICES), noEndpointsRule(ctx, n, `-A ${KUBE_SERVICES} -d ${n.clusterIP}${pproto}`, dport, f.internalFilter));
   }
   for (const ip of sp.externalIPs) {
     const d = hostCIDR(ip);
     if (f.hasEndpoints) {
-      linesOf(out.nat, KUBE_SERVICES).push(`-A ${KUBE_SERVICES} -d ${d}${pproto} -m comment --comment ${quote(`${name} external IP`)}${dport} -j ${n.extChain}`);
+      addLine(linesOf(nat, KUBE_SERVICES), `-A ${KUBE_SERVICES} -d ${d}${pproto} -m comment --comment ${quote(`${name} external IP`)}${dport} -j ${n.extChain}`);
     }
-    if (!f.hasExternalEndpoints) linesOf(out.filter, KUBE_EXTERNAL_SERVICES).push(fExternal(d));
+    if (!f.hasExternalEndpoints) addLine(linesOf(filter, KUBE_EXTERNAL_SERVICES), fExternal(d));
   }
   for (const ip of sp.loadBalancerIPs) {
     const d = hostCIDR(ip);
     if (f.hasEndpoints) {
-      linesOf(out.nat, KUBE_SERVICES).push(`-A ${KUBE_SERVICES} -d ${d}${pproto} -m comment --comment ${quote(`${name} loadbalancer IP`)}${dport} -j ${n.lbChain}`);
+      addLine(linesOf(nat, KUBE_SERVICES), `-A ${KUBE_SERVICES} -d ${d}${pproto} -m comment --comment ${quote(`${name} loadbalancer IP`)}${dport} -j ${n.lbChain}`);
     }
     if (f.usesFirewallChain) {
-      linesOf(out.filter, KUBE_PROXY_FIREWALL).push(
+      addLine(linesOf(filter, KUBE_PROXY_FIREWALL), 
         `-A ${KUBE_PROXY_FIREWALL} -d ${d}${pproto} -m comment --comment ${quote(`${name} traffic not accepted by ${n.fwChain}`)}${dport} -j DROP`,
       );
     }
   }
   if (!f.hasExternalEndpoints) {
-    for (const ip of sp.loadBalancerIPs) linesOf(out.filter, KUBE_EXTERNAL_SERVICES).push(fExternal(hostCIDR(ip)));
+    for (const ip of sp.loadBalancerIPs) addLine(linesOf(filter, KUBE_EXTERNAL_SERVICES), fExternal(hostCIDR(ip)));
   }
 }
 
 /** Rules for the node port and the health-check node port in the shared chains. */
-function nodePortRules(ctx: RenderContext, sp: ServicePortPlan, n: ServicePortParts, out: ServicePortRules): void {
+function nodePortRules(ctx: RenderContext, sp: ServicePortPlan, n: ServicePortParts, filter: ChainLines, nat: ChainLines): void {
   const f = sp.flags;
   const { name, pproto, proto } = n;
   if (sp.nodePort !== undefined) {
     if (f.hasEndpoints) {
-      linesOf(out.nat, KUBE_NODEPORTS).push(`-A ${KUBE_NODEPORTS}${pproto} -m comment --comment ${quote(name)} -m ${proto} --dport ${sp.nodePort} -j ${n.extChain}`);
+      addLine(linesOf(nat, KUBE_NODEPORTS), `-A ${KUBE_NODEPORTS}${pproto} -m comment --comment ${quote(name)} -m ${proto} --dport ${sp.nodePort} -j ${n.extChain}`);
     }
     if (!f.hasExternalEndpoints) {
       const match = ` -m addrtype --dst-type LOCAL -m ${proto} --dport ${sp.nodePort}`;
-      linesOf(out.filter, KUBE_EXTERNAL_SERVICES).push(noEndpointsRule(ctx, n, `-A ${KUBE_EXTERNAL_SERVICES}${pproto}`, match, f.externalFilter));
+      addLine(linesOf(filter, KUBE_EXTERNAL_SERVICES), noEndpointsRule(ctx, n, `-A ${KUBE_EXTERNAL_SERVICES}${pproto}`, match, f.externalFilter));
     }
   }
   if (sp.healthCheckNodePort !== undefined) {
-    linesOf(out.filter, KUBE_NODEPORTS).push(
+    addLine(linesOf(filter, KUBE_NODEPORTS), 
       `-A ${KUBE_NODEPORTS} -p tcp -m comment --comment ${quote(`${name} health check node port`)} -m tcp --dport ${sp.healthCheckNodePort} -j ACCEPT`,
     );
   }
 }
 
 /** Cluster-IP traffic from outside the cluster CIDR (or all of it) is marked for masquerade. */
-function masqueradeRules(ctx: RenderContext, sp: ServicePortPlan, n: ServicePortParts, own: ChainLines): void {
+function masqueradeRules(ctx: RenderContext, sp: ServicePortPlan, n: ServicePortParts, own: OwnChains): void {
   if (!sp.flags.hasInternalEndpoints || (!ctx.masqueradeAll && ctx.clusterCIDR === undefined)) return;
   const notFromCluster = ctx.masqueradeAll ? '' : ` ! -s ${ctx.clusterCIDR}`;
-  linesOf(own, n.internalChain).push(
+  addLine(ownLines(own, n.internalChain), 
     `-A ${n.internalChain}${notFromCluster} -d ${n.clusterIP}${n.pproto} -m comment --comment ${quote(`${n.name} cluster IP`)}${n.dport} -j ${KUBE_MARK_MASQ}`,
   );
 }
 
 /** KUBE-EXT-: masquerade external traffic (cluster policy), or keep the source (local policy). */
-function externalChainRules(ctx: RenderContext, sp: ServicePortPlan, n: ServicePortParts, own: ChainLines): void {
+function externalChainRules(ctx: RenderContext, sp: ServicePortPlan, n: ServicePortParts, own: OwnChains): void {
   const { name, extChain, svcChain } = n;
-  const ext = linesOf(own, extChain);
+  const ext = ownLines(own, extChain);
   if (sp.flags.externalPolicy === 'cluster') {
-    ext.push(`-A ${extChain} -m comment --comment ${quote(`masquerade traffic for ${name} external destinations`)} -j ${KUBE_MARK_MASQ}`);
+    addLine(ext, `-A ${extChain} -m comment --comment ${quote(`masquerade traffic for ${name} external destinations`)} -j ${KUBE_MARK_MASQ}`);
   } else {
     if (ctx.clusterCIDR !== undefined) {
-      ext.push(`-A ${extChain} -s ${ctx.clusterCIDR} -m comment --comment ${quote(`pod traffic for ${name} external destinations`)} -j ${svcChain}`);
+      addLine(ext, `-A ${extChain} -s ${ctx.clusterCIDR} -m comment --comment ${quote(`pod traffic for ${name} external destinations`)} -j ${svcChain}`);
     }
-    ext.push(
+    addLine(ext, 
       `-A ${extChain} -m comment --comment ${quote(`masquerade LOCAL traffic for ${name} external destinations`)} -m addrtype --src-type LOCAL -j ${KUBE_MARK_MASQ}`,
     );
-    ext.push(`-A ${extChain} -m comment --comment ${quote(`route LOCAL traffic for ${name} external destinations`)} -m addrtype --src-type LOCAL -j ${svcChain}`);
+    addLine(ext, `-A ${extChain} -m comment --comment ${quote(`route LOCAL traffic for ${name} external destinations`)} -m addrtype --src-type LOCAL -j ${svcChain}`);
   }
-  if (sp.flags.hasExternalEndpoints) ext.push(`-A ${extChain} -j ${n.externalPolicyChain}`);
+  if (sp.flags.hasExternalEndpoints) addLine(ext, `-A ${extChain} -j ${n.externalPolicyChain}`);
 }
 
 /** KUBE-FW-: load-balancer traffic from an allowed source goes on to KUBE-EXT-. */
-function firewallChainRules(sp: ServicePortPlan, n: ServicePortParts, own: ChainLines): void {
+function firewallChainRules(sp: ServicePortPlan, n: ServicePortParts, own: OwnChains): void {
   const { fwChain, extChain } = n;
-  const fw = linesOf(own, fwChain);
+  const fw = ownLines(own, fwChain);
   const c = ` -m comment --comment ${quote(`${n.name} loadbalancer IP`)}`;
-  for (const range of sp.loadBalancerSourceRanges) fw.push(`-A ${fwChain} -s ${range}${c} -j ${extChain}`);
+  for (const range of sp.loadBalancerSourceRanges) addLine(fw, `-A ${fwChain} -s ${range}${c} -j ${extChain}`);
   if (sp.flags.firewallAllowsNode) {
-    for (const ip of sp.loadBalancerIPs) fw.push(`-A ${fwChain} -s ${hostCIDR(ip)}${c} -j ${extChain}`);
+    for (const ip of sp.loadBalancerIPs) addLine(fw, `-A ${fwChain} -s ${hostCIDR(ip)}${c} -j ${extChain}`);
   }
-  fw.push(`-A ${fwChain} -m comment --comment ${quote(`other traffic to ${n.name} will be dropped by ${KUBE_PROXY_FIREWALL}`)}`);
+  addLine(fw, `-A ${fwChain} -m comment --comment ${quote(`other traffic to ${n.name} will be dropped by ${KUBE_PROXY_FIREWALL}`)}`);
 }
 
-const endpointChain = (sp: ServicePortPlan, ep: PlanEndpoint) => endpointChainName(sp.key, sp.protocol, ep.address);
-
 /** A policy chain (KUBE-SVC-/KUBE-SVL-): affinity first, then a random pick among the endpoints. */
-function balanceRules(ctx: RenderContext, sp: ServicePortPlan, chain: string, endpoints: readonly PlanEndpoint[], own: ChainLines): void {
-  const list = linesOf(own, chain);
+function balanceRules(ctx: RenderContext, sp: ServicePortPlan, n: ServicePortParts, chain: string, endpoints: readonly PlanEndpoint[], own: OwnChains): void {
+  const list = ownLines(own, chain);
   const affinity = sp.affinityTimeoutSeconds;
   const comment = (ep: PlanEndpoint) => (ctx.largeCluster ? '' : ` -m comment --comment ${quote(`${sp.key} -> ${ep.address}`)}`);
   if (affinity !== undefined) {
     for (const ep of endpoints) {
-      const sep = endpointChain(sp, ep);
-      list.push(`-A ${chain}${comment(ep)} -m recent --rcheck --seconds ${affinity} --reap --name ${sep} --mask ${ctx.recentMask} --rsource -j ${sep}`);
+      const sep = endpointChainOf(n.endpointChains, ep.address);
+      addLine(list, `-A ${chain}${comment(ep)} -m recent --rcheck --seconds ${affinity} --reap --name ${sep} --mask ${ctx.recentMask} --rsource -j ${sep}`);
     }
   }
   const count = endpoints.length;
   for (let i = 0; i < count; i++) {
     const ep = endpoints[i]!;
     const stat = i < count - 1 ? ` -m statistic --mode random --probability ${probability(count - i)}` : '';
-    list.push(`-A ${chain}${comment(ep)}${stat} -j ${endpointChain(sp, ep)}`);
+    addLine(list, `-A ${chain}${comment(ep)}${stat} -j ${endpointChainOf(n.endpointChains, ep.address)}`);
   }
 }
 
 /** KUBE-SEP-: hairpin masquerade, then DNAT to the endpoint (remembering it under affinity). */
-function endpointChainRules(ctx: RenderContext, sp: ServicePortPlan, n: ServicePortParts, own: ChainLines): void {
+function endpointChainRules(ctx: RenderContext, sp: ServicePortPlan, n: ServicePortParts, own: OwnChains): void {
   const sepComment = ctx.largeCluster ? '' : ` -m comment --comment ${quote(n.name)}`;
   for (const ep of sp.endpoints) {
-    const sep = endpointChain(sp, ep);
-    const list = linesOf(own, sep);
-    list.push(`-A ${sep} -s ${hostCIDR(ep.ip)}${sepComment} -j ${KUBE_MARK_MASQ}`);
+    const sep = endpointChainOf(n.endpointChains, ep.address);
+    const list = ownLines(own, sep);
+    addLine(list, `-A ${sep} -s ${hostCIDR(ep.ip)}${sepComment} -j ${KUBE_MARK_MASQ}`);
     const recent = sp.affinityTimeoutSeconds !== undefined ? ` -m recent --set --name ${sep} --mask ${ctx.recentMask} --rsource` : '';
-    list.push(`-A ${sep}${n.pproto}${sepComment}${recent} -m ${n.proto} -j DNAT --to-destination ${ep.address}`);
+    addLine(list, `-A ${sep}${n.pproto}${sepComment}${recent} -m ${n.proto} -j DNAT --to-destination ${ep.address}`);
   }
 }
 

@@ -102,12 +102,12 @@ export function parseSave(text: string): Map<string, SavedTable> {
   return tables;
 }
 
-function isOwnedChain(chain: string): boolean {
+export function isOwnedChain(chain: string): boolean {
   return chain.startsWith(OWNED_PREFIX);
 }
 
 /** A rule kpb owns: in a KUBE- chain, or in a built-in chain jumping to a KUBE- chain. */
-function isOwnedRule(table: TableName, rule: SavedRule): boolean {
+export function isOwnedRule(table: TableName, rule: SavedRule): boolean {
   if (isOwnedChain(rule.chain)) return true;
   if (!BUILTIN_CHAINS[table].includes(rule.chain)) return false;
   const target = ruleTarget(rule.line);
@@ -115,7 +115,7 @@ function isOwnedRule(table: TableName, rule: SavedRule): boolean {
 }
 
 /** Normalise a saved rule to kpb's canonical form (only the statistic probability differs). */
-function normaliseRule(line: string): string {
+export function normaliseRule(line: string): string {
   const at = line.indexOf('--probability ');
   if (at < 0) return line;
   const from = at + '--probability '.length;

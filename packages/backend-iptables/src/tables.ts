@@ -54,10 +54,15 @@ export function restoreSteps(input: string): number {
   return input.match(/^\*/gm)?.length ?? 0;
 }
 
-/** iptables-save of the target, parsed. */
-export async function save(ctx: TablesContext, target: Target, family: Family): Promise<Map<string, SavedTable>> {
+/** iptables-save of the target, as printed. */
+export async function saveText(ctx: TablesContext, target: Target, family: Family): Promise<string> {
   const { stdout } = await ctx.runTool(target, iptablesTools(ctx.variant, family).save, [], { timeoutMs: ctx.timeoutMs });
-  return parseSave(stdout);
+  return stdout;
+}
+
+/** iptables-save of the target, parsed. */
+async function save(ctx: TablesContext, target: Target, family: Family): Promise<Map<string, SavedTable>> {
+  return parseSave(await saveText(ctx, target, family));
 }
 
 /** What kpb owns in filter and nat now, as canonical text. */
@@ -102,7 +107,8 @@ export async function restore(ctx: TablesContext, target: Target, family: Family
  * The filter table as iptables-save prints it (restore input that puts it back). Both
  * iptables-restore variants commit table by table ("commit per table" in xtables-restore 1.8.9,
  * iptables-nft included): when nat fails after filter's COMMIT, filter is already replaced.
- * kpb's filter table is small (no per-endpoint chains), so saving it stays cheap at any scale.
+ * kpb's filter table is small (no per-endpoint chains), but iptables-nft-save reads every
+ * table's chains to print one: at 10k services this takes seconds (iptables-legacy-save stays cheap).
  */
 export async function saveFilter(ctx: TablesContext, target: Target, family: Family): Promise<string> {
   const { stdout } = await ctx.runTool(target, iptablesTools(ctx.variant, family).save, ['-t', 'filter'], { timeoutMs: ctx.timeoutMs });

@@ -5,7 +5,7 @@ import type { Difference } from '@kpb/backend';
 import { BUILTIN_CHAINS, TABLES, type TableName } from './names.ts';
 import { rulesetText } from './render.ts';
 import type { RenderedRuleset, RenderedTable } from './render.ts';
-import { ownedTable, ownedText, parseSave } from './saved.ts';
+import { isOwnedChain, isOwnedRule, normaliseRule, ownedTable, ownedText, parseSave } from './saved.ts';
 import type { SavedTable } from './saved.ts';
 
 /** Parse canonical text (render or read-back) into per-table owned chains and rules. */
@@ -91,4 +91,95 @@ function sameTable(t: TableName, want: RenderedTable, got: RenderedTable): boole
 export function diffSaved(want: RenderedRuleset, saved: Map<string, SavedTable>): Difference[] {
   if (TABLES.every((t) => sameTable(t, want[t], ownedTable(t, saved.get(t))))) return [];
   return diffCanonical(rulesetText(want), ownedText(saved));
+}
+
+/** Where the linear pass is in one table: the next wanted rule of each chain, and the chains declared. */
+interface TablePass {
+  readonly name: TableName;
+  readonly want: RenderedTable;
+  readonly next: Map<string, number>;
+  declared: number;
+  /** The chain of the last rule line (iptables-save prints a chain's rules together), and its wanted rules. */
+  chain: string;
+  rules: readonly string[] | undefined;
+}
+
+/** The saved line at `start` (ending at `end`) is kpb's next rule `expected`, as printed or (in a KUBE- chain) once normalised. */
+function isNext(text: string, start: number, end: number, expected: string | undefined, owned: boolean): boolean {
+  if (expected === undefined) return false;
+  if (end - start === expected.length && text.startsWith(expected, start)) return true;
+  return owned && normaliseRule(text.slice(start, end)) === expected;
+}
+
+/** One saved line of a table; false when it shows that the table is not what kpb wants. */
+function passLine(pass: TablePass, text: string, start: number, end: number): boolean {
+  const c = text.charCodeAt(start);
+  if (c === 58 /* : */) {
+    const sp = text.indexOf(' ', start);
+    const chain = text.slice(start + 1, sp < 0 || sp > end ? end : sp);
+    if (!isOwnedChain(chain)) return true;
+    pass.declared++;
+    return pass.want.rules.has(chain);
+  }
+  if (!text.startsWith('-A ', start)) return true;
+  const sameChain = pass.chain !== '' && text.charCodeAt(start + 3 + pass.chain.length) === 32 && text.startsWith(pass.chain, start + 3);
+  if (!sameChain) {
+    const sp = text.indexOf(' ', start + 3);
+    pass.chain = text.slice(start + 3, sp < 0 || sp > end ? end : sp);
+    pass.rules = pass.want.rules.get(pass.chain);
+  }
+  const chain = pass.chain;
+  const owned = isOwnedChain(chain);
+  if (!owned && !BUILTIN_CHAINS[pass.name].includes(chain)) return true;
+  const i = pass.next.get(chain) ?? 0;
+  if (isNext(text, start, end, pass.rules?.[i], owned)) {
+    pass.next.set(chain, i + 1);
+    return true;
+  }
+  // A built-in chain's rule that is not kpb's next one: someone else's, unless it jumps to a KUBE- chain.
+  return !owned && !isOwnedRule(pass.name, { chain, line: text.slice(start, end) });
+}
+
+/** Every wanted chain declared and every wanted rule seen (in order, by passLine). */
+function passComplete(pass: TablePass): boolean {
+  if (pass.declared !== pass.want.chains.length) return false;
+  for (const [chain, rules] of pass.want.rules) if ((pass.next.get(chain) ?? 0) !== rules.length) return false;
+  return true;
+}
+
+/**
+ * Does iptables-save `text` hold exactly kpb's `want` (besides others' rules)? One pass over the
+ * text comparing each of kpb's saved lines with the rendered line it should be, as strings (a
+ * probability normalised only when the strings differ); false at the first sign of a difference,
+ * or anything unusual (then diffSaved works it out).
+ */
+function holdsExactly(want: RenderedRuleset, text: string): boolean {
+  const done = new Set<string>();
+  let pass: TablePass | undefined;
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    const c = text.charCodeAt(start);
+    if (c === 42 /* * */) {
+      const name = text.slice(start + 1, end).trim();
+      if (done.has(name)) return false;
+      pass = TABLES.includes(name as TableName) ? { name: name as TableName, want: want[name as TableName], next: new Map(), declared: 0, chain: '', rules: undefined } : undefined;
+    } else if (c === 35 /* # */) {
+      if (text.slice(start, end).includes('incompatible')) return false;
+    } else if (text.startsWith('COMMIT', start) && end - start === 6) {
+      if (pass && !passComplete(pass)) return false;
+      if (pass) done.add(pass.name);
+      pass = undefined;
+    } else if (pass && end > start && !passLine(pass, text, start, end)) {
+      return false;
+    }
+    start = end + 1;
+  }
+  return TABLES.every((t) => done.has(t));
+}
+
+/** Differences between a rendered ruleset and iptables-save output (as diffSaved, without parsing when they are the same). */
+export function diffSavedText(want: RenderedRuleset, text: string): Difference[] {
+  return holdsExactly(want, text) ? [] : diffSaved(want, parseSave(text));
 }

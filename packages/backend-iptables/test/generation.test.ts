@@ -4,11 +4,13 @@
  * `foreign` steps of another writer; legacy never asks for a generation.
  */
 import { describe, expect, it } from 'vitest';
+import { ToolError } from '@kpb/backend';
 import type { RunTool, StateStore, Target, ToolResult } from '@kpb/backend';
 import { compile, nodeSettings } from '@kpb/compiler';
 import { generateCluster } from '@kpb/model';
 import { createIptablesBackend, createNoflushBackend } from '../src/index.ts';
 import type { IptablesVariant } from '../src/index.ts';
+import { filterRestoreInput } from '../src/sync.ts';
 
 const target: Target = { kind: 'netns', name: 'kpb-fake-gen' };
 const settings = nodeSettings({ nodeName: 'node-1', clusterCIDR: '10.244.0.0/16' });
@@ -19,8 +21,9 @@ const B = compile({ ...cluster, services: cluster.services.slice(2) }, settings)
 function setup(variant: IptablesVariant = 'nft') {
   const files = new Map<string, string>();
   const state: StateStore = { read: (k) => files.get(k), write: (k, text) => void files.set(k, text) };
-  const kernel = { generation: 40, /** another writer's commits during the next restore */ foreign: 0, save: '', generationReads: 0 };
+  const kernel = { generation: 40, /** another writer's commits during the next restore */ foreign: 0, save: '', generationReads: 0, /** --noflush restores to fail */ failNoflush: 0 };
   const calls: string[] = [];
+  const inputs: string[] = [];
   const ok = (stdout = ''): ToolResult => ({ code: 0, stdout, stderr: '' });
   const runTool: RunTool = async (_t, tool, args, options = {}) => {
     const shown = [tool, ...args].join(' ');
@@ -28,6 +31,11 @@ function setup(variant: IptablesVariant = 'nft') {
     if (tool.endsWith('-save')) return ok(kernel.save);
     if (tool.endsWith('-restore')) {
       const input = options.input ?? '';
+      inputs.push(input);
+      if (args.includes('--noflush') && kernel.failNoflush > 0) {
+        kernel.failNoflush--;
+        throw new ToolError(shown, { code: 1, stdout: '', stderr: 'iptables-restore: line 9 failed' });
+      }
       kernel.generation += (input.match(/^\*/gm)?.length ?? 0) + kernel.foreign;
       kernel.foreign = 0;
       if (!args.includes('--noflush')) kernel.save = input;
@@ -46,7 +54,7 @@ function setup(variant: IptablesVariant = 'nft') {
     return kernel.generation;
   };
   const options = { variant, ports: { runTool, clock: () => 0, generation, state } };
-  return { kernel, calls, files, options, backend: createIptablesBackend(options) };
+  return { kernel, calls, inputs, files, options, backend: createIptablesBackend(options) };
 }
 
 /** The read-back of a sync: a full iptables-save (the filter-only save is the rollback copy). */
@@ -62,6 +70,24 @@ describe('iptables-nft sync trusts the ruleset generation', () => {
     expect((await backend.sync(target, B, A)).mode).toBe('incremental');
     expect(readBacks(calls)).toBe(0);
     expect(calls.filter((c) => c.endsWith('--noflush'))).toHaveLength(2);
+  });
+
+  it('trusting its records, a partial sync saves nothing for rollback; when nat fails, kpb’s filter chains are put back from --from', async () => {
+    const { kernel, calls, inputs, backend } = setup();
+    await backend.apply(target, A);
+    const applied = { calls: calls.length, inputs: inputs.length };
+    expect((await backend.sync(target, A, B)).mode).toBe('incremental');
+    expect(calls.slice(applied.calls)).toEqual(['iptables-nft-restore -w --noflush']);
+    const synced = { calls: calls.length, inputs: inputs.length };
+    kernel.failNoflush = 1;
+    const r = await backend.sync(target, B, A);
+    expect(r).toMatchObject({ mode: 'full', reason: expect.stringMatching(/^incremental update failed, full apply instead: .*line 9 failed/) });
+    expect(calls.slice(synced.calls, synced.calls + 2)).toEqual(['iptables-nft-restore -w --noflush', 'iptables-nft-restore -w --noflush']);
+    // The same filter chains the A → B sync wrote, nothing of nat.
+    const toB = inputs[synced.inputs - 1]!;
+    expect(inputs[synced.inputs + 1]).toBe(toB.slice(0, toB.indexOf('*nat')));
+    expect(inputs[synced.inputs + 1]).toBe(filterRestoreInput(B));
+    expect(inputs[synced.inputs + 1]).toContain('-A KUBE-SERVICES ');
   });
 
   it('the generation moved since kpb’s commit: kpb’s part is read back, and the reason says why', async () => {
