@@ -99,6 +99,7 @@ function sortVariants(a: string, b: string): number {
 
 interface Target {
   readonly what: string;
+  /** The series judged; `every` (a backend-independent figure measured in each backend's round): the slowest round's median. */
   readonly series: string;
   readonly op: FigureId;
   readonly services: number;
@@ -123,8 +124,8 @@ const TARGETS: readonly Target[] = [
   { what: 'iptables-nft incremental-1 ≤ 1.5 s', series: 'iptables/nft', op: 'incremental-1', ...at10k, limit: 1500, unit: 'ms' },
   { what: "nftnl incremental-1 ≤ the kernel's commit time + 5 ms", series: 'nftnl/flat', op: 'incremental-1', ...at10k, relativeTo: { op: 'incremental-1/kernel', plus: 5 }, unit: 'ms' },
   { what: 'nftnl full-sync userspace ≤ 20%', series: 'nftnl/flat', op: 'full-sync', ...at10k, unit: 'ms', share: 20 },
-  { what: 'compile (cluster → plan) ≤ 100 ms', series: 'nftnl/flat', op: 'compile', ...at10k, limit: 100, unit: 'ms' },
-  { what: 'parsing a kubectl JSON List ≤ 300 ms', series: 'nftnl/flat', op: 'parse-kubectl', ...at10k, limit: 300, unit: 'ms' },
+  { what: 'compile (cluster → plan) ≤ 100 ms, in every round', series: 'every', op: 'compile', ...at10k, limit: 100, unit: 'ms' },
+  { what: 'parsing a kubectl JSON List ≤ 300 ms, in every round', series: 'every', op: 'parse-kubectl', ...at10k, limit: 300, unit: 'ms' },
   { what: 'nft script generate ≤ 150 ms', series: 'nft/flat', op: 'generate', ...at10k, limit: 150, unit: 'ms' },
   { what: 'nftnl batch generate ≤ 150 ms', series: 'nftnl/flat', op: 'generate', ...at10k, limit: 150, unit: 'ms' },
   { what: 'iptables-restore text generate ≤ 250 ms', series: 'iptables/nft', op: 'generate', ...at10k, limit: 250, unit: 'ms' },
@@ -252,8 +253,16 @@ function targetLimit(d: ReportData, t: Target, series: string): number | undefin
   return base == null ? undefined : (t.relativeTo.factor ?? 1) * base + (t.relativeTo.plus ?? 0);
 }
 
+/** The series a target judges in this source: for `every`, the one whose median is largest. */
+function targetSeries(d: ReportData, t: Target, s: Source): string {
+  if (t.series !== 'every') return `${d.prefix(s)}${t.series}`;
+  const own = d.seriesList(t.op).filter((x) => x.startsWith(d.prefix(s)));
+  const median = (x: string) => d.find(x, t.op, t.services, t.endpoints)?.median ?? -1;
+  return own.reduce((worst, x) => (median(x) > median(worst) ? x : worst), own[0] ?? '');
+}
+
 function targetRow(d: ReportData, t: Target, s: Source): string[] {
-  const series = `${d.prefix(s)}${t.series}`;
+  const series = targetSeries(d, t, s);
   const r = d.find(series, t.op, t.services, t.endpoints);
   const share = t.share !== undefined ? d.find(series, `${t.op}/userspace-share`, t.services, t.endpoints) : undefined;
   const limit = targetLimit(d, t, series);
@@ -261,7 +270,8 @@ function targetRow(d: ReportData, t: Target, s: Source): string[] {
   let verdict = '–';
   if (r && r.median !== null) {
     const against = t.relativeTo && limit !== undefined ? ` (limit ${fmt(limit, t.unit)})` : '';
-    measured = `${fmt(r.median, t.unit)}${against}${share?.median != null ? `, userspace ${fmt(share.median)}%` : ''}`;
+    const round = t.series === 'every' ? ` (slowest round: ${series.slice(d.prefix(s).length)})` : '';
+    measured = `${fmt(r.median, t.unit)}${against}${round}${share?.median != null ? `, userspace ${fmt(share.median)}%` : ''}`;
     const withinLimit = t.limit === undefined && !t.relativeTo ? true : limit !== undefined && r.median <= limit;
     const ok = withinLimit && (t.share === undefined || (share?.median != null && share.median <= t.share));
     verdict = ok ? 'met' : 'NOT met';
