@@ -140,7 +140,7 @@ describe('kube-proxy rule-count vectors', () => {
 });
 
 describe('render time', () => {
-  it('10k services × 3 endpoints (logged; issue #11's budget for generate, compile included: ≤ 250 ms)', () => {
+  it('10k services × 3 endpoints (logged; budget of issue #11 for generate, compile included: ≤ 250 ms)', () => {
     const plan = planOf(bigCluster(10_000, 3));
     clearNameCache();
     let t = performance.now();
