@@ -20,8 +20,8 @@ export interface KubeProxyFlow {
 
 export const FLOWS_DIR = new URL('../../kube-proxy/flows/', import.meta.url);
 
-export function readKubeProxyFlows(name: string): KubeProxyFlow[] {
-  const file = new URL(`${name}.flows.yaml`, FLOWS_DIR);
+export function readKubeProxyFlows(name: string, dir: URL = FLOWS_DIR): KubeProxyFlow[] {
+  const file = new URL(`${name}.flows.yaml`, dir);
   const rows = parse(readFileSync(file, 'utf8')) as Record<string, unknown>[];
   return rows.map((r) => ({
     name: String(r['name']),
