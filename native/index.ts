@@ -11,6 +11,8 @@ import type { Family } from './lib/constants.ts';
 export * from './lib/constants.ts';
 export * from './lib/batch.ts';
 export type * from './lib/listing.ts';
+/** The expression attribute schema the addon's listRuleset decodes by (its fourth argument). */
+export { EXPR_SCHEMA } from './lib/listing.ts';
 
 export interface ApplyResult {
   /** Netlink messages sent, including batch begin and end. */

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { canUseKernel } from '@kpb/testing';
-import { ADDON_PATH, applyBatch, BatchBuilder, listRuleset, nativeAvailable } from '@kpb/native';
+import { ADDON_PATH, applyBatch, BatchBuilder, EXPR_SCHEMA, listRuleset, nativeAvailable } from '@kpb/native';
 import { inNamespace, run, scaled } from '../src/index.ts';
 
 const SCRIPT = fileURLToPath(new URL('../scripts/addon-cycles.mjs', import.meta.url));
@@ -36,7 +36,7 @@ function ourErrors(xml: string): { kind: string; stack: string }[] {
   return out;
 }
 
-function testBatches(): { good: string; bad: string } {
+function testBatches(): { good: string; bad: string; schema: string } {
   const b = new BatchBuilder();
   const fam = 'ip' as const;
   b.addTable({ family: fam, name: 'kpbtest' });
@@ -52,9 +52,10 @@ function testBatches(): { good: string; bad: string } {
   bad.addTable({ family: fam, name: 'kpbtest' });
   bad.addRule({ family: fam, table: 'kpbtest', chain: 'no-such-chain', exprs: [{ name: 'counter', attrs: {} }] }, 'rule in a missing chain');
   bad.addChain({ family: fam, table: 'kpbtest', name: 'after' });
-  const paths = { good: join(dir, 'good.bin'), bad: join(dir, 'bad.bin') };
+  const paths = { good: join(dir, 'good.bin'), bad: join(dir, 'bad.bin'), schema: join(dir, 'schema.json') };
   writeFileSync(paths.good, b.finish());
   writeFileSync(paths.bad, bad.finish());
+  writeFileSync(paths.schema, JSON.stringify(EXPR_SCHEMA));
   return paths;
 }
 
@@ -67,7 +68,7 @@ describe.skipIf(!canUseKernel() || !nativeAvailable())('native addon hygiene', (
       const r = spawnSync(
         'valgrind',
         ['--tool=memcheck', '--leak-check=full', '--show-leak-kinds=definite', '--errors-for-leak-kinds=definite', '--xml=yes', `--xml-file=${xml}`,
-          '--error-exitcode=0', '--num-callers=30', process.execPath, '--jitless', SCRIPT, ADDON_PATH, t.name, String(CYCLES), batches.good, batches.bad],
+          '--error-exitcode=0', '--num-callers=30', process.execPath, '--jitless', SCRIPT, ADDON_PATH, t.name, String(CYCLES), batches.good, batches.bad, batches.schema],
         { encoding: 'utf8', timeout: 600_000, maxBuffer: 64 << 20 },
       );
       expect(r.status, r.stderr.slice(-2000)).toBe(0);
