@@ -26,7 +26,7 @@ function hashServicePort(sp: ServicePortPlan): bigint {
 }
 
 function headOf(plan: Plan): string {
-  return hash('sha256', JSON.stringify([plan.family, plan.settings, plan.nodeIPs]), 'hex').slice(0, 32);
+  return hash('sha256', JSON.stringify([plan.family, plan.settings, plan.nodeIPs, plan.nodePortIPs]), 'hex').slice(0, 32);
 }
 
 export function planDigest(plan: Plan): PlanDigest {

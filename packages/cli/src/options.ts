@@ -8,6 +8,8 @@ import type { Command } from 'commander';
 import type { Target } from '@kpb/backend';
 import { nodeSettings, type NodeSettings } from '@kpb/compiler';
 import { isDNS1123Subdomain, parseCIDR, type Cluster } from '@kpb/model';
+import { familyOfValid } from '@kpb/model/net';
+import { kubeProxyMode } from '@kpb/registry';
 import { BACKEND_NAMES, IPTABLES_VARIANTS, LAYOUTS } from './backends.ts';
 import { UsageError } from './errors.ts';
 
@@ -19,6 +21,9 @@ export interface CommonOptions {
   clusterCidr?: string;
   masqueradeAll?: boolean;
   masqueradeBit: string;
+  nodeportAddresses?: string;
+  serviceCidr?: string;
+  localhostNodeports: boolean;
   layout: string;
   iptables: string;
   lockWait: string;
@@ -34,6 +39,17 @@ export function withCommonOptions(cmd: Command): Command {
     .option('--cluster-cidr <cidr>', 'pod CIDR: ClusterIP traffic from outside it is masqueraded')
     .option('--masquerade-all', 'masquerade all ClusterIP traffic (kube-proxy --masquerade-all)')
     .option('--masquerade-bit <n>', 'bit of the packet mark that requests masquerading (0-31)', '14')
+    .option(
+      '--nodeport-addresses <list>',
+      "node addresses that accept NodePorts (kube-proxy --nodeport-addresses): comma-separated CIDRs, or 'primary' (the node's first InternalIP); " +
+        'default as kube-proxy per mode: every local address for iptables, primary for nft and nftnl',
+    )
+    .option(
+      '--service-cidr <list>',
+      "the cluster's service CIDRs, at most one per family, comma-separated (kube-apiserver --service-cluster-ip-range): " +
+        'nft and nftnl drop traffic to their addresses that no service holds',
+    )
+    .option('--no-localhost-nodeports', 'iptables: do not accept NodePorts on 127.0.0.0/8 (kube-proxy --iptables-localhost-nodeports=false)')
     .addOption(new Option('--layout <layout>', 'nft/nftnl ruleset layout').choices(LAYOUTS).default('flat'))
     .addOption(
       new Option('--iptables <variant>', "iptables tools: iptables-nft, iptables-legacy, or noflush (iptables-nft the way kube-proxy loads: --noflush, jumps ensured with -C/-I)")
@@ -97,9 +113,43 @@ export function resolveSettings(opts: CommonOptions, cluster?: Cluster): { setti
     nodeName,
     masqueradeAll: opts.masqueradeAll ?? false,
     masqueradeBit: bit,
+    nodePortAddresses: nodePortAddresses(opts),
+    serviceCIDRs: serviceCIDRs(opts.serviceCidr),
+    localhostNodePorts: opts.localhostNodeports,
     ...(clusterCIDR !== undefined ? { clusterCIDR } : {}),
   });
   return note !== undefined ? { settings, note } : { settings };
+}
+
+/** A comma-separated list of CIDRs from `flag`, each checked and made canonical. */
+function cidrList(flag: string, text: string): string[] {
+  return text.split(',').map((item) => {
+    const cidr = parseCIDR(item.trim());
+    if (!cidr.ok) throw new UsageError(`${flag} ${JSON.stringify(item.trim())} ${cidr.reason}`);
+    return cidr.text;
+  });
+}
+
+/** --nodeport-addresses, or kube-proxy's default for the backend's mode. */
+function nodePortAddresses(opts: CommonOptions): NodeSettings['nodePortAddresses'] {
+  const text = opts.nodeportAddresses;
+  if (text === undefined) return kubeProxyMode(opts.backend) === 'nftables' ? 'primary' : [];
+  if (text.trim() === 'primary') return 'primary';
+  if (text.split(',').some((item) => item.trim() === 'primary')) {
+    throw new UsageError(`--nodeport-addresses ${JSON.stringify(text)}: 'primary' cannot be combined with CIDRs`);
+  }
+  return cidrList('--nodeport-addresses', text);
+}
+
+function serviceCIDRs(text: string | undefined): string[] {
+  if (text === undefined) return [];
+  const cidrs = cidrList('--service-cidr', text);
+  for (const family of ['IPv4', 'IPv6'] as const) {
+    if (cidrs.filter((c) => familyOfValid(c) === family).length > 1) {
+      throw new UsageError(`--service-cidr ${JSON.stringify(text)} holds more than one ${family} CIDR (at most one per family)`);
+    }
+  }
+  return cidrs;
 }
 
 /** Seconds to wait for the target's lock (one kpb at a time per namespace). */

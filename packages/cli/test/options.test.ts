@@ -5,7 +5,7 @@ import { buildProgram } from '../src/main.ts';
 import { selectCase } from '../src/backends.ts';
 import { resolveSettings, type CommonOptions } from '../src/options.ts';
 
-const DEFAULTS: CommonOptions = { backend: 'iptables', masqueradeBit: '14', layout: 'flat', iptables: 'nft', lockWait: '60', node: 'node-a' };
+const DEFAULTS: CommonOptions = { backend: 'iptables', masqueradeBit: '14', layout: 'flat', iptables: 'nft', lockWait: '60', node: 'node-a', localhostNodeports: true };
 
 /** The options commander gives `kpb compile` for these arguments. */
 function parsed(args: readonly string[]): CommonOptions {
@@ -55,5 +55,34 @@ describe('settings flags use the model’s validators', () => {
 
   it.each(['Node-A', 'a_b', 'a'.repeat(254), '-a', 'a"; flush ruleset'])('rejects --node %s', (node) => {
     expect(() => resolveSettings({ ...DEFAULTS, node })).toThrow(/is not a valid node name/);
+  });
+});
+
+describe('kube-proxy flags that change rules', () => {
+  it('--nodeport-addresses defaults as kube-proxy per mode: every address for iptables, primary for nft and nftnl', () => {
+    expect(resolveSettings(parsed(['--node', 'n'])).settings.nodePortAddresses).toEqual([]);
+    expect(resolveSettings(parsed(['--node', 'n', '--backend', 'nft'])).settings.nodePortAddresses).toBe('primary');
+    expect(resolveSettings(parsed(['--node', 'n', '--backend', 'nftnl'])).settings.nodePortAddresses).toBe('primary');
+    expect(resolveSettings(parsed(['--node', 'n', '--backend', 'nft', '--nodeport-addresses', '10.0.0.0/8, 0.0.0.0/0'])).settings.nodePortAddresses).toEqual(['10.0.0.0/8', '0.0.0.0/0']);
+    expect(resolveSettings(parsed(['--node', 'n', '--nodeport-addresses', 'primary'])).settings.nodePortAddresses).toBe('primary');
+  });
+
+  it.each([
+    ['primary,10.0.0.0/8', "'primary' cannot be combined with CIDRs"],
+    ['10.0.0.1/8', '"10.0.0.1/8" has host bits set'],
+    ['eth0', '"eth0" is not a CIDR'],
+  ])('refuses --nodeport-addresses %s', (value, message) => {
+    expect(() => resolveSettings(parsed(['--node', 'n', '--nodeport-addresses', value]))).toThrow(message);
+  });
+
+  it('--service-cidr takes one CIDR per family', () => {
+    expect(resolveSettings(parsed(['--node', 'n', '--service-cidr', '10.96.0.0/12,fd00:96::/112'])).settings.serviceCIDRs).toEqual(['10.96.0.0/12', 'fd00:96::/112']);
+    expect(() => resolveSettings(parsed(['--node', 'n', '--service-cidr', '10.96.0.0/12,10.200.0.0/16']))).toThrow('more than one IPv4 CIDR');
+    expect(() => resolveSettings(parsed(['--node', 'n', '--service-cidr', '10.96.0.1/12']))).toThrow('--service-cidr "10.96.0.1/12" has host bits set');
+  });
+
+  it('--no-localhost-nodeports turns kube-proxy --iptables-localhost-nodeports off', () => {
+    expect(resolveSettings(parsed(['--node', 'n'])).settings.localhostNodePorts).toBe(true);
+    expect(resolveSettings(parsed(['--node', 'n', '--no-localhost-nodeports'])).settings.localhostNodePorts).toBe(false);
   });
 });

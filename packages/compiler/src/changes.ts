@@ -36,9 +36,14 @@ export function samePlanValue(a: unknown, b: unknown): boolean {
   return keysOfX === keysOfY;
 }
 
-/** Family, node settings or node IPs differ: every backend rebuilds everything. */
+/** Family, node settings, node IPs or NodePort addresses differ: every backend rebuilds everything. */
 export function settingsChanged(from: Plan, to: Plan): boolean {
-  return from.family !== to.family || !samePlanValue(from.settings, to.settings) || !samePlanValue(from.nodeIPs, to.nodeIPs);
+  return (
+    from.family !== to.family ||
+    !samePlanValue(from.settings, to.settings) ||
+    !samePlanValue(from.nodeIPs, to.nodeIPs) ||
+    !samePlanValue(from.nodePortIPs, to.nodePortIPs)
+  );
 }
 
 /** The service-port lists of a diff, filled in as the join finds them. */

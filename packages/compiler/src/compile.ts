@@ -14,6 +14,9 @@ export function nodeSettings(partial: Partial<NodeSettings> & { nodeName: string
     nodeName: partial.nodeName,
     masqueradeAll: partial.masqueradeAll ?? false,
     masqueradeBit: partial.masqueradeBit ?? DEFAULT_MASQUERADE_BIT,
+    nodePortAddresses: partial.nodePortAddresses ?? [],
+    serviceCIDRs: partial.serviceCIDRs ?? [],
+    localhostNodePorts: partial.localhostNodePorts ?? true,
     ...(partial.clusterCIDR !== undefined ? { clusterCIDR: partial.clusterCIDR } : {}),
   };
   if (!Number.isInteger(settings.masqueradeBit) || settings.masqueradeBit < 0 || settings.masqueradeBit > 31) {
@@ -102,7 +105,41 @@ export function compile(cluster: Cluster, settings: NodeSettings, family: IPFami
     }
   }
   servicePorts.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  return { family, settings, nodeIPs, servicePorts, endpointCount };
+  const nodePorts = nodePortAddresses(settings, node?.addresses ?? [], nodeIPs, family);
+  const serviceCIDRs = settings.serviceCIDRs.filter((c) => familyOf(c) === family);
+  return { family, settings, nodeIPs, ...nodePorts, serviceCIDRs, servicePorts, endpointCount };
+}
+
+const ZERO_CIDR = { IPv4: '0.0.0.0/0', IPv6: '::/0' } as const;
+const IPV4_LOOPBACK = '127.0.0.1';
+
+/**
+ * kube-proxy's NodePortAddresses for one family: `primary` is the node's primary IP (its first
+ * InternalIP of the family, else its first ExternalIP; none: every address), no CIDR of the
+ * family or a zero CIDR matches every local address, and otherwise the node's addresses inside
+ * the CIDRs accept NodePorts. kube-proxy reads those from the node's interfaces; kpb takes the
+ * Node object's addresses, and 127.0.0.1 for a CIDR that covers it (the loopback interface).
+ */
+function nodePortAddresses(
+  settings: NodeSettings,
+  addresses: readonly { type: string; address: string }[],
+  nodeIPs: readonly string[],
+  family: IPFamily,
+): Pick<Plan, 'nodePortIPs' | 'localhostNodePorts'> {
+  let cidrs: readonly string[];
+  if (settings.nodePortAddresses === 'primary') {
+    const ofType = (type: string) => addresses.find((a) => a.type === type && familyOf(a.address) === family)?.address;
+    const primary = ofType('InternalIP') ?? ofType('ExternalIP');
+    cidrs = primary === undefined ? [] : [`${primary}/${family === 'IPv4' ? 32 : 128}`];
+  } else {
+    cidrs = settings.nodePortAddresses.filter((c) => familyOf(c) === family);
+  }
+  if (cidrs.length === 0) cidrs = [ZERO_CIDR[family]];
+  const localhost = settings.localhostNodePorts && family === 'IPv4' && cidrs.some((c) => cidrContains(c, IPV4_LOOPBACK));
+  if (cidrs.includes(ZERO_CIDR[family])) return { nodePortIPs: 'all', localhostNodePorts: localhost };
+  const candidates = family === 'IPv4' ? [...nodeIPs, IPV4_LOOPBACK] : nodeIPs;
+  const ips = [...new Set(candidates.filter((ip) => cidrs.some((c) => cidrContains(c, ip))))].sort();
+  return { nodePortIPs: ips, localhostNodePorts: localhost };
 }
 
 function slicePortNumber(slice: EndpointSlice, port: ServicePort): number | undefined {

@@ -19,6 +19,21 @@ export interface NodeSettings {
   readonly masqueradeAll: boolean;
   /** Bit of the packet mark used to request masquerading, 0..31 (kube-proxy default 14). */
   readonly masqueradeBit: number;
+  /**
+   * kube-proxy's --nodeport-addresses: the node addresses that accept NodePorts. `primary`: the
+   * node's primary IP of each family; CIDRs (of either family, canonical): the node's addresses
+   * inside them; empty: every local address (kube-proxy's iptables-mode default; its nftables
+   * mode defaults to `primary`, which the CLI applies per backend).
+   */
+  readonly nodePortAddresses: 'primary' | readonly string[];
+  /**
+   * The cluster's service CIDRs (canonical, either family; kube-apiserver's
+   * --service-cluster-ip-range, which kube-proxy learns from ServiceCIDR objects). nftables mode
+   * drops traffic to their addresses that no service holds.
+   */
+  readonly serviceCIDRs: readonly string[];
+  /** kube-proxy's --iptables-localhost-nodeports: IPv4 NodePorts also answer on 127.0.0.0/8 (iptables mode). */
+  readonly localhostNodePorts: boolean;
 }
 
 /** An endpoint of a service port, as the rules see it. */
@@ -107,6 +122,19 @@ export interface Plan {
   readonly settings: NodeSettings;
   /** The node's own addresses of this family (from the Node object), canonical, sorted. */
   readonly nodeIPs: readonly string[];
+  /**
+   * Where NodePorts are accepted: `all` (every local address: kube-proxy's "match all") or these
+   * addresses (sorted; may hold 127.0.0.1 when a --nodeport-addresses CIDR covers it, standing in
+   * for kube-proxy's reading of the loopback interface).
+   */
+  readonly nodePortIPs: 'all' | readonly string[];
+  /** This family's service CIDRs (from the settings). */
+  readonly serviceCIDRs: readonly string[];
+  /**
+   * Localhost NodePorts in effect (iptables mode): asked for, IPv4, and the NodePort addresses
+   * include 127.0.0.0/8 (kube-proxy turns them off otherwise).
+   */
+  readonly localhostNodePorts: boolean;
   /** Service ports sorted by key (code-unit order; a key is unique within a plan). */
   readonly servicePorts: readonly ServicePortPlan[];
   /** Total endpoints over all service ports (kube-proxy drops comments above 1000). */

@@ -176,3 +176,41 @@ describe('compile: kube-proxy semantics', () => {
     expect(() => compile(cluster([]), nodeSettings({ nodeName: 'n', clusterCIDR: 'fd00::/64' }))).toThrow(/not an IPv4 range/);
   });
 });
+
+describe('compile: NodePort addresses, service CIDRs and localhost NodePorts (kube-proxy NodePortAddresses)', () => {
+  const node = { name: 'node-a', addresses: [
+    { type: 'ExternalIP', address: '203.0.113.7' },
+    { type: 'InternalIP', address: '192.168.1.10' },
+    { type: 'InternalIP', address: '192.168.2.10' },
+    { type: 'InternalIP', address: 'fd00::10' },
+  ] };
+  const withNode = { ...cluster([]), nodes: [node] };
+  const plan = (partial: Parameters<typeof nodeSettings>[0], family: 'IPv4' | 'IPv6' = 'IPv4') => compile(withNode, nodeSettings(partial), family);
+
+  it('no CIDR, or a zero CIDR: every local address, with localhost NodePorts for IPv4', () => {
+    expect(plan({ nodeName: 'node-a' })).toMatchObject({ nodePortIPs: 'all', localhostNodePorts: true });
+    expect(plan({ nodeName: 'node-a', nodePortAddresses: ['10.0.0.0/8', '0.0.0.0/0'] })).toMatchObject({ nodePortIPs: 'all', localhostNodePorts: true });
+    expect(plan({ nodeName: 'node-a', localhostNodePorts: false })).toMatchObject({ nodePortIPs: 'all', localhostNodePorts: false });
+    expect(plan({ nodeName: 'node-a' }, 'IPv6')).toMatchObject({ nodePortIPs: 'all', localhostNodePorts: false });
+  });
+
+  it("'primary' is the first InternalIP of the family, not the first address", () => {
+    expect(plan({ nodeName: 'node-a', nodePortAddresses: 'primary' })).toMatchObject({ nodePortIPs: ['192.168.1.10'], localhostNodePorts: false });
+    expect(plan({ nodeName: 'node-a', nodePortAddresses: 'primary' }, 'IPv6').nodePortIPs).toEqual(['fd00::10']);
+  });
+
+  it("'primary' on a node without an address of the family matches every address, as kube-proxy does without a primary IP", () => {
+    expect(compile(cluster([]), nodeSettings({ nodeName: 'node-a', nodePortAddresses: 'primary' }), 'IPv6').nodePortIPs).toBe('all');
+  });
+
+  it("CIDRs select the node's addresses inside them (and 127.0.0.1 when one covers it); CIDRs of the other family are ignored", () => {
+    expect(plan({ nodeName: 'node-a', nodePortAddresses: ['192.168.0.0/16', 'fd00::/8'] }).nodePortIPs).toEqual(['192.168.1.10', '192.168.2.10']);
+    expect(plan({ nodeName: 'node-a', nodePortAddresses: ['192.168.2.0/24', '127.0.0.0/8'] })).toMatchObject({ nodePortIPs: ['127.0.0.1', '192.168.2.10'], localhostNodePorts: true });
+    expect(plan({ nodeName: 'node-a', nodePortAddresses: ['fd00::/8'] }).nodePortIPs).toBe('all');
+  });
+
+  it('keeps the service CIDRs of the family only', () => {
+    expect(plan({ nodeName: 'node-a', serviceCIDRs: ['10.96.0.0/12', 'fd00:96::/112'] }).serviceCIDRs).toEqual(['10.96.0.0/12']);
+    expect(plan({ nodeName: 'node-a', serviceCIDRs: ['10.96.0.0/12', 'fd00:96::/112'] }, 'IPv6').serviceCIDRs).toEqual(['fd00:96::/112']);
+  });
+});

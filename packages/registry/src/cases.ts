@@ -13,6 +13,15 @@ import { nativeAvailable } from '@kpb/native';
 type BackendName = 'iptables' | 'nft' | 'nftnl';
 
 /**
+ * The kube-proxy mode a backend stands for: it decides kube-proxy's defaults that differ by
+ * mode (--nodeport-addresses: every local address in iptables mode, the primary IP in nftables
+ * mode), which the CLI puts into the node settings.
+ */
+export function kubeProxyMode(backend: string): 'iptables' | 'nftables' {
+  return backend === 'iptables' ? 'iptables' : 'nftables';
+}
+
+/**
  * The CLI flags that select a case, by commander's option name: `--backend`, and `--layout`
  * (nft, nftnl) or `--iptables` (iptables). A flag a case does not name is ignored for it.
  */

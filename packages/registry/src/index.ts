@@ -1,2 +1,2 @@
-export { BACKEND_CASES, cliArgs, skipReason } from './cases.ts';
+export { BACKEND_CASES, cliArgs, kubeProxyMode, skipReason } from './cases.ts';
 export type { BackendCase } from './cases.ts';
