@@ -33,8 +33,6 @@ interface NftPorts extends BackendPorts {
 export interface NftBackendOptions {
   /** `flat` (default): no anonymous set per service. `kube-proxy`: kube-proxy's numgen vmaps. */
   readonly layout?: NftLayout;
-  /** See `BuildOptions.clusterIPsCheck` (default false). */
-  readonly clusterIPsCheck?: boolean;
   /** Kill `nft` after this many milliseconds (default 10 minutes). */
   readonly timeoutMs?: number;
   /** Directory of the state files (default `/run/kpb/state`); ignored when `ports.state` is given. */
@@ -114,7 +112,7 @@ export function createNftBackend(options: NftBackendOptions = {}): NftBackend {
   const layout: NftLayout = options.layout ?? 'flat';
   const ports = options.ports ?? {};
   const ctx: NftContext = {
-    build: rulesetBuilder({ layout, clusterIPsCheck: options.clusterIPsCheck ?? false }),
+    build: rulesetBuilder({ layout }),
     runTool: ports.runTool ?? realRunTool,
     clock: ports.clock ?? systemClock,
     timeoutMs: options.timeoutMs ?? 600_000,
@@ -129,7 +127,7 @@ export function createNftBackend(options: NftBackendOptions = {}): NftBackend {
     variant: layout,
     build,
     renderCanonical: (plan) => renderCanonical(build(plan)),
-    ...rulesetMethods(build, async (target, rs) => listingDifferences(await listTable(ctx.runTool, target, rs.family, ctx.timeoutMs), rs), { layout, clusterIPsCheck: options.clusterIPsCheck ?? false }),
+    ...rulesetMethods(build, async (target, rs) => listingDifferences(await listTable(ctx.runTool, target, rs.family, ctx.timeoutMs), rs), { layout }),
     apply: (target, plan) => applyRuleset(ctx, target, plan),
     sync: (target, from, to) => runSync(syncHooks(ctx, target), from, to, ctx.clock),
 

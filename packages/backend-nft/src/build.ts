@@ -9,18 +9,11 @@ import type {
   ChainHook, ElementKey, KeyType, L4Proto, NftChain, NftFamily, NftLayout, NftMap, NftMapElement, NftRule,
   NftRuleset, NftSet, Statement, Verdict,
 } from './ruleset.ts';
-import { referenceProblems } from './ruleset.ts';
+import { COMMENT_RE, referenceProblems } from './ruleset.ts';
 
 export interface BuildOptions {
   /** `flat` (default) or `kube-proxy`. */
   readonly layout?: NftLayout;
-  /**
-   * Add kube-proxy's (1.31+) `cluster-ips` set, `cluster-ips-check` chain and
-   * `filter-output-post-dnat` base chain, which REJECT traffic to a ClusterIP on a port no service
-   * serves. Off by default: kube-proxy's iptables mode leaves such traffic alone, and kpb keeps
-   * the two modes' packet semantics identical.
-   */
-  readonly clusterIPsCheck?: boolean;
 }
 
 /** kube-proxy's fixed chain, map and set names. */
@@ -39,11 +32,13 @@ const NAMES = {
   masquerading: 'masquerading',
   clusterIPs: 'cluster-ips',
   clusterIPsCheck: 'cluster-ips-check',
+  nodePortIPs: 'nodeport-ips',
 } as const;
 
-/** dstnat and srcnat priorities. */
+/** dstnat and srcnat priorities; filter chains run before DNAT (firewall) or at filter priority. */
 const DSTNAT = -100;
 const SRCNAT = 100;
+const FILTER = 0;
 
 const MAX_BASE = 240; // knftables NameLengthMax (256) − longest prefix (16)
 
@@ -154,6 +149,18 @@ interface BuildContext {
   readonly markMasqJump: Statement;
 }
 
+/** What the service-independent chains and sets depend on (`fixedChains`, `leadingSets`). */
+interface FixedContext {
+  readonly layout: NftLayout;
+  readonly addrType: KeyType;
+  /** 127.0.0.0/8 or ::1: never a NodePort address. */
+  readonly loopback: string;
+  readonly mark: number;
+  /** The NodePort addresses (`nodeport-ips`), or every local address but loopback ('all'). */
+  readonly nodePortIPs: 'all' | readonly string[];
+  readonly serviceCIDRs: readonly string[];
+}
+
 /** The elements of kube-proxy's verdict maps, collected over every service port. */
 interface MapElements {
   readonly serviceIPs: NftMapElement[];
@@ -161,7 +168,7 @@ interface MapElements {
   readonly noEndpointServices: NftMapElement[];
   readonly noEndpointNodePorts: NftMapElement[];
   readonly firewallIPs: NftMapElement[];
-  /** For the `cluster-ips` set (only written with `clusterIPsCheck`). */
+  /** For the `cluster-ips` set: every service port's ClusterIP, each once. */
   readonly clusterIPs: Set<string>;
 }
 
@@ -181,7 +188,7 @@ export interface RulesetStream {
   readonly comment: string;
   /** The base and service-independent chains (before every service port's). */
   readonly fixedChains: readonly NftChain[];
-  /** Number of sets before the service ports' (the `cluster-ips` set with `clusterIPsCheck`). */
+  /** Number of sets before the service ports' (`cluster-ips`, and `nodeport-ips` unless NodePorts match every address). */
   readonly leadingSetCount: number;
   /** Number of sets all service ports add (one affinity set per endpoint of an affinity service port). */
   readonly servicePortSetCount: number;
@@ -198,12 +205,11 @@ export interface RulesetStream {
 /** kpb's table for a plan as a stream of parts (see `RulesetStream`). */
 export function streamRuleset(plan: Plan, layoutOrOptions: NftLayout | BuildOptions = 'flat'): RulesetStream {
   const options: BuildOptions = typeof layoutOrOptions === 'string' ? { layout: layoutOrOptions } : layoutOrOptions;
-  const clusterIPsCheck = options.clusterIPsCheck ?? false;
   const family = nftFamily(plan);
   const addrType: KeyType = family === 'ip' ? 'ipv4_addr' : 'ipv6_addr';
-  const mark = masqueradeMark(plan.settings);
+  const layout = options.layout ?? 'flat';
   const ctx: BuildContext = {
-    layout: options.layout ?? 'flat',
+    layout,
     addrType,
     clusterCIDR: plan.settings.clusterCIDR,
     masqueradeAll: plan.settings.masqueradeAll,
@@ -217,8 +223,17 @@ export function streamRuleset(plan: Plan, layoutOrOptions: NftLayout | BuildOpti
     firewallIPs: [],
     clusterIPs: new Set(),
   };
-  const fixed = fixedChains(family === 'ip' ? '127.0.0.0/8' : '::1', mark, clusterIPsCheck);
-  const known = { chains: new Set(fixed.map((c) => c.name)), sets: new Set<string>([...MAP_NAMES, ...(clusterIPsCheck ? [NAMES.clusterIPs] : [])]) };
+  const fixedCtx: FixedContext = {
+    layout,
+    addrType,
+    loopback: family === 'ip' ? '127.0.0.0/8' : '::1',
+    mark: masqueradeMark(plan.settings),
+    nodePortIPs: plan.nodePortIPs,
+    serviceCIDRs: plan.serviceCIDRs,
+  };
+  const fixed = fixedChains(fixedCtx);
+  const leadingSetNames = plan.nodePortIPs === 'all' ? [NAMES.clusterIPs] : [NAMES.clusterIPs, NAMES.nodePortIPs];
+  const known = { chains: new Set(fixed.map((c) => c.name)), sets: new Set<string>([...MAP_NAMES, ...leadingSetNames]) };
   refuseDanglingReferences({ chains: fixed, sets: [] }, [], known);
   let servicePortSetCount = 0;
   for (const sp of plan.servicePorts) if (sp.affinityTimeoutSeconds !== undefined) servicePortSetCount += sp.endpoints.length;
@@ -227,7 +242,7 @@ export function streamRuleset(plan: Plan, layoutOrOptions: NftLayout | BuildOpti
     table: 'kube-proxy',
     comment: 'rules for kube-proxy',
     fixedChains: fixed,
-    leadingSetCount: clusterIPsCheck ? 1 : 0,
+    leadingSetCount: leadingSetNames.length,
     servicePortSetCount,
     mapCount: MAP_LISTS.length,
     *servicePorts() {
@@ -238,10 +253,25 @@ export function streamRuleset(plan: Plan, layoutOrOptions: NftLayout | BuildOpti
         yield objects;
       }
     },
-    leadingSets: () =>
-      clusterIPsCheck ? [{ name: NAMES.clusterIPs, keyType: [addrType], flags: [], comment: 'Active ClusterIPs', elements: [...elements.clusterIPs].map((ip) => [ip]) }] : [],
+    leadingSets: () => leadingSets(fixedCtx, elements.clusterIPs),
     maps: () => verdictMaps(addrType, elements),
   };
+}
+
+/** `cluster-ips` (every ClusterIP) and, unless NodePorts match every local address, `nodeport-ips`. */
+function leadingSets(ctx: FixedContext, clusterIPs: ReadonlySet<string>): NftSet[] {
+  const sets: NftSet[] = [{ name: NAMES.clusterIPs, keyType: [ctx.addrType], flags: [], comment: 'Active ClusterIPs', elements: [...clusterIPs].map((ip) => [ip]) }];
+  if (ctx.nodePortIPs !== 'all') {
+    // kube-proxy leaves loopback addresses out: its nftables mode has no localhost NodePorts.
+    const ips = ctx.nodePortIPs.filter((ip) => !inLoopback(ip, ctx.loopback));
+    sets.push({ name: NAMES.nodePortIPs, keyType: [ctx.addrType], flags: [], comment: 'IPs that accept NodePort traffic', elements: ips.map((ip) => [ip]) });
+  }
+  return sets;
+}
+
+/** Is `ip` a loopback address (`loopback` is 127.0.0.0/8 or ::1)? */
+function inLoopback(ip: string, loopback: string): boolean {
+  return loopback === '::1' ? ip === '::1' : ip.startsWith('127.');
 }
 
 /** One service port's chains and sets; adds its map elements to `elements`. */
@@ -250,7 +280,7 @@ function servicePortObjects(ctx: BuildContext, sp: ServicePortPlan, elements: Ma
   const sets: NftSet[] = [];
   const names = servicePortChainNames(sp);
   const epNames = endpointNames(sp);
-  addMapElements(sp, names, elements);
+  addMapElements(ctx, sp, names, elements);
   policyChains(ctx, sp, names, epNames, chains);
   if (sp.flags.usesExternalChain) chains.push(externalChain(ctx, sp, names));
   if (sp.flags.usesFirewallChain) chains.push(firewallChain(ctx, sp, names));
@@ -305,35 +335,70 @@ export function buildRuleset(plan: Plan, layoutOrOptions: NftLayout | BuildOptio
   return { family: stream.family, table: stream.table, comment: stream.comment, chains, sets: [...stream.leadingSets(), ...sets], maps: stream.maps() };
 }
 
-/** The base chains and the service-independent regular chains, in kube-proxy's order. */
-function fixedChains(loopback: string, mark: number, clusterIPsCheck: boolean): NftChain[] {
-  const ctNewJump = (chain: string): NftRule => rule([{ kind: 'match-ct-new' }, verdict(jump(chain))]);
+const ctNewJump = (chain: string): NftRule => rule([{ kind: 'match-ct-new' }, verdict(jump(chain))]);
+
+/**
+ * The base chains, in kube-proxy's (pkg/proxy/nftables) order and priorities: the firewall check
+ * before DNAT (-110), the endpoint and ClusterIP checks at filter priority (0, after DNAT in the
+ * output hook, so that only traffic no service took reaches cluster-ips-check).
+ */
+function baseChains(): NftChain[] {
   const base = (name: string, type: 'filter' | 'nat', hook: ChainHook, priority: number, rules: NftRule[]): NftChain => ({
     name,
     base: { type, hook, priority, policy: 'accept' },
     rules,
   });
   return [
-    base('filter-prerouting', 'filter', 'prerouting', DSTNAT - 10, [ctNewJump(NAMES.firewallCheck)]),
-    base('filter-input', 'filter', 'input', DSTNAT - 10, [ctNewJump(NAMES.nodePortEndpointsCheck), ctNewJump(NAMES.serviceEndpointsCheck)]),
-    base('filter-forward', 'filter', 'forward', DSTNAT - 10, [
-      ctNewJump(NAMES.serviceEndpointsCheck),
-      ...(clusterIPsCheck ? [ctNewJump(NAMES.clusterIPsCheck)] : []),
-    ]),
-    base('filter-output', 'filter', 'output', DSTNAT - 10, [ctNewJump(NAMES.serviceEndpointsCheck), ctNewJump(NAMES.firewallCheck)]),
-    ...(clusterIPsCheck ? [base('filter-output-post-dnat', 'filter', 'output', DSTNAT + 10, [ctNewJump(NAMES.clusterIPsCheck)])] : []),
+    base('filter-prerouting-pre-dnat', 'filter', 'prerouting', DSTNAT - 10, [ctNewJump(NAMES.firewallCheck)]),
+    base('filter-output-pre-dnat', 'filter', 'output', DSTNAT - 10, [ctNewJump(NAMES.firewallCheck)]),
+    base('filter-forward', 'filter', 'forward', FILTER, [ctNewJump(NAMES.serviceEndpointsCheck), ctNewJump(NAMES.clusterIPsCheck)]),
+    base('filter-input', 'filter', 'input', FILTER, [ctNewJump(NAMES.nodePortEndpointsCheck), ctNewJump(NAMES.serviceEndpointsCheck)]),
+    base('filter-output', 'filter', 'output', FILTER, [ctNewJump(NAMES.serviceEndpointsCheck), ctNewJump(NAMES.clusterIPsCheck)]),
     base('nat-prerouting', 'nat', 'prerouting', DSTNAT, [rule([verdict(jump(NAMES.services))])]),
     base('nat-output', 'nat', 'output', DSTNAT, [rule([verdict(jump(NAMES.services))])]),
     base('nat-postrouting', 'nat', 'postrouting', SRCNAT, [rule([verdict(jump(NAMES.masquerading))])]),
+  ];
+}
+
+/**
+ * The head of the NodePort rules: the `nodeport-ips` set, or every local address but loopback
+ * (`services` adds `fib daddr type local`; nodeport-endpoints-check runs in the input hook,
+ * where every destination is local).
+ */
+function nodePortMatch(ctx: FixedContext, fibLocal: boolean): Statement[] {
+  if (ctx.nodePortIPs !== 'all') return [{ kind: 'match-addr-in', field: 'daddr', set: NAMES.nodePortIPs }];
+  const notLoopback: Statement = { kind: 'match-addr', field: 'daddr', op: '!=', value: ctx.loopback };
+  return fibLocal ? [{ kind: 'match-fib-local', field: 'daddr' }, notLoopback] : [notLoopback];
+}
+
+/**
+ * cluster-ips-check: reject traffic to a ClusterIP on a port no service serves, drop traffic to
+ * an address of the service CIDRs that no service holds. `kube-proxy` writes the CIDRs as one
+ * anonymous set, as kube-proxy does; `flat` one rule per CIDR (no anonymous set).
+ */
+function clusterIPsCheckChain(ctx: FixedContext): NftChain {
+  const rules = [rule([{ kind: 'match-addr-in', field: 'daddr', set: NAMES.clusterIPs }, { kind: 'reject' }], 'Reject traffic to invalid ports of ClusterIPs')];
+  const dropComment = 'Drop traffic to unallocated ClusterIPs';
+  const drop = verdict({ kind: 'drop' });
+  if (ctx.serviceCIDRs.length > 0 && ctx.layout === 'kube-proxy') {
+    rules.push(rule([{ kind: 'match-addr-anon', field: 'daddr', op: '==', values: ctx.serviceCIDRs }, drop], dropComment));
+  } else {
+    for (const cidr of ctx.serviceCIDRs) rules.push(rule([{ kind: 'match-addr', field: 'daddr', op: '==', value: cidr }, drop], dropComment));
+  }
+  return { name: NAMES.clusterIPsCheck, rules };
+}
+
+/** The base chains and the service-independent regular chains. */
+function fixedChains(ctx: FixedContext): NftChain[] {
+  const { mark } = ctx;
+  const rejectComment = ctx.layout === 'kube-proxy' ? { comment: 'helper for @no-endpoint-services / @no-endpoint-nodeports' } : {};
+  return [
+    ...baseChains(),
     {
       name: NAMES.services,
       rules: [
         rule([{ kind: 'vmap', key: ['daddr', 'l4proto', 'dport'], map: NAMES.serviceIPs }]),
-        rule([
-          { kind: 'match-fib-local', field: 'daddr' },
-          { kind: 'match-addr', field: 'daddr', op: '!=', value: loopback },
-          { kind: 'vmap', key: ['l4proto', 'dport'], map: NAMES.serviceNodePorts },
-        ]),
+        rule([...nodePortMatch(ctx, true), { kind: 'vmap', key: ['l4proto', 'dport'], map: NAMES.serviceNodePorts }]),
       ],
     },
     {
@@ -342,18 +407,11 @@ function fixedChains(loopback: string, mark: number, clusterIPsCheck: boolean): 
     },
     {
       name: NAMES.nodePortEndpointsCheck,
-      rules: [
-        rule([
-          { kind: 'match-addr', field: 'daddr', op: '!=', value: loopback },
-          { kind: 'vmap', key: ['l4proto', 'dport'], map: NAMES.noEndpointNodePorts },
-        ]),
-      ],
+      rules: [rule([...nodePortMatch(ctx, false), { kind: 'vmap', key: ['l4proto', 'dport'], map: NAMES.noEndpointNodePorts }])],
     },
     { name: NAMES.firewallCheck, rules: [rule([{ kind: 'vmap', key: ['daddr', 'l4proto', 'dport'], map: NAMES.firewallIPs }])] },
-    ...(clusterIPsCheck
-      ? [{ name: NAMES.clusterIPsCheck, rules: [rule([{ kind: 'match-addr-in', field: 'daddr', set: NAMES.clusterIPs }, { kind: 'reject' }], 'Reject traffic to invalid ports of ClusterIPs')] } satisfies NftChain]
-      : []),
-    { name: NAMES.rejectChain, rules: [rule([{ kind: 'reject' }])] },
+    clusterIPsCheckChain(ctx),
+    { name: NAMES.rejectChain, ...rejectComment, rules: [rule([{ kind: 'reject' }])] },
     { name: NAMES.markMasq, rules: [rule([{ kind: 'mark-or', mark }])] },
     {
       name: NAMES.masquerading,
@@ -368,17 +426,26 @@ function fixedChains(loopback: string, mark: number, clusterIPsCheck: boolean): 
 
 const filterVerdict = (f: 'REJECT' | 'DROP'): Verdict => (f === 'REJECT' ? goto(NAMES.rejectChain) : { kind: 'drop' });
 
+/**
+ * The comment of a service port's no-endpoint elements: kube-proxy's service port name
+ * (`ns/svc:port`), in the `kube-proxy` layout only, and only when nft takes it (128 characters).
+ */
+function noEndpointComment(ctx: BuildContext, sp: ServicePortPlan): { comment: string } | Record<string, never> {
+  return ctx.layout === 'kube-proxy' && COMMENT_RE.test(sp.key) ? { comment: sp.key } : {};
+}
+
 /** A service port's entries in the verdict maps: where its addresses and node port lead. */
-function addMapElements(sp: ServicePortPlan, names: ServicePortNames, out: MapElements): void {
+function addMapElements(ctx: BuildContext, sp: ServicePortPlan, names: ServicePortNames, out: MapElements): void {
   const { flags } = sp;
   const proto = l4(sp);
   const internalChain = flags.internalPolicy === 'local' ? names.local : names.cluster;
+  const comment = noEndpointComment(ctx, sp);
   out.clusterIPs.add(sp.clusterIP);
   const clusterKey: ElementKey = [sp.clusterIP, proto, sp.port];
   if (flags.hasInternalEndpoints) out.serviceIPs.push({ key: clusterKey, verdict: goto(internalChain) });
-  else if (flags.internalFilter) out.noEndpointServices.push({ key: clusterKey, verdict: filterVerdict(flags.internalFilter) });
-  if (sp.externalIPs.length > 0) addExternalElements(sp, sp.externalIPs, names, out);
-  if (sp.loadBalancerIPs.length > 0) addExternalElements(sp, sp.loadBalancerIPs, names, out);
+  else if (flags.internalFilter) out.noEndpointServices.push({ key: clusterKey, ...comment, verdict: filterVerdict(flags.internalFilter) });
+  if (sp.externalIPs.length > 0) addExternalElements(sp, sp.externalIPs, names, comment, out);
+  if (sp.loadBalancerIPs.length > 0) addExternalElements(sp, sp.loadBalancerIPs, names, comment, out);
   if (flags.usesFirewallChain) {
     for (const ip of sp.loadBalancerIPs) out.firewallIPs.push({ key: [ip, proto, sp.port], verdict: goto(names.firewall) });
   }
@@ -386,19 +453,19 @@ function addMapElements(sp: ServicePortPlan, names: ServicePortNames, out: MapEl
     const key: ElementKey = [proto, sp.nodePort];
     if (flags.hasEndpoints) out.serviceNodePorts.push({ key, verdict: goto(names.external) });
     if (!flags.hasExternalEndpoints && flags.externalFilter) {
-      out.noEndpointNodePorts.push({ key, verdict: filterVerdict(flags.externalFilter) });
+      out.noEndpointNodePorts.push({ key, ...comment, verdict: filterVerdict(flags.externalFilter) });
     }
   }
 }
 
 /** External and load-balancer IPs lead to the external chain, or to the no-endpoint verdict. */
-function addExternalElements(sp: ServicePortPlan, ips: readonly string[], names: ServicePortNames, out: MapElements): void {
+function addExternalElements(sp: ServicePortPlan, ips: readonly string[], names: ServicePortNames, comment: { comment?: string }, out: MapElements): void {
   const { flags } = sp;
   const proto = l4(sp);
   for (const ip of ips) {
     if (flags.hasEndpoints) out.serviceIPs.push({ key: [ip, proto, sp.port], verdict: goto(names.external) });
     if (!flags.hasExternalEndpoints && flags.externalFilter) {
-      out.noEndpointServices.push({ key: [ip, proto, sp.port], verdict: filterVerdict(flags.externalFilter) });
+      out.noEndpointServices.push({ key: [ip, proto, sp.port], ...comment, verdict: filterVerdict(flags.externalFilter) });
     }
   }
 }
@@ -410,10 +477,9 @@ function policyChains(ctx: BuildContext, sp: ServicePortPlan, names: ServicePort
   // The masquerade rule heads the internal policy chain (cluster or local).
   let masq: NftRule | undefined;
   if (flags.hasInternalEndpoints && (ctx.masqueradeAll || ctx.clusterCIDR !== undefined)) {
-    const head: Statement[] = [
-      { kind: 'match-addr', field: 'daddr', op: '==', value: sp.clusterIP },
-      { kind: 'match-dport', protocol: l4(sp), port: sp.port },
-    ];
+    // Only the service-ips element of this service port leads here with the ClusterIP as
+    // destination, so the port needs no match (kube-proxy writes none either).
+    const head: Statement[] = [{ kind: 'match-addr', field: 'daddr', op: '==', value: sp.clusterIP }];
     masq = ctx.masqueradeAll
       ? rule([...head, ctx.markMasqJump])
       : rule([...head, { kind: 'match-addr', field: 'saddr', op: '!=', value: ctx.clusterCIDR! }, ctx.markMasqJump]);
@@ -452,13 +518,14 @@ function externalChain(ctx: BuildContext, sp: ServicePortPlan, names: ServicePor
 function firewallChain(ctx: BuildContext, sp: ServicePortPlan, names: ServicePortNames): NftChain {
   // nft prints a full-length prefix as a plain address: write it that way so the listing matches.
   const sources = [...sp.loadBalancerSourceRanges.map(plainHostPrefix), ...(sp.flags.firewallAllowsNode ? sp.loadBalancerIPs : [])];
+  // kube-proxy writes an anonymous set, even of one source; flat a plain match for one source.
   const rules: NftRule[] =
     ctx.layout === 'kube-proxy' || sources.length === 1
       ? [
           rule([
-            sources.length === 1
-              ? { kind: 'match-addr', field: 'saddr', op: '!=', value: sources[0]! }
-              : { kind: 'match-addr-anon', field: 'saddr', op: '!=', values: sources },
+            ctx.layout === 'kube-proxy'
+              ? { kind: 'match-addr-anon', field: 'saddr', op: '!=', values: sources }
+              : { kind: 'match-addr', field: 'saddr', op: '!=', value: sources[0]! },
             verdict({ kind: 'drop' }),
           ]),
         ]

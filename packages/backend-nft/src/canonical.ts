@@ -41,13 +41,18 @@ function parseDuration(text: string): number {
   return total;
 }
 
-/** Split `a, b, c` at top-level commas (commas inside braces stay). */
+/** Split `a, b, c` at top-level commas (commas inside braces or quoted comments stay). */
 function splitTop(text: string): string[] {
   const out: string[] = [];
   let depth = 0;
+  let quoted = false;
   let cur = '';
   for (const ch of text) {
-    if (ch === '{') depth++;
+    if (ch === '"') quoted = !quoted;
+    else if (quoted) {
+      cur += ch;
+      continue;
+    } else if (ch === '{') depth++;
     else if (ch === '}') depth--;
     if (ch === ',' && depth === 0) {
       out.push(cur.trim());

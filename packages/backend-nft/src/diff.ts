@@ -79,7 +79,9 @@ function mapElementOps(a: NftRuleset, b: NftRuleset, out: ElementOps): void {
   const aMaps = byName(a.maps);
   for (const m of b.maps) {
     const old = aMaps.get(m.name)?.elements ?? [];
-    const before = new Map(old.map((e) => [formatKey(e.key, m.keyType, fam), formatVerdict(e.verdict)]));
+    // An element whose verdict or comment changes is deleted and added again.
+    const value = (e: NftMapElement) => `${e.comment ?? ''}\n${formatVerdict(e.verdict)}`;
+    const before = new Map(old.map((e) => [formatKey(e.key, m.keyType, fam), value(e)]));
     const del: ElementKey[] = [];
     const add: NftMapElement[] = [];
     const now = new Set<string>();
@@ -88,7 +90,7 @@ function mapElementOps(a: NftRuleset, b: NftRuleset, out: ElementOps): void {
       now.add(k);
       const v = before.get(k);
       if (v === undefined) add.push(e);
-      else if (v !== formatVerdict(e.verdict)) {
+      else if (v !== value(e)) {
         del.push(e.key);
         add.push(e);
       }

@@ -95,9 +95,10 @@ export function sortAddrs(values: readonly string[]): string[] {
 const ANON_ADDR_SET = /\b(ip6?) (saddr|daddr) (!= )?\{ ([^}]*) \}/g;
 
 /**
- * Rule text with every anonymous address set rewritten as merged intervals (`mergeAddrs`). nft
- * merges overlapping and adjacent prefixes of an anonymous set when it stores it, and lists the
- * result in its own way; kpb compares both sides in this merged form. A set with a value that is
+ * Rule text with every anonymous address set rewritten as merged intervals (`mergeAddrs`), one
+ * interval without braces. nft merges overlapping and adjacent prefixes of an anonymous set when
+ * it stores it (and a set of one value becomes a plain match), and lists the result in its own
+ * way; kpb compares both sides in this merged form. A set with a value that is
  * not an address of the family (a foreign rule) is left as it is.
  */
 export function normalizeRuleText(text: string): string {
@@ -105,7 +106,9 @@ export function normalizeRuleText(text: string): string {
   return text.replace(ANON_ADDR_SET, (whole: string, fam: string, field: string, neg: string | undefined, body: string) => {
     const values = body.split(',').map((v) => v.trim()).filter(Boolean);
     const merged = mergeAddrs(values, fam === 'ip6' ? 'ip6' : 'ip');
-    return merged ? `${fam} ${field} ${neg ?? ''}{ ${merged.join(', ')} }` : whole;
+    if (!merged) return whole;
+    // nft stores an anonymous set of one value as a plain match and lists it without braces.
+    return `${fam} ${field} ${neg ?? ''}${merged.length === 1 ? merged[0]! : `{ ${merged.join(', ')} }`}`;
   });
 }
 
@@ -167,9 +170,9 @@ function formatStatement(s: Statement, family: NftFamily): string {
       return `${fam} ${s.field} ${s.op === '!=' ? '!= ' : ''}${checkAddr(s.value, family)}`;
     case 'match-addr-anon': {
       if (s.values.length === 0) throw new RenderError('empty anonymous set');
+      // Braces even for one value, as kube-proxy writes it (nft lists that one without them).
       const values = sortAddrs(s.values.map((v) => checkAddr(v, family)));
-      const set = values.length === 1 ? values[0]! : `{ ${values.join(', ')} }`;
-      return `${fam} ${s.field} ${s.op === '!=' ? '!= ' : ''}${set}`;
+      return `${fam} ${s.field} ${s.op === '!=' ? '!= ' : ''}{ ${values.join(', ')} }`;
     }
     case 'match-addr-in':
       return `${fam} ${s.field} @${checkName(s.set)}`;
@@ -243,8 +246,10 @@ export function formatKey(key: ElementKey, types: readonly KeyType[], family: Nf
     .join(' . ');
 }
 
+/** One map element as nft lists it: `key [comment "…"] : verdict`. */
 export function formatMapElement(m: Pick<NftMap, 'keyType'>, e: NftMap['elements'][number], family: NftFamily): string {
-  return `${formatKey(e.key, m.keyType, family)} : ${formatVerdict(e.verdict)}`;
+  const comment = e.comment !== undefined ? ` comment "${checkComment(e.comment)}"` : '';
+  return `${formatKey(e.key, m.keyType, family)}${comment} : ${formatVerdict(e.verdict)}`;
 }
 
 function baseSpec(b: BaseChainSpec): string {

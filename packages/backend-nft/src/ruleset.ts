@@ -5,7 +5,9 @@
  * text: the `nft -f` renderer (`render.ts`) and the libnftnl backend (`@kpb/backend-nftnl`)
  * translate exactly this model, and both must produce the same `nft list table` output. Each
  * statement kind therefore has exactly one nft syntax (see `formatStatement`), and that syntax
- * is the one `nft list` prints back, so the script and the listing agree rule for rule.
+ * is the one `nft list` prints back, so the script and the listing agree rule for rule (one
+ * exception: an anonymous set of one value, which nft stores and lists as a plain match; the
+ * canonical form, `normalizeRuleText`, writes it so).
  */
 import { parseCIDR, parseIP } from '@kpb/model/net';
 
@@ -51,7 +53,7 @@ export type KeyField = 'daddr' | 'l4proto' | 'dport';
  * | kind | nft text |
  * |---|---|
  * | `match-addr` | `ip daddr 10.0.0.1` / `ip saddr != 10.0.0.0/8` |
- * | `match-addr-anon` | `ip saddr != { 10.0.0.0/8, 192.0.2.0/24 }` (anonymous set; one value prints without braces) |
+ * | `match-addr-anon` | `ip saddr != { 10.0.0.0/8, 192.0.2.0/24 }` (anonymous set; nft lists one value without braces) |
  * | `match-addr-in` | `ip saddr @affinity-…` |
  * | `match-dport` | `tcp dport 80` |
  * | `match-l4proto` | `meta l4proto tcp` |
@@ -93,7 +95,7 @@ export type Statement =
 export interface NftRule {
   /** The statements, matches first, then actions / the verdict. */
   readonly statements: readonly Statement[];
-  /** Optional rule comment (fixed text, `[A-Za-z0-9 ._/:-]`). */
+  /** Optional rule comment (fixed text, `COMMENT_RE`). */
   readonly comment?: string;
 }
 
@@ -135,6 +137,8 @@ export interface NftSet {
 export interface NftMapElement {
   /** The key, one value per key type. */
   readonly key: ElementKey;
+  /** Optional element comment (kube-proxy's service port name on no-endpoint elements). */
+  readonly comment?: string;
   /** What the element maps to. */
   readonly verdict: Verdict;
 }
@@ -176,8 +180,8 @@ export type NftLayout = 'flat' | 'kube-proxy';
 const NAME_RE = /^[A-Za-z_.][A-Za-z0-9_./-]*$/;
 /** Longest object name nft accepts. */
 const NAME_MAX = 256;
-/** Comments: fixed texts and `ns/name:port` strings. */
-export const COMMENT_RE = /^[A-Za-z0-9 ._/:,-]{0,128}$/;
+/** Comments: fixed texts (`@` names a map in one) and `ns/name:port` strings; at most 128 characters, as nft allows. */
+export const COMMENT_RE = /^[A-Za-z0-9 ._/:,@-]{0,128}$/;
 
 const checkedNames = new Set<string>();
 

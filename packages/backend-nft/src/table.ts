@@ -13,6 +13,7 @@ import type { NftFamily, NftRuleset } from './ruleset.ts';
 import { traceRuleset } from './trace.ts';
 import { diffRulesets } from './diff.ts';
 import type { RulesetDiff } from './diff.ts';
+import type { NftOp } from './ops.ts';
 
 export const TABLE = 'kube-proxy';
 
@@ -35,8 +36,35 @@ export function rulesetBuilder(options: BuildOptions): (plan: Plan) => NftRulese
  * sides, so building it twice (~0.5 s each at 10k services) would only show that.
  */
 export function diffChangedServicePorts(build: (plan: Plan) => NftRuleset, from: Plan, to: Plan, changes: PlanDiff): RulesetDiff {
-  return diffRulesets(build({ ...from, servicePorts: changes.before }), build({ ...to, servicePorts: changes.after }));
+  const diff = diffRulesets(build({ ...from, servicePorts: changes.before }), build({ ...to, servicePorts: changes.after }));
+  return diff.fullReason ? diff : { ...diff, ops: sharedClusterIPsKept(diff.ops, from, to) };
 }
+
+/**
+ * The `cluster-ips` element ops of a diff of changed service ports, corrected for the service
+ * ports left out: a ClusterIP stays while any service port of `to` has it (another port of the
+ * same service), and is not added again when `from` had it already.
+ */
+function sharedClusterIPsKept(ops: readonly NftOp[], from: Plan, to: Plan): NftOp[] {
+  const isClusterIPsOp = (op: NftOp) => (op.op === 'delete-elements' || op.op === 'add-elements') && op.target === 'set' && op.name === CLUSTER_IPS;
+  if (!ops.some(isClusterIPsOp)) return [...ops];
+  const held = (plan: Plan) => new Set(plan.servicePorts.map((sp) => sp.clusterIP));
+  const before = held(from);
+  const after = held(to);
+  const out: NftOp[] = [];
+  for (const op of ops) {
+    if (op.op === 'delete-elements' && isClusterIPsOp(op)) {
+      const keys = op.keys.filter((k) => !after.has(String(k[0])));
+      if (keys.length) out.push({ ...op, keys });
+    } else if (op.op === 'add-elements' && op.target === 'set' && isClusterIPsOp(op)) {
+      const keys = op.keys.filter((k) => !before.has(String(k[0])));
+      if (keys.length) out.push({ ...op, keys });
+    } else out.push(op);
+  }
+  return out;
+}
+
+const CLUSTER_IPS = 'cluster-ips';
 
 /** `nft list table FAMILY kube-proxy` in the target; '' when the table does not exist. */
 export async function listTable(runTool: RunTool, target: Target, family: NftFamily, timeoutMs: number): Promise<string> {

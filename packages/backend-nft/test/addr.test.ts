@@ -34,3 +34,14 @@ describe('sorting and merging', () => {
     expect(normalizeRuleText(foreign)).toBe(foreign);
   });
 });
+
+describe('an anonymous set of one value', () => {
+  it('is written with braces (as kube-proxy writes it) and compared without (as nft lists it)', () => {
+    const rule = { statements: [{ kind: 'match-addr-anon', field: 'saddr', op: '!=', values: ['203.0.113.0/25'] }, { kind: 'verdict', verdict: { kind: 'drop' } }] } as const;
+    expect(formatRule(rule, 'ip')).toBe('ip saddr != { 203.0.113.0/25 } drop');
+    expect(normalizeRuleText(formatRule(rule, 'ip'))).toBe('ip saddr != 203.0.113.0/25 drop');
+    // Values that merge into one interval compare the same way.
+    expect(normalizeRuleText('ip daddr { 10.0.0.0/9, 10.128.0.0/9 } drop')).toBe('ip daddr 10.0.0.0/8 drop');
+    expect(normalizeRuleText('ip daddr { 10.0.0.0/9, 11.0.0.0/9 } drop')).toBe('ip daddr { 10.0.0.0/9, 11.0.0.0/9 } drop');
+  });
+});

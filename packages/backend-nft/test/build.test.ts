@@ -53,7 +53,7 @@ describe('kube-proxy rule contents', () => {
   it('kube-proxy layout: service chain, endpoint chain', () => {
     const rs = buildRuleset(plan, 'kube-proxy');
     expect(rules(rs, 'service-ULMVA6XW-ns1/svc1/tcp/p80')).toEqual([
-      'ip daddr 172.30.0.41 tcp dport 80 ip saddr != 10.0.0.0/8 jump mark-for-masquerade',
+      'ip daddr 172.30.0.41 ip saddr != 10.0.0.0/8 jump mark-for-masquerade',
       'numgen random mod 1 vmap { 0 : goto endpoint-5OJB2KTY-ns1/svc1/tcp/p80__10.180.0.1/80 }',
     ]);
     expect(rules(rs, 'service-LAUZTJTB-ns4/svc4/tcp/p80')[1]).toBe(
@@ -73,7 +73,7 @@ describe('kube-proxy rule contents', () => {
   it('flat layout: chained numgen rules, last unconditional, no anonymous set', () => {
     const rs = buildRuleset(plan, 'flat');
     expect(rules(rs, 'service-LAUZTJTB-ns4/svc4/tcp/p80')).toEqual([
-      'ip daddr 172.30.0.44 tcp dport 80 ip saddr != 10.0.0.0/8 jump mark-for-masquerade',
+      'ip daddr 172.30.0.44 ip saddr != 10.0.0.0/8 jump mark-for-masquerade',
       'numgen random mod 2 0 goto endpoint-UNZV3OEC-ns4/svc4/tcp/p80__10.180.0.4/80',
       'goto endpoint-5RFCDDV7-ns4/svc4/tcp/p80__10.180.0.5/80',
     ]);
@@ -97,19 +97,67 @@ describe('small plan', () => {
     });
   }
 
-  it('the two layouts differ only in the endpoint choice and firewall rules', () => {
+  it('the two layouts differ only in the endpoint choice, firewall rules and comments', () => {
     const a = buildRuleset(smallPlan(), 'flat');
     const b = buildRuleset(smallPlan(), 'kube-proxy');
     expect(a.chains.map((c) => c.name)).toEqual(b.chains.map((c) => c.name));
-    expect(a.maps).toEqual(b.maps);
+    const uncommented = b.maps.map((m) => ({ ...m, elements: m.elements.map(({ comment: _, ...e }) => e) }));
+    expect(a.maps).toEqual(uncommented);
     expect(a.sets).toEqual(b.sets);
   });
 
-  it('clusterIPsCheck adds kube-proxy 1.31 cluster-ips set, check chain and post-DNAT base chain', () => {
-    const rs = buildRuleset(smallPlan(), { layout: 'flat', clusterIPsCheck: true });
-    expect(rs.sets.find((s) => s.name === 'cluster-ips')?.elements.length).toBe(7);
-    expect(rs.chains.find((c) => c.name === 'filter-output-post-dnat')?.base).toEqual({ type: 'filter', hook: 'output', priority: -90, policy: 'accept' });
-    expect(checkReferences(rs)).toEqual([]);
+  it('both layouts hold every ClusterIP in cluster-ips and check it after DNAT', () => {
+    for (const layout of ['flat', 'kube-proxy'] as const) {
+      const rs = buildRuleset(smallPlan(), layout);
+      expect(rs.sets.find((s) => s.name === 'cluster-ips')?.elements.length).toBe(7);
+      const chain = (name: string) => rs.chains.find((c) => c.name === name);
+      expect(chain('filter-output')?.base).toEqual({ type: 'filter', hook: 'output', priority: 0, policy: 'accept' });
+      expect(chain('filter-output-pre-dnat')?.base).toEqual({ type: 'filter', hook: 'output', priority: -110, policy: 'accept' });
+      const rules = (name: string) => chain(name)!.rules.map((r) => formatRule(r, 'ip'));
+      expect(rules('filter-forward')).toEqual(['ct state new jump service-endpoints-check', 'ct state new jump cluster-ips-check']);
+      expect(rules('filter-output')).toEqual(['ct state new jump service-endpoints-check', 'ct state new jump cluster-ips-check']);
+      // No service CIDR in the settings: only the reject rule.
+      expect(rules('cluster-ips-check')).toEqual(['ip daddr @cluster-ips reject comment "Reject traffic to invalid ports of ClusterIPs"']);
+      expect(checkReferences(rs)).toEqual([]);
+    }
+  });
+
+  it('drops traffic to the service CIDRs: one anonymous set (kube-proxy), one rule per CIDR (flat)', () => {
+    const plan = { ...smallPlan(), serviceCIDRs: ['10.96.0.0/12', '172.30.0.0/16'] };
+    const rules = (layout: 'flat' | 'kube-proxy') => buildRuleset(plan, layout).chains.find((c) => c.name === 'cluster-ips-check')!.rules.slice(1).map((r) => formatRule(r, 'ip'));
+    expect(rules('kube-proxy')).toEqual(['ip daddr { 10.96.0.0/12, 172.30.0.0/16 } drop comment "Drop traffic to unallocated ClusterIPs"']);
+    expect(rules('flat')).toEqual([
+      'ip daddr 10.96.0.0/12 drop comment "Drop traffic to unallocated ClusterIPs"',
+      'ip daddr 172.30.0.0/16 drop comment "Drop traffic to unallocated ClusterIPs"',
+    ]);
+  });
+
+  it('matches NodePorts on the nodeport-ips set (loopback left out), or on every local address', () => {
+    const nodeRules = (rs: NftRuleset) => ['services', 'nodeport-endpoints-check'].map((n) => formatRule(rs.chains.find((c) => c.name === n)!.rules.at(-1)!, 'ip'));
+    const listed = buildRuleset({ ...smallPlan(), nodePortIPs: ['127.0.0.1', '192.168.0.2'] }, 'kube-proxy');
+    expect(nodeRules(listed)).toEqual([
+      'ip daddr @nodeport-ips meta l4proto . th dport vmap @service-nodeports',
+      'ip daddr @nodeport-ips meta l4proto . th dport vmap @no-endpoint-nodeports',
+    ]);
+    expect(listed.sets.find((s) => s.name === 'nodeport-ips')).toEqual({ name: 'nodeport-ips', keyType: ['ipv4_addr'], flags: [], comment: 'IPs that accept NodePort traffic', elements: [['192.168.0.2']] });
+    const all = buildRuleset({ ...smallPlan(), nodePortIPs: 'all' }, 'flat');
+    expect(nodeRules(all)).toEqual([
+      'fib daddr type local ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @service-nodeports',
+      'ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @no-endpoint-nodeports',
+    ]);
+    expect(all.sets.map((s) => s.name)).not.toContain('nodeport-ips');
+  });
+
+  it('kube-proxy layout: comments on reject-chain and no-endpoint elements; flat: none', () => {
+    const kp = buildRuleset(smallPlan(), 'kube-proxy');
+    const flat = buildRuleset(smallPlan(), 'flat');
+    expect(kp.chains.find((c) => c.name === 'reject-chain')?.comment).toBe('helper for @no-endpoint-services / @no-endpoint-nodeports');
+    expect(flat.chains.find((c) => c.name === 'reject-chain')?.comment).toBeUndefined();
+    const noEndpoint = (rs: NftRuleset) => rs.maps.find((m) => m.name === 'no-endpoint-services')!.elements;
+    expect(noEndpoint(kp).length).toBeGreaterThan(0);
+    for (const e of noEndpoint(kp)) expect(e.comment).toMatch(/^[a-z0-9-]+\/[a-z0-9-]+(:[a-z0-9-]+)?$/);
+    expect(noEndpoint(flat).every((e) => e.comment === undefined)).toBe(true);
+    expect(renderScript(kp)).toMatch(/add element ip kube-proxy no-endpoint-services \{ [^}]* comment "[^"]+" : (drop|goto reject-chain)/);
   });
 });
 

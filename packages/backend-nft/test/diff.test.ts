@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { compile } from '@kpb/compiler';
-import { buildRuleset, describeOp, diffRulesets, renderOps } from '../src/index.ts';
+import { compile, diffPlans } from '@kpb/compiler';
+import type { Plan } from '@kpb/compiler';
+import { buildRuleset, describeOp, diffChangedServicePorts, diffRulesets, renderOps } from '../src/index.ts';
 import { edit, ep, SETTINGS, slice, smallCluster } from './fixtures.ts';
 
 const base = smallCluster();
@@ -45,7 +46,7 @@ describe('diffRulesets', () => {
   });
 
   it('asks for a full apply when a base chain definition differs', () => {
-    const b = { ...a, chains: a.chains.map((c) => (c.name === 'filter-input' ? { ...c, base: { ...c.base!, priority: 0 } } : c)) };
+    const b = { ...a, chains: a.chains.map((c) => (c.name === 'filter-input' ? { ...c, base: { ...c.base!, priority: -110 } } : c)) };
     expect(diffRulesets(a, b).fullReason).toBe('chain filter-input definition differs');
   });
 
@@ -60,17 +61,52 @@ describe('diffRulesets', () => {
     const scripts = [
       ...edits.map((e) => renderOps(diffRulesets(a, buildRuleset(compile(e, SETTINGS))).ops, 'ip')),
       ...edits.map((e) => renderOps(diffRulesets(buildRuleset(compile(e, SETTINGS)), a).ops, 'ip')),
-      renderOps(diffRulesets(a, buildRuleset(compile(base, SETTINGS), { clusterIPsCheck: true })).ops, 'ip'),
     ];
     const lines = scripts.flatMap((s) => s.split('\n').filter(Boolean));
     expect(lines.length).toBeGreaterThan(20);
     expect(lines.filter((l) => !allowed.test(l))).toEqual([]);
   });
 
-  it('adds base chains and fixed chains incrementally (clusterIPsCheck switched on)', () => {
-    const d = diffRulesets(a, buildRuleset(compile(base, SETTINGS), { clusterIPsCheck: true }));
+  it('rewrites cluster-ips-check incrementally when the service CIDRs change', () => {
+    const plan = compile(base, SETTINGS);
+    const d = diffRulesets(a, buildRuleset({ ...plan, serviceCIDRs: ['10.96.0.0/12'] }));
     expect(d.fullReason).toBeUndefined();
-    expect(d.chains.added).toEqual(['filter-output-post-dnat', 'cluster-ips-check']);
-    expect(d.chains.changed).toEqual(['filter-forward']);
+    expect(d.chains.added).toEqual([]);
+    expect(d.chains.changed).toEqual(['cluster-ips-check']);
+  });
+});
+
+describe('diffChangedServicePorts and the cluster-ips set', () => {
+  const twoPorts = edit(base, {
+    services: (s) => s.map((x) => (x.name === 'web' ? { ...x, ports: [...x.ports, { name: 'p443', protocol: 'TCP' as const, port: 443, targetPort: 8443 }] } : x)),
+  });
+  const build = (p: Plan) => buildRuleset(p);
+  const clusterIPOps = (from: Plan, to: Plan) =>
+    diffChangedServicePorts(build, from, to, diffPlans(from, to)).ops.filter((o) => 'name' in o && o.name === 'cluster-ips').map((o) => describeOp(o, 'ip'));
+
+  it('keeps a ClusterIP another port of the service still has, and does not add it twice', () => {
+    const one = compile(base, SETTINGS);
+    const two = compile(twoPorts, SETTINGS);
+    expect(clusterIPOps(two, one)).toEqual([]);
+    expect(clusterIPOps(one, two)).toEqual([]);
+  });
+
+  it('adds and removes a ClusterIP with its last service port', () => {
+    const without = compile(edit(base, { services: (s) => s.filter((x) => x.name !== 'web') }), SETTINGS);
+    const one = compile(base, SETTINGS);
+    expect(clusterIPOps(one, without)).toEqual(['delete 1 element(s) from set cluster-ips']);
+    expect(clusterIPOps(without, one)).toEqual(['add 1 element(s) to set cluster-ips']);
+  });
+});
+
+describe('map element comments', () => {
+  it('an element whose comment changes is deleted and added again', () => {
+    const kp = buildRuleset(compile(base, SETTINGS), 'kube-proxy');
+    const recommented = { ...kp, maps: kp.maps.map((m) => ({ ...m, elements: m.elements.map((e) => (e.comment ? { ...e, comment: 'ns9/other:p80' } : e)) })) };
+    const lines = renderOps(diffRulesets(kp, recommented).ops, 'ip').split('\n').filter((l) => l.includes('no-endpoint-services'));
+    expect(lines).toEqual([
+      'delete element ip kube-proxy no-endpoint-services { 10.96.0.40 . tcp . 80, 10.96.0.41 . tcp . 80 }',
+      'add element ip kube-proxy no-endpoint-services { 10.96.0.40 . tcp . 80 comment "ns9/other:p80" : goto reject-chain, 10.96.0.41 . tcp . 80 comment "ns9/other:p80" : drop }',
+    ]);
   });
 });

@@ -26,7 +26,7 @@ function recorder(): { sink: NftSink; calls: string[] } {
   return { sink, calls };
 }
 
-const rs = buildRuleset(compile(smallCluster(), SETTINGS), { layout: 'flat', clusterIPsCheck: true });
+const rs = buildRuleset(compile(smallCluster(), SETTINGS), { layout: 'flat' });
 
 describe('writeReplace', () => {
   it('add + delete table, then chains, sets, maps (empty), rules of every chain, elements', () => {
@@ -89,7 +89,7 @@ describe('writeOps', () => {
   });
 
   it('renderOps of a diff prints the ops in the same order', () => {
-    const b = buildRuleset(compile(edit(smallCluster(), { services: (s) => s.filter((x) => x.name !== 'lb') }), SETTINGS), { layout: 'flat', clusterIPsCheck: true });
+    const b = buildRuleset(compile(edit(smallCluster(), { services: (s) => s.filter((x) => x.name !== 'lb') }), SETTINGS), { layout: 'flat' });
     const d = diffRulesets(rs, b);
     const { sink, calls } = recorder();
     writeOps(sink, d.ops);

@@ -32,14 +32,35 @@ for (const layout of ['flat', 'kube-proxy'] as const) {
     });
     it('UDP service', () => {
       expect(v(pkt(POD, '10.96.0.53', 53, 'forward', 'UDP'))).toEqual({ kind: 'endpoints', endpoints: ['10.1.2.53:5353'], masquerade: false });
-      expect(v(pkt(POD, '10.96.0.53', 53, 'forward', 'TCP'))).toEqual({ kind: 'untouched' });
+      // A port the ClusterIP does not serve: cluster-ips-check rejects it.
+      expect(v(pkt(POD, '10.96.0.53', 53, 'forward', 'TCP'))).toEqual({ kind: 'rejected' });
     });
     it('hairpin: an endpoint reaching its own service may be masqueraded', () => {
       expect(v(pkt('10.1.2.1', '10.96.0.10', 80))).toEqual({ kind: 'endpoints', endpoints: web, masquerade: true });
     });
-    it('other ports and addresses are untouched', () => {
-      expect(v(pkt(POD, '10.96.0.10', 81))).toEqual({ kind: 'untouched' });
+    it('other ports of a ClusterIP are rejected (from pods and from the node); other addresses untouched', () => {
+      expect(v(pkt(POD, '10.96.0.10', 81))).toEqual({ kind: 'rejected' });
+      expect(v(pkt(NODE, '10.96.0.10', 81, 'local'))).toEqual({ kind: 'rejected' });
       expect(v(pkt(POD, '10.200.0.1', 80))).toEqual({ kind: 'untouched' });
+      // No service CIDR known: an unused address of it is untouched too.
+      expect(v(pkt(POD, '10.96.9.9', 80))).toEqual({ kind: 'untouched' });
+    });
+    it('with a service CIDR: an address of it that no service holds is dropped', () => {
+      const withCIDR = { ...plan, serviceCIDRs: ['10.96.0.0/12'] };
+      expect(b.trace(withCIDR, pkt(POD, '10.96.9.9', 80)).verdict).toEqual({ kind: 'dropped' });
+      expect(b.trace(withCIDR, pkt(NODE, '10.96.9.9', 80, 'local')).verdict).toEqual({ kind: 'dropped' });
+      expect(b.trace(withCIDR, pkt(POD, '10.96.0.10', 80)).verdict).toEqual({ kind: 'endpoints', endpoints: web, masquerade: false });
+      expect(b.trace(withCIDR, pkt(POD, '10.200.0.1', 80)).verdict).toEqual({ kind: 'untouched' });
+    });
+    it('with NodePort addresses: only they accept NodePorts', () => {
+      const secondary = '192.168.1.12';
+      const listed = { ...plan, nodeIPs: ['192.168.1.10', secondary], nodePortIPs: ['192.168.1.10'] };
+      expect(b.trace(listed, pkt(OUTSIDE, NODE, 30080)).verdict).toEqual({ kind: 'endpoints', endpoints: ['10.1.1.20:8080'], masquerade: false });
+      expect(b.trace(listed, pkt(OUTSIDE, secondary, 30080)).verdict).toEqual({ kind: 'untouched' });
+      expect(b.trace(listed, pkt(OUTSIDE, secondary, 30082)).verdict).toEqual({ kind: 'untouched' });
+      expect(b.trace(listed, pkt(OUTSIDE, NODE, 30082)).verdict).toEqual({ kind: 'rejected' });
+      // Every local address ('all'): the secondary one too.
+      expect(b.trace({ ...listed, nodePortIPs: 'all' }, pkt(OUTSIDE, secondary, 30080)).verdict).toEqual({ kind: 'endpoints', endpoints: ['10.1.1.20:8080'], masquerade: false });
     });
     it('no endpoints: REJECT (ClusterIP and NodePort)', () => {
       expect(v(pkt(POD, '10.96.0.40', 80))).toEqual({ kind: 'rejected' });
@@ -72,7 +93,8 @@ for (const layout of ['flat', 'kube-proxy'] as const) {
     });
     it('path names chains and rules', () => {
       const r = b.trace(plan, pkt(POD, '10.96.0.10', 80));
-      expect(r.path[0]).toMatch(/^filter-prerouting: ct state new jump firewall-check/);
+      expect(r.path[0]).toMatch(/^filter-prerouting-pre-dnat: ct state new jump firewall-check/);
+      expect(r.path).toContain('filter-forward: ct state new jump cluster-ips-check');
       expect(r.path.some((s) => s.startsWith('services: ip daddr . meta l4proto . th dport vmap @service-ips'))).toBe(true);
       expect(r.path.some((s) => s.includes('dnat to 10.1.2.2:8080'))).toBe(true);
     });

@@ -191,6 +191,14 @@ export function anonAddrSetUserdata(family: NftFamily, field: 'saddr' | 'daddr',
   ]);
 }
 
+/** The TLV type of a set element's comment (libnftnl udata.h NFTNL_UDATA_SET_ELEM_COMMENT; the addon exports only the flags type). */
+export const NFTNL_UDATA_SET_ELEM_COMMENT = 0;
+
+/** Set element userdata of a comment, as nft writes it (`… comment "ns/svc:port" : drop`). */
+export function elemCommentUserdata(comment: string): Uint8Array {
+  return commentTlv(comment, NFTNL_UDATA_SET_ELEM_COMMENT);
+}
+
 /** Set element userdata: the interval is open at the top. */
 export const ELEM_OPEN_INTERVAL_USERDATA = tlv(NFTNL_UDATA_SET_ELEM_FLAGS, u32le(NFTNL_SET_ELEM_F_INTERVAL_OPEN));
 

@@ -31,12 +31,13 @@ function sameValue(a: unknown, b: unknown): boolean {
 
 /**
  * The same rule: the same statements, or (an anonymous address set, which the kernel stores as
- * merged intervals) the same text once merged, as the canonical form compares them.
+ * merged intervals, and as a plain match when it has one value) the same text once merged, as
+ * the canonical form compares them.
  */
 function sameRule(w: NftRule, f: DecodedRule, family: NftFamily): boolean {
   if ('unknown' in f) return false;
   if (w.comment === f.comment && sameValue(w.statements, f.statements)) return true;
-  return normalizeRuleText(formatRule(w, family)) === formatRule(f, family);
+  return normalizeRuleText(formatRule(w, family)) === normalizeRuleText(formatRule(f, family));
 }
 
 function sameChain(w: NftChain, f: DecodedChain, family: NftFamily): boolean {
@@ -61,7 +62,8 @@ function sameSet(w: NftSet, f: NftSet): boolean {
   return w.flags.includes('dynamic') || sameElements(w.elements.map(keyText), f.elements.map(keyText));
 }
 
-const mapElementText = (e: NftMap['elements'][number]): string => `${keyText(e.key)} : ${e.verdict.kind} ${'chain' in e.verdict ? e.verdict.chain : ''}`;
+const mapElementText = (e: NftMap['elements'][number]): string =>
+  `${keyText(e.key)}${e.comment !== undefined ? ` comment ${JSON.stringify(e.comment)}` : ''} : ${e.verdict.kind} ${'chain' in e.verdict ? e.verdict.chain : ''}`;
 
 function sameMap(w: NftMap, f: NftMap): boolean {
   if (!sameValue({ ...w, elements: [] }, { ...f, elements: [] })) return false;

@@ -8,8 +8,8 @@
  * The addon's listing carries no table userdata: the table comment is taken to be the one kpb
  * writes when the table exists (`TABLE_COMMENT`).
  */
-import { chainCanon, formatRule, mapCanon, setCanon, sortCanon, tableCanon } from '@kpb/backend-nft';
-import type { CanonObject, KeyType, NftChain, NftFamily, NftMap, NftRule, NftSet, Statement, Verdict, ChainHook, ElementKey } from '@kpb/backend-nft';
+import { chainCanon, formatRule, mapCanon, normalizeRuleText, setCanon, sortCanon, tableCanon } from '@kpb/backend-nft';
+import type { CanonObject, KeyType, NftChain, NftFamily, NftMap, NftMapElement, NftRule, NftSet, Statement, Verdict, ChainHook, ElementKey } from '@kpb/backend-nft';
 import {
   IP_HEADER_OFFSET, NF_CT_STATE_NEW_BIT, NF_NAT_RANGE, NF_VERDICT, NFT_CMP_OP, NFT_CT_KEY, NFT_DYNSET_OP,
   NFT_FIB_F, NFT_FIB_RESULT, NFT_LOOKUP_F_INV, NFT_META_KEY, NFT_NAT_TYPE, NFT_PAYLOAD_BASE, NFT_REG,
@@ -17,7 +17,7 @@ import {
 } from '@kpb/native';
 import type { ListedChain, ListedExpr, ListedSet, Listing } from '@kpb/native';
 import { ipFromBytes } from '@kpb/model/net';
-import { cstring, fromHex, intervalsToValues, keyTypesOf, KEY_BYTES, parseTlvs, PROTO_NAME } from './bytes.ts';
+import { cstring, fromHex, intervalsToValues, keyTypesOf, KEY_BYTES, NFTNL_UDATA_SET_ELEM_COMMENT, parseTlvs, PROTO_NAME } from './bytes.ts';
 
 const TABLE_COMMENT = 'rules for kube-proxy';
 
@@ -286,7 +286,10 @@ function decodeSet(s: ListedSet): { set: NftSet } | { map: NftMap } {
   const keyType = keyTypesOf(s.keyType) ?? fail(`key type ${s.keyType}`);
   const comment = udataComment(s.userdata, NFTNL_UDATA_SET.comment);
   if (s.flags & NFT_SET_F.map) {
-    const elements = s.elements.map((e) => ({ key: keyValues(fromHex(e.key), keyType), verdict: verdictOf(e.verdict?.kind, e.verdict?.chain) }));
+    const elements = s.elements.map((e): NftMapElement => {
+      const comment = udataComment(e.userdata, NFTNL_UDATA_SET_ELEM_COMMENT);
+      return { key: keyValues(fromHex(e.key), keyType), ...(comment !== undefined ? { comment } : {}), verdict: verdictOf(e.verdict?.kind, e.verdict?.chain) };
+    });
     return { map: { name: s.name, keyType, dataType: 'verdict', ...(comment !== undefined ? { comment } : {}), elements } };
   }
   const flags: ('dynamic' | 'timeout')[] = [];
@@ -325,9 +328,9 @@ export function decodeTable(l: Listing): DecodedTable | undefined {
 /** The canonical table object of a listed table. */
 export const decodedTableCanon = (t: DecodedTable): CanonObject => tableCanon({ family: t.family, table: t.table, comment: TABLE_COMMENT });
 
-/** The canonical object of a listed chain: rules printed as nft lists them. */
+/** The canonical object of a listed chain: rules printed as nft lists them, anonymous sets merged as `chainCanon` does. */
 export function decodedChainCanon(c: DecodedChain, family: NftFamily): CanonObject {
-  const items = c.rules.map((r) => ('unknown' in r ? r.unknown : formatRule(r, family)));
+  const items = c.rules.map((r) => ('unknown' in r ? r.unknown : normalizeRuleText(formatRule(r, family))));
   return { ...chainCanon(c.chain, family), items };
 }
 

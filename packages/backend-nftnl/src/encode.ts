@@ -52,6 +52,7 @@ import {
   addrSetUserdata,
   anonAddrSetUserdata,
   commentTlv,
+  elemCommentUserdata,
   DATATYPE,
   ELEM_OPEN_INTERVAL_USERDATA,
   intervalElements,
@@ -521,6 +522,7 @@ export class NftnlEncoder implements NftSink {
         const me = e as NftMapElement;
         b.attrBytes(SET_ELEM_ATTR.key, this.key(me.key, keyType));
         if (add) this.elemVerdict(me.verdict);
+        if (add && me.comment !== undefined) b.attrBytes(SET_ELEM_ATTR.userdata, elemCommentUserdata(me.comment));
       } else {
         b.attrBytes(SET_ELEM_ATTR.key, this.key(e as ElementKey, keyType));
       }
@@ -896,7 +898,10 @@ export function encodeStream(stream: RulesetStream, table: string, expectedBytes
   const parts = new Map<StreamPart, BatchBuilder>(STREAM_PARTS.map((p) => [p, p === 'head' ? out : new BatchBuilder(Math.ceil(expectedBytes * (PART_SHARE[p] ?? 0)))]));
   const enc = new NftnlEncoder(stream.family, table, { labels: false, builder: out, ...(hooks ? { hooks } : {}) });
   const named = stream.leadingSetCount + stream.servicePortSetCount;
-  enc.numberSets(stream.leadingSetCount + 1, named + stream.mapCount + 1);
+  // The fixed chains' anonymous sets (cluster-ips-check's service CIDRs) come first in the whole
+  // batch, but their rules are written after the service ports' here.
+  const firstAnon = named + stream.mapCount + 1;
+  enc.numberSets(stream.leadingSetCount + 1, firstAnon + fixedAnonymousSets(stream));
   let current: StreamPart = 'head';
   writeStreamReplace(stream, (part) => {
     if (part === current) return enc;
@@ -904,10 +909,18 @@ export function encodeStream(stream: RulesetStream, table: string, expectedBytes
     enc.writeTo(parts.get(part)!);
     if (part === 'leadingSets') enc.numberSets(1);
     else if (part === 'maps') enc.numberSets(named + 1);
+    else if (part === 'fixedRules') enc.numberSets(named + stream.mapCount + 1, firstAnon);
     return enc;
   });
   for (const p of STREAM_PARTS) if (p !== 'head') out.appendOps(parts.get(p)!);
   return out.finish();
+}
+
+/** The number of anonymous sets the rules of the stream's fixed chains need. */
+function fixedAnonymousSets(stream: RulesetStream): number {
+  let n = 0;
+  for (const c of stream.fixedChains) for (const r of c.rules) for (const st of r.statements) if (hasAnonSet(st)) n++;
+  return n;
 }
 
 /** The share of the stream's bytes a part takes (to size its buffer; the rest start small). */

@@ -6,13 +6,12 @@
 import { describe, expect, it } from 'vitest';
 import { buildRuleset, streamRuleset, TABLE } from '@kpb/backend-nft';
 import type { NftLayout } from '@kpb/backend-nft';
-
-type BuildOptions = { readonly layout: NftLayout; readonly clusterIPsCheck?: boolean };
+import type { Plan } from '@kpb/compiler';
 import { encodeStream, NftnlEncoder } from '../src/encode.ts';
 import { cluster, plan } from './helpers.ts';
 
-const wholeRuleset = (p: Parameters<typeof buildRuleset>[0], options: BuildOptions): Buffer => {
-  const rs = buildRuleset(p, options);
+const wholeRuleset = (p: Plan, layout: NftLayout): Buffer => {
+  const rs = buildRuleset(p, layout);
   const enc = new NftnlEncoder(rs.family, rs.table, { labels: false });
   enc.replace(rs);
   return enc.finish();
@@ -21,11 +20,13 @@ const wholeRuleset = (p: Parameters<typeof buildRuleset>[0], options: BuildOptio
 describe('encodeStream', () => {
   const p = plan(cluster(300, 7));
   const small = plan(cluster(20, 3));
-  for (const options of [{ layout: 'flat' }, { layout: 'kube-proxy' }, { layout: 'flat', clusterIPsCheck: true }, { layout: 'kube-proxy', clusterIPsCheck: true }] as const) {
-    it(`writes the bytes replace writes (${JSON.stringify(options)})`, () => {
-      for (const x of [p, small]) {
-        const want = wholeRuleset(x, options);
-        expect(Buffer.compare(encodeStream(streamRuleset(x, options), TABLE, 1024), want)).toBe(0);
+  // With a nodeport-ips set and a service CIDR: two sets before the service ports' sets.
+  const listed = { ...small, nodePortIPs: ['192.168.0.2'], serviceCIDRs: ['10.96.0.0/12', '172.30.0.0/16'] };
+  for (const layout of ['flat', 'kube-proxy'] as const) {
+    it(`writes the bytes replace writes (${layout})`, () => {
+      for (const x of [p, small, listed]) {
+        const want = wholeRuleset(x, layout);
+        expect(Buffer.compare(encodeStream(streamRuleset(x, layout), TABLE, 1024), want)).toBe(0);
       }
     });
   }

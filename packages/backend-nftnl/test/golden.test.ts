@@ -74,6 +74,21 @@ for (const family of ['ip', 'ip6'] as const) {
       });
     }
 
+    it("named sets' and maps' elements: key and userdata (element comments) as nft writes them", () => {
+      const hex = (v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : undefined);
+      for (const g of golden.sets.filter((x) => !x.name.startsWith('__') && x.elements.length > 0)) {
+        const sent = ops.filter((o) => o.type === NFT_MSG.NEWSETELEM && o.attrs.find((a) => a.id === 1)?.value === g.name).flatMap((o) => o.elems!);
+        const elems = sent.map((e) => {
+          const ud = hex(e.find((a) => a.id === 7)?.value);
+          return { key: hex(e.find((a) => a.id === 1)?.value)!, ...(ud ? { userdata: ud } : {}) };
+        });
+        const gElems = g.elements.map((e) => ({ key: e.key, ...(e.userdata ? { userdata: e.userdata } : {}) }));
+        const sortK = (x: { key: string }[]) => [...x].sort((a, b) => (a.key < b.key ? -1 : 1));
+        expect(sortK(elems), g.name).toEqual(sortK(gElems));
+      }
+      expect(golden.sets.some((x) => x.elements.some((e) => e.userdata !== undefined && !x.name.startsWith('__')))).toBe(true);
+    });
+
     it('sets and maps: flags, key, timeout, size, userdata and anonymous set elements', () => {
       const sets = ops.filter((o) => o.type === NFT_MSG.NEWSET);
       const attr = (o: StreamOp, id: number) => o.attrs.find((a) => a.id === id)?.value;

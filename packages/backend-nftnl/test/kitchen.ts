@@ -30,6 +30,7 @@ export function kitchenSink(family: NftFamily): NftRuleset {
     'set-update': [{ kind: 'set-update', set: 'affinity', field: 'saddr' }],
     vmap: [{ kind: 'vmap', key: ['daddr', 'l4proto', 'dport'], map: 'ips' }],
     'vmap-proto-port': [{ kind: 'vmap', key: ['l4proto', 'dport'], map: 'ports' }],
+    'vmap-proto-port-in-set': [{ kind: 'match-addr-in', field: 'daddr', set: 'cluster-ips' }, { kind: 'vmap', key: ['l4proto', 'dport'], map: 'ports' }],
     'numgen-vmap': [{ kind: 'numgen-vmap', mod: 2, targets: [{ kind: 'goto', chain: 'target' }, { kind: 'jump', chain: 'target' }] }],
     dnat: [{ kind: 'match-l4proto', protocol: 'tcp' }, { kind: 'dnat', addr: a('10.1.0.5', 'fd00::5'), port: 8080 }],
     masquerade: [{ kind: 'masquerade', fullyRandom: true }],
@@ -53,8 +54,8 @@ export function kitchenSink(family: NftFamily): NftRuleset {
       { name: 'affinity', keyType: [addr], flags: ['dynamic', 'timeout'], timeoutSeconds: 10800, elements: [] },
     ],
     maps: [
-      { name: 'ips', keyType: [addr, 'inet_proto', 'inet_service'], dataType: 'verdict', comment: 'ips', elements: [{ key: [a('10.96.0.1', 'fd00::1'), 'tcp', 80], verdict: { kind: 'goto', chain: 'target' } }] },
-      { name: 'ports', keyType: ['inet_proto', 'inet_service'], dataType: 'verdict', elements: [{ key: ['udp', 30053], verdict: { kind: 'drop' } }] },
+      { name: 'ips', keyType: [addr, 'inet_proto', 'inet_service'], dataType: 'verdict', comment: 'ips', elements: [{ key: [a('10.96.0.1', 'fd00::1'), 'tcp', 80], verdict: { kind: 'goto', chain: 'target' } }, { key: [a('10.96.0.2', 'fd00::2'), 'udp', 53], comment: 'ns6/svc6', verdict: { kind: 'drop' } }] },
+      { name: 'ports', keyType: ['inet_proto', 'inet_service'], dataType: 'verdict', elements: [{ key: ['udp', 30053], verdict: { kind: 'drop' } }, { key: ['tcp', 30054], comment: 'ns2/svc2:p80', verdict: { kind: 'goto', chain: 'target' } }] },
     ],
   };
 }

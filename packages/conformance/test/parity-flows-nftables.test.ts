@@ -1,9 +1,10 @@
 /**
  * kube-proxy's nftables-mode packet-flow tests (transcribed in ../kube-proxy/flows-nftables/)
- * through the tracer of every nft and nftnl case. kube-proxy's nftables mode answers some rows
- * unlike its iptables mode (cluster-ips-check, NodePorts on the primary node IP only), which
- * kpb does not do yet: the rows kpb answers differently today are recorded, case by case, in
- * known-differences.txt, and the test fails when that list changes in either direction.
+ * through the tracer of every nft and nftnl case, the plans compiled with kube-proxy's
+ * nftables-mode settings. kube-proxy's nftables mode answers some rows unlike its iptables mode
+ * (cluster-ips-check, NodePorts on the primary node IP only); the rows kpb answers differently
+ * are recorded, case by case, in known-differences.txt (today: none), and the test fails when
+ * that list changes in either direction.
  */
 import { describe, expect, it } from 'vitest';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -13,8 +14,11 @@ import { BACKEND_CASES } from '../src/index.ts';
 import { flowPacket, judgeKubeProxyFlow, readKubeProxyFlows } from '../src/parity/flows.ts';
 
 const DIR = new URL('../kube-proxy/flows-nftables/', import.meta.url);
-/** kube-proxy's fake proxier: node test-node, pod CIDR 10.0.0.0/8 (see ../kube-proxy/README.md). */
-const SETTINGS = nodeSettings({ nodeName: 'test-node', clusterCIDR: '10.0.0.0/8' });
+/**
+ * kube-proxy's fake nftables proxier: node test-node, pod CIDR 10.0.0.0/8, NodePorts on the
+ * primary node IP only, service CIDR 172.30.0.0/16 (see ../kube-proxy/README.md).
+ */
+const SETTINGS = nodeSettings({ nodeName: 'test-node', clusterCIDR: '10.0.0.0/8', nodePortAddresses: 'primary', serviceCIDRs: ['172.30.0.0/16'] });
 const TESTS = readdirSync(DIR).filter((f) => f.endsWith('.flows.yaml')).map((f) => f.slice(0, -'.flows.yaml'.length)).sort();
 const NFT_CASES = BACKEND_CASES.filter((c) => c.backend === 'nft' || c.backend === 'nftnl');
 const recorded = readFileSync(new URL('known-differences.txt', DIR), 'utf8').split('\n').filter((l) => l !== '' && !l.startsWith('#'));

@@ -1,8 +1,8 @@
 /**
  * kube-proxy's TestOverallNFTablesRules (transcribed in ../kube-proxy/nftables/) against kpb's
- * `kube-proxy` layout, normalised so that only spelling is forgiven. kpb follows an older
- * kube-proxy nftables proxier; what differs today is recorded, line for line, in
- * overall.differences.txt. The test fails when that list changes in either direction: a fix
+ * `kube-proxy` layout, normalised so that only spelling is forgiven, the plan compiled with the
+ * settings of kube-proxy's fake nftables proxier. What differs is recorded, line for line, in
+ * overall.differences.txt (today: nothing). The test fails when that list changes in either direction: a fix
  * must take its line out, and nothing may drift further from kube-proxy unnoticed.
  */
 import { describe, expect, it } from 'vitest';
@@ -13,7 +13,8 @@ import { BACKEND_CASES } from '../src/index.ts';
 import { diffNft, normalNft } from '../src/parity/nft.ts';
 
 const DIR = new URL('../kube-proxy/nftables/', import.meta.url);
-const SETTINGS = nodeSettings({ nodeName: 'test-node', clusterCIDR: '10.0.0.0/8' });
+// kube-proxy's fake nftables proxier: NodePorts on the primary node IP only, service CIDR 172.30.0.0/16.
+const SETTINGS = nodeSettings({ nodeName: 'test-node', clusterCIDR: '10.0.0.0/8', nodePortAddresses: 'primary', serviceCIDRs: ['172.30.0.0/16'] });
 const read = (name: string) => readFileSync(new URL(name, DIR), 'utf8');
 const recorded = read('overall.differences.txt').split('\n').filter((l) => l !== '' && !l.startsWith('#'));
 
