@@ -271,7 +271,11 @@ function rulesetFromJson(json: string, family: NftFamily, text: ReturnType<typeo
     else if (k === 'rule') {
       const chain = chains.get(str(v['chain'], 'rule'));
       if (!chain) return refuse('rule of an unlisted chain', v);
-      chain.rules.push(ruleOf(v, family));
+      try {
+        chain.rules.push(ruleOf(v, family));
+      } catch (e) {
+        throw e instanceof NotUnderstood ? new NotUnderstood(`chain ${chain.chain.name}, rule ${chain.rules.length + 1}: ${e.message}`) : e;
+      }
     } else if (k === 'map') maps.push(mapOf(v));
     else if (k === 'set') sets.push(setOf(v, text.dynamic.has(str(v['name'], 'set'))));
     else return refuse('listing object', item);
