@@ -16,6 +16,7 @@ import type { PartialInput } from './sync.ts';
 import { readOwned, replaceOwned, restore, restoreFilter, restoreSteps, saveFilter, saveText } from './tables.ts';
 import type { IptablesVariant, TablesContext } from './tables.ts';
 import { trace } from './trace.ts';
+import { traceTablesTarget } from './trace-target.ts';
 import { diffSavedText } from './verify.ts';
 
 export interface IptablesBackendOptions {
@@ -163,5 +164,6 @@ export function iptablesBackend(ctx: TablesContext, family: IptablesBackendOptio
       ctx.binding?.forget(target);
     },
     trace: (plan: Plan, packet: TracePacket): TraceResult => trace(plan, packet),
+    traceTarget: (target, packet) => traceTablesTarget(ctx, target, packet),
   };
 }

@@ -132,5 +132,6 @@ export function createNoflushBackend(options: IptablesBackendOptions = {}): Back
       loaded.delete(targetId(t));
     },
     trace: (p, pk) => inner.trace(p, pk),
+    traceTarget: (t, pk) => inner.traceTarget(t, pk),
   };
 }

@@ -15,6 +15,7 @@ import { nftFamily } from './build.ts';
 import { renderCanonical, renderScript } from './render.ts';
 import type { NftFamily, NftLayout, NftRuleset } from './ruleset.ts';
 import { diffChangedServicePorts, listingDifferences, listingHolds, listTable, rulesetBuilder, rulesetMethods, TABLE } from './table.ts';
+import { traceNftTarget } from './trace-target.ts';
 
 /**
  * Generation steps of one `nft -f` script, measured on Linux 6.18 with nft 1.0.6: +1 whatever
@@ -130,6 +131,7 @@ export function createNftBackend(options: NftBackendOptions = {}): NftBackend {
     ...rulesetMethods(build, async (target, rs) => listingDifferences(await listTable(ctx.runTool, target, rs.family, ctx.timeoutMs), rs), { layout }),
     apply: (target, plan) => applyRuleset(ctx, target, plan),
     sync: (target, from, to) => runSync(syncHooks(ctx, target), from, to, ctx.clock),
+    traceTarget: (target, packet) => traceNftTarget(ctx.runTool, target, packet, ctx.timeoutMs),
 
     async readBack(target: Target): Promise<string> {
       const parts = await Promise.all((['ip', 'ip6'] as const).map((f) => readFamily(target, f)));

@@ -22,4 +22,5 @@ export { createNftBackend } from './backend.ts';
 export { TABLE, diffChangedServicePorts, rulesetBuilder, rulesetMethods } from './table.ts';
 export type { NftBackend } from './backend.ts';
 export { commitBinding, nativeGeneration } from './binding.ts';
+export { cannotTrace, localAddresses, noKpbRules, otherTablesNotes, packetFamily, traceReadBack } from './trace-target.ts';
 export type { CommitBinding, GenerationCheck, ReadGeneration } from './binding.ts';

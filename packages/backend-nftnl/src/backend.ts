@@ -6,8 +6,8 @@
  * after each commit that generation + 1 and a digest of the plan are recorded (@kpb/backend's
  * generation.ts), so that `sync` can trust the kernel without reading it back (drift.ts).
  */
-import { commitRecords, fileStateStore, planDigest, runSync, systemClock, updateDigest } from '@kpb/backend';
-import type { ApplyResult, Backend, Clock, StateStore, SyncHooks, Target } from '@kpb/backend';
+import { commitRecords, fileStateStore, planDigest, runSync, runTool as realRunTool, systemClock, updateDigest } from '@kpb/backend';
+import type { ApplyResult, Backend, Clock, RunTool, StateStore, SyncHooks, Target } from '@kpb/backend';
 import type { Plan, PlanDiff } from '@kpb/compiler';
 import { diffChangedServicePorts, nftFamily, printCanon, renderCanonical, rulesetBuilder, rulesetMethods, TABLE } from '@kpb/backend-nft';
 import type { NftFamily, NftLayout, NftOp, NftRuleset } from '@kpb/backend-nft';
@@ -16,6 +16,7 @@ import type { EncodeHooks } from './encode.ts';
 import { listingDifferences } from './compare.ts';
 import { listingToCanon } from './decode.ts';
 import { checkGeneration } from './drift.ts';
+import { traceNftnlTarget } from './trace-target.ts';
 import type { DriftContext, GenerationCheck } from './drift.ts';
 import { encoders, generationMoved, nativeNetlink, netnsOf, nextGeneration, sendBatch } from './transport.ts';
 import type { Encoders, NetlinkPort } from './transport.ts';
@@ -26,6 +27,8 @@ interface NftnlPorts {
   readonly netlink?: NetlinkPort;
   /** Where the state files go (files in `stateDir` by default). */
   readonly state?: StateStore;
+  /** Tools a read-back trace runs in the target (`ip -j address show`, `nft list tables`); the real runner by default. */
+  readonly runTool?: RunTool;
 }
 
 export interface NftnlBackendOptions {
@@ -186,6 +189,7 @@ export function createNftnlBackend(options: NftnlBackendOptions = {}): NftnlBack
     },
     apply: (target, plan) => applyFull(ctx, target, plan),
     sync: (target, from, to) => runSync(syncHooks(ctx, target), from, to, ctx.clock),
+    traceTarget: (target, packet) => traceNftnlTarget(ctx.netlink, ports.runTool ?? realRunTool, target, packet),
 
     async readBack(target: Target): Promise<string> {
       const parts = await Promise.all((['ip', 'ip6'] as const).map(async (f) => printCanon(listingToCanon(await list(target, f)))));

@@ -77,6 +77,11 @@ export interface TraceResult {
   readonly verdict: TraceVerdict;
   /** The rules or chains the packet went through, readable, for failure messages. */
   readonly path: readonly string[];
+  /**
+   * What a trace of a target's rules (`traceTarget`) did not follow and that may also act on the
+   * packet: rules and tables kpb did not write, each named. Absent when there is nothing to say.
+   */
+  readonly notes?: readonly string[];
 }
 
 export interface Backend {
@@ -101,4 +106,10 @@ export interface Backend {
   flush(target: Target): Promise<void>;
   /** Walk a packet through the rendered rules in memory. */
   trace(plan: Plan, packet: TracePacket): TraceResult;
+  /**
+   * Walk a packet through the rules `target` holds now, read back (nothing is changed), with the
+   * target's own local addresses, by the same tracer as `trace`. Throws, saying so, when the
+   * target holds no kpb rules for the packet's family, or kpb rules it cannot read or follow.
+   */
+  traceTarget(target: Target, packet: TracePacket): Promise<TraceResult>;
 }

@@ -1,11 +1,12 @@
 import { Command } from 'commander';
-import type { TracePacket, TraceResult } from '@kpb/backend';
+import { describeTarget } from '@kpb/backend';
+import type { Backend, Target, TracePacket, TraceResult } from '@kpb/backend';
 import { compile } from '@kpb/compiler';
 import { ipFamily } from '@kpb/model';
 import { loadBackend } from '../backends.ts';
 import { UsageError } from '../errors.ts';
 import { loadCluster } from '../input.ts';
-import { resolveSettings, withCommonOptions, type CommonOptions } from '../options.ts';
+import { resolveSettings, resolveTarget, withCommonOptions, type CommonOptions } from '../options.ts';
 
 interface TraceOptions extends CommonOptions {
   input?: string;
@@ -23,29 +24,45 @@ export function traceCommand(): Command {
   return withCommonOptions(
     new Command('trace')
       .description(
-        "follow one packet through the backend's rules for a cluster, in memory (kube-proxy's own test tracers, as a command): " +
+        "follow one packet through the backend's rules (kube-proxy's own test tracers, as a command): " +
           'which endpoints it may reach and whether it is masqueraded, or that it is rejected, dropped or left alone, and the rule path. ' +
-          'In memory only: tracing what a namespace holds (--netns/--host) is not built yet',
+          'With --input: the rules kpb would write for that cluster, in memory. ' +
+          'With --netns NAME or --host: the rules that network namespace (--host: the root namespace) holds now, read back and never changed, ' +
+          "with its own addresses as the node's; --backend (and --iptables) say how to read them, no --input is taken, and the cluster flags " +
+          '(--node, --cluster-cidr, ...) do not apply. Rules kpb did not write are not followed: the output names them',
       )
-      .option('-i, --input <file>', 'cluster description (JSON or YAML; - for standard input)')
+      .option('-i, --input <file>', 'cluster description (JSON or YAML; - for standard input); not with --netns/--host')
       .option('--src <ip>', "the packet's source address")
       .option('--dst <ip>', "the packet's destination address")
       .option('--dport <port>', "the packet's destination port")
       .option('--protocol <protocol>', 'TCP, UDP or SCTP', 'TCP')
       .option('--from-node', "the node itself sends the packet (OUTPUT), instead of it arriving from a pod or another host (PREROUTING)")
-      .option('--json', 'print the verdict and the path as JSON'),
-  ).action((opts: TraceOptions) => {
-    if (opts.netns !== undefined || opts.host) {
-      throw new UsageError('trace follows the rules kpb would write, in memory; tracing what a namespace holds (--netns/--host) is not built yet');
-    }
+      .option('--json', 'print the verdict, the path and any notes as JSON'),
+  ).action(async (opts: TraceOptions) => {
     const packet = tracePacket(opts);
+    const readBack = opts.netns !== undefined || opts.host === true;
+    if (readBack && opts.input !== undefined) {
+      throw new UsageError('--input and --netns/--host exclude each other: with --netns or --host, trace reads the rules the kernel holds; with --input, it traces the rules kpb would write');
+    }
+    const backend = loadBackend(opts);
+    if (readBack) {
+      const target = resolveTarget(opts, 'read');
+      printTrace(opts, backend, packet, await backend.traceTarget(target, packet), target);
+      return;
+    }
     const cluster = loadCluster(opts.input);
     const { settings, note } = resolveSettings(opts, cluster);
     if (note) process.stderr.write(`kpb: ${note}\n`);
-    const backend = loadBackend(opts);
-    const result = backend.trace(compile(cluster, settings), packet);
-    process.stdout.write(opts.json ? `${JSON.stringify({ backend: backend.name, variant: backend.variant, packet, ...result }, null, 2)}\n` : describeTrace(packet, result));
+    printTrace(opts, backend, packet, backend.trace(compile(cluster, settings), packet));
   });
+}
+
+/** The result as text or JSON; `target`: where the rules were read from (a read-back trace). */
+function printTrace(opts: TraceOptions, backend: Backend, packet: TracePacket, result: TraceResult, target?: Target): void {
+  const from = target === undefined ? {} : { target: describeTarget(target) };
+  process.stdout.write(
+    opts.json ? `${JSON.stringify({ backend: backend.name, variant: backend.variant, ...from, packet, ...result }, null, 2)}\n` : describeTrace(packet, result, from.target),
+  );
 }
 
 /** The packet from the flags, each checked. */
@@ -66,9 +83,10 @@ function tracePacket(opts: TraceOptions): TracePacket {
   return { src, dst, dport, protocol: protocol as TracePacket['protocol'], origin: opts.fromNode ? 'local' : 'forward' };
 }
 
-function describeTrace(p: TracePacket, result: TraceResult): string {
+function describeTrace(p: TracePacket, result: TraceResult, where?: string): string {
   const v = result.verdict;
-  const head = `${p.protocol} ${p.src} → ${p.dst}:${p.dport} (${p.origin === 'local' ? 'sent by the node' : 'arriving at the node'})`;
+  const rules = where === undefined ? '' : `, through the rules ${where} holds`;
+  const head = `${p.protocol} ${p.src} → ${p.dst}:${p.dport} (${p.origin === 'local' ? 'sent by the node' : 'arriving at the node'}${rules})`;
   let verdict: string;
   switch (v.kind) {
     case 'endpoints': {
@@ -87,5 +105,6 @@ function describeTrace(p: TracePacket, result: TraceResult): string {
       verdict = "left alone (kpb's rules do not change it)";
       break;
   }
-  return `${head}\n${verdict}\npath:\n${result.path.map((s) => `  ${s}`).join('\n') || '  (no rule matched)'}\n`;
+  const notes = (result.notes ?? []).map((n) => `note: ${n}\n`).join('');
+  return `${head}\n${verdict}\npath:\n${result.path.map((s) => `  ${s}`).join('\n') || '  (no rule matched)'}\n${notes}`;
 }
