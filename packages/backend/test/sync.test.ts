@@ -8,8 +8,11 @@ import type { ApplyResult } from '../src/types.ts';
 const sp = (key: string, port: number) => ({ key, port }) as unknown as ServicePortPlan;
 const plan = (servicePorts: ServicePortPlan[], masqueradeAll = false): Plan => ({
   family: 'IPv4',
-  settings: { nodeName: 'n', masqueradeAll, masqueradeBit: 14 },
+  settings: { nodeName: 'n', masqueradeAll, masqueradeBit: 14, nodePortAddresses: [], serviceCIDRs: [], localhostNodePorts: true },
   nodeIPs: ['192.0.2.1'],
+  nodePortIPs: 'all',
+  serviceCIDRs: [],
+  localhostNodePorts: true,
   servicePorts,
   endpointCount: 0,
 });
