@@ -5,13 +5,13 @@
  * statement kinds (ruleset.ts); anything else (a counter, a log, an interface match, a set
  * flag kpb does not write, …) is refused with the object and the JSON that was not understood,
  * never approximated. nft 1.0.6's JSON leaves out two things its text listing has: the table
- * comment and a set's `dynamic` flag; those are taken from the text listing, which the caller
+ * comment, chain comments and a set's `dynamic` flag; those are taken from the text listing, which the caller
  * reads anyway to check the result (`rulesetFromListings`).
  */
 import { compareCanon, listedObjects } from './canonical.ts';
 import { rulesetObjects } from './render.ts';
 import type {
-  BaseChainSpec, ChainHook, ElementKey, KeyField, KeyType, L4Proto, NftChain, NftFamily, NftMap, NftRule, NftRuleset, NftSet, Statement, Verdict,
+  BaseChainSpec, ChainHook, ElementKey, KeyField, KeyType, L4Proto, NftChain, NftFamily, NftMap, NftMapElement, NftRule, NftRuleset, NftSet, Statement, Verdict,
 } from './ruleset.ts';
 
 /** A part of the listing kpb's model has no place for. */
@@ -195,13 +195,22 @@ function elementKey(v: unknown, types: readonly KeyType[]): ElementKey {
   });
 }
 
+/** A verdict-map element; a commented key is listed as `{ "elem": { "val": key, "comment": … } }`. */
+function mapElement(key: unknown, verdict: unknown, keyType: readonly KeyType[]): NftMapElement {
+  if (isObj(key) && 'elem' in key) {
+    const e = fields(single(key, 'map element')[1] as Obj, ['val', 'comment'], [], 'map element');
+    return { key: elementKey(e['val'], keyType), comment: str(e['comment'], 'map element'), verdict: verdictOf(verdict) };
+  }
+  return { key: elementKey(key, keyType), verdict: verdictOf(verdict) };
+}
+
 function mapOf(m: Obj): NftMap {
   const o = fields(m, ['family', 'name', 'table', 'type', 'handle', 'map'], ['comment', 'elem'], 'map');
   if (o['map'] !== 'verdict') return refuse('map', m);
   const keyType = keyTypes(o['type']);
   const elem = o['elem'] ?? [];
   const elements = Array.isArray(elem)
-    ? elem.map((e: unknown) => (Array.isArray(e) && e.length === 2 ? { key: elementKey(e[0], keyType), verdict: verdictOf(e[1]) } : refuse('map element', e)))
+    ? elem.map((e: unknown) => (Array.isArray(e) && e.length === 2 ? mapElement(e[0], e[1], keyType) : refuse('map element', e)))
     : refuse('map', m);
   return { name: str(o['name'], 'map'), keyType, dataType: 'verdict', ...(o['comment'] !== undefined ? { comment: str(o['comment'], 'map') } : {}), elements };
 }
@@ -244,20 +253,29 @@ function ruleOf(r: Obj, family: NftFamily): NftRule {
   return o['comment'] !== undefined ? { statements, comment: str(o['comment'], 'rule') } : { statements };
 }
 
-/** What the text listing says that the JSON does not: the table comment, the dynamic sets. */
-function textOnly(text: string): { comment?: string; dynamic: Set<string> } {
+/** What the text listing says that the JSON does not: the table's and the chains' comments, the dynamic sets. */
+interface TextOnly {
+  readonly comment?: string;
+  readonly chainComments: Map<string, string>;
+  readonly dynamic: Set<string>;
+}
+
+function textOnly(text: string): TextOnly {
   const dynamic = new Set<string>();
+  const chainComments = new Map<string, string>();
   let comment: string | undefined;
   for (const o of listedObjects(text)) {
     if (o.kind === 'set' && o.props.some((p) => p.startsWith('flags ') && p.slice(6).split(',').includes('dynamic'))) dynamic.add(o.name);
-    const c = o.kind === 'table' ? o.props.find((p) => p.startsWith('comment "')) : undefined;
-    if (c !== undefined) comment = c.slice('comment "'.length, -1);
+    const c = o.kind === 'table' || o.kind === 'chain' ? o.props.find((p) => p.startsWith('comment "')) : undefined;
+    if (c === undefined) continue;
+    if (o.kind === 'table') comment = c.slice('comment "'.length, -1);
+    else chainComments.set(o.name, c.slice('comment "'.length, -1));
   }
-  return comment !== undefined ? { comment, dynamic } : { dynamic };
+  return comment !== undefined ? { comment, chainComments, dynamic } : { chainComments, dynamic };
 }
 
 /** Objects of the JSON listing, each in its chain/set/map, in the order listed. */
-function rulesetFromJson(json: string, family: NftFamily, text: ReturnType<typeof textOnly>): NftRuleset {
+function rulesetFromJson(json: string, family: NftFamily, text: TextOnly): NftRuleset {
   const items = (JSON.parse(json) as { nftables?: unknown }).nftables;
   if (!Array.isArray(items)) return refuse('listing', json.slice(0, 200));
   const chains = new Map<string, { chain: NftChain; rules: NftRule[] }>();
@@ -267,7 +285,11 @@ function rulesetFromJson(json: string, family: NftFamily, text: ReturnType<typeo
     const [k, v] = single(item, 'listing object');
     if (k === 'metainfo' || k === 'table') continue;
     if (!isObj(v)) return refuse(k, v);
-    if (k === 'chain') chains.set(str(v['name'], 'chain'), { chain: chainOf(v), rules: [] });
+    if (k === 'chain') {
+      const name = str(v['name'], 'chain');
+      const comment = text.chainComments.get(name);
+      chains.set(name, { chain: { ...chainOf(v), ...(comment !== undefined ? { comment } : {}) }, rules: [] });
+    }
     else if (k === 'rule') {
       const chain = chains.get(str(v['chain'], 'rule'));
       if (!chain) return refuse('rule of an unlisted chain', v);

@@ -25,12 +25,22 @@ const COMMON = ['--node', 'test-node', '--cluster-cidr', '10.0.0.0/8'];
  * LoadBalancer accepted and dropped by its source ranges, from a pod, from the node itself;
  * externalTrafficPolicy Local from a pod and from outside, to an external IP, an LB IP, a NodePort.
  */
-const FLOW_TABLES: readonly (readonly [string, readonly number[]])[] = [
-  ['cluster-ip-general', [1, 2, 5, 7]],
-  ['load-balancer', [1, 3, 5, 7, 9, 11]],
-  ['external-traffic-policy-local', [2, 4, 6]],
+const IPTABLES_FLOWS = FLOWS_DIR;
+const NFTABLES_FLOWS = new URL('../flows-nftables/', FLOWS_DIR);
+const IPTABLES = [['--backend', 'iptables']];
+const NFTABLES = [['--backend', 'nft', '--layout', 'kube-proxy'], ['--backend', 'nftnl', '--layout', 'kube-proxy']];
+/**
+ * Each table with the cases of its kube-proxy mode and that mode's fake-proxier flags: iptables
+ * mode's tables through iptables; nftables mode's (NodePorts on the primary IP, kpb's default
+ * for nft and nftnl, and service CIDR 172.30.0.0/16) through nft and nftnl.
+ */
+const FLOW_TABLES: readonly (readonly [string, readonly number[], URL, readonly string[][], readonly string[]])[] = [
+  ['cluster-ip-general', [1, 2, 5, 7], IPTABLES_FLOWS, IPTABLES, []],
+  ['load-balancer', [1, 3, 5, 7, 9, 11], IPTABLES_FLOWS, IPTABLES, []],
+  ['external-traffic-policy-local', [2, 4, 6], IPTABLES_FLOWS, IPTABLES, []],
+  ['cluster-ip-general', [1, 2, 5, 6, 7], NFTABLES_FLOWS, NFTABLES, ['--service-cidr', '172.30.0.0/16']],
+  ['node-ports', [0, 1, 2, 3], NFTABLES_FLOWS, NFTABLES, ['--service-cidr', '172.30.0.0/16']],
 ];
-const CASES = [['--backend', 'iptables'], ['--backend', 'nft', '--layout', 'kube-proxy'], ['--backend', 'nftnl', '--layout', 'kube-proxy']];
 /** Traces run at once (each is a node process). */
 const PARALLEL = 4;
 
@@ -78,17 +88,18 @@ function traced(r: Run): TraceResult {
 }
 
 describe.skipIf(!canUseKernel())('kpb trace --netns: the rules a namespace holds, read back', () => {
-  describe.each(FLOW_TABLES)("kube-proxy's flows: %s, rows %j", (name, rows) => {
-    const file = fileURLToPath(new URL(`${name}.yaml`, FLOWS_DIR));
+  describe.each(FLOW_TABLES)("kube-proxy's flows: %s, rows %j (%s)", (name, rows, dir, cases, modeFlags) => {
+    const file = fileURLToPath(new URL(`${name}.yaml`, dir));
     const nodeIPs = parseCluster(readFileSync(file, 'utf8'), file).cluster.nodes.flatMap((n) => (n.name === 'test-node' ? n.addresses.map((a) => a.address) : []));
-    const flows = readKubeProxyFlows(name).filter((_, i) => rows.includes(i));
+    const flows = readKubeProxyFlows(name, dir).filter((_, i) => rows.includes(i));
+    const flags = [...COMMON, ...modeFlags];
 
-    it.each(CASES.map((c) => [c.join(' '), c] as const))('%s: in memory and read back, kube-proxy’s answers', async (_, backend) => {
+    it.each(cases.map((c) => [c.join(' '), c] as const))('%s: in memory and read back, kube-proxy’s answers', async (_, backend) => {
       const ns = nodeNamespace(nodeIPs);
-      const applied = kpb(['apply', ...COMMON, ...backend, '--netns', ns, '--input', file]);
+      const applied = kpb(['apply', ...flags, ...backend, '--netns', ns, '--input', file]);
       expect(applied.code, applied.stderr).toBe(0);
       const packetArgs = flows.map((f) => ['--src', f.src, '--dst', f.dst, '--dport', String(f.dport), '--protocol', flowPacket(f).protocol, '--json']);
-      const memory = await inBatches(packetArgs.map((p) => () => kpbAsync(['trace', ...COMMON, ...backend, '--input', file, ...p])));
+      const memory = await inBatches(packetArgs.map((p) => () => kpbAsync(['trace', ...flags, ...backend, '--input', file, ...p])));
       const readBack = await inBatches(packetArgs.map((p) => () => kpbAsync(['trace', ...backend, '--netns', ns, ...p])));
       const wrong = flows.flatMap((f, i) => {
         const m = judgeKubeProxyFlow(traced(memory[i]!), f);
