@@ -21,6 +21,8 @@ export const KUBE_FORWARD = 'KUBE-FORWARD';
 export const KUBE_PROXY_FIREWALL = 'KUBE-PROXY-FIREWALL';
 export const KUBE_POSTROUTING = 'KUBE-POSTROUTING';
 export const KUBE_MARK_MASQ = 'KUBE-MARK-MASQ';
+/** filter: blocks connections to 127.0.0.0/8 from elsewhere while localhost NodePorts are on. */
+export const KUBE_FIREWALL = 'KUBE-FIREWALL';
 
 /** Chains that exist whatever the services (kube-proxy's "top-level" chains). */
 export const TOP_LEVEL_CHAINS: Readonly<Record<TableName, readonly string[]>> = {

@@ -9,7 +9,7 @@
 import type { Plan, ServicePortPlan, PlanEndpoint } from '@kpb/compiler';
 import { hexMark, hostCIDR, probability, quote } from './canonical.ts';
 import {
-  BUILTIN_CHAINS, KUBE_EXTERNAL_SERVICES, KUBE_FORWARD, KUBE_MARK_MASQ, KUBE_NODEPORTS, KUBE_POSTROUTING,
+  BUILTIN_CHAINS, KUBE_EXTERNAL_SERVICES, KUBE_FIREWALL, KUBE_FORWARD, KUBE_MARK_MASQ, KUBE_NODEPORTS, KUBE_POSTROUTING,
   KUBE_PROXY_FIREWALL, KUBE_SERVICES, TABLES, TOP_LEVEL_CHAINS, endpointChainOf, endpointChainsOf, portProto, servicePortHash,
   type EndpointChains,
   type TableName,
@@ -38,18 +38,23 @@ export function compareNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** The jumps kube-proxy puts in the built-in chains, in the order they end up (each is prepended). */
-function builtinJumps(table: TableName): Map<string, string[]> {
+/**
+ * The jumps kube-proxy puts in the built-in chains, in the order they end up (each is
+ * prepended); the KUBE-FIREWALL jumps (localhost NodePorts) come after them, where kubelet and
+ * kube-proxy append them.
+ */
+function builtinJumps(table: TableName, localhostNodePorts: boolean): Map<string, string[]> {
   const newState = '-m conntrack --ctstate NEW ';
   const c = (text: string) => `-m comment --comment ${quote(text)}`;
   if (table === 'filter') {
     const firewall = `${newState}${c('kubernetes load balancer firewall')} -j ${KUBE_PROXY_FIREWALL}`;
     const external = `${newState}${c('kubernetes externally-visible service portals')} -j ${KUBE_EXTERNAL_SERVICES}`;
     const services = `${newState}${c('kubernetes service portals')} -j ${KUBE_SERVICES}`;
+    const localnet = (chain: string) => (localhostNodePorts ? [`-A ${chain} -j ${KUBE_FIREWALL}`] : []);
     return new Map([
-      ['INPUT', [`-A INPUT ${firewall}`, `-A INPUT ${c('kubernetes health check service ports')} -j ${KUBE_NODEPORTS}`, `-A INPUT ${external}`]],
+      ['INPUT', [`-A INPUT ${firewall}`, `-A INPUT ${c('kubernetes health check service ports')} -j ${KUBE_NODEPORTS}`, `-A INPUT ${external}`, ...localnet('INPUT')]],
       ['FORWARD', [`-A FORWARD ${firewall}`, `-A FORWARD ${c('kubernetes forwarding rules')} -j ${KUBE_FORWARD}`, `-A FORWARD ${services}`, `-A FORWARD ${external}`]],
-      ['OUTPUT', [`-A OUTPUT ${firewall}`, `-A OUTPUT ${services}`]],
+      ['OUTPUT', [`-A OUTPUT ${firewall}`, `-A OUTPUT ${services}`, ...localnet('OUTPUT')]],
     ]);
   }
   return new Map([
@@ -171,13 +176,8 @@ export function renderServicePorts(plan: Plan, servicePorts: readonly ServicePor
 
 /** kpb's top-level chains (TOP_LEVEL_CHAINS) with their rules, from the shared lines of every service port. */
 function topLevelRules(plan: Plan, filterShared: ChainLines, natShared: ChainLines): Record<TableName, ChainLines> {
-  const ipv6 = plan.family === 'IPv6';
   const mark = hexMark((1 << plan.settings.masqueradeBit) >>> 0);
-  // Last rule of nat KUBE-SERVICES: everything addressed to the node goes on to the node ports.
-  // (IPv6: kube-proxy excludes ::1, localhost node ports do not work there; `! -d` is a header option.)
-  addLine(linesOf(natShared, KUBE_SERVICES), 
-    `-A ${KUBE_SERVICES}${ipv6 ? ' ! -d ::1/128' : ''} -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j ${KUBE_NODEPORTS}`,
-  );
+  for (const line of nodePortJumps(plan)) addLine(linesOf(natShared, KUBE_SERVICES), line);
   const shared = (lines: ChainLines, chain: string) => lines.get(chain) ?? [];
   const filter: ChainLines = new Map([
     [KUBE_SERVICES, shared(filterShared, KUBE_SERVICES)],
@@ -194,6 +194,29 @@ function topLevelRules(plan: Plan, filterShared: ChainLines, natShared: ChainLin
   ]);
   return { filter, nat };
 }
+
+/**
+ * The last rules of nat KUBE-SERVICES: traffic to the addresses that accept NodePorts goes on to
+ * KUBE-NODEPORTS (kube-proxy's --nodeport-addresses). Every local address: one addrtype rule,
+ * without loopback unless localhost NodePorts are on (IPv6 never has them; `! -d` is a header
+ * option); chosen addresses: one rule each, loopback only with localhost NodePorts.
+ */
+function nodePortJumps(plan: Plan): string[] {
+  const ipv6 = plan.family === 'IPv6';
+  const comment = '-m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain"';
+  if (plan.nodePortIPs === 'all') {
+    const notLoopback = ipv6 ? ' ! -d ::1/128' : plan.localhostNodePorts ? '' : ' ! -d 127.0.0.0/8';
+    return [`-A ${KUBE_SERVICES}${notLoopback} ${comment} -m addrtype --dst-type LOCAL -j ${KUBE_NODEPORTS}`];
+  }
+  const loopback = (ip: string) => ip === '::1' || ip.startsWith('127.');
+  return plan.nodePortIPs
+    .filter((ip) => !loopback(ip) || (!ipv6 && plan.localhostNodePorts))
+    .map((ip) => `-A ${KUBE_SERVICES} -d ${hostCIDR(ip)} ${comment} -j ${KUBE_NODEPORTS}`);
+}
+
+/** kube-proxy's KUBE-FIREWALL (localhost NodePorts): nobody but the node itself opens connections to 127.0.0.0/8. */
+const LOCALNET_RULE =
+  `-A ${KUBE_FIREWALL} ! -s 127.0.0.0/8 -d 127.0.0.0/8 -m comment --comment "block incoming localnet connections" -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP`;
 
 /**
  * kpb's top-level chains for `plan` with their rules, rendering only what the service ports
@@ -219,8 +242,8 @@ export const SHARED_NAT_CHAINS: readonly string[] = [KUBE_SERVICES, KUBE_NODEPOR
 /** Render a plan into per-table, per-chain rule lists. */
 export function renderRuleset(plan: Plan): RenderedRuleset {
   const ctx = renderContext(plan);
-  const filterRules = builtinJumps('filter');
-  const natRules = builtinJumps('nat');
+  const filterRules = builtinJumps('filter', plan.localhostNodePorts);
+  const natRules = builtinJumps('nat', false);
   const sink: RuleSink = { filter: new Map(), nat: new Map(), own: natRules };
   const servicePortChains = renderServicePortsInto(ctx, plan.servicePorts, sink);
   const natChains: string[] = [...TOP_LEVEL_CHAINS.nat];
@@ -229,8 +252,10 @@ export function renderRuleset(plan: Plan): RenderedRuleset {
   const top = topLevelRules(plan, sink.filter, sink.nat);
   for (const [chain, lines] of top.filter) filterRules.set(chain, lines);
   for (const [chain, lines] of top.nat) natRules.set(chain, lines);
+  // KUBE-FIREWALL depends on the node settings alone: a partial sync (same settings) leaves it be.
+  if (plan.localhostNodePorts) filterRules.set(KUBE_FIREWALL, [LOCALNET_RULE]);
   // The default sort orders strings by UTF-16 code units, as compareNames does.
-  const filterChains = [...TOP_LEVEL_CHAINS.filter].sort();
+  const filterChains = [...TOP_LEVEL_CHAINS.filter, ...(plan.localhostNodePorts ? [KUBE_FIREWALL] : [])].sort();
   return {
     filter: { rules: filterRules, chains: filterChains },
     nat: { rules: natRules, chains: natChains.sort() },

@@ -59,4 +59,13 @@ describe('tracer on the rendered text', () => {
     const t = traceRules(parseRules(text), { src: '10.1.2.3', protocol: 'TCP', dst: '172.30.0.41', dport: 80, origin: 'forward' }, [NODE_IP]);
     expect(t.verdict).toMatchObject({ endpoints: ['10.180.0.1:80', '10.180.0.3:80', '10.180.0.99:80'] });
   });
+
+  it('localhost NodePorts: served from the node on 127.0.0.1 (DNAT passes KUBE-FIREWALL); untouched when turned off; primary-only NodePorts skip other node IPs', () => {
+    const fromNode = { src: '127.0.0.1', protocol: 'TCP', dst: '127.0.0.1', dport: 3001, origin: 'local' } as const;
+    expect(backend.trace(mix, fromNode).verdict).toMatchObject({ kind: 'endpoints', endpoints: ['10.180.0.22:80', '10.180.0.2:80'] });
+    expect(backend.trace(mix, { ...fromNode, src: NODE_IP }).verdict).toMatchObject({ kind: 'endpoints' });
+    expect(backend.trace(planOf(mixCluster(), { localhostNodePorts: false }), fromNode).verdict).toEqual({ kind: 'untouched' });
+    const primaryOnly = planOf(mixCluster(), { nodePortAddresses: ['10.99.0.0/16'] });
+    expect(backend.trace(primaryOnly, { src: '192.0.2.1', protocol: 'TCP', dst: NODE_IP, dport: 3001, origin: 'forward' }).verdict).toEqual({ kind: 'untouched' });
+  });
 });

@@ -19,15 +19,6 @@ export interface Omission {
 
 const BUILTIN = new Set(['INPUT', 'FORWARD', 'OUTPUT', 'PREROUTING', 'POSTROUTING']);
 
-function dropChain(rs: NormalRuleset, table: string, chain: string): number {
-  const t = rs.get(table);
-  if (!t || !t.chains.includes(chain)) return 0;
-  t.chains = t.chains.filter((c) => c !== chain);
-  const n = 1 + (t.rules.get(chain)?.length ?? 0);
-  t.rules.delete(chain);
-  return n;
-}
-
 function dropRules(rs: NormalRuleset, test: (chain: string, rule: NormalRule) => boolean): number {
   let n = 0;
   for (const t of rs.values()) {
@@ -81,19 +72,11 @@ export const IPTABLES_OMISSIONS: readonly Omission[] = [
     remove: (rs) => dropAtoms(rs, (a) => a === '-m nfacct' || a.startsWith('--nfacct-name ')),
   },
   {
-    id: 'kube-firewall',
+    id: 'localhost-nodeport-counters',
     side: 'kube-proxy',
-    status: 'not yet',
-    what: 'the filter chain KUBE-FIREWALL ("block incoming localnet connections")',
-    why: 'it belongs to the localhost NodePort behaviour (route_localnet), which kpb does not model yet (issue #12, the flags)',
-    remove: (rs) => dropChain(rs, 'filter', 'KUBE-FIREWALL'),
-  },
-  {
-    id: 'localhost-nodeports',
-    side: 'kube-proxy',
-    status: 'not yet',
-    what: 'the nat KUBE-NODEPORTS rules for `-d 127.0.0.0/8` (NodePorts reached on localhost)',
-    why: "kube-proxy's iptables mode accepts NodePorts on 127.0.0.1 by default (--iptables-localhost-nodeports); kpb does not model it yet (issue #12, the flags)",
+    status: 'deliberate',
+    what: 'the nat KUBE-NODEPORTS copy of each NodePort rule for `-d 127.0.0.0/8` (NodePorts reached on localhost)',
+    why: 'kube-proxy writes it only to count localhost NodePort packets with its nfacct counter (localhost_nps_accepted_pkts), and only when that counter exists; without the counter it is the next rule again, which already sends localhost NodePort traffic to the same chain',
     remove: (rs) => dropRules(rs, (chain, rule) => chain === 'KUBE-NODEPORTS' && rule.includes('-d 127.0.0.0/8')),
   },
 ];
