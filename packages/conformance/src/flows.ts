@@ -16,6 +16,8 @@ export const HOSTS = {
   nodeIP: '192.168.100.1',
   /** The node's second InternalIP, on the client link too: NodePorts answer on it or not by the settings. */
   secondaryNodeIP: '192.168.100.4',
+  /** The fixture's NodePorts, served by the node itself too: NodePort traffic the rules leave alone reaches that server. */
+  nodeServedPorts: [30080, 30081, 30082, 30084],
   clientIP: '192.168.100.2',
   /** A second address of the client, the only source allowed by the `lb` service's source ranges. */
   allowedClientIP: '192.168.100.3',

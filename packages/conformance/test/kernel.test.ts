@@ -1,17 +1,20 @@
 /**
  * The flow table with real packets: a virtual cluster (client, node, pods over veth) per backend
  * case, the fixture's rules loaded into the node by the backend (once per settings profile the
- * rows use), every row probed with the expectation of the case's kube-proxy mode.
+ * rows use), every row probed with the expectation of the case's kube-proxy mode. The node has a
+ * secondary address and serves the NodePorts itself, so that traffic the rules leave alone is seen
+ * arriving where it was sent.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '@kpb/backend';
 import type { Plan } from '@kpb/compiler';
 import { canUseKernel, createVirtualCluster, type VirtualCluster } from '@kpb/testing';
-import { BACKEND_CASES, HOSTS, PODS, addSecondaryNodeIP, fixturePlan, flowsBySettings, judgeProbe, kubeProxyMode, probeRow, tracePacket } from '../src/index.ts';
+import { BACKEND_CASES, HOSTS, PODS, addSecondaryNodeIP, fixturePlan, flowsBySettings, judgeProbe, kubeProxyMode, probeRow, startNodeServer, tracePacket } from '../src/index.ts';
 
 describe.skipIf(!canUseKernel())('conformance on a real kernel', () => {
   describe.each(BACKEND_CASES)('$id', ({ backend: name, create }) => {
     let vc: VirtualCluster | undefined;
+    let stopNodeServer: (() => void) | undefined;
     let backend: Backend;
 
     beforeAll(async () => {
@@ -24,9 +27,11 @@ describe.skipIf(!canUseKernel())('conformance on a real kernel', () => {
         routedToNode: HOSTS.routedToNode,
       });
       await addSecondaryNodeIP(vc);
+      stopNodeServer = await startNodeServer(vc);
     }, 60_000);
 
     afterAll(async () => {
+      stopNodeServer?.();
       await vc?.teardown();
     }, 60_000);
 
