@@ -4,6 +4,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { NodeSettings } from '@kpb/compiler';
+import type { kubeProxyMode } from '@kpb/registry';
 
 /** The fixture cluster the rows are written against. */
 export const FIXTURE_FILE = fileURLToPath(new URL('../fixtures/cluster.json', import.meta.url));
@@ -52,8 +53,8 @@ export const podIP = (name: string): string => {
 /** Where a probe starts. */
 export type Source = 'client' | 'allowed-client' | 'node' | 'app-1';
 
-/** kube-proxy's proxy mode: a few answers differ between them (cluster-ips-check is nftables-only). */
-export type KubeProxyMode = 'iptables' | 'nftables';
+/** kube-proxy's proxy mode a backend stands for: a few answers differ (cluster-ips-check is nftables-only). */
+type KubeProxyMode = ReturnType<typeof kubeProxyMode>;
 
 type Expectation =
   /** Answers come from exactly these pods, each with a fair share. `masquerade`: the pod sees another source than the sender's. */
