@@ -3,6 +3,8 @@
  * runs every row, through its in-memory tracer and with real packets on a real kernel.
  */
 import { fileURLToPath } from 'node:url';
+import type { NodeSettings } from '@kpb/compiler';
+import type { kubeProxyMode } from '@kpb/registry';
 
 /** The fixture cluster the rows are written against. */
 export const FIXTURE_FILE = fileURLToPath(new URL('../fixtures/cluster.json', import.meta.url));
@@ -11,7 +13,12 @@ export const FIXTURE_CLUSTER_CIDR = '10.244.0.0/16';
 
 /** The virtual cluster's hosts: addresses match the fixture's Node and EndpointSlices. */
 export const HOSTS = {
+  /** The node's primary IP: the first InternalIP of its Node object. */
   nodeIP: '192.168.100.1',
+  /** The node's second InternalIP, on the client link too: NodePorts answer on it or not by the settings. */
+  secondaryNodeIP: '192.168.100.4',
+  /** The fixture's NodePorts, served by the node itself too: NodePort traffic the rules leave alone reaches that server. */
+  nodeServedPorts: [30080, 30081, 30082, 30084],
   clientIP: '192.168.100.2',
   /** A second address of the client, the only source allowed by the `lb` service's source ranges. */
   allowedClientIP: '192.168.100.3',
@@ -46,6 +53,9 @@ export const podIP = (name: string): string => {
 /** Where a probe starts. */
 export type Source = 'client' | 'allowed-client' | 'node' | 'app-1';
 
+/** kube-proxy's proxy mode a backend stands for: a few answers differ (cluster-ips-check is nftables-only). */
+type KubeProxyMode = ReturnType<typeof kubeProxyMode>;
+
 type Expectation =
   /** Answers come from exactly these pods, each with a fair share. `masquerade`: the pod sees another source than the sender's. */
   | { readonly kind: 'endpoints'; readonly pods: readonly string[]; readonly masquerade: boolean }
@@ -53,10 +63,28 @@ type Expectation =
   | { readonly kind: 'sticky'; readonly pods: readonly string[] }
   /** Refused at once (ICMP reject / RST): not left to time out. */
   | { readonly kind: 'refused' }
-  /** Silently dropped: the attempt times out. */
-  | { readonly kind: 'dropped' };
+  /** Silently dropped: the attempt times out and nothing leaves the node. */
+  | { readonly kind: 'dropped' }
+  /** The rules leave it alone: it goes on to the address it was sent to, un-NATed. */
+  | { readonly kind: 'untouched' };
 
-export interface FlowRow {
+/** What a row expects: one outcome for every mode, or one per kube-proxy mode where they differ. */
+type Expected = Expectation | { readonly byMode: Readonly<Record<KubeProxyMode, Expectation>> };
+
+/**
+ * Node settings rows run under, by name. Every profile starts from the fixture's (node name,
+ * cluster CIDR, every local address accepts NodePorts, no service CIDR known); rows that need
+ * more name a profile, and the runners compile (and load) one plan per profile.
+ */
+export const SETTINGS_PROFILES = {
+  fixture: {},
+  'nodeport-primary': { nodePortAddresses: 'primary' },
+  'nodeport-cidr': { nodePortAddresses: [`${HOSTS.secondaryNodeIP}/32`] },
+  'service-cidr': { serviceCIDRs: ['10.96.0.0/16'] },
+} as const satisfies Record<string, Partial<Pick<NodeSettings, 'nodePortAddresses' | 'serviceCIDRs'>>>;
+export type SettingsProfile = keyof typeof SETTINGS_PROFILES;
+
+interface FlowRowSpec {
   readonly name: string;
   readonly from: Source;
   readonly protocol: 'TCP' | 'UDP' | 'SCTP';
@@ -64,14 +92,28 @@ export interface FlowRow {
   readonly port: number;
   /** The port the endpoints are reached on (the resolved target port). */
   readonly targetPort: number;
+  readonly expect: Expected;
+  /** The node settings the row runs under (default `fixture`). */
+  readonly settings?: SettingsProfile;
+}
+
+/** A row as one backend case runs it: the expectation of the case's kube-proxy mode. */
+export interface FlowRow extends Omit<FlowRowSpec, 'expect' | 'settings'> {
   readonly expect: Expectation;
+  readonly settings: SettingsProfile;
 }
 
 const WEB = ['web-1', 'web-2', 'web-3'];
-const tcp = (name: string, from: Source, dst: string, port: number, expect: Expectation, targetPort = 8080): FlowRow => ({ name, from, protocol: 'TCP', dst, port, targetPort, expect });
+const tcp = (name: string, from: Source, dst: string, port: number, expect: Expected, targetPort = 8080): FlowRowSpec => ({ name, from, protocol: 'TCP', dst, port, targetPort, expect });
+const under = (settings: SettingsProfile, row: FlowRowSpec): FlowRowSpec => ({ ...row, name: `${row.name} [${settings}]`, settings });
 const reach = (pods: readonly string[], masquerade: boolean): Expectation => ({ kind: 'endpoints', pods, masquerade });
+const UNTOUCHED: Expectation = { kind: 'untouched' };
+/** nftables mode's cluster-ips-check: new traffic to a ClusterIP on a port no service serves is rejected. */
+const UNUSED_CLUSTER_PORT: Expected = { byMode: { iptables: UNTOUCHED, nftables: { kind: 'refused' } } };
+/** nftables mode's cluster-ips-check: traffic to a service-CIDR address no service holds is dropped. */
+const UNALLOCATED_CLUSTER_IP: Expected = { byMode: { iptables: UNTOUCHED, nftables: { kind: 'dropped' } } };
 
-export const FLOWS: readonly FlowRow[] = [
+const ROWS: readonly FlowRowSpec[] = [
   tcp('ClusterIP over TCP spreads over all ready endpoints, masqueraded from outside the cluster CIDR', 'client', '10.96.0.10', 80, reach(WEB, true)),
   tcp('ClusterIP from a pod keeps the pod\'s source address', 'app-1', '10.96.0.10', 80, reach(WEB, false)),
   // The node's own address is outside the cluster CIDR, so kube-proxy masquerades this too.
@@ -93,7 +135,30 @@ export const FLOWS: readonly FlowRow[] = [
   tcp('LoadBalancer IP from an allowed source range', 'allowed-client', '203.0.113.20', 80, reach(WEB, true)),
   tcp('LoadBalancer IP from outside the source ranges is dropped', 'client', '203.0.113.20', 80, { kind: 'dropped' }),
   tcp('internalTrafficPolicy Local uses only this node\'s endpoints', 'app-1', '10.96.0.25', 80, reach(['web-1'], false)),
+  // Which node addresses accept NodePorts (kube-proxy's --nodeport-addresses).
+  tcp('NodePort on a secondary node IP, every local address accepting NodePorts', 'client', HOSTS.secondaryNodeIP, 30080, reach(WEB, true)),
+  under('nodeport-primary', tcp('NodePort on the primary node IP', 'client', HOSTS.nodeIP, 30080, reach(WEB, true))),
+  under('nodeport-primary', tcp('NodePort on a secondary node IP is left alone', 'client', HOSTS.secondaryNodeIP, 30080, UNTOUCHED)),
+  under('nodeport-cidr', tcp('NodePort on the node IP inside the CIDR', 'client', HOSTS.secondaryNodeIP, 30080, reach(WEB, true))),
+  under('nodeport-cidr', tcp('NodePort on the node IP outside the CIDR is left alone', 'client', HOSTS.nodeIP, 30080, UNTOUCHED)),
+  // Service addresses no service port serves (kube-proxy nftables mode's cluster-ips-check).
+  tcp('a port of a ClusterIP that no service serves', 'client', '10.96.0.10', 81, UNUSED_CLUSTER_PORT),
+  tcp('a port of a ClusterIP that no service serves, from the node itself', 'node', '10.96.0.10', 81, UNUSED_CLUSTER_PORT),
+  under('service-cidr', tcp('a port of a ClusterIP that no service serves, the service CIDR known', 'client', '10.96.0.10', 81, UNUSED_CLUSTER_PORT)),
+  under('service-cidr', tcp('an address of the service CIDR that no service holds', 'client', '10.96.0.99', 80, UNALLOCATED_CLUSTER_IP)),
+  under('service-cidr', tcp('an address of the service CIDR that no service holds, from the node itself', 'node', '10.96.0.99', 80, UNALLOCATED_CLUSTER_IP)),
 ];
+
+/** The table as a backend case of this kube-proxy mode runs it. */
+function flowsFor(mode: KubeProxyMode): FlowRow[] {
+  return ROWS.map((row) => ({ ...row, expect: 'byMode' in row.expect ? row.expect.byMode[mode] : row.expect, settings: row.settings ?? 'fixture' }));
+}
+
+/** The rows of one settings profile, in table order: the runners load one plan per profile. */
+export function flowsBySettings(mode: KubeProxyMode): { readonly settings: SettingsProfile; readonly rows: readonly FlowRow[] }[] {
+  const rows = flowsFor(mode);
+  return (Object.keys(SETTINGS_PROFILES) as SettingsProfile[]).map((settings) => ({ settings, rows: rows.filter((r) => r.settings === settings) }));
+}
 
 /** Source address of a probe, as the tracer needs it. */
 export function sourceAddress(source: Source): string {

@@ -1,24 +1,27 @@
 /** Running the flow table through a backend's in-memory tracer. */
-import type { Backend, TraceResult } from '@kpb/backend';
+import type { Backend, TracePacket, TraceResult } from '@kpb/backend';
 import { compile, nodeSettings, type Plan } from '@kpb/compiler';
 import { parseCluster } from '@kpb/model';
 import { readFileSync } from 'node:fs';
-import { FIXTURE_CLUSTER_CIDR, FIXTURE_FILE, FIXTURE_NODE, podIP, sourceAddress, type FlowRow } from './flows.ts';
+import { FIXTURE_CLUSTER_CIDR, FIXTURE_FILE, FIXTURE_NODE, SETTINGS_PROFILES, podIP, sourceAddress, type FlowRow, type SettingsProfile } from './flows.ts';
 
-export function fixturePlan(): Plan {
+/** The fixture cluster's plan under one of the rows' settings profiles. */
+export function fixturePlan(profile: SettingsProfile = 'fixture'): Plan {
   const { cluster } = parseCluster(readFileSync(FIXTURE_FILE, 'utf8'), FIXTURE_FILE);
-  return compile(cluster, nodeSettings({ nodeName: FIXTURE_NODE, clusterCIDR: FIXTURE_CLUSTER_CIDR }));
+  return compile(cluster, nodeSettings({ nodeName: FIXTURE_NODE, clusterCIDR: FIXTURE_CLUSTER_CIDR, ...SETTINGS_PROFILES[profile] }));
 }
+
+/** The packet a row sends, as the tracer takes it. */
+export function tracePacket(row: FlowRow): TracePacket {
+  return { src: sourceAddress(row.from), protocol: row.protocol, dst: row.dst, dport: row.port, origin: row.from === 'node' ? 'local' : 'forward' };
+}
+
+/** The tracer's verdict kind for an outcome that is not a set of endpoints. */
+const VERDICT_OF = { refused: 'rejected', dropped: 'dropped', untouched: 'untouched' } as const;
 
 /** Check a row against the tracer: undefined when it holds, else a message with the rule path. */
 export function checkTrace(backend: Backend, plan: Plan, row: FlowRow): string | undefined {
-  const result: TraceResult = backend.trace(plan, {
-    src: sourceAddress(row.from),
-    protocol: row.protocol,
-    dst: row.dst,
-    dport: row.port,
-    origin: row.from === 'node' ? 'local' : 'forward',
-  });
+  const result: TraceResult = backend.trace(plan, tracePacket(row));
   const v = result.verdict;
   const fail = (what: string) => `${what}\n  path: ${result.path.join(' → ') || '(none)'}`;
   switch (row.expect.kind) {
@@ -35,6 +38,7 @@ export function checkTrace(backend: Backend, plan: Plan, row: FlowRow): string |
     }
     case 'refused':
     case 'dropped':
-      return v.kind === (row.expect.kind === 'refused' ? 'rejected' : 'dropped') ? undefined : fail(`expected ${row.expect.kind}, got ${JSON.stringify(v)}`);
+    case 'untouched':
+      return v.kind === VERDICT_OF[row.expect.kind] ? undefined : fail(`expected ${row.expect.kind}, got ${JSON.stringify(v)}`);
   }
 }

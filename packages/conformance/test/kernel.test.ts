@@ -1,17 +1,20 @@
 /**
- * The flow table with real packets: a virtual cluster (client, node, pods over veth) per backend,
- * the fixture's rules loaded into the node by the backend, every row probed.
+ * The flow table with real packets: a virtual cluster (client, node, pods over veth) per backend
+ * case, the fixture's rules loaded into the node by the backend (once per settings profile the
+ * rows use), every row probed with the expectation of the case's kube-proxy mode. The node has a
+ * secondary address and serves the NodePorts itself, so that traffic the rules leave alone is seen
+ * arriving where it was sent.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '@kpb/backend';
+import type { Plan } from '@kpb/compiler';
 import { canUseKernel, createVirtualCluster, type VirtualCluster } from '@kpb/testing';
-import { BACKEND_CASES, FLOWS, HOSTS, PODS, fixturePlan, judgeProbe, probeRow, sourceAddress } from '../src/index.ts';
-
-const plan = fixturePlan();
+import { BACKEND_CASES, HOSTS, PODS, addSecondaryNodeIP, fixturePlan, flowsBySettings, judgeProbe, kubeProxyMode, probeRow, startNodeServer, tracePacket } from '../src/index.ts';
 
 describe.skipIf(!canUseKernel())('conformance on a real kernel', () => {
-  describe.each(BACKEND_CASES)('$id', ({ create }) => {
+  describe.each(BACKEND_CASES)('$id', ({ backend: name, create }) => {
     let vc: VirtualCluster | undefined;
+    let stopNodeServer: (() => void) | undefined;
     let backend: Backend;
 
     beforeAll(async () => {
@@ -23,29 +26,35 @@ describe.skipIf(!canUseKernel())('conformance on a real kernel', () => {
         pods: PODS,
         routedToNode: HOSTS.routedToNode,
       });
-      await backend.apply({ kind: 'netns', name: vc.nodeNs }, plan);
+      await addSecondaryNodeIP(vc);
+      stopNodeServer = await startNodeServer(vc);
     }, 60_000);
 
     afterAll(async () => {
+      stopNodeServer?.();
       await vc?.teardown();
     }, 60_000);
 
-    it('the kernel holds exactly the plan', async () => {
-      const result = await backend.verify({ kind: 'netns', name: vc!.nodeNs }, plan);
-      expect(result.differences).toEqual([]);
-    });
+    describe.each(flowsBySettings(kubeProxyMode(name)))('settings $settings', ({ settings, rows }) => {
+      const plan: Plan = fixturePlan(settings);
 
-    it.each(FLOWS)('$name', async (row) => {
-      if (row.protocol === 'SCTP' && !vc!.sctpSupported) {
-        console.warn(`SCTP row not run: this kernel has no SCTP sockets (${vc!.sctpReason ?? 'unknown reason'})`);
-        return;
-      }
-      const result = await probeRow(vc!, row);
-      const problem = judgeProbe(row, result);
-      if (problem) {
-        const trace = backend.trace(plan, { src: sourceAddress(row.from), protocol: row.protocol, dst: row.dst, dport: row.port, origin: row.from === 'node' ? 'local' : 'forward' });
-        expect.fail(`${problem}\n  rule path (tracer): ${trace.path.join(' → ')}`);
-      }
-    }, 30_000);
+      beforeAll(async () => {
+        await backend.apply({ kind: 'netns', name: vc!.nodeNs }, plan);
+      }, 60_000);
+
+      it('the kernel holds exactly the plan', async () => {
+        const result = await backend.verify({ kind: 'netns', name: vc!.nodeNs }, plan);
+        expect(result.differences).toEqual([]);
+      });
+
+      it.each(rows)('$name', async (row) => {
+        if (row.protocol === 'SCTP' && !vc!.sctpSupported) {
+          console.warn(`SCTP row not run: this kernel has no SCTP sockets (${vc!.sctpReason ?? 'unknown reason'})`);
+          return;
+        }
+        const problem = judgeProbe(row, await probeRow(vc!, row));
+        if (problem) expect.fail(`${problem}\n  rule path (tracer): ${backend.trace(plan, tracePacket(row)).path.join(' → ')}`);
+      }, 30_000);
+    });
   });
 });

@@ -1,13 +1,15 @@
 /**
- * The flow table through every backend's in-memory tracer: fast, no kernel.
+ * The flow table through every backend's in-memory tracer: fast, no kernel. Each case answers
+ * with the expectations of its kube-proxy mode, each row under its settings profile's plan.
  */
 import { describe, expect, it } from 'vitest';
-import { BACKEND_CASES, FLOWS, checkTrace, fixturePlan } from '../src/index.ts';
+import { BACKEND_CASES, checkTrace, fixturePlan, flowsBySettings, kubeProxyMode } from '../src/index.ts';
 
-const plan = fixturePlan();
-
-describe.each(BACKEND_CASES)('tracer: $id', ({ create }) => {
-  it.each(FLOWS)('$name', (row) => {
-    expect(checkTrace(create(), plan, row)).toBeUndefined();
+describe.each(BACKEND_CASES)('tracer: $id', ({ backend: name, create }) => {
+  describe.each(flowsBySettings(kubeProxyMode(name)))('settings $settings', ({ settings, rows }) => {
+    const plan = fixturePlan(settings);
+    it.each(rows)('$name', (row) => {
+      expect(checkTrace(create(), plan, row)).toBeUndefined();
+    });
   });
 });
