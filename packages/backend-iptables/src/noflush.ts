@@ -88,16 +88,26 @@ export function createNoflushBackend(options: IptablesBackendOptions = {}): Back
   const ctx = tablesContext(options);
   const inner = iptablesBackend(ctx, options.family);
   const { variant, runTool, clock, timeoutMs } = ctx;
-  /** The chains the last apply declared, per target: the next apply deletes those it drops. */
-  const loaded = new Map<string, DeclaredChains>();
+  /** The chains the last apply declared and the jumps it ensured, per target: the next apply deletes those it drops. */
+  const loaded = new Map<string, { chains: DeclaredChains; jumps: readonly (readonly string[])[] }>();
 
   const apply = async (target: Target, plan: Plan): Promise<ApplyResult> => {
     const { restore } = iptablesTools(variant, plan.family);
     const iptables = `${plan.family === 'IPv6' ? 'ip6tables' : 'iptables'}-${variant}`;
     const t0 = clock();
-    const nf = toNoflush(inner.renderText(plan), loaded.get(targetId(target)));
+    const last = loaded.get(targetId(target));
+    const nf = toNoflush(inner.renderText(plan), last?.chains);
     const t1 = clock();
     const before = await ctx.binding?.generation(target);
+    // A jump the last apply ensured and this one does not want (KUBE-FIREWALL's, when localhost
+    // NodePorts are turned off) would keep its chain busy: the restore's -X of it would fail.
+    let removed = 0;
+    const wanted = new Set(nf.jumps.map((j) => j.join(' ')));
+    for (const [table, chain, ...rule] of last?.jumps ?? []) {
+      if (wanted.has([table, chain, ...rule].join(' '))) continue;
+      const del = await runTool(target, iptables, ['-w', '-t', table!, '-D', chain!, ...rule], { allowFailure: true, timeoutMs });
+      if (del.code === 0) removed++;
+    }
     // kube-proxy: chains first (the restore creates them), then the jumps into them.
     await runTool(target, restore, ['--noflush'], { input: nf.text, timeoutMs });
     let inserted = 0;
@@ -110,9 +120,9 @@ export function createNoflushBackend(options: IptablesBackendOptions = {}): Back
       }
     }
     // The generation reads are kernel round trips too: they count with the tools' time.
-    await ctx.binding?.committed(target, plan, planDigest(plan), before, restoreSteps(nf.text) + inserted);
+    await ctx.binding?.committed(target, plan, planDigest(plan), before, restoreSteps(nf.text) + inserted + removed);
     const t2 = clock();
-    loaded.set(targetId(target), nf.chains);
+    loaded.set(targetId(target), { chains: nf.chains, jumps: nf.jumps });
     return {
       timings: { render: t1 - t0, kernel: t2 - t1 },
       size: { unit: 'lines', count: countLines(nf.text) },

@@ -63,4 +63,15 @@ describe.skipIf(!canUseKernel())('iptables --noflush apply (kube-proxy’s way) 
     await noflush.flush(ns);
     expect(fullSave(ns, 'nft')).not.toContain('KUBE-');
   });
+
+  it('turning localhost NodePorts off removes KUBE-FIREWALL and the jumps it ensured into it', async () => {
+    const ns = fresh();
+    await noflush.apply(ns, planOf(mixCluster()));
+    expect(fullSave(ns, 'nft')).toContain('-A INPUT -j KUBE-FIREWALL');
+    const off = planOf(mixCluster(), { localhostNodePorts: false });
+    await noflush.apply(ns, off);
+    expect(await noflush.readBack(ns)).toBe(normal.renderText(off));
+    expect(fullSave(ns, 'nft')).not.toContain('KUBE-FIREWALL');
+  });
 });
+
