@@ -453,6 +453,8 @@ interface SeenPorts {
   /** Key: port * 4 + the protocol's index. */
   readonly port: Map<number, number>;
   readonly name: Map<string, number>;
+  /** Key: node port * 4 + the protocol's index. */
+  readonly nodePort: Map<number, number>;
 }
 
 function servicePorts(o: Obj, spec: Rec, type: ServiceType, headless: boolean, nodePorts: Map<number, NodePortUse>): ServicePort[] {
@@ -463,7 +465,7 @@ function servicePorts(o: Obj, spec: Rec, type: ServiceType, headless: boolean, n
   }
   const ports = sizedList<ServicePort>(portsRaw.length);
   let count = 0;
-  const seen: SeenPorts | undefined = portsRaw.length > 1 ? { port: new Map(), name: new Map() } : undefined;
+  const seen: SeenPorts | undefined = portsRaw.length > 1 ? { port: new Map(), name: new Map(), nodePort: new Map() } : undefined;
   for (let i = 0; i < portsRaw.length; i++) {
     const port = servicePort(o, portsRaw, i, type, seen, nodePorts);
     if (port) ports[count++] = port;
@@ -484,6 +486,16 @@ function servicePort(
   const targetPort = serviceTargetPort(o, p['targetPort'], `${f}.targetPort`, port);
   const nodePort = serviceNodePort(o, p['nodePort'], `${f}.nodePort`, type);
   if (protocol === undefined || port === undefined || targetPort === undefined) return undefined;
+  if (seen && nodePort !== undefined) {
+    // ValidateService: (protocol, nodePort) pairs are unique — on every service type.
+    const key = nodePort * 4 + PROTOCOLS.indexOf(protocol);
+    const prev = seen.nodePort.get(key);
+    if (prev !== undefined) {
+      o.err(`${f}.nodePort`, `${nodePort}/${protocol} is already used by spec.ports[${prev}]`);
+      return undefined;
+    }
+    seen.nodePort.set(key, i);
+  }
   if (seen) {
     // ValidateService: (port, protocol) pairs are unique.
     const key = port * 4 + PROTOCOLS.indexOf(protocol);
@@ -494,7 +506,7 @@ function servicePort(
     }
     seen.port.set(key, i);
   }
-  if (nodePort === undefined) return { name: portName, protocol, port, targetPort };
+  if (nodePort === undefined || type === 'ExternalName') return { name: portName, protocol, port, targetPort };
   claimNodePort(o, nodePorts, nodePort, port, `${f}.nodePort`);
   return { name: portName, protocol, port, targetPort, nodePort };
 }
@@ -527,12 +539,12 @@ function serviceTargetPort(o: Obj, tp: unknown, field: string, port: number | un
 /**
  * ValidateService forbids a node port only on a ClusterIP service; an ExternalName one may
  * carry it, but nothing allocates or serves it (alloc.go allocates node ports only for
- * NodePort and LoadBalancer), so the model drops it.
+ * NodePort and LoadBalancer), so servicePort leaves it out of the model.
  */
 function serviceNodePort(o: Obj, npRaw: unknown, field: string, type: ServiceType): number | undefined {
   if (npRaw === undefined || npRaw === null || npRaw === 0) return undefined;
   const nodePort = o.int(npRaw, field, 1, 65535, true);
-  if (nodePort === undefined || type === 'ExternalName') return undefined;
+  if (nodePort === undefined) return undefined;
   if (type === 'ClusterIP') return o.err(field, `${nodePort} may not be set when spec.type is ClusterIP`);
   return nodePort;
 }
