@@ -322,11 +322,13 @@ function serviceClusterIPs(o: Obj, spec: Rec, type: ServiceType): { clusterIPs: 
     else if (listGiven) o.err('spec.clusterIPs', 'may not be set for ExternalName services');
     return none;
   }
+  const cipRaw = spec['clusterIP'];
+  if (!useClusterIP && cipRaw !== undefined && cipRaw !== null && typeof cipRaw !== 'string') return none; // reported by rawClusterIPs
   if (!useClusterIP) {
     // ValidateServiceClusterIPsRelatedFields: clusterIPs "must be empty when `clusterIP` is not
     // specified" (normalizeClusterIPs only fills clusterIPs from clusterIP, not the reverse).
     if (listGiven) o.err('spec.clusterIPs', 'must be empty when spec.clusterIP is not set');
-    else o.err('spec.clusterIP', spec['clusterIP'] === undefined && spec['clusterIPs'] === undefined ? 'is required' : 'is required (must be an IP address or "None")');
+    else o.err('spec.clusterIP', cipRaw === undefined && spec['clusterIPs'] === undefined ? 'is required' : 'is required (must be an IP address or "None")');
     return none;
   }
   // ValidateServiceClusterIPsRelatedFields: clusterIPs[0] must match clusterIP.
