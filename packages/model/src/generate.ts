@@ -238,7 +238,13 @@ class ClusterGenerator {
       const base = { name: p.name, protocol: p.protocol, port: p.port, targetPort: p.targetPort };
       return type === 'ClusterIP' ? base : { ...base, nodePort: this.#nextNodePort++ };
     });
-    if (externalTrafficPolicy === 'Local') healthCheckNodePort = this.#nextNodePort++;
+    if (externalTrafficPolicy === 'Local') {
+      // Only a LoadBalancer service gets a health check node port (the API server refuses one
+      // elsewhere, validateServiceExternalTrafficPolicy); a NodePort one still uses up the number
+      // so that every later node port stays what it was for the same seed.
+      const hc = this.#nextNodePort++;
+      if (type === 'LoadBalancer') healthCheckNodePort = hc;
+    }
 
     const svc: { -readonly [K in keyof Service]: Service[K] } = {
       namespace, name, type,

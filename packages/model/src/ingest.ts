@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseAllDocuments } from 'yaml';
 import type { Cluster, Warning } from './types.ts';
-import { ModelError, sanitizeText } from './errors.ts';
+import { ModelError, sanitizeText, showValue } from './errors.ts';
 import { validateObjects, type RawObject } from './validate.ts';
 
 export interface ParseResult {
@@ -50,11 +50,22 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+function typeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'list';
+  return typeof v === 'object' ? 'object' : typeof v;
+}
+
 function join(prefix: string, part: string): string {
   return prefix ? `${prefix} ${part}` : part;
 }
 
-/** Adds the objects of one parsed document: a List (or `ServiceList` etc.), an array, or an object. */
+/**
+ * Adds the objects of one parsed document: a List (or `ServiceList` etc.), an array, or an
+ * object. Anything else that is not an object reaches the validator as it is and is refused
+ * there; a List whose `items` is not a list is refused here (it used to be skipped as an
+ * unknown kind, which made a malformed file an empty cluster).
+ */
 function collect(doc: unknown, where: string, out: RawObject[]): void {
   if (doc === null || doc === undefined) return; // empty YAML document
   if (Array.isArray(doc)) {
@@ -64,11 +75,15 @@ function collect(doc: unknown, where: string, out: RawObject[]): void {
   if (isRecord(doc)) {
     const kind = Object.hasOwn(doc, 'kind') ? doc['kind'] : undefined;
     const items = Object.hasOwn(doc, 'items') ? doc['items'] : undefined;
-    if (typeof kind === 'string' && kind.endsWith('List') && (Array.isArray(items) || items === null || items === undefined)) {
+    if (typeof kind === 'string' && kind.endsWith('List') && !(Array.isArray(items) || items === null || items === undefined)) {
+      out.push({ value: doc, where: where || 'document', problem: { field: 'items', detail: `must be a list, got ${typeName(items)} ${showValue(items)}` } });
+      return;
+    }
+    if (typeof kind === 'string' && kind.endsWith('List')) {
       // `List` holds typed items; `ServiceList` etc. (raw API responses) hold items without kind.
       const itemKind = kind === 'List' ? undefined : kind.slice(0, -4);
       const apiVersion = Object.hasOwn(doc, 'apiVersion') ? doc['apiVersion'] : undefined;
-      const list = items ?? [];
+      const list: readonly unknown[] = Array.isArray(items) ? items : [];
       for (let i = 0; i < list.length; i++) {
         let item = list[i];
         if (itemKind !== undefined && isRecord(item) && !Object.hasOwn(item, 'kind')) {

@@ -31,6 +31,34 @@ export function parseIP(s: string): ParsedIP | undefined {
   return { family: 'IPv6', text: a.toRFC5952String() };
 }
 
+/**
+ * Why the API server refuses this address as an endpoint or external IP, or `undefined` if it
+ * does not: unspecified, loopback, link-local unicast and link-local multicast addresses
+ * (ValidateNonSpecialIP in pkg/apis/core/validation, i.e. Go's net.IP IsUnspecified,
+ * IsLoopback, IsLinkLocalUnicast, IsLinkLocalMulticast). `text` must be canonical
+ * ({@link parseIP}'s output), which lets these be cheap prefix tests.
+ */
+export function specialIPReason(text: string, family: IPFamily): string | undefined {
+  if (family === 'IPv4') {
+    if (text === '0.0.0.0') return 'may not be unspecified (0.0.0.0)';
+    if (text.startsWith('127.')) return 'may not be in the loopback range (127.0.0.0/8)';
+    if (text.startsWith('169.254.')) return 'may not be in the link-local range (169.254.0.0/16)';
+    if (text.startsWith('224.0.0.')) return 'may not be in the link-local multicast range (224.0.0.0/24)';
+    return undefined;
+  }
+  if (text === '::') return 'may not be unspecified (::)';
+  if (text === '::1') return 'may not be the loopback address (::1)';
+  // The first group of canonical text: four hex digits when the address is in fe80::/10 or ffX2::/16.
+  const c = text.charCodeAt(2);
+  if (text.length > 4 && text.charCodeAt(4) === 58 /* ':' */ && text.startsWith('fe') && (c === 56 || c === 57 || c === 97 || c === 98)) {
+    return 'may not be in the link-local range (fe80::/10)';
+  }
+  if (text.length > 4 && text.charCodeAt(4) === 58 && text.startsWith('ff') && text.charCodeAt(3) === 50 /* '2' */) {
+    return 'may not be in the link-local multicast range (ff02::/16)';
+  }
+  return undefined;
+}
+
 /** Family of a (valid) IP address; `undefined` when `s` is not one. */
 export function ipFamily(s: string): IPFamily | undefined {
   return parseIP(s)?.family;

@@ -21,7 +21,10 @@ apiVersion: v1
 kind: Service
 metadata: {name: dual, namespace: shop}
 spec:
+  # The API server wants clusterIP beside clusterIPs, and a dual-stack policy for two of them.
+  clusterIP: "fd00:0::0a"
   clusterIPs: ["fd00:0::0a", 10.96.0.11]
+  ipFamilyPolicy: PreferDualStack
   type: LoadBalancer
   ports: [{port: 443, protocol: UDP, targetPort: https-pod, nodePort: 31000}]
 status:

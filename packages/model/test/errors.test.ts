@@ -19,7 +19,7 @@ describe('error messages name source, object and field', () => {
   });
 
   it('bad IP in clusterIPs', () => {
-    const e = parseError(list(service('web', { clusterIP: undefined, clusterIPs: ['fd00::zz'] })));
+    const e = parseError(list(service('web', { clusterIP: 'fd00::zz', clusterIPs: ['fd00::zz'] })));
     expect(e.message).toBe('c.yaml: Service shop/web: spec.clusterIPs[0] "fd00::zz" is not an IP address');
   });
 
@@ -83,13 +83,13 @@ describe('error messages name source, object and field', () => {
     expect(e.message).toMatch(/^c\.yaml: Service "Shop!"\/web: metadata\.namespace "Shop!" is not a DNS-1123 label/);
   });
 
-  it('bad port name', () => {
-    const e = parseError(list(service('web', { ports: [{ name: 'my--port', port: 80 }, { name: 'ok', port: 81 }] })));
+  it('bad port name (service port names are DNS-1123 labels; target port names IANA service names)', () => {
+    const e = parseError(list(service('web', { ports: [{ name: 'My_port', port: 80 }, { name: 'ok', port: 81 }] })));
     expect(e.field).toBe('spec.ports[0].name');
-    const e2 = parseError(list(service('web', { ports: [{ name: 'a-very-long-port-name', port: 80 }] })));
+    const e2 = parseError(list(service('web', { ports: [{ name: 'a'.repeat(64), port: 80 }] })));
     expect(e2.field).toBe('spec.ports[0].name');
-    const e3 = parseError(list(service('web', { ports: [{ name: '8080', port: 80 }] })));
-    expect(e3.field).toBe('spec.ports[0].name');
+    const e3 = parseError(list(service('web', { ports: [{ name: 'web', port: 80, targetPort: '8080' }] })));
+    expect(e3.field).toBe('spec.ports[0].targetPort');
   });
 
   it('bad endpoint slice and node names', () => {
@@ -115,7 +115,7 @@ describe('error messages name source, object and field', () => {
       service('a', { type: 'NodePort', ports: [{ port: 80, nodePort: 30080 }] }),
       service('b', { type: 'NodePort', clusterIP: '10.96.0.11', ports: [{ name: 'x', port: 81, nodePort: 30081 }, { name: 'y', port: 82, nodePort: 30080 }] }),
     ));
-    expect(e.message).toBe('c.yaml: Service shop/b: spec.ports[1].nodePort 30080/TCP is already used by Service shop/a spec.ports[0].nodePort');
+    expect(e.message).toBe('c.yaml: Service shop/b: spec.ports[1].nodePort 30080 is already used by Service shop/a spec.ports[0].nodePort');
   });
 
   it('same nodePort number with different protocols is fine', async () => {

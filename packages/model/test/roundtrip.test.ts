@@ -29,7 +29,7 @@ describe('round trip', { timeout: 60_000 }, () => {
     const text = JSON.stringify([
       { apiVersion: 'v1', kind: 'Service', metadata: { name: 'ext', namespace: 'a' }, spec: { type: 'ExternalName', externalName: 'db.example.com' } },
       { apiVersion: 'v1', kind: 'Service', metadata: { name: 'hl', namespace: 'a' }, spec: { clusterIP: 'None', ports: [{ port: 80 }] } },
-      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'ds', namespace: 'a' }, spec: { clusterIPs: ['10.96.0.1', 'fd00::1'], ports: [{ port: 80 }] } },
+      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'ds', namespace: 'a' }, spec: { clusterIP: '10.96.0.1', clusterIPs: ['10.96.0.1', 'fd00::1'], ipFamilyPolicy: 'RequireDualStack', ports: [{ port: 80 }] } },
     ]);
     const c = parseCluster(text).cluster;
     expect(parseCluster(JSON.stringify(toKubernetesList(c))).cluster).toEqual(c);

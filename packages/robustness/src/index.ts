@@ -9,6 +9,7 @@ export type { NsTarget } from './kernel.ts';
 export { kpb, startKpb, STACK_TRACE } from './cli.ts';
 export { baseDocuments, mutatedInput, randomInput } from './hostile.ts';
 export type { FuzzInput } from './hostile.ts';
+export { apiRefusal, apiRuleInput } from './api-rules.ts';
 export { checkRenderedText } from './render-check.ts';
 export { fuzzRuns, fuzzSeed, scaled } from './budget.ts';
 export { clusterPair, writePair, SETTINGS_FLAGS } from './clusters.ts';

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ModelError, ModelValidationError, parseCluster } from '@kpb/model';
 import { compile, nodeSettings } from '@kpb/compiler';
-import { BACKEND_CASES, baseDocuments, checkRenderedText, fuzzRuns, fuzzSeed, mutatedInput, randomInput, type FuzzInput } from '../src/index.ts';
+import { apiRefusal, apiRuleInput, BACKEND_CASES, baseDocuments, checkRenderedText, fuzzRuns, fuzzSeed, mutatedInput, randomInput, type FuzzInput } from '../src/index.ts';
 
 const stats = { inputs: 0, accepted: 0, rejected: 0, rendered: 0 };
 
@@ -63,6 +63,33 @@ describe('model fuzzing (seeded)', () => {
     fc.assert(fc.property(randomInput, checkInput), { seed: fuzzSeed(7), numRuns: fuzzRuns(800), endOnFailure: true });
     // The random objects must reach the renderers, not only the validator.
     expect(stats.accepted).toBeGreaterThan(50);
+  });
+
+  it('inputs around the API server rules: kpb refuses exactly what the rules refuse', () => {
+    const api = { inputs: 0, refusedByRules: 0, acceptedThoughRefused: 0, refusedThoughAccepted: 0 };
+    fc.assert(fc.property(apiRuleInput, ({ text, items }) => {
+      api.inputs++;
+      const reason = apiRefusal(items);
+      if (reason !== undefined) api.refusedByRules++;
+      let kpbError: string | undefined;
+      try {
+        parseCluster(text, 'api.json');
+      } catch (e) {
+        if (!(e instanceof ModelError)) throw e;
+        kpbError = e.message;
+      }
+      // The figure the issue asks for: inputs the API rules refuse that kpb accepted.
+      if (reason !== undefined && kpbError === undefined) api.acceptedThoughRefused++;
+      if (reason === undefined && kpbError !== undefined) api.refusedThoughAccepted++;
+      expect(kpbError === undefined, `rules: ${reason ?? 'accepted'}; kpb: ${kpbError ?? 'accepted'}; input ${text}`).toBe(reason === undefined);
+      // Each input is also checked like every other fuzz input (clear errors, clean rendered text).
+      checkInput({ text, how: 'api rules' });
+    }), { seed: fuzzSeed(20261202), numRuns: fuzzRuns(3000), endOnFailure: true });
+    console.log(`[robustness] API-rule fuzz: ${api.inputs} inputs, ${api.refusedByRules} refused by the rules, ${api.acceptedThoughRefused} of them accepted by kpb, ${api.refusedThoughAccepted} accepted by the rules but refused by kpb`);
+    expect(api.acceptedThoughRefused).toBe(0);
+    // Both outcomes must be common, or the generator tests nothing.
+    expect(api.refusedByRules).toBeGreaterThan(api.inputs / 5);
+    expect(api.inputs - api.refusedByRules).toBeGreaterThan(api.inputs / 20);
   });
 
   it('pathological documents', () => {
