@@ -7,9 +7,11 @@ import { join } from 'node:path';
 import { compile, nodeSettings, type NodeSettings, type Plan } from '@kpb/compiler';
 import { generateCluster, GENERATED_CLUSTER_CIDR, GENERATED_LOCAL_NODE, toKubernetesJson, type Cluster } from '@kpb/model';
 
-const SETTINGS: NodeSettings = nodeSettings({ nodeName: GENERATED_LOCAL_NODE, clusterCIDR: GENERATED_CLUSTER_CIDR });
+// NodePorts on every local address for every backend, given explicitly: the CLI's default differs
+// by kube-proxy mode (primary for nft and nftnl), and the in-process plans must be the CLI's.
+const SETTINGS: NodeSettings = nodeSettings({ nodeName: GENERATED_LOCAL_NODE, clusterCIDR: GENERATED_CLUSTER_CIDR, nodePortAddresses: ['0.0.0.0/0'] });
 /** The same node settings as CLI flags. */
-export const SETTINGS_FLAGS: readonly string[] = ['--node', GENERATED_LOCAL_NODE, '--cluster-cidr', GENERATED_CLUSTER_CIDR];
+export const SETTINGS_FLAGS: readonly string[] = ['--node', GENERATED_LOCAL_NODE, '--cluster-cidr', GENERATED_CLUSTER_CIDR, '--nodeport-addresses', '0.0.0.0/0'];
 
 export interface Pair {
   readonly old: Cluster;

@@ -9,7 +9,10 @@ import type { BackendKind } from './backends.ts';
 /** Characters of validated values plus the fixed words of comments (`ns/svc:port -> 10.0.0.1:80`). */
 const QUOTED = /^"[A-Za-z0-9 ._/:,>-]*"$/;
 /** kube-proxy's fixed comments that fall outside QUOTED (constants in the renderers, no input in them). */
-const FIXED_COMMENTS: ReadonlySet<string> = new Set(['"kubernetes service nodeports; NOTE: this must be the last rule in this chain"']);
+const FIXED_COMMENTS: ReadonlySet<string> = new Set([
+  '"kubernetes service nodeports; NOTE: this must be the last rule in this chain"',
+  '"helper for @no-endpoint-services / @no-endpoint-nodeports"',
+]);
 /** iptables chain names: kube-proxy's `KUBE-…` hashes and the built-in chains. */
 const IPTABLES_CHAIN = /^[A-Z][A-Z0-9-]{0,27}$/;
 /** nft object names (as @kpb/backend-nft's NAME_RE, plus the kernel's 255-byte limit). */
