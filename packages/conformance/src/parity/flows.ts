@@ -19,6 +19,8 @@ export interface KubeProxyFlow {
 }
 
 export const FLOWS_DIR = new URL('../../kube-proxy/flows/', import.meta.url);
+/** kube-proxy's nftables-mode flow tables (its pkg/proxy/nftables tests). */
+const NFTABLES_FLOWS_DIR = new URL('../../kube-proxy/flows-nftables/', import.meta.url);
 
 export function readKubeProxyFlows(name: string, dir: URL = FLOWS_DIR): KubeProxyFlow[] {
   const file = new URL(`${name}.flows.yaml`, dir);
@@ -65,3 +67,23 @@ export function judgeKubeProxyFlow(result: TraceResult, flow: KubeProxyFlow): st
   if (got.output === wantOutput && (!masqMatters || got.masq === flow.masq)) return undefined;
   return `kube-proxy: ${JSON.stringify(flow.output)} masq ${flow.masq}; kpb: ${JSON.stringify(got.output)} masq ${got.masq}\n  path: ${result.path.join(' → ') || '(none)'}`;
 }
+
+const sameQuestion = (a: KubeProxyFlow, b: KubeProxyFlow): boolean =>
+  a.name === b.name && a.src === b.src && a.dst === b.dst && a.dport === b.dport && a.protocol === b.protocol;
+
+/**
+ * An iptables-mode table as kube-proxy's nftables mode answers it: a row that kube-proxy's
+ * nftables tests ask too (the table of the same name in flows-nftables/, same name and packet)
+ * takes that answer, e.g. a ClusterIP's unused port, which nftables mode rejects and iptables
+ * mode leaves alone. The other rows are asked of iptables mode only, and keep its answer.
+ */
+export function asNftablesMode(name: string, flows: readonly KubeProxyFlow[]): KubeProxyFlow[] {
+  let nftables: KubeProxyFlow[];
+  try {
+    nftables = readKubeProxyFlows(name, NFTABLES_FLOWS_DIR);
+  } catch {
+    return [...flows];
+  }
+  return flows.map((f) => nftables.find((n) => sameQuestion(n, f)) ?? f);
+}
+
