@@ -12,6 +12,7 @@ import type { ApplyResult, Backend, Target } from '@kpb/backend';
 import type { Plan } from '@kpb/compiler';
 import { iptablesBackend, tablesContext, type IptablesBackendOptions } from './backend.ts';
 import { iptablesTools, restoreSteps } from './tables.ts';
+import { KUBE_FIREWALL } from './names.ts';
 import { tokenize } from './saved.ts';
 
 /** User chains declared, per table. */
@@ -83,6 +84,9 @@ function toNoflush(text: string, previous?: DeclaredChains): NoflushText {
   return { text: `${out.join('\n').trim()}\n`, jumps, chains };
 }
 
+/** kube-proxy appends (EnsureRule Append) its jumps into the chains it shares with kubelet: KUBE-FIREWALL. */
+const isAppendedJump = (jump: readonly string[]): boolean => jump[jump.length - 1] === KUBE_FIREWALL && jump[jump.length - 2] === '-j';
+
 /** The iptables backend (same options) whose apply goes kube-proxy's --noflush way. */
 export function createNoflushBackend(options: IptablesBackendOptions = {}): Backend {
   const ctx = tablesContext(options);
@@ -111,12 +115,17 @@ export function createNoflushBackend(options: IptablesBackendOptions = {}): Back
     // kube-proxy: chains first (the restore creates them), then the jumps into them.
     await runTool(target, restore, ['--noflush'], { input: nf.text, timeoutMs });
     let inserted = 0;
-    // -I prepends: insert in reverse so the jumps end up in the rendered order.
-    for (const [table, chain, ...rule] of [...nf.jumps].reverse()) {
-      const check = await runTool(target, iptables, ['-w', '-t', table!, '-C', chain!, ...rule], { allowFailure: true, timeoutMs });
-      if (check.code !== 0) {
-        await runTool(target, iptables, ['-w', '-t', table!, '-I', chain!, ...rule], { timeoutMs });
-        inserted++;
+    // -I prepends: insert in reverse so the jumps end up in the rendered order; the jumps into
+    // chains kube-proxy shares with kubelet are appended, as kube-proxy does (they come last).
+    const appended = nf.jumps.filter(isAppendedJump);
+    const prepended = nf.jumps.filter((j) => !isAppendedJump(j));
+    for (const [op, jumps] of [['-I', [...prepended].reverse()], ['-A', appended]] as const) {
+      for (const [table, chain, ...rule] of jumps) {
+        const check = await runTool(target, iptables, ['-w', '-t', table!, '-C', chain!, ...rule], { allowFailure: true, timeoutMs });
+        if (check.code !== 0) {
+          await runTool(target, iptables, ['-w', '-t', table!, op, chain!, ...rule], { timeoutMs });
+          inserted++;
+        }
       }
     }
     // The generation reads are kernel round trips too: they count with the tools' time.

@@ -64,7 +64,7 @@ describe.skipIf(!canUseKernel())('iptables --noflush apply (kube-proxy’s way) 
     expect(fullSave(ns, 'nft')).not.toContain('KUBE-');
   });
 
-  it('turning localhost NodePorts off removes KUBE-FIREWALL and the jumps it ensured into it', async () => {
+  it('turning localhost NodePorts off removes KUBE-FIREWALL and the jumps it ensured into it, and on again appends them', async () => {
     const ns = fresh();
     await noflush.apply(ns, planOf(mixCluster()));
     expect(fullSave(ns, 'nft')).toContain('-A INPUT -j KUBE-FIREWALL');
@@ -72,6 +72,9 @@ describe.skipIf(!canUseKernel())('iptables --noflush apply (kube-proxy’s way) 
     await noflush.apply(ns, off);
     expect(await noflush.readBack(ns)).toBe(normal.renderText(off));
     expect(fullSave(ns, 'nft')).not.toContain('KUBE-FIREWALL');
+    // Back on: the jumps into KUBE-FIREWALL come after kpb's others again, as a full apply has them.
+    await noflush.apply(ns, planOf(mixCluster()));
+    expect(await noflush.verify(ns, planOf(mixCluster()))).toEqual({ ok: true, differences: [] });
   });
 });
 
