@@ -43,7 +43,7 @@ function setup(variant: IptablesVariant = 'nft') {
     }
     if (shown === 'nft list chains ip') return ok('');
     if (args.includes('-C')) return { code: 1, stdout: '', stderr: '' }; // noflush: no jump yet
-    if (args.includes('-I')) {
+    if (args.includes('-I') || args.includes('-A')) {
       kernel.generation++;
       return ok();
     }
