@@ -316,6 +316,25 @@ export class BatchBuilder {
     return this.buf.subarray(0, this.pos);
   }
 
+  /**
+   * One stream holding every op of `streams`, in order: finished streams (of several tables,
+   * e.g. both families of a dual-stack apply) sent as ONE batch, so one transaction.
+   */
+  static join(streams: readonly Buffer[]): Buffer {
+    let bytes = HEADER_BYTES;
+    for (const s of streams) {
+      if (s.length < HEADER_BYTES || s.toString('latin1', 0, 4) !== STREAM_MAGIC) throw new TypeError('BatchBuilder.join: not an op stream');
+      bytes += s.length - HEADER_BYTES;
+    }
+    const out = new BatchBuilder(bytes);
+    for (const s of streams) {
+      s.copy(out.buf, out.pos, HEADER_BYTES);
+      out.pos += s.length - HEADER_BYTES;
+      out.ops += s.readUInt32LE(8);
+    }
+    return out.finish();
+  }
+
   /** Appends every op of `other`, a part of the batch written apart (in another order than it is sent). */
   appendOps(other: BatchBuilder): void {
     if (this.opStart >= 0 || other.opStart >= 0) throw new Error('BatchBuilder.appendOps: an op is still open');

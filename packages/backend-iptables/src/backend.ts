@@ -5,11 +5,12 @@
  * (@kpb/backend-nft's binding), so a sync whose record still holds reads nothing back.
  * iptables-legacy has no generation and reads back at each sync.
  */
-import { commitRecords, fileStateStore, planDigest, runSync, runTool as realRunTool, systemClock, ToolError, updateDigest } from '@kpb/backend';
-import type { ApplyResult, Backend, BackendPorts, Difference, DriftCheck, StateStore, SyncHooks, Target, TracePacket, TraceResult, VerifyResult } from '@kpb/backend';
+import { ALL_FAMILIES, commitRecords, familyPlans, fileStateStore, joinApplied, planDigest, runSync, runTool as realRunTool, syncFamilies, systemClock, ToolError, traceFamilies, updateDigest, verifyFamilies } from '@kpb/backend';
+import type { ApplyResult, Backend, BackendPorts, Difference, DriftCheck, Plans, StateStore, SyncHooks, Target, TracePacket, TraceResult, VerifyResult } from '@kpb/backend';
 import { commitBinding, nativeGeneration } from '@kpb/backend-nft';
 import type { GenerationCheck, ReadGeneration } from '@kpb/backend-nft';
 import type { Plan } from '@kpb/compiler';
+import type { IPFamily } from '@kpb/model';
 import { isLargeCluster, renderRuleset, rulesetText } from './render.ts';
 import { filterRestoreInput, partialRestoreInput } from './sync.ts';
 import type { PartialInput } from './sync.ts';
@@ -22,8 +23,6 @@ import { diffSavedText } from './verify.ts';
 export interface IptablesBackendOptions {
   /** 'nft' (iptables-nft, default) or 'legacy'. */
   readonly variant?: IptablesVariant;
-  /** Family for readBack/flush (apply, sync and verify use the plan's). Default IPv4. */
-  readonly family?: 'IPv4' | 'IPv6';
   /** Kill a tool after this many milliseconds (default 10 minutes). */
   readonly timeoutMs?: number;
   /** Directory of the state files (default `/run/kpb/state`); ignored when `ports.state` is given. */
@@ -53,7 +52,7 @@ async function applyPlan(ctx: TablesContext, target: Target, plan: Plan): Promis
   const render = ctx.clock() - t0;
   const r = await replaceOwned(ctx, target, plan.family, ruleset);
   const t1 = ctx.clock();
-  await ctx.binding?.committed(target, plan, planDigest(plan), r.before, r.steps);
+  await ctx.binding?.committed(target, [{ plan, digest: planDigest(plan) }], r.before, r.steps);
   return { timings: { render, kernel: r.kernel, other: r.other + (ctx.clock() - t1) }, size: { unit: 'lines', count: r.lines } };
 }
 
@@ -117,7 +116,7 @@ function syncHooks(ctx: TablesContext, target: Target): SyncHooks<PartialInput> 
         return { failed: e instanceof ToolError ? e.message : String(e) };
       }
       const t2 = ctx.clock();
-      await ctx.binding?.committed(target, to, updateDigest(planDigest(from), to, changes), generation?.at, restoreSteps(partial.text));
+      await ctx.binding?.committed(target, [{ plan: to, digest: updateDigest(planDigest(from), to, changes) }], generation?.at, restoreSteps(partial.text));
       return { timings: { render: 0, kernel: t2 - t1, other: t1 - t0 + (ctx.clock() - t2) }, size: { unit: 'lines', count: partial.lines } };
     },
   };
@@ -139,13 +138,38 @@ export function tablesContext(options: IptablesBackendOptions): TablesContext {
 }
 
 export function createIptablesBackend(options: IptablesBackendOptions = {}): Backend {
-  return iptablesBackend(tablesContext(options), options.family);
+  return iptablesBackend(tablesContext(options));
+}
+
+/** The restore input of each family, IPv4 first; with both, each after a comment naming its tool. */
+export function familiesText(plans: Plans, text: (plan: Plan) => string): string {
+  const list = familyPlans(plans);
+  if (list.length === 1) return text(list[0]!);
+  return list.map((plan) => `# ${plan.family}: ${plan.family === 'IPv6' ? 'ip6tables' : 'iptables'}-restore input\n${text(plan)}`).join('');
+}
+
+/** Apply each family with `applyOne`, IPv4 first: one restore per family, not one transaction. */
+export async function applyFamilies(plans: Plans, applyOne: (plan: Plan) => Promise<ApplyResult>): Promise<ApplyResult> {
+  const parts: { family: IPFamily; result: ApplyResult }[] = [];
+  for (const plan of familyPlans(plans)) parts.push({ family: plan.family, result: await applyOne(plan) });
+  return joinApplied(parts);
+}
+
+/** kpb's chains of both families, as iptables-save prints them (ip6tables' after iptables'). */
+async function readBoth(ctx: TablesContext, target: Target): Promise<string> {
+  const parts = [];
+  for (const family of ALL_FAMILIES) parts.push(await readOwned(ctx, target, family));
+  return parts.join('');
+}
+
+/** Remove kpb's chains of each family (one restore per family), and the commit records. */
+export async function flushFamilies(ctx: TablesContext, target: Target, families: readonly IPFamily[]): Promise<void> {
+  for (const family of families) await replaceOwned(ctx, target, family, undefined);
+  ctx.binding?.forget(target);
 }
 
 /** The iptables backend over a context (the --noflush backend shares its context with it). */
-export function iptablesBackend(ctx: TablesContext, family: IptablesBackendOptions['family']): Backend {
-  const defaultFamily = family ?? 'IPv4';
-
+export function iptablesBackend(ctx: TablesContext): Backend {
   async function verify(target: Target, plan: Plan): Promise<VerifyResult> {
     const differences = await savedDifferences(ctx, target, plan);
     return { ok: differences.length === 0, differences };
@@ -154,16 +178,14 @@ export function iptablesBackend(ctx: TablesContext, family: IptablesBackendOptio
   return {
     name: 'iptables',
     variant: ctx.variant,
-    renderText: (plan: Plan) => rulesetText(renderRuleset(plan)),
-    apply: (target, plan) => applyPlan(ctx, target, plan),
-    sync: (target, from, to) => runSync(syncHooks(ctx, target), from, to, ctx.clock),
-    readBack: (target: Target) => readOwned(ctx, target, defaultFamily),
-    verify,
-    flush: async (target: Target) => {
-      await replaceOwned(ctx, target, defaultFamily, undefined);
-      ctx.binding?.forget(target);
-    },
-    trace: (plan: Plan, packet: TracePacket): TraceResult => trace(plan, packet),
+    renderText: (plans) => familiesText(plans, (plan) => rulesetText(renderRuleset(plan))),
+    apply: (target, plans) => applyFamilies(plans, (plan) => applyPlan(ctx, target, plan)),
+    sync: (target, from, to) =>
+      syncFamilies(from, to, (f, t) => runSync(syncHooks(ctx, target), f, t, ctx.clock), (families) => flushFamilies(ctx, target, families)),
+    readBack: (target: Target) => readBoth(ctx, target),
+    verify: (target, plans) => verifyFamilies(plans, (plan) => verify(target, plan)),
+    flush: (target, families = ALL_FAMILIES) => flushFamilies(ctx, target, families),
+    trace: (plans, packet: TracePacket): TraceResult => traceFamilies(plans, packet, (plan) => trace(plan, packet)),
     traceTarget: (target, packet) => traceTablesTarget(ctx, target, packet),
   };
 }

@@ -7,10 +7,11 @@
  * verify, flush and trace are the iptables backend's, and so are the commit records (iptables-nft):
  * an apply here is recorded for the iptables backend's sync to trust.
  */
-import { countLines, planDigest, targetId } from '@kpb/backend';
+import { ALL_FAMILIES, countLines, planDigest, targetId } from '@kpb/backend';
 import type { ApplyResult, Backend, Target } from '@kpb/backend';
 import type { Plan } from '@kpb/compiler';
-import { iptablesBackend, tablesContext, type IptablesBackendOptions } from './backend.ts';
+import type { IPFamily } from '@kpb/model';
+import { applyFamilies, familiesText, iptablesBackend, tablesContext, type IptablesBackendOptions } from './backend.ts';
 import { iptablesTools, restoreSteps } from './tables.ts';
 import { KUBE_FIREWALL } from './names.ts';
 import { tokenize } from './saved.ts';
@@ -90,16 +91,17 @@ const isAppendedJump = (jump: readonly string[]): boolean => jump[jump.length - 
 /** The iptables backend (same options) whose apply goes kube-proxy's --noflush way. */
 export function createNoflushBackend(options: IptablesBackendOptions = {}): Backend {
   const ctx = tablesContext(options);
-  const inner = iptablesBackend(ctx, options.family);
+  const inner = iptablesBackend(ctx);
   const { variant, runTool, clock, timeoutMs } = ctx;
-  /** The chains the last apply declared and the jumps it ensured, per target: the next apply deletes those it drops. */
+  /** The chains the last apply declared and the jumps it ensured, per target and family: the next apply deletes those it drops. */
   const loaded = new Map<string, { chains: DeclaredChains; jumps: readonly (readonly string[])[] }>();
 
-  const apply = async (target: Target, plan: Plan): Promise<ApplyResult> => {
+  const loadedKey = (target: Target, family: IPFamily) => `${targetId(target)}/${family}`;
+  const applyOne = async (target: Target, plan: Plan): Promise<ApplyResult> => {
     const { restore } = iptablesTools(variant, plan.family);
     const iptables = `${plan.family === 'IPv6' ? 'ip6tables' : 'iptables'}-${variant}`;
     const t0 = clock();
-    const last = loaded.get(targetId(target));
+    const last = loaded.get(loadedKey(target, plan.family));
     const nf = toNoflush(inner.renderText(plan), last?.chains);
     const t1 = clock();
     const before = await ctx.binding?.generation(target);
@@ -129,9 +131,9 @@ export function createNoflushBackend(options: IptablesBackendOptions = {}): Back
       }
     }
     // The generation reads are kernel round trips too: they count with the tools' time.
-    await ctx.binding?.committed(target, plan, planDigest(plan), before, restoreSteps(nf.text) + inserted + removed);
+    await ctx.binding?.committed(target, [{ plan, digest: planDigest(plan) }], before, restoreSteps(nf.text) + inserted + removed);
     const t2 = clock();
-    loaded.set(targetId(target), { chains: nf.chains, jumps: nf.jumps });
+    loaded.set(loadedKey(target, plan.family), { chains: nf.chains, jumps: nf.jumps });
     return {
       timings: { render: t1 - t0, kernel: t2 - t1 },
       size: { unit: 'lines', count: countLines(nf.text) },
@@ -141,14 +143,14 @@ export function createNoflushBackend(options: IptablesBackendOptions = {}): Back
   return {
     name: 'iptables',
     variant: 'noflush',
-    renderText: (plan) => toNoflush(inner.renderText(plan)).text,
-    apply,
+    renderText: (plans) => familiesText(plans, (plan) => toNoflush(inner.renderText(plan)).text),
+    apply: (target, plans) => applyFamilies(plans, (plan) => applyOne(target, plan)),
     sync: (target, from, to) => inner.sync(target, from, to),
     readBack: (t) => inner.readBack(t),
     verify: (t, p) => inner.verify(t, p),
-    async flush(t) {
-      await inner.flush(t);
-      loaded.delete(targetId(t));
+    async flush(t, families = ALL_FAMILIES) {
+      await inner.flush(t, families);
+      for (const family of families) loaded.delete(loadedKey(t, family));
     },
     trace: (p, pk) => inner.trace(p, pk),
     traceTarget: (t, pk) => inner.traceTarget(t, pk),

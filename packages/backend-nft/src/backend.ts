@@ -4,11 +4,12 @@
  * commit is bound to the ruleset generation (binding.ts), so a sync whose record still holds
  * sends only the change, without reading the table back.
  */
-import { commitRecords, countLines, fileStateStore, planDigest, runSync, runTool as realRunTool, systemClock, updateDigest } from '@kpb/backend';
-import type { ApplyResult, Backend, BackendPorts, Clock, PlanDigest, RunTool, StateStore, SyncHooks, Target } from '@kpb/backend';
+import { ALL_FAMILIES, commitRecords, countLines, familyPlans, fileStateStore, planDigest, runSync, runTool as realRunTool, syncFamilies, systemClock, updateDigest } from '@kpb/backend';
+import type { ApplyResult, Backend, BackendPorts, Clock, Plans, RunTool, StateStore, SyncHooks, Target } from '@kpb/backend';
 import type { Plan } from '@kpb/compiler';
+import type { IPFamily } from '@kpb/model';
 import { commitBinding, nativeGeneration } from './binding.ts';
-import type { CommitBinding, GenerationCheck, ReadGeneration } from './binding.ts';
+import type { CommitBinding, CommittedPlan, GenerationCheck, ReadGeneration } from './binding.ts';
 import { canonicalizeListing } from './canonical.ts';
 import { renderOps } from './diff.ts';
 import { nftFamily } from './build.ts';
@@ -60,23 +61,34 @@ interface NftContext {
 
 const runNft = (ctx: NftContext, target: Target, script: string) => ctx.runTool(target, 'nft', ['-f', '-'], { timeoutMs: ctx.timeoutMs, input: script });
 
-/** Run `script` as kpb's commit that started at generation `before`, and record `plan` if nobody else wrote meanwhile. */
-async function commit(ctx: NftContext, target: Target, script: string, plan: Plan, digest: () => PlanDigest, before: number | undefined) {
+/** Run `script` as kpb's commit that started at generation `before`, and record its plans if nobody else wrote meanwhile. */
+async function commit(ctx: NftContext, target: Target, script: string, plans: () => readonly CommittedPlan[], before: number | undefined) {
   const t0 = ctx.clock();
   await runNft(ctx, target, script);
   const t1 = ctx.clock();
-  await ctx.binding.committed(target, plan, digest(), before, NFT_SCRIPT_STEPS);
+  await ctx.binding.committed(target, plans(), before, NFT_SCRIPT_STEPS);
   return { kernel: t1 - t0, other: ctx.clock() - t1 };
 }
 
-async function applyRuleset(ctx: NftContext, target: Target, plan: Plan): Promise<ApplyResult> {
-  const t0 = ctx.clock();
-  const script = renderScript(ctx.build(plan));
+/** Every family's table replaced by ONE `nft -f` script: one transaction, atomic across families. */
+async function applyRuleset(ctx: NftContext, target: Target, plans: Plans): Promise<ApplyResult> {
+  const list = familyPlans(plans);
+  const parts = list.map((plan) => {
+    const t0 = ctx.clock();
+    const script = renderScript(ctx.build(plan));
+    return { family: plan.family, script, render: ctx.clock() - t0, count: countLines(script) };
+  });
+  const script = parts.map((p) => p.script).join('');
   const t1 = ctx.clock();
   const before = await ctx.binding.generation(target);
   const t2 = ctx.clock();
-  const c = await commit(ctx, target, script, plan, () => planDigest(plan), before);
-  return { timings: { render: t1 - t0, kernel: c.kernel, other: t2 - t1 + c.other }, size: { unit: 'lines', count: countLines(script) } };
+  const c = await commit(ctx, target, script, () => list.map((plan) => ({ plan, digest: planDigest(plan) })), before);
+  const render = parts.reduce((ms, p) => ms + p.render, 0);
+  return {
+    timings: { render, kernel: c.kernel, other: t2 - t1 + c.other },
+    size: { unit: 'lines', count: countLines(script) },
+    ...(parts.length > 1 ? { families: parts.map(({ family, render, count }) => ({ family, render, count })) } : {}),
+  };
 }
 
 /**
@@ -103,10 +115,17 @@ function syncHooks(ctx: NftContext, target: Target): SyncHooks<string> {
     },
     async send(script, to, changes) {
       const { generation, from } = checked!;
-      const sent = script ? await commit(ctx, target, script, to, () => updateDigest(planDigest(from), to, changes), generation.at) : { kernel: 0, other: 0 };
+      const sent = script ? await commit(ctx, target, script, () => [{ plan: to, digest: updateDigest(planDigest(from), to, changes) }], generation.at) : { kernel: 0, other: 0 };
       return { timings: { render: 0, kernel: sent.kernel, other: sent.other }, size: { unit: 'lines', count: countLines(script) } };
     },
   };
+}
+
+/** Delete kpb's table of each family in one script; add + delete never fails when a table is absent, other tables are untouched. */
+async function flushTables(ctx: NftContext, target: Target, families: readonly IPFamily[]): Promise<void> {
+  const script = families.map((f) => `add table ${f === 'IPv6' ? 'ip6' : 'ip'} ${TABLE}\ndelete table ${f === 'IPv6' ? 'ip6' : 'ip'} ${TABLE}\n`).join('');
+  await runNft(ctx, target, script);
+  ctx.binding.forget(target);
 }
 
 export function createNftBackend(options: NftBackendOptions = {}): NftBackend {
@@ -129,8 +148,9 @@ export function createNftBackend(options: NftBackendOptions = {}): NftBackend {
     build,
     renderCanonical: (plan) => renderCanonical(build(plan)),
     ...rulesetMethods(build, async (target, rs) => listingDifferences(await listTable(ctx.runTool, target, rs.family, ctx.timeoutMs), rs), { layout }),
-    apply: (target, plan) => applyRuleset(ctx, target, plan),
-    sync: (target, from, to) => runSync(syncHooks(ctx, target), from, to, ctx.clock),
+    apply: (target, plans) => applyRuleset(ctx, target, plans),
+    sync: (target, from, to) =>
+      syncFamilies(from, to, (f, t) => runSync(syncHooks(ctx, target), f, t, ctx.clock), (families) => flushTables(ctx, target, families)),
     traceTarget: (target, packet) => traceNftTarget(ctx.runTool, target, packet, ctx.timeoutMs),
 
     async readBack(target: Target): Promise<string> {
@@ -138,11 +158,6 @@ export function createNftBackend(options: NftBackendOptions = {}): NftBackend {
       return parts.join('');
     },
 
-    async flush(target: Target): Promise<void> {
-      // add + delete: never fails when the table does not exist; other tables are untouched.
-      const script = (['ip', 'ip6'] as const).map((f) => `add table ${f} ${TABLE}\ndelete table ${f} ${TABLE}\n`).join('');
-      await runNft(ctx, target, script);
-      ctx.binding.forget(target);
-    },
+    flush: (target, families = ALL_FAMILIES) => flushTables(ctx, target, families),
   };
 }

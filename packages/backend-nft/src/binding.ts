@@ -32,6 +32,12 @@ export interface GenerationCheck {
   readonly why?: string;
 }
 
+/** A plan one commit loaded, and the digest to record for it. */
+export interface CommittedPlan {
+  readonly plan: Plan;
+  readonly digest: PlanDigest;
+}
+
 export interface CommitBinding {
   /** The generation now; undefined when it cannot be read (no addon): then nothing is trusted or recorded. */
   generation(target: Target): Promise<number | undefined>;
@@ -40,11 +46,11 @@ export interface CommitBinding {
   /** Read the generation and whether the records vouch for the kernel holding `from` there. */
   check(target: Target, from: Plan): Promise<GenerationCheck>;
   /**
-   * After kpb's commit of `plan` (digest `digest`), which started at generation `before` and
-   * moves the generation by `steps` itself: record it, or forget the target when the
-   * generation moved by anything else.
+   * After kpb's commit of `plans` (one per family it held, each with its digest), which started
+   * at generation `before` and moves the generation by `steps` itself: record each, or forget
+   * the target when the generation moved by anything else.
    */
-  committed(target: Target, plan: Plan, digest: PlanDigest, before: number | undefined, steps: number): Promise<void>;
+  committed(target: Target, plans: readonly CommittedPlan[], before: number | undefined, steps: number): Promise<void>;
   /** Forget every family of the target (after a flush). */
   forget(target: Target): void;
 }
@@ -69,17 +75,19 @@ export function commitBinding(records: CommitRecords, variant: string, readGener
       const why = distrust(records.recall(target, familyOf(from)), variant, at, from);
       return why === undefined ? { at, trusted: true } : { at, trusted: false, why };
     },
-    async committed(target, plan, digest, before, steps) {
+    async committed(target, plans, before, steps) {
       const after = await generation(target);
       if (before === undefined || after === undefined) return;
       if (after - before === steps) {
-        notOurs.delete(key(target, plan));
-        records.record(target, { variant, family: familyOf(plan), generation: after, digest, plan }, before);
+        for (const { plan, digest } of plans) {
+          notOurs.delete(key(target, plan));
+          records.record(target, { variant, family: familyOf(plan), generation: after, digest, plan }, before);
+        }
         return;
       }
       records.forget(target);
       const made = `${steps} step${steps === 1 ? '' : 's'}`;
-      notOurs.set(key(target, plan), `ruleset generation moved by ${after - before} during kpb's commit, which makes ${made} (another writer)`);
+      for (const { plan } of plans) notOurs.set(key(target, plan), `ruleset generation moved by ${after - before} during kpb's commit, which makes ${made} (another writer)`);
     },
     forget(target) {
       records.forget(target);

@@ -4,6 +4,7 @@
  * the backend methods that only need the ruleset. Shared by @kpb/backend-nft and @kpb/backend-nftnl.
  */
 import type { Backend, Difference, DriftCheck, RunTool, Target } from '@kpb/backend';
+import { familyPlans, traceFamilies, verifyFamilies } from '@kpb/backend';
 import type { Plan, PlanDiff } from '@kpb/compiler';
 import { buildRuleset, streamRuleset } from './build.ts';
 import type { BuildOptions } from './build.ts';
@@ -96,11 +97,12 @@ type TableDifferences = (target: Target, rs: NftRuleset) => Promise<readonly Dif
 export function rulesetMethods(build: (plan: Plan) => NftRuleset, differences: TableDifferences, options: BuildOptions): Pick<Backend, 'renderText' | 'verify' | 'trace'> {
   return {
     // Written one service port at a time: a script needs no whole NftRuleset.
-    renderText: (plan) => renderStreamScript(streamRuleset(plan, options)),
-    async verify(target, plan) {
-      const found = await differences(target, build(plan));
-      return { ok: found.length === 0, differences: found };
-    },
-    trace: (plan, packet) => traceRuleset(build(plan), { nodeIPs: plan.nodeIPs }, packet),
+    renderText: (plans) => familyPlans(plans).map((plan) => renderStreamScript(streamRuleset(plan, options))).join(''),
+    verify: (target, plans) =>
+      verifyFamilies(plans, async (plan) => {
+        const found = await differences(target, build(plan));
+        return { ok: found.length === 0, differences: found };
+      }),
+    trace: (plans, packet) => traceFamilies(plans, packet, (plan) => traceRuleset(build(plan), { nodeIPs: plan.nodeIPs }, packet)),
   };
 }

@@ -6,9 +6,11 @@
  * after each commit that generation + 1 and a digest of the plan are recorded (@kpb/backend's
  * generation.ts), so that `sync` can trust the kernel without reading it back (drift.ts).
  */
-import { commitRecords, fileStateStore, planDigest, runSync, runTool as realRunTool, systemClock, updateDigest } from '@kpb/backend';
-import type { ApplyResult, Backend, Clock, RunTool, StateStore, SyncHooks, Target } from '@kpb/backend';
+import { ALL_FAMILIES, commitRecords, familyPlans, fileStateStore, planDigest, runSync, runTool as realRunTool, syncFamilies, systemClock, updateDigest } from '@kpb/backend';
+import type { ApplyResult, Backend, Clock, Plans, RunTool, StateStore, SyncHooks, Target } from '@kpb/backend';
 import type { Plan, PlanDiff } from '@kpb/compiler';
+import type { IPFamily } from '@kpb/model';
+import { BatchBuilder } from '@kpb/native';
 import { diffChangedServicePorts, nftFamily, printCanon, renderCanonical, rulesetBuilder, rulesetMethods, TABLE } from '@kpb/backend-nft';
 import type { NftFamily, NftLayout, NftOp, NftRuleset } from '@kpb/backend-nft';
 import { NftnlEncoder } from './encode.ts';
@@ -79,20 +81,30 @@ async function sendFull(ctx: NftnlContext, target: Target, buf: Buffer, labels: 
   }
 }
 
-async function applyFull(ctx: NftnlContext, target: Target, plan: Plan): Promise<ApplyResult> {
+/** Every family's table replaced in ONE batch: one transaction, atomic across families. */
+async function applyFull(ctx: NftnlContext, target: Target, plans: Plans): Promise<ApplyResult> {
   const { clock } = ctx;
+  const list = familyPlans(plans);
   const t1 = clock();
   // Built one service port at a time: no whole NftRuleset is kept for the batch (only to label a refused one).
-  const buf = ctx.encoders.full(plan, ctx.layout);
+  const streams = list.map((plan) => {
+    const t0 = clock();
+    const buf = ctx.encoders.full(plan, ctx.layout);
+    return { family: plan.family, buf, render: clock() - t0, count: buf.readUInt32LE(8) };
+  });
+  const buf = streams.length === 1 ? streams[0]!.buf : BatchBuilder.join(streams.map((s) => s.buf));
   const t2 = clock();
-  const { sent: r, startedAt } = await sendFull(ctx, target, buf, () => ctx.encoders.labelled(ctx.build(plan)).labels);
+  const { sent: r, startedAt } = await sendFull(ctx, target, buf, () => list.flatMap((plan) => ctx.encoders.labelled(ctx.build(plan)).labels));
   const t3 = clock();
   // The kernel committed our batch at `startedAt` and nothing else: the generation is one more.
-  ctx.records.record(target, { variant: ctx.layout, family: nftFamily(plan), generation: nextGeneration(startedAt), digest: planDigest(plan), plan }, startedAt);
+  for (const plan of list) {
+    ctx.records.record(target, { variant: ctx.layout, family: nftFamily(plan), generation: nextGeneration(startedAt), digest: planDigest(plan), plan }, startedAt);
+  }
   const t4 = clock();
   return {
     timings: { render: t2 - t1 + r.buildMs, kernel: r.sendMs, other: t3 - t2 - r.sendMs - r.buildMs + (t4 - t3) },
     size: { unit: 'messages', count: r.messages },
+    ...(streams.length > 1 ? { families: streams.map(({ family, render, count }) => ({ family, render, count })) } : {}),
   };
 }
 
@@ -150,15 +162,15 @@ async function sendUpdate(ctx: NftnlContext, target: Target, checked: Generation
   return { timings: { render: sent.render, kernel: sent.kernel, other: ctx.clock() - t1 }, size: { unit: 'messages', count: sent.messages } };
 }
 
-async function flushTables(ctx: NftnlContext, target: Target): Promise<void> {
+async function flushTables(ctx: NftnlContext, target: Target, families: readonly IPFamily[]): Promise<void> {
   // add + delete per family in one batch: never fails when a table is absent; other tables untouched.
-  const enc = new NftnlEncoder('ip', TABLE);
-  const enc6 = new NftnlEncoder('ip6', TABLE, { builder: enc.b });
-  enc.addTable(undefined);
-  enc.deleteTable();
-  enc6.addTable(undefined);
-  enc6.deleteTable();
-  await sendBatch(ctx.netlink, target, enc.finish(), () => [...enc.labels, ...enc6.labels]);
+  const b = new BatchBuilder();
+  const encs = families.map((f) => new NftnlEncoder(f === 'IPv6' ? 'ip6' : 'ip', TABLE, { builder: b }));
+  for (const enc of encs) {
+    enc.addTable(undefined);
+    enc.deleteTable();
+  }
+  await sendBatch(ctx.netlink, target, b.finish(), () => encs.flatMap((enc) => enc.labels));
   ctx.records.forget(target);
 }
 
@@ -187,8 +199,9 @@ export function createNftnlBackend(options: NftnlBackendOptions = {}): NftnlBack
       const r = ctx.records.recall(target, family);
       return r && { generation: r.generation, digest: r.digest };
     },
-    apply: (target, plan) => applyFull(ctx, target, plan),
-    sync: (target, from, to) => runSync(syncHooks(ctx, target), from, to, ctx.clock),
+    apply: (target, plans) => applyFull(ctx, target, plans),
+    sync: (target, from, to) =>
+      syncFamilies(from, to, (f, t) => runSync(syncHooks(ctx, target), f, t, ctx.clock), (families) => flushTables(ctx, target, families)),
     traceTarget: (target, packet) => traceNftnlTarget(ctx.netlink, ports.runTool ?? realRunTool, target, packet),
 
     async readBack(target: Target): Promise<string> {
@@ -196,6 +209,6 @@ export function createNftnlBackend(options: NftnlBackendOptions = {}): NftnlBack
       return parts.join('');
     },
 
-    flush: (target) => flushTables(ctx, target),
+    flush: (target, families = ALL_FAMILIES) => flushTables(ctx, target, families),
   };
 }

@@ -12,3 +12,5 @@ export { planDigest, updateDigest, parseDigest } from './digest.ts';
 export type { PlanDigest } from './digest.ts';
 export { commitRecords, distrust } from './generation.ts';
 export type { CommitRecords, RecordFamily } from './generation.ts';
+export { ALL_FAMILIES, familyPlans, joinApplied, planOf, syncFamilies, traceFamilies, verifyFamilies } from './families.ts';
+export type { Plans } from './families.ts';

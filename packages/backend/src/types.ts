@@ -1,7 +1,8 @@
 /**
  * The one small interface every kpb backend implements.
  */
-import type { Plan } from '@kpb/compiler';
+import type { IPFamily } from '@kpb/model';
+import type { Plans } from './families.ts';
 
 /** Where rules go: a named network namespace, or (only when explicitly asked) the host. */
 export type Target =
@@ -22,6 +23,20 @@ export interface ApplyResult {
   readonly timings: StageTimings;
   /** Size of what was sent: lines of text or netlink messages. */
   readonly size: { readonly unit: 'lines' | 'messages'; readonly count: number };
+  /** Each family's part, when more than one family was sent (dual-stack). */
+  readonly families?: readonly FamilyPart[];
+}
+
+/** A family's share of a multi-family apply or sync (when more than one family was sent). */
+export interface FamilyPart {
+  readonly family: IPFamily;
+  /** Building this family's text or batch from its plan, ms. */
+  readonly render: number;
+  /** Lines or messages of this family. */
+  readonly count: number;
+  /** Sync only: how this family was synced, and why a full apply when it was. */
+  readonly mode?: 'incremental' | 'full';
+  readonly reason?: string;
 }
 
 export interface SyncResult extends ApplyResult {
@@ -41,6 +56,8 @@ export interface Difference {
   readonly object: string;
   /** Details: the wanted and found text where helpful. */
   readonly detail?: string;
+  /** The IP family of the object, when more than one family was compared (dual-stack). */
+  readonly family?: IPFamily;
 }
 
 export interface VerifyResult {
@@ -89,23 +106,31 @@ export interface Backend {
   readonly name: string;
   /** Variant or layout in use, for reports ('nft', 'legacy', 'flat', 'kube-proxy'). */
   readonly variant: string;
-  /** The text that `kpb compile` prints: iptables-restore input, an nft script, ... */
-  renderText(plan: Plan): string;
-  /** Load the plan, replacing whatever kpb owned before, in one atomic transaction. */
-  apply(target: Target, plan: Plan): Promise<ApplyResult>;
+  /**
+   * The text that `kpb compile` prints: iptables-restore input, an nft script, ... With plans of
+   * both families: both, IPv4 first (iptables: the ip6tables-restore input after a comment line).
+   */
+  renderText(plans: Plans): string;
+  /**
+   * Load the plans, replacing whatever kpb owned before in their families (other families are
+   * left as they are). nft, nftnl: one atomic transaction for all families; iptables: one
+   * atomic restore per family, IPv4 first.
+   */
+  apply(target: Target, plans: Plans): Promise<ApplyResult>;
   /**
    * Bring the kernel from `from` to `to`, sending only what changed. If the kernel does not hold
-   * `from` (drift), or nothing is known, falls back to a full apply of `to` and says why.
+   * `from` (drift), or nothing is known, falls back to a full apply of `to` and says why. Each
+   * family is synced on its own (its own transaction); families only `from` has are removed.
    */
-  sync(target: Target, from: Plan | undefined, to: Plan): Promise<SyncResult>;
+  sync(target: Target, from: Plans | undefined, to: Plans): Promise<SyncResult>;
   /** What kpb owns in the kernel now, as canonical text (for diffs and equality tests). */
   readBack(target: Target): Promise<string>;
-  /** Compare the kernel with the plan. */
-  verify(target: Target, plan: Plan): Promise<VerifyResult>;
-  /** Remove everything kpb owns (and nothing else). */
-  flush(target: Target): Promise<void>;
-  /** Walk a packet through the rendered rules in memory. */
-  trace(plan: Plan, packet: TracePacket): TraceResult;
+  /** Compare the kernel with the plans (each family's objects with its plan). */
+  verify(target: Target, plans: Plans): Promise<VerifyResult>;
+  /** Remove everything kpb owns in `families` (default: both), and nothing else. */
+  flush(target: Target, families?: readonly IPFamily[]): Promise<void>;
+  /** Walk a packet through the rendered rules of its family's plan, in memory. */
+  trace(plans: Plans, packet: TracePacket): TraceResult;
   /**
    * Walk a packet through the rules `target` holds now, read back (nothing is changed), with the
    * target's own local addresses, by the same tracer as `trace`. Throws, saying so, when the

@@ -6,8 +6,8 @@ import { existsSync } from 'node:fs';
 import { Option } from 'commander';
 import type { Command } from 'commander';
 import type { Target } from '@kpb/backend';
-import { nodeSettings, type NodeSettings } from '@kpb/compiler';
-import { isDNS1123Subdomain, parseCIDR, type Cluster } from '@kpb/model';
+import { clusterFamilies, compileFamilies, nodeSettings, type NodeSettings, type Plan } from '@kpb/compiler';
+import { isDNS1123Subdomain, parseCIDR, type Cluster, type IPFamily } from '@kpb/model';
 import { familyOfValid } from '@kpb/model/net';
 import { kubeProxyMode } from '@kpb/registry';
 import { BACKEND_NAMES, IPTABLES_VARIANTS, LAYOUTS } from './backends.ts';
@@ -19,6 +19,7 @@ export interface CommonOptions {
   host?: boolean;
   node?: string;
   clusterCidr?: string;
+  family?: string;
   masqueradeAll?: boolean;
   masqueradeBit: string;
   nodeportAddresses?: string;
@@ -36,7 +37,10 @@ export function withCommonOptions(cmd: Command): Command {
     .option('--netns <name>', 'network namespace to work in (must exist: ip netns add NAME)')
     .option('--host', "work on the host's own firewall (the root network namespace); never the default")
     .option('--node <name>', "this node's name: endpoints on it are local (default: the first Node in the input)")
-    .option('--cluster-cidr <cidr>', 'pod CIDR: ClusterIP traffic from outside it is masqueraded')
+    .addOption(
+      new Option('--family <family>', 'IP families to work on: ipv4, ipv6, or dual (both; nft and nftnl load them in one transaction); default: what the input holds').choices(FAMILY_CHOICES),
+    )
+    .option('--cluster-cidr <list>', 'pod CIDRs, at most one per family, comma-separated (kube-proxy --cluster-cidr): ClusterIP traffic from outside them is masqueraded')
     .option('--masquerade-all', 'masquerade all ClusterIP traffic (kube-proxy --masquerade-all)')
     .option('--masquerade-bit <n>', 'bit of the packet mark that requests masquerading (0-31)', '14')
     .option(
@@ -82,8 +86,18 @@ export function resolveTarget(opts: CommonOptions, verb: string): Target {
   return { kind: 'netns', name: opts.netns };
 }
 
+const FAMILY_CHOICES = ['ipv4', 'ipv6', 'dual'];
+
+/** What the flags say about the node: its settings (one set for every family) and the cluster CIDR of each family. */
+export interface ResolvedSettings {
+  /** The settings, without a cluster CIDR: each family's plan gets its own (`clusterCIDRs`). */
+  readonly settings: NodeSettings;
+  readonly clusterCIDRs: readonly string[];
+  readonly note?: string;
+}
+
 /** Node settings from the flags; the node defaults to the input's first Node. */
-export function resolveSettings(opts: CommonOptions, cluster?: Cluster): { settings: NodeSettings; note?: string } {
+export function resolveSettings(opts: CommonOptions, cluster?: Cluster): ResolvedSettings {
   let nodeName = opts.node;
   let note: string | undefined;
   if (nodeName === undefined) {
@@ -99,12 +113,7 @@ export function resolveSettings(opts: CommonOptions, cluster?: Cluster): { setti
   if (!isDNS1123Subdomain(nodeName)) {
     throw new UsageError(`--node ${JSON.stringify(nodeName)} is not a valid node name (a DNS-1123 subdomain)`);
   }
-  let clusterCIDR: string | undefined;
-  if (opts.clusterCidr !== undefined) {
-    const cidr = parseCIDR(opts.clusterCidr);
-    if (!cidr.ok) throw new UsageError(`--cluster-cidr ${JSON.stringify(opts.clusterCidr)} ${cidr.reason}`);
-    clusterCIDR = cidr.text;
-  }
+  const clusterCIDRs = opts.clusterCidr === undefined ? [] : onePerFamily('--cluster-cidr', opts.clusterCidr);
   const bit = Number(opts.masqueradeBit);
   if (!/^\d+$/.test(opts.masqueradeBit) || bit > 31) {
     throw new UsageError(`--masquerade-bit ${JSON.stringify(opts.masqueradeBit)} is not a whole number from 0 to 31`);
@@ -116,9 +125,25 @@ export function resolveSettings(opts: CommonOptions, cluster?: Cluster): { setti
     nodePortAddresses: nodePortAddresses(opts),
     serviceCIDRs: serviceCIDRs(opts.serviceCidr),
     localhostNodePorts: opts.localhostNodeports,
-    ...(clusterCIDR !== undefined ? { clusterCIDR } : {}),
   });
-  return note !== undefined ? { settings, note } : { settings };
+  return note !== undefined ? { settings, clusterCIDRs, note } : { settings, clusterCIDRs };
+}
+
+/** The families a command works on: --family, or what the input holds (`clusterFamilies`); without an input, both. */
+export function resolveFamilies(opts: Pick<CommonOptions, 'family'>, cluster?: Cluster): IPFamily[] {
+  if (opts.family === undefined) return cluster ? clusterFamilies(cluster) : ['IPv4', 'IPv6'];
+  return opts.family === 'dual' ? ['IPv4', 'IPv6'] : [opts.family === 'ipv6' ? 'IPv6' : 'IPv4'];
+}
+
+/** The cluster compiled for every family the command works on (`families`: those of another input, for sync). */
+export function resolvePlans(opts: CommonOptions, cluster: Cluster, resolved: ResolvedSettings, families = resolveFamilies(opts, cluster)): Plan[] {
+  return compileFamilies(cluster, resolved.settings, families, resolved.clusterCIDRs);
+}
+
+/** How the plans are summed up in stage notes: `N service ports, M endpoints`, per family when there are two. */
+export function describePlans(plans: readonly Plan[]): string {
+  const one = (p: Plan) => `${p.servicePorts.length} service ports, ${p.endpointCount} endpoints`;
+  return plans.length === 1 ? one(plans[0]!) : plans.map((p) => `${p.family}: ${one(p)}`).join('; ');
 }
 
 /** A comma-separated list of CIDRs from `flag`, each checked and made canonical. */
@@ -142,11 +167,15 @@ function nodePortAddresses(opts: CommonOptions): NodeSettings['nodePortAddresses
 }
 
 function serviceCIDRs(text: string | undefined): string[] {
-  if (text === undefined) return [];
-  const cidrs = cidrList('--service-cidr', text);
+  return text === undefined ? [] : onePerFamily('--service-cidr', text);
+}
+
+/** A comma-separated list of CIDRs from `flag`, at most one per family. */
+function onePerFamily(flag: string, text: string): string[] {
+  const cidrs = cidrList(flag, text);
   for (const family of ['IPv4', 'IPv6'] as const) {
     if (cidrs.filter((c) => familyOfValid(c) === family).length > 1) {
-      throw new UsageError(`--service-cidr ${JSON.stringify(text)} holds more than one ${family} CIDR (at most one per family)`);
+      throw new UsageError(`${flag} ${JSON.stringify(text)} holds more than one ${family} CIDR (at most one per family)`);
     }
   }
   return cidrs;

@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { canUseKernel } from '@kpb/testing';
 import { databaseServiceYaml, smallClusterYaml } from '@kpb/examples';
 import { kpb } from './run.ts';
+import { selectableCases } from '../src/backends.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'kpb-cli-kernel-'));
 const made: string[] = [];
@@ -105,5 +106,34 @@ describe.skipIf(!canUseKernel())('kpb on a real kernel', () => {
     expect(inNs(ns, ['nft', 'list', 'ruleset']).out).not.toMatch(/kube-proxy|KUBE-/);
     const v2 = kpb(['verify', '--input', file, ...common]);
     expect(v2.code).toBe(1);
+  }, 240_000);
+
+  /** kpb's objects in either family, as each tool lists them (`KUBE-` chains, `kube-proxy` tables). */
+  const kpbObjects = (ns: string): string[] =>
+    ['iptables-nft-save', 'ip6tables-nft-save', 'iptables-legacy-save', 'ip6tables-legacy-save']
+      .filter((tool) => inNs(ns, [tool]).out.includes('KUBE-'))
+      .concat(/kube-proxy|KUBE-/.test(inNs(ns, ['nft', 'list', 'ruleset']).out) ? ['nft list ruleset'] : []);
+
+  it.each(selectableCases().map((c) => [c.id, c] as const))('%s: --family dual applies both families in one command, verifies, flushes both', (_id, c) => {
+    const ns = netns();
+    const file = join(dir, 'dual.json');
+    if (!existsSync(file)) expect(kpb(['generate', '--services', '1000', '--endpoints', '3', '--family', 'dual', '--output', file]).code).toBe(0);
+    const flags = ['--backend', c.flags.backend, ...(c.flags.layout ? ['--layout', c.flags.layout] : []), ...(c.flags.iptables ? ['--iptables', c.flags.iptables] : [])];
+    const common = [...flags, '--netns', ns, '--node', 'node-0', '--cluster-cidr', '10.128.0.0/9,fd00:10:128::/64'];
+    const a = kpb(['apply', '--input', file, ...common]);
+    expect(a.code, a.stderr).toBe(0);
+    expect(a.stdout).toContain('IPv4 + IPv6');
+    const listed = c.backend === 'iptables' ? inNs(ns, [`ip6tables-${c.variant === 'legacy' ? 'legacy' : 'nft'}-save`, '-t', 'nat']).out : inNs(ns, ['nft', 'list', 'table', 'ip6', 'kube-proxy']).out;
+    expect(listed).toMatch(c.backend === 'iptables' ? /KUBE-SVC-/ : /fd00:10:96::/);
+    const v = kpb(['verify', '--input', file, ...common]);
+    expect(v.code, v.stdout + v.stderr).toBe(0);
+    expect(v.stdout).toContain('IPv4 + IPv6');
+    // Without --family the input's families are used (this input holds both).
+    const f = kpb(['flush', ...common]);
+    expect(f.code, f.stderr).toBe(0);
+    expect(kpbObjects(ns)).toEqual([]);
+    const v2 = kpb(['verify', '--input', file, ...common, '--family', 'ipv6']);
+    expect(v2.code).toBe(1);
+    expect(v2.stdout).not.toContain('IPv4');
   }, 240_000);
 });

@@ -320,3 +320,32 @@ function servicePortFlags(
   flags.firewallAllowsNode = firewallAllowsNode;
   return flags as ServicePortFlags;
 }
+
+/**
+ * The IP families a cluster's input holds: those of its services' cluster IPs (dual when some
+ * service has both, as kube-proxy programs both on a dual-stack node); without any, those of
+ * its EndpointSlices; IPv4 when neither says.
+ */
+export function clusterFamilies(cluster: Cluster): IPFamily[] {
+  const seen = new Set<IPFamily>();
+  for (const s of cluster.services) for (const ip of s.clusterIPs) seen.add(familyOf(ip));
+  if (seen.size === 0) for (const slice of cluster.endpointSlices) if (slice.addressType !== 'FQDN') seen.add(slice.addressType);
+  const families = (['IPv4', 'IPv6'] as const).filter((f) => seen.has(f));
+  return families.length > 0 ? families : ['IPv4'];
+}
+
+/**
+ * One plan per family (kube-proxy runs one proxier per family), IPv4 first. Each family's plan
+ * gets that family's cluster CIDR from `clusterCIDRs` (at most one per family; none: no
+ * local-traffic detection for it); `settings.clusterCIDR` is not used.
+ */
+export function compileFamilies(cluster: Cluster, settings: NodeSettings, families: readonly IPFamily[], clusterCIDRs: readonly string[]): Plan[] {
+  const { clusterCIDR: _unused, ...common } = settings;
+  return (['IPv4', 'IPv6'] as const)
+    .filter((f) => families.includes(f))
+    .map((family) => {
+      const cidrs = clusterCIDRs.filter((c) => familyOf(c) === family);
+      if (cidrs.length > 1) throw new RangeError(`more than one ${family} cluster CIDR: ${cidrs.join(', ')}`);
+      return compile(cluster, cidrs[0] === undefined ? common : { ...common, clusterCIDR: cidrs[0] }, family);
+    });
+}

@@ -7,12 +7,17 @@
  * - pod IPs from 10.128.0.0/9 ({@link GENERATED_CLUSTER_CIDR}, about 8M addresses);
  * - external and load-balancer IPs from 203.0.113.0/24, then 198.51.100.0/24, then 100.64.0.0/10;
  * - node InternalIPs from 192.168.0.10 upwards;
+ * - IPv6 and dual-stack clusters: the same cluster with IPv6 twins of these (generate-family.ts);
  * - NodePorts unique in 30000–32767; when they run out, would-be NodePort and LoadBalancer
  *   services become ClusterIP.
  */
 import type { Cluster, Endpoint, EndpointPort, EndpointSlice, Node, Protocol, Service, ServicePort } from './types.ts';
 import { ipv4FromInt, ipv4ToInt } from './net.ts';
 import { sortByNamespaceName } from './validate.ts';
+import { inFamilies, type GeneratedFamilies } from './generate-family.ts';
+import { mulberry32 } from './rand.ts';
+
+export { mulberry32 } from './rand.ts';
 
 /** Pod network of generated clusters. */
 export const GENERATED_CLUSTER_CIDR = '10.128.0.0/9';
@@ -78,18 +83,8 @@ export interface GenerateOptions {
   /** Number of namespaces (default: one per 50 services, at least 1). */
   readonly namespaces?: number;
   readonly mix?: Partial<Mix>;
-}
-
-/** mulberry32: a small, fast 32-bit seeded PRNG. Returns floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  /** IPv4 (default), IPv6, or dual-stack (generate-family.ts); the IPv4 cluster of a seed is the same whatever else is asked. */
+  readonly families?: GeneratedFamilies;
 }
 
 const MAX_SLICE_ENDPOINTS = 100;
@@ -154,7 +149,7 @@ export function generateCluster(options: GenerateOptions): Cluster {
   sortByNamespaceName(services);
   sortByNamespaceName(slices);
   nodes.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return { services, endpointSlices: slices, nodes };
+  return inFamilies({ services, endpointSlices: slices, nodes }, options.families ?? 'IPv4', seed);
 }
 
 /** A generated port: the service port, the resolved target number (what the slice carries), and targetPort as written. */

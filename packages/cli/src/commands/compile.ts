@@ -1,9 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { compile } from '@kpb/compiler';
 import { loadBackend } from '../backends.ts';
 import { loadCluster } from '../input.ts';
-import { resolveSettings, withCommonOptions, type CommonOptions } from '../options.ts';
+import { resolvePlans, resolveSettings, withCommonOptions, type CommonOptions } from '../options.ts';
 
 export function compileCommand(): Command {
   return withCommonOptions(
@@ -13,10 +12,10 @@ export function compileCommand(): Command {
       .option('-o, --output <file>', 'file to write (default: standard output)'),
   ).action(async (opts: CommonOptions & { input?: string; output?: string }) => {
     const cluster = loadCluster(opts.input);
-    const { settings, note } = resolveSettings(opts, cluster);
-    if (note) process.stderr.write(`kpb: ${note}\n`);
+    const resolved = resolveSettings(opts, cluster);
+    if (resolved.note) process.stderr.write(`kpb: ${resolved.note}\n`);
     const backend = loadBackend(opts);
-    const text = backend.renderText(compile(cluster, settings));
+    const text = backend.renderText(resolvePlans(opts, cluster, resolved));
     if (opts.output) writeFileSync(opts.output, text);
     else process.stdout.write(text);
   });

@@ -1,11 +1,10 @@
 import { Command } from 'commander';
 import { describeTarget, withTargetLock } from '@kpb/backend';
-import { compile } from '@kpb/compiler';
 import { loadBackend } from '../backends.ts';
 import { UsageError } from '../errors.ts';
 import { loadCluster } from '../input.ts';
-import { lockWait, resolveSettings, resolveTarget, withCommonOptions, type CommonOptions } from '../options.ts';
-import { StageClock, formatStages } from '../timing.ts';
+import { lockWait, resolveFamilies, resolvePlans, resolveSettings, resolveTarget, withCommonOptions, type CommonOptions } from '../options.ts';
+import { StageClock, familiesNote, familiesOf, formatStages } from '../timing.ts';
 
 export function syncCommand(): Command {
   return withCommonOptions(
@@ -21,18 +20,19 @@ export function syncCommand(): Command {
     if (opts.to === undefined) throw new UsageError('--to FILE is required');
     const clock = new StageClock();
     const [from, to] = await clock.time('parse', () => [opts.from === undefined ? undefined : loadCluster(opts.from, '--from'), loadCluster(opts.to, '--to')] as const);
-    const { settings, note } = resolveSettings(opts, to);
-    if (note) process.stderr.write(`kpb: ${note}\n`);
-    const [fromPlan, toPlan] = await clock.time('compile', () => [from && compile(from, settings), compile(to, settings)] as const);
+    const resolved = resolveSettings(opts, to);
+    if (resolved.note) process.stderr.write(`kpb: ${resolved.note}\n`);
+    // Without --family, each side holds its own families: a family only --from has is removed.
+    const [fromPlans, toPlans] = await clock.time('compile', () => [from && resolvePlans(opts, from, resolved, resolveFamilies(opts, from)), resolvePlans(opts, to, resolved)] as const);
     const backend = loadBackend(opts);
-    const result = await withTargetLock(target, () => backend.sync(target, fromPlan, toPlan), lockWait(opts));
-    clock.add('render', result.timings.render, `${result.size.count} ${result.size.unit}`);
+    const result = await withTargetLock(target, () => backend.sync(target, fromPlans, toPlans), lockWait(opts));
+    clock.add('render', result.timings.render, `${result.size.count} ${result.size.unit}${familiesNote(result)}`);
     if (result.timings.other !== undefined) clock.add('check', result.timings.other);
     clock.add('kernel', result.timings.kernel);
     const how =
       result.mode === 'incremental'
         ? `incremental, ${result.changedServicePorts.length} service port(s) changed`
         : `full apply (${result.reason ?? 'no reason given'})`;
-    process.stdout.write(`kpb sync: ${backend.name} (${backend.variant}) → ${describeTarget(target)}: ${how}\n${formatStages(clock.stages, clock.total())}\n`);
+    process.stdout.write(`kpb sync: ${backend.name} (${backend.variant}) → ${describeTarget(target)}, ${familiesOf(toPlans)}: ${how}\n${formatStages(clock.stages, clock.total())}\n`);
   });
 }

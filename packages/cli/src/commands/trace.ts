@@ -1,12 +1,11 @@
 import { Command } from 'commander';
 import { describeTarget } from '@kpb/backend';
 import type { Backend, Target, TracePacket, TraceResult } from '@kpb/backend';
-import { compile } from '@kpb/compiler';
 import { ipFamily } from '@kpb/model';
 import { loadBackend } from '../backends.ts';
 import { UsageError } from '../errors.ts';
 import { loadCluster } from '../input.ts';
-import { resolveSettings, resolveTarget, withCommonOptions, type CommonOptions } from '../options.ts';
+import { resolveFamilies, resolvePlans, resolveSettings, resolveTarget, withCommonOptions, type CommonOptions } from '../options.ts';
 
 interface TraceOptions extends CommonOptions {
   input?: string;
@@ -51,9 +50,10 @@ export function traceCommand(): Command {
       return;
     }
     const cluster = loadCluster(opts.input);
-    const { settings, note } = resolveSettings(opts, cluster);
-    if (note) process.stderr.write(`kpb: ${note}\n`);
-    printTrace(opts, backend, packet, backend.trace(compile(cluster, settings), packet));
+    const resolved = resolveSettings(opts, cluster);
+    if (resolved.note) process.stderr.write(`kpb: ${resolved.note}\n`);
+    // The packet's family decides which plan it meets: compile both, unless --family says otherwise.
+    printTrace(opts, backend, packet, backend.trace(resolvePlans(opts, cluster, resolved, resolveFamilies({ family: opts.family ?? 'dual' }, cluster)), packet));
   });
 }
 
