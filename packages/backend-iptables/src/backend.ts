@@ -155,15 +155,20 @@ export async function applyFamilies(plans: Plans, applyOne: (plan: Plan) => Prom
   return joinApplied(parts);
 }
 
-/** kpb's chains of both families, as iptables-save prints them (ip6tables' after iptables'). */
+/**
+ * kpb's chains of both families, as iptables-save prints them (ip6tables' after iptables'); a
+ * family that holds none of kpb's chains is left out (its tables may exist, empty), and with
+ * nothing of kpb's anywhere the IPv4 text stands for both.
+ */
 async function readBoth(ctx: TablesContext, target: Target): Promise<string> {
-  const parts = [];
-  for (const family of ALL_FAMILIES) parts.push(await readOwned(ctx, target, family));
-  return parts.join('');
+  const texts = [];
+  for (const family of ALL_FAMILIES) texts.push(await readOwned(ctx, target, family));
+  const holding = texts.filter((t) => /^[:-]/m.test(t));
+  return holding.length > 0 ? holding.join('') : texts[0]!;
 }
 
 /** Remove kpb's chains of each family (one restore per family), and the commit records. */
-export async function flushFamilies(ctx: TablesContext, target: Target, families: readonly IPFamily[]): Promise<void> {
+async function flushFamilies(ctx: TablesContext, target: Target, families: readonly IPFamily[]): Promise<void> {
   for (const family of families) await replaceOwned(ctx, target, family, undefined);
   ctx.binding?.forget(target);
 }

@@ -28,6 +28,10 @@ describe('kube-proxy chain names', () => {
     expect(endpointChainBase(sp('ns4', 'svc4'), { ip: '10.180.0.5', port: 80 })).toBe('5RFCDDV7-ns4/svc4/tcp/p80__10.180.0.5/80');
     expect(endpointChainBase(sp('ns5', 'svc5'), { ip: '10.180.0.3', port: 80 })).toBe('GTK6MW7G-ns5/svc5/tcp/p80__10.180.0.3/80');
   });
+  it('match the IPv6 hashes in kube-proxy nftables proxier_test.go (its ip6 dump; colons become dots)', () => {
+    expect(endpointChainBase(sp('ns1', 'svc1'), { ip: 'fd00:10:180::1', port: 80 })).toBe('ZVRFLKHO-ns1/svc1/tcp/p80__fd00.10.180..1/80');
+    expect(endpointChainBase(sp('ns1', 'svc1'), { ip: 'fd00:10:180::2:1', port: 80 })).toBe('2CRNCTTE-ns1/svc1/tcp/p80__fd00.10.180..2.1/80');
+  });
 
   it('replace IPv6 colons with dots', () => {
     expect(endpointChainBase(sp('ns', 's'), { ip: 'fd00::1', port: 80 })).toMatch(/^[A-Z2-7]{8}-ns\/s\/tcp\/p80__fd00..1\/80$/);

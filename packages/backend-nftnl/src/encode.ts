@@ -249,8 +249,8 @@ function writeDnat(b: BatchBuilder, nfproto: number): void {
 
 /** Test-only hooks (see test/kernel.test.ts). */
 export interface EncodeHooks {
-  /** Called before the rules of a chain are written; may return extra rules to append. */
-  readonly extraRules?: (chain: string) => readonly NftRule[] | undefined;
+  /** Called before the rules of a chain of the table of `family` are written; may return extra rules to append. */
+  readonly extraRules?: (chain: string, family: NftFamily) => readonly NftRule[] | undefined;
 }
 
 const addrLen = (family: NftFamily): number => (family === 'ip' ? 4 : 16);
@@ -540,7 +540,7 @@ export class NftnlEncoder implements NftSink {
 
   /** Appends rules to a chain (anonymous sets first, as nft sends them). */
   addRules(chain: string, rules: readonly NftRule[]): void {
-    const extra = this.hooks.extraRules?.(chain);
+    const extra = this.hooks.extraRules?.(chain, this.family);
     const all = extra?.length ? [...rules, ...extra] : rules;
     for (let r = 0; r < all.length; r++) this.addRule(chain, all[r]!, r);
   }

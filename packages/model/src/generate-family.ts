@@ -3,7 +3,7 @@
  * cluster in another family mode, so that the IPv4 cluster of a seed stays what it always was.
  * Every IPv4 address has one IPv6 twin (the same offset in an IPv6 range of the same role):
  *
- * - ClusterIPs 10.96.0.0/12 → fd00:10:96::/108 ({@link GENERATED_SERVICE_CIDR_V6});
+ * - ClusterIPs 10.96.0.0/12 → fd00:10:96::/108;
  * - pod IPs 10.128.0.0/9 → fd00:10:128::/104 (inside {@link GENERATED_CLUSTER_CIDR_V6});
  * - external and load-balancer IPs → 2001:db8:e::/96 (the IPv4 address as the low 32 bits);
  * - node InternalIPs 192.168.0.0/16 → fd00:192:168::/112.
@@ -22,8 +22,6 @@ export type GeneratedFamilies = 'IPv4' | 'IPv6' | 'dual';
 
 /** Pod network of generated IPv6 (and dual-stack) clusters. */
 export const GENERATED_CLUSTER_CIDR_V6 = 'fd00:10:128::/64';
-/** Service network (ClusterIPs) of generated IPv6 clusters. */
-export const GENERATED_SERVICE_CIDR_V6 = 'fd00:10:96::/108';
 
 /** Shares of services in a dual-stack cluster: dual-stack, IPv4 only, the rest IPv6 only. */
 const DUAL_SHARE = 0.8;
@@ -47,7 +45,7 @@ const SOURCE_RANGE_TWINS: Readonly<Record<string, string>> = {
 };
 
 /** The IPv6 twin of a generated IPv4 address. */
-export function ipv6Twin(ip: string): string {
+function ipv6Twin(ip: string): string {
   const n = ipv4ToInt(ip);
   for (const [v4, bits, v6] of TWINS) {
     const base = ipv4ToInt(v4);

@@ -5,4 +5,4 @@ export { isDNS1123Subdomain } from './validate.ts';
 export { parseCluster, readClusterFile } from './ingest.ts';
 export { toKubernetesJson, toKubernetesList, toKubernetesYaml } from './serialize.ts';
 export { DEFAULT_MIX, GENERATED_CLUSTER_CIDR, GENERATED_LOCAL_NODE, generateCluster, mulberry32 } from './generate.ts';
-export { GENERATED_CLUSTER_CIDR_V6, GENERATED_SERVICE_CIDR_V6, type GeneratedFamilies } from './generate-family.ts';
+export { GENERATED_CLUSTER_CIDR_V6 } from './generate-family.ts';
