@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { BACKEND_CASES, cliArgs } from '@kpb/registry';
 import { buildProgram } from '../src/main.ts';
 import { selectCase } from '../src/backends.ts';
-import { resolveSettings, type CommonOptions } from '../src/options.ts';
+import { generateCluster } from '@kpb/model';
+import { resolveFamilies, resolvePlans, resolveSettings, type CommonOptions } from '../src/options.ts';
 
 const DEFAULTS: CommonOptions = { backend: 'iptables', masqueradeBit: '14', layout: 'flat', iptables: 'nft', lockWait: '60', node: 'node-a', localhostNodeports: true };
 
@@ -40,7 +41,30 @@ describe('backend flags', () => {
 
 describe('settings flags use the model’s validators', () => {
   it('accepts a canonical CIDR and a DNS-1123 node name', () => {
-    expect(resolveSettings({ ...DEFAULTS, clusterCidr: '10.128.0.0/9' }).settings.clusterCIDR).toBe('10.128.0.0/9');
+    expect(resolveSettings({ ...DEFAULTS, clusterCidr: '10.128.0.0/9' }).clusterCIDRs).toEqual(['10.128.0.0/9']);
+  });
+
+  it('takes one cluster CIDR per family, and gives each family plan its own', () => {
+    const resolved = resolveSettings({ ...DEFAULTS, clusterCidr: '10.128.0.0/9, fd00:10:128::/64' });
+    expect(resolved.clusterCIDRs).toEqual(['10.128.0.0/9', 'fd00:10:128::/64']);
+    expect(() => resolveSettings({ ...DEFAULTS, clusterCidr: '10.128.0.0/9,10.0.0.0/8' })).toThrow('--cluster-cidr "10.128.0.0/9,10.0.0.0/8" holds more than one IPv4 CIDR');
+    const dual = generateCluster({ services: 20, endpointsPerService: 2, seed: 3, families: 'dual' });
+    const plans = resolvePlans({ ...DEFAULTS, node: 'node-0' }, dual, resolved);
+    expect(plans.map((p) => [p.family, p.settings.clusterCIDR])).toEqual([['IPv4', '10.128.0.0/9'], ['IPv6', 'fd00:10:128::/64']]);
+    expect(plans[1]!.servicePorts.every((sp) => sp.clusterIP.includes(':'))).toBe(true);
+  });
+
+  it('--family: what the input holds by default, else the one asked for', () => {
+    const v4 = generateCluster({ services: 5, endpointsPerService: 1, seed: 1 });
+    const v6 = generateCluster({ services: 5, endpointsPerService: 1, seed: 1, families: 'IPv6' });
+    const dual = generateCluster({ services: 20, endpointsPerService: 1, seed: 1, families: 'dual' });
+    expect(resolveFamilies({}, v4)).toEqual(['IPv4']);
+    expect(resolveFamilies({}, v6)).toEqual(['IPv6']);
+    expect(resolveFamilies({}, dual)).toEqual(['IPv4', 'IPv6']);
+    expect(resolveFamilies({ family: 'ipv6' }, dual)).toEqual(['IPv6']);
+    expect(resolveFamilies({ family: 'dual' }, v4)).toEqual(['IPv4', 'IPv6']);
+    expect(resolveFamilies({})).toEqual(['IPv4', 'IPv6']);
+    expect(() => parsed(['--family', 'ipv5'])).toThrow();
   });
 
   it.each([

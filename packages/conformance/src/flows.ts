@@ -4,12 +4,14 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { NodeSettings } from '@kpb/compiler';
+import type { IPFamily } from '@kpb/model';
 import type { kubeProxyMode } from '@kpb/registry';
 
 /** The fixture cluster the rows are written against. */
 export const FIXTURE_FILE = fileURLToPath(new URL('../fixtures/cluster.json', import.meta.url));
 export const FIXTURE_NODE = 'node-1';
 export const FIXTURE_CLUSTER_CIDR = '10.244.0.0/16';
+export const FIXTURE_CLUSTER_CIDR_V6 = 'fd00:10:244::/48';
 
 /** The virtual cluster's hosts: addresses match the fixture's Node and EndpointSlices. */
 export const HOSTS = {
@@ -22,33 +24,44 @@ export const HOSTS = {
   clientIP: '192.168.100.2',
   /** A second address of the client, the only source allowed by the `lb` service's source ranges. */
   allowedClientIP: '192.168.100.3',
-  /** Routed by the client (and the node) towards the node: service, external and LB IPs. */
-  routedToNode: ['10.96.0.0/16', '203.0.113.0/24'],
+  /** The node's IPv6 on the client link: its Node object's IPv6 InternalIP. */
+  nodeIP6: 'fd00:192:168:100::1',
+  clientIP6: 'fd00:192:168:100::2',
+  /** The only IPv6 source the `lb` service's source ranges allow. */
+  allowedClientIP6: 'fd00:192:168:100::3',
+  /** Routed by the client (and the node) towards the node: service, external and LB IPs of both families. */
+  routedToNode: ['10.96.0.0/16', '203.0.113.0/24', 'fd00:10:96::/112', '2001:db8:113::/64'],
 } as const;
 
 export interface PodSpec {
   readonly name: string;
   readonly ip: string;
+  /** The pod's IPv6 address (every fixture pod is dual-stack). */
+  readonly ip6: string;
   readonly tcpPorts: readonly number[];
   readonly udpPorts: readonly number[];
   readonly sctpPorts: readonly number[];
 }
 
-const serving = (name: string, ip: string): PodSpec => ({ name, ip, tcpPorts: [8080, 8443], udpPorts: [5353], sctpPorts: [9999] });
+const serving = (name: string, ip: string, ip6: string): PodSpec => ({ name, ip, ip6, tcpPorts: [8080, 8443], udpPorts: [5353], sctpPorts: [9999] });
 export const PODS: readonly PodSpec[] = [
-  serving('web-1', '10.244.1.11'),
-  serving('web-2', '10.244.1.12'),
-  serving('web-3', '10.244.2.13'),
-  serving('dns-1', '10.244.1.21'),
-  serving('dns-2', '10.244.2.22'),
+  serving('web-1', '10.244.1.11', 'fd00:10:244:1::11'),
+  serving('web-2', '10.244.1.12', 'fd00:10:244:1::12'),
+  serving('web-3', '10.244.2.13', 'fd00:10:244:2::13'),
+  serving('dns-1', '10.244.1.21', 'fd00:10:244:1::21'),
+  serving('dns-2', '10.244.2.22', 'fd00:10:244:2::22'),
   /** A pod that only sends: the pod-to-service rows start here. */
-  { name: 'app-1', ip: '10.244.1.31', tcpPorts: [], udpPorts: [], sctpPorts: [] },
+  { name: 'app-1', ip: '10.244.1.31', ip6: 'fd00:10:244:1::31', tcpPorts: [], udpPorts: [], sctpPorts: [] },
 ];
-export const podIP = (name: string): string => {
+/** The pod's address of `family`. */
+export const podIP = (name: string, family: IPFamily = 'IPv4'): string => {
   const pod = PODS.find((p) => p.name === name);
   if (!pod) throw new Error(`no pod ${name} in the conformance fixture`);
-  return pod.ip;
+  return family === 'IPv6' ? pod.ip6 : pod.ip;
 };
+
+/** The IP family of a row: that of its destination. */
+export const rowFamily = (row: Pick<FlowRowSpec, 'dst'>): IPFamily => (row.dst.includes(':') ? 'IPv6' : 'IPv4');
 
 /** Where a probe starts. */
 export type Source = 'client' | 'allowed-client' | 'node' | 'app-1';
@@ -147,6 +160,17 @@ const ROWS: readonly FlowRowSpec[] = [
   under('service-cidr', tcp('a port of a ClusterIP that no service serves, the service CIDR known', 'client', '10.96.0.10', 81, UNUSED_CLUSTER_PORT)),
   under('service-cidr', tcp('an address of the service CIDR that no service holds', 'client', '10.96.0.99', 80, UNALLOCATED_CLUSTER_IP)),
   under('service-cidr', tcp('an address of the service CIDR that no service holds, from the node itself', 'node', '10.96.0.99', 80, UNALLOCATED_CLUSTER_IP)),
+  // IPv6: the dual-stack services over their IPv6 addresses, with IPv6 endpoints (the pods see IPv6 sources).
+  tcp('IPv6: ClusterIP over TCP spreads over all ready endpoints, masqueraded from outside the cluster CIDR', 'client', 'fd00:10:96::10', 80, reach(WEB, true)),
+  tcp('IPv6: ClusterIP from a pod keeps the pod\'s IPv6 source (the same service over IPv4 above: each family lands on its own endpoints)', 'app-1', 'fd00:10:96::10', 80, reach(WEB, false)),
+  tcp('IPv6: ClusterIP from the node itself', 'node', 'fd00:10:96::10', 80, reach(WEB, true)),
+  { name: 'IPv6: ClusterIP over UDP spreads over all ready endpoints', from: 'app-1', protocol: 'UDP', dst: 'fd00:10:96::11', port: 53, targetPort: 5353, expect: reach(['dns-1', 'dns-2'], false) },
+  tcp('IPv6: a service without endpoints is refused at once (ICMPv6)', 'app-1', 'fd00:10:96::15', 80, { kind: 'refused' }),
+  tcp('IPv6: NodePort with Cluster policy reaches every endpoint, masqueraded', 'client', HOSTS.nodeIP6, 30080, reach(WEB, true)),
+  tcp('IPv6: NodePort with Local policy stays on this node and keeps the client address', 'client', HOSTS.nodeIP6, 30081, reach(['web-1'], false)),
+  tcp('IPv6: NodePort with Local policy and no local endpoint drops external traffic', 'client', HOSTS.nodeIP6, 30082, { kind: 'dropped' }),
+  tcp('IPv6: LoadBalancer IP from an allowed source range', 'allowed-client', '2001:db8:113::20', 80, reach(WEB, true)),
+  tcp('IPv6: LoadBalancer IP from outside the source ranges is dropped', 'client', '2001:db8:113::20', 80, { kind: 'dropped' }),
 ];
 
 /** The table as a backend case of this kube-proxy mode runs it. */
@@ -160,16 +184,17 @@ export function flowsBySettings(mode: KubeProxyMode): { readonly settings: Setti
   return (Object.keys(SETTINGS_PROFILES) as SettingsProfile[]).map((settings) => ({ settings, rows: rows.filter((r) => r.settings === settings) }));
 }
 
-/** Source address of a probe, as the tracer needs it. */
-export function sourceAddress(source: Source): string {
+/** Source address of a probe of `family`, as the tracer needs it. */
+export function sourceAddress(source: Source, family: IPFamily = 'IPv4'): string {
+  const v6 = family === 'IPv6';
   switch (source) {
     case 'client':
-      return HOSTS.clientIP;
+      return v6 ? HOSTS.clientIP6 : HOSTS.clientIP;
     case 'allowed-client':
-      return HOSTS.allowedClientIP;
+      return v6 ? HOSTS.allowedClientIP6 : HOSTS.allowedClientIP;
     case 'node':
-      return HOSTS.nodeIP;
+      return v6 ? HOSTS.nodeIP6 : HOSTS.nodeIP;
     default:
-      return podIP(source);
+      return podIP(source, family);
   }
 }

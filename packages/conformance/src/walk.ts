@@ -4,7 +4,7 @@
  * added and removed). Every cluster on the walk is valid. Used by the incremental-sync property
  * test: after each step, an incremental sync must leave the kernel exactly as a full apply.
  */
-import { generateCluster, ipv4FromInt, mulberry32, type Cluster, type Endpoint, type EndpointSlice, type Service } from '@kpb/model';
+import { generateCluster, ipv4FromInt, mulberry32, type Cluster, type Endpoint, type EndpointSlice, type IPFamily, type Service } from '@kpb/model';
 
 type ChangeKind =
   | 'add-service'
@@ -37,9 +37,16 @@ export interface Walk {
 
 const id = (s: { namespace: string; name: string }) => `${s.namespace}/${s.name}`;
 
-export function randomWalk(services: number, seed: number): Walk {
-  return new ClusterWalk(services, seed);
+/**
+ * A walk over a generated cluster of `services`; `dual`: a dual-stack one (the generator's mix),
+ * where new services are dual-stack and endpoints change in the slices of both families.
+ */
+export function randomWalk(services: number, seed: number, families: 'IPv4' | 'dual' = 'IPv4'): Walk {
+  return new ClusterWalk(services, seed, families);
 }
+
+/** The walk's fresh IPv6 addresses: pods under fd00:10:200::/64, ClusterIPs under fd00:10:111::/112. */
+const ipv6 = (prefix: string, n: number): string => `${prefix}${Math.floor(n / 65536).toString(16)}:${(n % 65536).toString(16)}`;
 
 class ClusterWalk implements Walk {
   readonly #rand: () => number;
@@ -49,10 +56,12 @@ class ClusterWalk implements Walk {
   #nextClusterIP = 0;
   #nextPodIP = 0;
   readonly #usedNodePorts: Set<string>;
+  readonly #dual: boolean;
 
-  constructor(services: number, seed: number) {
+  constructor(services: number, seed: number, families: 'IPv4' | 'dual') {
     this.#rand = mulberry32(seed);
-    this.#cluster = generateCluster({ services, endpointsPerService: 3, seed });
+    this.#dual = families === 'dual';
+    this.#cluster = generateCluster({ services, endpointsPerService: 3, seed, families });
     this.#usedNodePorts = new Set(this.#cluster.services.flatMap((s) => s.ports.flatMap((p) => (p.nodePort ? [`${p.protocol}/${p.nodePort}`] : []))));
   }
 
@@ -105,8 +114,9 @@ class ClusterWalk implements Walk {
     throw new Error('random walk: node ports exhausted');
   }
 
-  #endpoint(): Endpoint {
-    const ip = ipv4FromInt(0x0ac80000 + 10 + this.#nextPodIP++); // 10.200.0.10 …
+  #endpoint(family: IPFamily = 'IPv4'): Endpoint {
+    const n = 10 + this.#nextPodIP++;
+    const ip = family === 'IPv6' ? ipv6('fd00:10:200::', n) : ipv4FromInt(0x0ac80000 + n); // 10.200.0.10 …
     return { addresses: [ip], conditions: { ready: true, serving: true, terminating: false }, nodeName: this.#pick(this.#cluster.nodes).name };
   }
 
@@ -142,11 +152,12 @@ class ClusterWalk implements Walk {
   #addService(): string {
     const name = `walk-${this.#serial++}`;
     const ns = this.#pick(this.#cluster.services).namespace;
+    const n = 10 + this.#nextClusterIP++;
     const svc: Service = {
       namespace: ns,
       name,
       type: 'ClusterIP',
-      clusterIPs: [ipv4FromInt(0x0a6f0000 + 10 + this.#nextClusterIP++)], // 10.111.0.10 …
+      clusterIPs: [ipv4FromInt(0x0a6f0000 + n), ...(this.#dual ? [ipv6('fd00:10:111::', n)] : [])], // 10.111.0.10 …
       headless: false,
       ports: [{ name: 'http', protocol: this.#rand() < 0.8 ? 'TCP' : 'UDP', port: 80, targetPort: 8080 }],
       externalIPs: [],
@@ -163,7 +174,9 @@ class ClusterWalk implements Walk {
       ports: [{ name: 'http', protocol: svc.ports[0]!.protocol, port: 8080 }],
       endpoints: Array.from({ length: 1 + Math.floor(this.#rand() * 3) }, () => this.#endpoint()),
     };
-    this.#cluster = { ...this.#cluster, services: [...this.#cluster.services, svc], endpointSlices: [...this.#cluster.endpointSlices, slice] };
+    const slices = [slice];
+    if (this.#dual) slices.push({ ...slice, name: `${name}-w6`, addressType: 'IPv6', endpoints: slice.endpoints.map(() => this.#endpoint('IPv6')) });
+    this.#cluster = { ...this.#cluster, services: [...this.#cluster.services, svc], endpointSlices: [...this.#cluster.endpointSlices, ...slices] };
     return id(svc);
   }
 
@@ -179,11 +192,11 @@ class ClusterWalk implements Walk {
   }
 
   #changeEndpoints(kind: 'add-endpoint' | 'remove-endpoint' | 'flip-readiness'): string | undefined {
-    const slices = this.#cluster.endpointSlices.filter((s) => s.addressType === 'IPv4' && (kind === 'add-endpoint' || s.endpoints.length > 0));
+    const slices = this.#cluster.endpointSlices.filter((s) => s.addressType !== 'FQDN' && (kind === 'add-endpoint' || s.endpoints.length > 0));
     if (slices.length === 0) return undefined;
     const slice = this.#pick(slices);
     const endpoints = [...slice.endpoints];
-    if (kind === 'add-endpoint') endpoints.push(this.#endpoint());
+    if (kind === 'add-endpoint') endpoints.push(this.#endpoint(slice.addressType === 'IPv6' ? 'IPv6' : 'IPv4'));
     else {
       const i = Math.floor(this.#rand() * endpoints.length);
       if (kind === 'remove-endpoint') endpoints.splice(i, 1);

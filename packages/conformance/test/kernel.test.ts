@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '@kpb/backend';
 import type { Plan } from '@kpb/compiler';
 import { canUseKernel, createVirtualCluster, type VirtualCluster } from '@kpb/testing';
-import { BACKEND_CASES, HOSTS, PODS, addSecondaryNodeIP, fixturePlan, flowsBySettings, judgeProbe, kubeProxyMode, probeRow, startNodeServer, tracePacket } from '../src/index.ts';
+import { BACKEND_CASES, HOSTS, PODS, addSecondaryNodeIP, fixturePlans, flowsBySettings, judgeProbe, kubeProxyMode, probeRow, startNodeServer, tracePacket } from '../src/index.ts';
 
 describe.skipIf(!canUseKernel())('conformance on a real kernel', () => {
   describe.each(BACKEND_CASES)('$id', ({ backend: name, create }) => {
@@ -22,7 +22,9 @@ describe.skipIf(!canUseKernel())('conformance on a real kernel', () => {
       vc = await createVirtualCluster({
         nodeIP: HOSTS.nodeIP,
         clientIP: HOSTS.clientIP,
-        extraClientIPs: [HOSTS.allowedClientIP],
+        nodeIP6: HOSTS.nodeIP6,
+        clientIP6: HOSTS.clientIP6,
+        extraClientIPs: [HOSTS.allowedClientIP, HOSTS.allowedClientIP6],
         pods: PODS,
         routedToNode: HOSTS.routedToNode,
       });
@@ -36,7 +38,7 @@ describe.skipIf(!canUseKernel())('conformance on a real kernel', () => {
     }, 60_000);
 
     describe.each(flowsBySettings(kubeProxyMode(name)))('settings $settings', ({ settings, rows }) => {
-      const plan: Plan = fixturePlan(settings);
+      const plan: Plan[] = fixturePlans(settings);
 
       beforeAll(async () => {
         await backend.apply({ kind: 'netns', name: vc!.nodeNs }, plan);

@@ -1,19 +1,22 @@
 /**
- * Property: after every step of a seeded random walk, the kernel's read-back after an
- * incremental sync equals the read-back after a full apply of the same state (in a second
- * namespace). Shared by one test file per backend so that vitest runs them side by side.
+ * Property: after every step of a seeded random walk over a dual-stack cluster, the kernel's
+ * read-back (both families) after an incremental sync equals the read-back after a full apply of
+ * the same state (in a second namespace). Shared by one test file per backend so that vitest runs them side by side.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend, Target } from '@kpb/backend';
-import { compile, nodeSettings, type Plan } from '@kpb/compiler';
-import { GENERATED_CLUSTER_CIDR, GENERATED_LOCAL_NODE } from '@kpb/model';
+import { compileFamilies, nodeSettings, type Plan } from '@kpb/compiler';
+import type { Cluster } from '@kpb/model';
+import { GENERATED_CLUSTER_CIDR, GENERATED_CLUSTER_CIDR_V6, GENERATED_LOCAL_NODE } from '@kpb/model';
 import { canUseKernel, createNamespace, deleteNamespace } from '@kpb/testing';
 import { randomWalk } from '../src/index.ts';
 import type { BackendCase } from '../src/index.ts';
 
 const STEPS = Number(process.env.KPB_WALK_STEPS ?? 200);
-const SERVICES = Number(process.env.KPB_WALK_SERVICES ?? 200);
-const settings = nodeSettings({ nodeName: GENERATED_LOCAL_NODE, clusterCIDR: GENERATED_CLUSTER_CIDR });
+const SERVICES = Number(process.env.KPB_WALK_SERVICES ?? 150);
+const settings = nodeSettings({ nodeName: GENERATED_LOCAL_NODE });
+/** The walk is over a dual-stack cluster: every step syncs both families' plans. */
+const plansOf = (cluster: Cluster): Plan[] => compileFamilies(cluster, settings, ['IPv4', 'IPv6'], [GENERATED_CLUSTER_CIDR, GENERATED_CLUSTER_CIDR_V6]);
 
 /** The first lines where two read-backs differ, for the failure message. */
 function firstDifferences(got: string, want: string): string {
@@ -45,16 +48,16 @@ export function incrementalSyncProperty(cases: readonly BackendCase[]): void {
         for (const ns of namespaces) await deleteNamespace(ns);
       }, 60_000);
 
-      it(`${STEPS} seeded changes on ${SERVICES} services`, async () => {
-        const walk = randomWalk(SERVICES, 42);
-        let previous: Plan = compile(walk.cluster, settings);
+      it(`${STEPS} seeded changes on ${SERVICES} dual-stack services`, async () => {
+        const walk = randomWalk(SERVICES, 42, 'dual');
+        let previous: Plan[] = plansOf(walk.cluster);
         await backend.apply(synced, previous);
         const kinds: Record<string, number> = {};
         let incremental = 0;
         for (let i = 0; i < STEPS; i++) {
           const { kind, service } = walk.step();
           kinds[kind] = (kinds[kind] ?? 0) + 1;
-          const plan = compile(walk.cluster, settings);
+          const plan = plansOf(walk.cluster);
           const result = await backend.sync(synced, previous, plan);
           if (result.mode === 'incremental') incremental++;
           else expect.fail(`step ${i} (${kind} ${service}): sync fell back to a full apply: ${result.reason}`);

@@ -14,6 +14,12 @@
  * - pod:    podIP/32 on eth0, `169.254.1.1 dev eth0`, `default via 169.254.1.1`.
  * Pure L3, no bridge: pod-to-pod traffic is forwarded by the node, so it crosses netfilter and
  * conntrack un-NATs the replies of DNATed connections.
+ *
+ * IPv6 (when the spec gives `nodeIP6`): the same again in IPv6 on the same links. The node's
+ * kc0 and the client's eth0 share a /64; every pod has `ip6`/128 on eth0 with the default route
+ * via the node's link-local fe80::1 on its kp<i>; IPv6 `routedToNode` CIDRs go to the sink
+ * (next hop fe80::ffff with the same unowned MAC); IPv6 forwarding is on in the node. Addresses
+ * are added `nodad` (no duplicate-address detection: usable at once).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { ipFamily } from '@kpb/model';
@@ -27,6 +33,8 @@ interface PodSpec {
   readonly tcpPorts?: readonly number[];
   readonly udpPorts?: readonly number[];
   readonly sctpPorts?: readonly number[];
+  /** The pod's IPv6 address (with `nodeIP6` in the spec: every pod needs one). */
+  readonly ip6?: string;
 }
 
 export interface VirtualClusterSpec {
@@ -34,10 +42,14 @@ export interface VirtualClusterSpec {
   readonly nodeIP: string;
   /** Client address on the same /24, e.g. 192.168.100.2. */
   readonly clientIP: string;
-  /** More source addresses on the client (added as /32), e.g. to test loadBalancerSourceRanges. */
+  /** IPv6 of the node on the client link (a /64 is assumed); gives the cluster IPv6. */
+  readonly nodeIP6?: string;
+  /** The client's IPv6 on the same /64 (required with `nodeIP6`). */
+  readonly clientIP6?: string;
+  /** More source addresses on the client (added as /32 or /128), e.g. to test loadBalancerSourceRanges. */
   readonly extraClientIPs?: readonly string[];
   readonly pods: readonly PodSpec[];
-  /** CIDRs the client routes via the node: service CIDR, external IPs, load-balancer IPs. */
+  /** CIDRs (either family) the client routes via the node: service CIDR, external IPs, load-balancer IPs. */
   readonly routedToNode: readonly string[];
 }
 
@@ -98,9 +110,12 @@ export interface VirtualCluster {
 }
 
 const POD_GATEWAY = '169.254.1.1';
+/** The pods' IPv6 gateway: the node's link-local address on each kp<i>. */
+const POD_GATEWAY6 = 'fe80::1';
 /** Next hop (on the sink veth kd0) of the routedToNode CIDRs in the node, with a MAC nobody owns. */
 const SINK_GATEWAY = '169.254.255.254';
 const SINK_MAC = '02:00:00:00:00:01';
+const SINK_GATEWAY6 = 'fe80::ffff';
 const AGENTS = new URL('./agents/', import.meta.url).pathname;
 const ECHO_SERVER = `${AGENTS}echo-server.mjs`;
 const PROBE = `${AGENTS}probe.mjs`;
@@ -110,6 +125,7 @@ const SERVER_READY_MS = 15_000;
 
 const NODE_SYSCTLS = [
   'net.ipv4.ip_forward=1',
+  'net.ipv6.conf.all.forwarding=1',
   // Pod replies and DNATed packets arrive on interfaces the reverse path may not agree with.
   'net.ipv4.conf.all.rp_filter=0',
   'net.ipv4.conf.default.rp_filter=0',
@@ -125,6 +141,7 @@ const ALL_SYSCTLS = [
   'net.ipv4.icmp_ratelimit=0',
   'net.ipv4.icmp_msgs_per_sec=100000',
   'net.ipv4.icmp_msgs_burst=100000',
+  'net.ipv6.icmp.ratelimit=0',
 ];
 
 // ---------- validation (everything reaching `ip` is checked) ----------
@@ -133,16 +150,20 @@ function isIPv4(s: string): boolean {
   return ipFamily(s) === 'IPv4';
 }
 
-function checkIP(what: string, s: string): void {
-  if (!isIPv4(s)) throw new Error(`virtual cluster: ${what} ${JSON.stringify(s)} is not an IPv4 address`);
+function checkIP(what: string, s: string, family: 'IPv4' | 'IPv6' | 'any' = 'IPv4'): void {
+  const f = ipFamily(s);
+  if (f === undefined || (family !== 'any' && f !== family)) throw new Error(`virtual cluster: ${what} ${JSON.stringify(s)} is not an ${family === 'any' ? 'IP' : family} address`);
 }
 
 function checkCIDR(what: string, s: string): void {
   const [ip, len, ...rest] = s.split('/');
-  if (rest.length || !isIPv4(ip ?? '') || (len !== undefined && !/^([0-9]|[12][0-9]|3[0-2])$/.test(len))) {
-    throw new Error(`virtual cluster: ${what} ${JSON.stringify(s)} is not an IPv4 CIDR`);
-  }
+  const f = ipFamily(ip ?? '');
+  const lenOk = len === undefined || (/^\d{1,3}$/.test(len) && Number(len) <= (f === 'IPv6' ? 128 : 32));
+  if (rest.length || f === undefined || !lenOk) throw new Error(`virtual cluster: ${what} ${JSON.stringify(s)} is not a CIDR`);
 }
+
+/** Host-route suffix of an address of either family. */
+const hostLen = (ip: string): string => (isIPv4(ip) ? '/32' : '/128');
 
 function checkPorts(what: string, ports: readonly number[] | undefined): void {
   for (const p of ports ?? []) {
@@ -158,7 +179,12 @@ function validate(spec: VirtualClusterSpec): void {
   checkIP('nodeIP', spec.nodeIP);
   checkIP('clientIP', spec.clientIP);
   if (!same24(spec.nodeIP, spec.clientIP)) throw new Error('virtual cluster: nodeIP and clientIP must share a /24');
-  for (const ip of spec.extraClientIPs ?? []) checkIP('extraClientIPs entry', ip);
+  for (const ip of spec.extraClientIPs ?? []) checkIP('extraClientIPs entry', ip, 'any');
+  if ((spec.nodeIP6 === undefined) !== (spec.clientIP6 === undefined)) throw new Error('virtual cluster: give nodeIP6 and clientIP6 together');
+  if (spec.nodeIP6 !== undefined) {
+    checkIP('nodeIP6', spec.nodeIP6, 'IPv6');
+    checkIP('clientIP6', spec.clientIP6!, 'IPv6');
+  }
   for (const c of spec.routedToNode) checkCIDR('routedToNode entry', c);
   if (spec.pods.length > 200) throw new Error('virtual cluster: at most 200 pods');
   const names = new Set<string>();
@@ -170,8 +196,12 @@ function validate(spec: VirtualClusterSpec): void {
     if (names.has(p.name)) throw new Error(`virtual cluster: duplicate pod name ${p.name}`);
     names.add(p.name);
     checkIP(`pod ${p.name} ip`, p.ip);
-    if (ips.has(p.ip)) throw new Error(`virtual cluster: address ${p.ip} used twice`);
-    ips.add(p.ip);
+    if ((spec.nodeIP6 !== undefined) !== (p.ip6 !== undefined)) throw new Error(`virtual cluster: pod ${p.name} needs ip6 exactly when the cluster has nodeIP6`);
+    for (const ip of p.ip6 === undefined ? [p.ip] : [p.ip, p.ip6]) {
+      checkIP(`pod ${p.name} address`, ip, 'any');
+      if (ips.has(ip)) throw new Error(`virtual cluster: address ${ip} used twice`);
+      ips.add(ip);
+    }
     checkPorts(`pod ${p.name} tcp`, p.tcpPorts);
     checkPorts(`pod ${p.name} udp`, p.udpPorts);
     checkPorts(`pod ${p.name} sctp`, p.sctpPorts);
@@ -212,8 +242,8 @@ interface Server {
   exited: boolean;
 }
 
-function startServer(ns: string, pod: PodSpec, sctp: boolean): Promise<Server> {
-  const args = [ECHO_SERVER, '--name', pod.name, '--max-seconds', String(SERVER_MAX_SECONDS)];
+function startServer(ns: string, pod: PodSpec, sctp: boolean, ipv6: boolean): Promise<Server> {
+  const args = [ECHO_SERVER, '--name', pod.name, '--max-seconds', String(SERVER_MAX_SECONDS), ...(ipv6 ? ['--ipv6'] : [])];
   if (pod.tcpPorts?.length) args.push('--tcp', pod.tcpPorts.join(','));
   if (pod.udpPorts?.length) args.push('--udp', pod.udpPorts.join(','));
   if (sctp && pod.sctpPorts?.length) args.push('--sctp', pod.sctpPorts.join(','));
@@ -406,13 +436,16 @@ function nodeLinkLines(spec: VirtualClusterSpec, parts: ClusterParts): { links: 
     'link set kd1 up',
     `neigh add ${SINK_GATEWAY} lladdr ${SINK_MAC} dev kd0 nud permanent`,
   ];
-  for (const c of spec.routedToNode) rest.push(`route add ${c} via ${SINK_GATEWAY} dev kd0 onlink`);
+  const v6 = spec.nodeIP6;
+  if (v6 !== undefined) rest.push(`addr add ${v6}/64 dev kc0 nodad`, `neigh add ${SINK_GATEWAY6} lladdr ${SINK_MAC} dev kd0 nud permanent`);
+  for (const c of spec.routedToNode) rest.push(isIPv4(c.split('/')[0]!) ? `route add ${c} via ${SINK_GATEWAY} dev kd0 onlink` : `route add ${c} via ${SINK_GATEWAY6} dev kd0`);
   for (const ip of spec.extraClientIPs ?? []) {
-    if (!same24(ip, spec.nodeIP)) rest.push(`route add ${ip}/32 dev kc0 src ${spec.nodeIP}`);
+    if (isIPv4(ip) && !same24(ip, spec.nodeIP)) rest.push(`route add ${ip}/32 dev kc0 src ${spec.nodeIP}`);
   }
   spec.pods.forEach((p, i) => {
     const dev = `kp${i.toString(16)}`;
     rest.push(`addr add ${POD_GATEWAY}/32 dev ${dev} scope link`, `link set ${dev} up`, `route add ${p.ip}/32 dev ${dev} src ${spec.nodeIP}`);
+    if (v6 !== undefined && p.ip6 !== undefined) rest.push(`addr add ${POD_GATEWAY6}/64 dev ${dev} nodad`, `route add ${p.ip6}/128 dev ${dev} src ${v6}`);
   });
   return { links, rest };
 }
@@ -423,23 +456,31 @@ async function wireLinks(spec: VirtualClusterSpec, parts: ClusterParts): Promise
   await ipBatch(parts.nodeNs, node.links);
   await Promise.all([
     ipBatch(parts.nodeNs, node.rest),
-    ipBatch(parts.clientNs, [
-      `addr add ${spec.clientIP}/24 dev eth0`,
-      ...(spec.extraClientIPs ?? []).map((ip) => `addr add ${ip}/32 dev eth0`),
-      'link set eth0 up',
-      ...spec.routedToNode.map((c) => `route add ${c} via ${spec.nodeIP} dev eth0`),
-      // Pod addresses are reachable from outside directly (flat network, as with most CNIs).
-      ...spec.pods.map((p) => `route add ${p.ip}/32 via ${spec.nodeIP} dev eth0`),
-    ]),
+    ipBatch(parts.clientNs, clientLines(spec)),
     ...spec.pods.map((p) =>
       ipBatch(parts.podNamespaces.get(p.name)!, [
         `addr add ${p.ip}/32 dev eth0`,
         'link set eth0 up',
         `route add ${POD_GATEWAY} dev eth0 scope link`,
         `route add default via ${POD_GATEWAY} dev eth0`,
+        ...(p.ip6 === undefined ? [] : [`addr add ${p.ip6}/128 dev eth0 nodad`, `route add default via ${POD_GATEWAY6} dev eth0`]),
       ]),
     ),
   ]);
+}
+
+/** The client's `ip -batch` lines: its addresses, and routes via the node (its IPv6 one for IPv6). */
+function clientLines(spec: VirtualClusterSpec): string[] {
+  const via = (ip: string) => (isIPv4(ip) ? spec.nodeIP : spec.nodeIP6!);
+  return [
+    `addr add ${spec.clientIP}/24 dev eth0`,
+    ...(spec.clientIP6 === undefined ? [] : [`addr add ${spec.clientIP6}/64 dev eth0 nodad`]),
+    ...(spec.extraClientIPs ?? []).map((ip) => `addr add ${ip}${hostLen(ip)} dev eth0${isIPv4(ip) ? '' : ' nodad preferred_lft 0'}`),
+    'link set eth0 up',
+    ...spec.routedToNode.map((c) => `route add ${c} via ${via(c.split('/')[0]!)} dev eth0`),
+    // Pod addresses are reachable from outside directly (flat network, as with most CNIs).
+    ...spec.pods.flatMap((p) => [p.ip, ...(p.ip6 === undefined ? [] : [p.ip6])].map((ip) => `route add ${ip}${hostLen(ip)} via ${via(ip)} dev eth0`)),
+  ];
 }
 
 /** An echo server in every pod with ports; each one started is recorded, even when another fails. */
@@ -447,7 +488,7 @@ async function startServers(spec: VirtualClusterSpec, parts: ClusterParts, sctp:
   const started = await Promise.allSettled(
     spec.pods
       .filter((p) => p.tcpPorts?.length || p.udpPorts?.length || (sctp && p.sctpPorts?.length))
-      .map((p) => startServer(parts.podNamespaces.get(p.name)!, p, sctp)),
+      .map((p) => startServer(parts.podNamespaces.get(p.name)!, p, sctp, spec.nodeIP6 !== undefined)),
   );
   for (const s of started) {
     if (s.status === 'fulfilled') parts.servers.push(s.value);
@@ -485,8 +526,8 @@ function clusterHandle(
 /** Run the probe agent in `ns` and parse the result it prints last. */
 async function runProbe(ns: string, o: ProbeOptions): Promise<ProbeResult> {
   if (!['tcp', 'udp', 'sctp'].includes(o.proto)) throw new Error(`virtual cluster: bad proto ${String(o.proto)}`);
-  checkIP('probe dst', o.dst);
-  if (o.src !== undefined) checkIP('probe src', o.src);
+  checkIP('probe dst', o.dst, 'any');
+  if (o.src !== undefined) checkIP('probe src', o.src, ipFamily(o.dst));
   const count = o.count ?? 1;
   const timeoutMs = o.timeoutMs ?? 1000;
   const concurrency = o.concurrency ?? 32;

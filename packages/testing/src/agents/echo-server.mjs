@@ -8,6 +8,7 @@
 //   --udp 53             UDP ports
 //   --sctp 9000          SCTP ports (served by socat child processes; the kernel must have SCTP)
 //   --max-seconds 600    exit after this many seconds whatever happens (default 600)
+//   --ipv6               also listen on :: (IPv6 only) for the TCP and UDP ports
 //
 // It also exits when its standard input closes (the harness that started it went away).
 import net from 'node:net';
@@ -15,7 +16,7 @@ import dgram from 'node:dgram';
 import { spawn } from 'node:child_process';
 
 function parseArgs(argv) {
-  const out = { name: '', tcp: [], udp: [], sctp: [], maxSeconds: 600 };
+  const out = { name: '', tcp: [], udp: [], sctp: [], maxSeconds: 600, ipv6: false };
   const ports = (s) => {
     const list = String(s ?? '')
       .split(',')
@@ -34,6 +35,7 @@ function parseArgs(argv) {
     else if (a === '--udp') (out.udp = ports(v)), i++;
     else if (a === '--sctp') (out.sctp = ports(v)), i++;
     else if (a === '--max-seconds') (out.maxSeconds = Number(v)), i++;
+    else if (a === '--ipv6') out.ipv6 = true;
     else throw new Error(`unknown argument ${a}`);
   }
   if (!/^[A-Za-z0-9._-]{1,63}$/.test(out.name)) throw new Error('--name must be 1-63 chars of [A-Za-z0-9._-]');
@@ -82,7 +84,7 @@ process.on('SIGINT', () => shutdown(0));
 
 const plain = (addr) => (addr && addr.startsWith('::ffff:') ? addr.slice(7) : addr);
 
-function listenTcp(port) {
+function listenTcp(port, host = '0.0.0.0') {
   return new Promise((resolve, reject) => {
     const server = net.createServer({ allowHalfOpen: false }, (sock) => {
       sock.on('error', () => {});
@@ -90,21 +92,21 @@ function listenTcp(port) {
       sock.end(`${opts.name} ${plain(sock.remoteAddress)} ${port}\n`);
     });
     server.on('error', reject);
-    server.listen({ port, host: '0.0.0.0', backlog: 1024 }, () => {
+    server.listen({ port, host, backlog: 1024, ipv6Only: host === '::' }, () => {
       servers.push(server);
       resolve();
     });
   });
 }
 
-function listenUdp(port) {
+function listenUdp(port, host = '0.0.0.0') {
   return new Promise((resolve, reject) => {
-    const sock = dgram.createSocket('udp4');
+    const sock = host === '::' ? dgram.createSocket({ type: 'udp6', ipv6Only: true }) : dgram.createSocket('udp4');
     sock.on('message', (_msg, rinfo) => {
       sock.send(`${opts.name} ${rinfo.address} ${port}\n`, rinfo.port, rinfo.address, () => {});
     });
     sock.once('error', reject);
-    sock.bind({ port, address: '0.0.0.0' }, () => {
+    sock.bind({ port, address: host }, () => {
       sock.removeListener('error', reject);
       sock.on('error', () => {});
       servers.push(sock);
@@ -147,7 +149,8 @@ function listenSctp(port) {
 }
 
 try {
-  await Promise.all([...opts.tcp.map(listenTcp), ...opts.udp.map(listenUdp), ...opts.sctp.map(listenSctp)]);
+  const v6 = opts.ipv6 ? [...opts.tcp.map((p) => listenTcp(p, '::')), ...opts.udp.map((p) => listenUdp(p, '::'))] : [];
+  await Promise.all([...opts.tcp.map((p) => listenTcp(p)), ...opts.udp.map((p) => listenUdp(p)), ...opts.sctp.map(listenSctp), ...v6]);
   process.stdout.write('ready\n');
 } catch (e) {
   process.stderr.write(`echo-server ${opts.name}: ${e.message}\n`);

@@ -34,8 +34,8 @@ function parseArgs(argv) {
     else fail(`unknown argument ${a}`);
   }
   if (!['tcp', 'udp', 'sctp'].includes(o.proto)) fail('--proto must be tcp, udp or sctp');
-  if (net.isIPv4(o.dst) === false) fail('--dst must be an IPv4 address');
-  if (o.src !== undefined && !net.isIPv4(o.src)) fail('--src must be an IPv4 address');
+  if (net.isIP(o.dst) === 0) fail('--dst must be an IP address');
+  if (o.src !== undefined && net.isIP(o.src) !== net.isIP(o.dst)) fail('--src must be an IP address of the family of --dst');
   if (!Number.isInteger(o.port) || o.port < 1 || o.port > 65535) fail('--port must be 1-65535');
   if (!Number.isInteger(o.count) || o.count < 1 || o.count > 100000) fail('--count must be 1-100000');
   if (!Number.isInteger(o.timeoutMs) || o.timeoutMs < 1 || o.timeoutMs > 60000) fail('--timeout-ms must be 1-60000');
@@ -89,7 +89,7 @@ function tcpAttempt() {
 function udpAttempt() {
   return new Promise((resolve) => {
     let settled = false;
-    const sock = dgram.createSocket('udp4');
+    const sock = dgram.createSocket(opts.dst.includes(':') ? 'udp6' : 'udp4');
     const done = (r) => {
       if (settled) return;
       settled = true;
@@ -111,7 +111,7 @@ function udpAttempt() {
       const a = parseAnswer(msg.toString('utf8'));
       done(a ? { kind: 'answer', ...a } : { kind: 'error', code: 'BAD_ANSWER' });
     });
-    sock.bind({ address: opts.src ?? '0.0.0.0', port: 0 }, () => {
+    sock.bind({ address: opts.src ?? (opts.dst.includes(':') ? '::' : '0.0.0.0'), port: 0 }, () => {
       sock.connect(opts.port, opts.dst, (err) => {
         if (err) return done({ kind: 'error', code: err.code || err.message });
         sock.send('probe\n', (e) => {
