@@ -24,10 +24,10 @@ async function measure(id: string, ns: string, stateDir: string): Promise<void> 
   const bc = buildBenchCluster(services, 3, 1);
   const backend = c.create({ stateDir });
   const target = { kind: 'netns', name: ns } as const;
-  await backend.apply(target, bc.plan);
+  await backend.apply(target, bc.plans);
   const lines: string[] = [];
   for (let i = 0; i < SYNCS; i++) {
-    const [from, to] = i % 2 === 0 ? [bc.plan, bc.plusOne] : [bc.plusOne, bc.plan];
+    const [from, to] = i % 2 === 0 ? [bc.plans, bc.plusOne] : [bc.plusOne, bc.plans];
     const t0 = performance.now();
     const r = await backend.sync(target, from, to);
     lines.push(`${(performance.now() - t0).toFixed(0)} ms (kernel ${r.timings.kernel.toFixed(0)}, ${r.mode}${r.reason ? `: ${r.reason}` : ''})`);

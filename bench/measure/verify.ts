@@ -38,7 +38,7 @@ function toolOf(id: string, ns: string): () => Promise<unknown> {
   return async () => execFileSync('ip', ['netns', 'exec', ns, ...argv], { maxBuffer: 1 << 30 });
 }
 
-const { plan } = buildBenchCluster(services, 3, 1);
+const { plans: [plan] } = buildBenchCluster(services, 3, 1);
 console.log(`${services} services × 3, load ${load()}`);
 for (const id of ids) {
   const c = BACKEND_CASES.find((x) => x.id === id);

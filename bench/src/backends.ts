@@ -5,6 +5,7 @@
  */
 import type { Backend } from '@kpb/backend';
 import type { Plan } from '@kpb/compiler';
+import { BatchBuilder } from '@kpb/native';
 import { BACKEND_CASES, type BackendCase } from '@kpb/registry';
 
 /** A measured variant: one registered backend case. */
@@ -32,8 +33,8 @@ export function selectVariants(names: readonly string[]): Variant[] {
 /** A variant's backend, and what the generate and render figures time in process. */
 export interface LoadedVariant {
   readonly backend: Backend;
-  /** The backend's output for a plan: the netlink batch for nftnl, the text for the others. */
-  readonly render: (plan: Plan) => unknown;
+  /** The backend's output for a run's plans (one per family): the netlink batch for nftnl, the text for the others. */
+  readonly render: (plans: readonly Plan[]) => unknown;
   /** What `render` builds, when it is not the text. */
   readonly renderNote?: string;
 }
@@ -41,10 +42,12 @@ export interface LoadedVariant {
 export function loadVariant(v: Variant): LoadedVariant {
   if (v.backend === 'nftnl') {
     const backend = v.create();
-    return { backend, render: (plan) => backend.encodePlan(plan), renderNote: 'batch built with encodePlan()' };
+    // As its apply does: one op stream per family, joined into one batch when there are several.
+    const render = (plans: readonly Plan[]) => (plans.length === 1 ? backend.encodePlan(plans[0]!) : BatchBuilder.join(plans.map((p) => backend.encodePlan(p))));
+    return { backend, render, renderNote: 'batch built with encodePlan() (dual: one per family, joined)' };
   }
   const backend = v.create();
-  return { backend, render: (plan) => backend.renderText(plan) };
+  return { backend, render: (plans) => backend.renderText(plans) };
 }
 
 /**

@@ -47,9 +47,9 @@ export const FIGURES = [
   { id: 'churn-1pct/kernel', unit: 'ms', group: 'sync', about: 'kernel stage of churn-1pct' },
   { id: 'churn-1pct/userspace-share', unit: '%', group: 'sync', about: 'userspace / churn-1pct, per sample' },
   { id: 'verify', unit: 'ms', group: 'sync', about: '`backend.verify` of the loaded plan' },
-  { id: 'verify/tool', unit: 'ms', group: 'sync', about: 'the listing tool alone, same round: `nft list table ip kube-proxy` (nft, nftnl), `iptables-nft-save` / `iptables-legacy-save`' },
-  { id: 'verify/addon', unit: 'ms', group: 'sync', about: "the addon's `listRuleset` of the table alone, same round (what the nftnl backend reads with)", backends: ['nftnl'] },
-  { id: 'verify/kernel', unit: 'ms', group: 'sync', about: 'the listing the backend reads with, timed alone: verify/addon for nftnl, verify/tool for the others' },
+  { id: 'verify/tool', unit: 'ms', group: 'sync', about: 'the listing tool alone, same round: `nft list table ip kube-proxy` (nft, nftnl), `iptables-nft-save` / `iptables-legacy-save`; dual: the ip and ip6 listings summed' },
+  { id: 'verify/addon', unit: 'ms', group: 'sync', about: "the addon's `listRuleset` of the table alone, same round (what the nftnl backend reads with); dual: both tables summed", backends: ['nftnl'] },
+  { id: 'verify/kernel', unit: 'ms', group: 'sync', about: "the listing the backend reads with, timed alone: verify/addon for nftnl, verify/tool for the others; dual: both families' listings run at once, as verify reads them" },
   { id: 'verify/userspace', unit: 'ms', group: 'sync', about: "verify minus verify/kernel: kpb's decoding and comparing" },
   { id: 'verify/userspace-share', unit: '%', group: 'sync', about: 'verify/userspace / verify, per round' },
   {
@@ -60,11 +60,11 @@ export const FIGURES = [
       'what a sync costs when it cannot trust the ruleset generation: a fresh backend instance (no record of a previous commit; nftnl: an empty state directory) runs `sync(target, plan, plan)`, which reads the kernel back and compares; the update is empty',
   },
   { id: 'drift-check/userspace', unit: 'ms', group: 'sync', about: 'drift-check minus drift-check/kernel' },
-  { id: 'drift-check/kernel', unit: 'ms', group: 'sync', about: 'verify/kernel of the same round (the listing alone) plus the kernel stage of the sync (none: the update is empty)' },
+  { id: 'drift-check/kernel', unit: 'ms', group: 'sync', about: 'the listing alone of the same round (dual: the families one after the other, as a sync reads them) plus the kernel stage of the sync (none: the update is empty)' },
   { id: 'drift-check/userspace-share', unit: '%', group: 'sync', about: 'drift-check/userspace / drift-check, per round' },
   { id: 'flush', unit: 'ms', group: 'sync', about: '`backend.flush` of the loaded plan' },
-  { id: 'first-packet-first', unit: 'us', group: 'first-packet', about: 'TCP connect latency client → node rules → pod, to the first service port of the ruleset' },
-  { id: 'first-packet-last', unit: 'us', group: 'first-packet', about: 'the same, to the last service port of the ruleset' },
+  { id: 'first-packet-first', unit: 'us', group: 'first-packet', about: 'TCP connect latency client → node rules → pod, to the first service port of the ruleset (IPv4; dual: every family loaded, the IPv4 ruleset probed; not measured IPv6 only)' },
+  { id: 'first-packet-last', unit: 'us', group: 'first-packet', about: 'the same, to the last service port of the ruleset (IPv4)' },
   { id: 'rss-peak', unit: 'MB', group: 'rss-peak', about: 'peak RSS (VmHWM) of a child process that generates, compiles and syncs the cluster' },
 ] as const satisfies readonly Figure[];
 

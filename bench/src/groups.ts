@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
 import type { Backend, SyncResult, Target } from '@kpb/backend';
-import { compile, type Plan } from '@kpb/compiler';
+import type { Plan } from '@kpb/compiler';
 import { parseCluster, toKubernetesJson } from '@kpb/model';
 import { createVirtualCluster, execIn, type VirtualCluster } from '@kpb/testing';
 import { describeError, freshBackend } from './backends.ts';
@@ -91,12 +91,12 @@ async function generate(ctx: RunContext, st: VariantState, bc: BenchCluster): Pr
     throws: true,
   });
   bench.add('generate', () => {
-    render(compile(bc.cluster, bc.settings));
+    render(bc.compile());
   });
   bench.add('render', () => {
-    render(bc.plan);
+    render(bc.plans);
   });
-  if (allows(st.v, 'compile')) bench.add('compile', () => void compile(bc.cluster, bc.settings));
+  if (allows(st.v, 'compile')) bench.add('compile', () => void bc.compile());
   if (allows(st.v, 'parse-kubectl')) {
     const text = kubectlText(bc);
     bench.add('parse-kubectl', () => void parseCluster(text, 'bench cluster'));
@@ -112,7 +112,7 @@ async function generate(ctx: RunContext, st: VariantState, bc: BenchCluster): Pr
 
 /** One namespace, one variant: the cycle's steps share it and stop at the first over-cap sample. */
 class CycleRun {
-  #current: Plan;
+  #current: readonly Plan[];
   readonly target: Target;
 
   constructor(
@@ -122,7 +122,7 @@ class CycleRun {
     readonly record: boolean,
     readonly ns: string,
   ) {
-    this.#current = bc.plan;
+    this.#current = bc.plans;
     this.target = { kind: 'netns', name: ns };
   }
 
@@ -163,8 +163,8 @@ class CycleRun {
   async fullLoads(): Promise<boolean> {
     for (const op of ['full-sync', 'resync'] as const) {
       const r = await this.capped(op, async () => {
-        const plan = compile(this.bc.cluster, this.bc.settings);
-        return this.backend.apply(this.target, plan);
+        const plans = this.bc.compile();
+        return this.backend.apply(this.target, plans);
       });
       if (!r.ok) return false;
       this.split(op, r.ms, r.value.timings.kernel);
@@ -181,7 +181,7 @@ class CycleRun {
   }
 
   /** Sync from the current plan to `to`; `timed`: record the sample. */
-  async syncTo(op: string, to: Plan, timed: boolean): Promise<boolean> {
+  async syncTo(op: string, to: readonly Plan[], timed: boolean): Promise<boolean> {
     const from = this.#current;
     const r = await this.capped(op, () => this.backend.sync(this.target, from, to));
     if (!r.ok) return false;
@@ -198,13 +198,13 @@ class CycleRun {
     const { st, bc, ctx } = this;
     if (allows(st.v, 'incremental-1')) {
       for (let i = 0; i < ctx.incrementalSamples; i++) {
-        if (!(await this.syncTo('incremental-1', this.#current === bc.plan ? bc.plusOne : bc.plan, true))) return false;
+        if (!(await this.syncTo('incremental-1', this.#current === bc.plans ? bc.plusOne : bc.plans, true))) return false;
       }
-      if (this.#current !== bc.plan && !(await this.syncTo('incremental-1', bc.plan, false))) return false;
+      if (this.#current !== bc.plans && !(await this.syncTo('incremental-1', bc.plans, false))) return false;
     }
     if (allows(st.v, 'churn-1pct')) {
       if (!(await this.syncTo('churn-1pct', bc.churn, true))) return false;
-      if (!(await this.syncTo('churn-1pct', bc.plan, true))) return false;
+      if (!(await this.syncTo('churn-1pct', bc.plans, true))) return false;
       this.note('churn-1pct', `${bc.churnCount} services change (an endpoint added, then removed)`);
     }
     return true;
@@ -216,7 +216,7 @@ class CycleRun {
     if (!allows(st.v, 'verify') && !allows(st.v, 'drift-check')) return true;
     let verifyMs: number | undefined;
     if (allows(st.v, 'verify')) {
-      const r = await this.capped('verify', () => this.backend.verify(target, bc.plan));
+      const r = await this.capped('verify', () => this.backend.verify(target, bc.plans));
       if (!r.ok) return false;
       verifyMs = r.ms;
       if (!r.value.ok) {
@@ -224,11 +224,12 @@ class CycleRun {
         this.note('verify', `verify reported ${d.length} difference(s), e.g. ${d[0]?.kind} ${d[0]?.object}`);
       }
     }
-    const listed = await this.capped('verify/tool', () => timeListings(st.v, target, bc.plan, this.ctx.capMs));
+    const listed = await this.capped('verify/tool', () => timeListings(st.v, target, bc.plans, this.ctx.capMs));
     if (!listed.ok) return false;
-    const { tool, addon, backendReads } = listed.value;
+    const { tool, addon, backendReads, together } = listed.value;
     if (verifyMs !== undefined) {
-      this.split('verify', verifyMs, backendReads);
+      // Several families: verify reads them at once, so its listing part is the families' listings at once.
+      this.split('verify', verifyMs, together ?? backendReads);
       this.add('verify/tool', 'ms', tool);
       if (addon !== undefined) this.add('verify/addon', 'ms', addon);
     }
@@ -243,7 +244,7 @@ class CycleRun {
     const stateDir = mkdtempSync(path.join(os.tmpdir(), 'kpb-bench-state-'));
     try {
       const fresh = freshBackend(this.st.v, stateDir);
-      const r = await this.capped('drift-check', () => fresh.sync(this.target, this.bc.plan, this.bc.plan));
+      const r = await this.capped('drift-check', () => fresh.sync(this.target, this.bc.plans, this.bc.plans));
       if (!r.ok) return false;
       const res = r.value;
       if (res.mode !== 'incremental') {
@@ -262,7 +263,7 @@ class CycleRun {
 
   async flush(): Promise<void> {
     if (allows(this.st.v, 'flush')) {
-      const r = await this.capped('flush', () => this.backend.flush(this.target));
+      const r = await this.capped('flush', () => this.backend.flush(this.target, this.bc.families));
       if (r.ok) this.add('flush', 'ms', r.ms);
     }
   }
@@ -339,15 +340,22 @@ async function probeFirstAndLast(ctx: RunContext, st: VariantState, bc: BenchClu
       if (f.length) ctx.collector.note(st, bc, op, 'us', `failed connects: ${f.map(([k, n]) => `${k}×${n}`).join(', ')}`);
     }
   }
-  ctx.collector.note(st, bc, 'first-packet-first', 'us', `${bc.firstKey} (${bc.firstIP}), first service port of the plan`);
-  ctx.collector.note(st, bc, 'first-packet-last', 'us', `${bc.lastKey} (${bc.lastIP}), last service port of the plan`);
+  const of = bc.families.length > 1 ? `the ${bc.probeFamily} plan` : 'the plan';
+  ctx.collector.note(st, bc, 'first-packet-first', 'us', `${bc.firstKey} (${bc.firstIP}), first service port of ${of}`);
+  ctx.collector.note(st, bc, 'first-packet-last', 'us', `${bc.lastKey} (${bc.lastIP}), last service port of ${of}`);
 }
 
 async function firstPacket(ctx: RunContext, st: VariantState, bc: BenchCluster): Promise<void> {
+  if (bc.probeFamily !== 'IPv4') {
+    // The virtual cluster (client, node, pod) is IPv4 only.
+    for (const op of ['first-packet-first', 'first-packet-last']) ctx.collector.note(st, bc, op, 'us', 'not measured: the probe cluster is IPv4 only (an IPv6-only run)');
+    return;
+  }
   const b = backendOf(st);
   const c = await ctx.latencyCluster.ensure();
   const target: Target = { kind: 'netns', name: c.nodeNs };
-  const r = await capped(() => b.apply(target, bc.plan), ctx.capMs, () => ctx.latencyCluster.drop());
+  // Every family's plan is loaded (as a node would hold them); the connects are IPv4.
+  const r = await capped(() => b.apply(target, bc.plans), ctx.capMs, () => ctx.latencyCluster.drop());
   if (!r.ok) {
     ctx.collector.over(st, bc, 'first-packet-first', 'us');
     ctx.collector.over(st, bc, 'first-packet-last', 'us');
@@ -357,7 +365,7 @@ async function firstPacket(ctx: RunContext, st: VariantState, bc: BenchCluster):
   try {
     await probeFirstAndLast(ctx, st, bc, c.clientNs);
   } finally {
-    const f = await capped(() => b.flush(target), ctx.capMs).catch(() => ({ ok: false as const, ms: 0 }));
+    const f = await capped(() => b.flush(target, bc.families), ctx.capMs).catch(() => ({ ok: false as const, ms: 0 }));
     if (!f.ok) await ctx.latencyCluster.drop();
   }
 }
@@ -388,7 +396,7 @@ async function runRssChild(ctx: RunContext, arg: string, ns: string): Promise<{ 
 async function rssPeak(ctx: RunContext, st: VariantState, bc: BenchCluster): Promise<void> {
   const ns = await benchNamespace();
   try {
-    const arg = JSON.stringify({ id: st.v.id, services: bc.services, endpoints: bc.endpointsPerService, seed: ctx.seed, ns });
+    const arg = JSON.stringify({ id: st.v.id, services: bc.services, endpoints: bc.endpointsPerService, seed: ctx.seed, family: bc.family, ns });
     const r = await runRssChild(ctx, arg, ns);
     if (r.code === undefined) {
       ctx.collector.over(st, bc, 'rss-peak', 'MB');

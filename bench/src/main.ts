@@ -10,7 +10,7 @@ import { FIGURE_GROUPS, type FigureGroup } from './figures.ts';
 import { REPO_ROOT } from './groups.ts';
 import { cleanupAll, installSignalHandlers } from './kernel.ts';
 import { writeReport } from './report.ts';
-import type { ResultsFile } from './results.ts';
+import { FAMILY_MODES, familyModeOf, type FamilyMode, type ResultsFile } from './results.ts';
 import { runBench } from './runner.ts';
 
 function intList(v: string): number[] {
@@ -63,8 +63,9 @@ export function summaryText(r: ResultsFile): string {
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const row = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   const unavailable = (r.backends ?? []).filter((b) => !b.available || b.kernelError);
+  const family = familyModeOf(r);
   return [
-    '(medians; ms unless marked)',
+    `(medians; ms unless marked${family === 'ipv4' ? '' : `; ${family} cluster`})`,
     row(head),
     ...lines.map(row),
     ...unavailable.map((b) => `${variantId(b)}: ${b.available ? `kernel figures stopped: ${b.kernelError}` : `unavailable: ${b.reason}`}`),
@@ -83,6 +84,11 @@ export function program(): Command {
     .option('--repeats <n>', 'measured rounds (each visits every size and backend)', int(1, 1000))
     .option('--warmup <n>', 'warm-up rounds, discarded', int(0, 100))
     .option('--seed <n>', 'generator seed', int(0, 2 ** 31 - 1))
+    .addOption(
+      new Option('--family <mode>', 'IP families of the generated cluster; dual: an IPv4 and an IPv6 plan in every figure (first-packet: through IPv4)')
+        .choices(FAMILY_MODES)
+        .default('ipv4'),
+    )
     .option('--cap-seconds <n>', 'time cap per sample', int(1, 3600))
     .option('--incremental-samples <n>', 'incremental-1 samples per round', int(1, 1000))
     .option('--latency-count <n>', 'TCP connects per service (first, last) per round', int(1, 20_000))
@@ -107,6 +113,7 @@ export function program(): Command {
           repeats: (opts.repeats as number | undefined) ?? (quick ? 1 : 5),
           warmup: (opts.warmup as number | undefined) ?? (quick ? 0 : 1),
           seed: (opts.seed as number | undefined) ?? 1,
+          family: opts.family as FamilyMode,
           capSeconds: (opts.capSeconds as number | undefined) ?? (quick ? 20 : 120),
           quick,
           out,

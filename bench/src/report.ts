@@ -9,8 +9,8 @@ import { groupedBarSpec, lineChartSpec, renderSvg, stackedBarSpec } from './char
 import type { Bar, Point } from './charts.ts';
 import { VARIANTS, variantId } from './backends.ts';
 import { FIGURES, type FigureId } from './figures.ts';
-import { validateResults } from './results.ts';
-import type { ResultRow, ResultsFile } from './results.ts';
+import { familyModeOf, validateResults } from './results.ts';
+import type { FamilyMode, ResultRow, ResultsFile } from './results.ts';
 
 interface Source {
   readonly dir: string;
@@ -20,7 +20,33 @@ interface Source {
 
 interface Row extends ResultRow {
   readonly host: string;
+  /** The family mode of the run the row comes from (files without one: ipv4). */
+  readonly family: FamilyMode;
 }
+
+/** A column of a figure's table: a cluster size in a family mode. */
+interface Scale {
+  readonly services: number;
+  readonly endpoints: number;
+  readonly family: FamilyMode;
+}
+
+const FAMILY_ORDER: readonly FamilyMode[] = ['ipv4', 'dual', 'ipv6'];
+const FAMILY_TEXT: Readonly<Record<FamilyMode, string>> = {
+  ipv4: 'ipv4 (IPv4 only)',
+  ipv6: 'ipv6 (IPv6 only; no first-packet figures)',
+  dual: 'dual (dual-stack: an IPv4 and an IPv6 plan in every figure; first-packet figures through IPv4)',
+};
+
+/** `services×endpoints`, with the family mode when it is not ipv4: `10000×3, dual`. */
+function scaleText(services: number, endpoints: number, family: FamilyMode): string {
+  return `${services}×${endpoints}${family === 'ipv4' ? '' : `, ${family}`}`;
+}
+
+const rowScale = (r: Row): string => scaleText(r.services, r.endpointsPerService, r.family);
+
+/** The row's family mode after its size where it is not ipv4: `, dual`. */
+const familySuffix = (r: Row): string => (r.family === 'ipv4' ? '' : `, ${r.family}`);
 
 /** Reference for speed-ups: what kube-proxy runs by default (iptables mode through iptables-nft). */
 const REFERENCE = 'iptables/nft';
@@ -140,7 +166,7 @@ class ReportData {
 
   constructor(readonly labelled: readonly Source[]) {
     this.multiHost = labelled.length > 1;
-    this.rows = labelled.flatMap((s) => s.file.results.map((r) => ({ ...r, host: s.label })));
+    this.rows = labelled.flatMap((s) => s.file.results.map((r) => ({ ...r, host: s.label, family: familyModeOf(s.file) })));
     this.ops = uniq(this.rows.map((r) => r.operation)).sort((a, b) => {
       const ia = OP_ORDER.indexOf(a);
       const ib = OP_ORDER.indexOf(b);
@@ -152,8 +178,16 @@ class ReportData {
     return seriesOf(r, this.multiHost);
   }
 
-  find(series: string, op: string, services: number, eps?: number): Row | undefined {
-    return this.rows.find((r) => this.series(r) === series && r.operation === op && r.services === services && (eps === undefined || r.endpointsPerService === eps));
+  /** The row of a series, figure and size (and family mode, when given: a series holds one run's rows, so one mode). */
+  find(series: string, op: string, services: number, eps?: number, family?: FamilyMode): Row | undefined {
+    return this.rows.find(
+      (r) =>
+        this.series(r) === series &&
+        r.operation === op &&
+        r.services === services &&
+        (eps === undefined || r.endpointsPerService === eps) &&
+        (family === undefined || r.family === family),
+    );
   }
 
   /**
@@ -169,9 +203,16 @@ class ReportData {
     return whole && userspace !== undefined ? (100 * userspace) / whole : undefined;
   }
 
-  /** `services×endpoints` scales measured for a figure, smallest first. */
-  scalesOf(op: string): string[] {
-    return uniq(this.rows.filter((r) => r.operation === op).map((r) => `${r.services}×${r.endpointsPerService}`)).sort((a, b) => parseInt(a) - parseInt(b));
+  /** The scales (size and family mode) measured for a figure, smallest first, ipv4 before dual before ipv6. */
+  scalesOf(op: string): Scale[] {
+    const seen = new Map<string, Scale>();
+    for (const r of this.rows) if (r.operation === op) seen.set(rowScale(r), { services: r.services, endpoints: r.endpointsPerService, family: r.family });
+    return [...seen.values()].sort((a, b) => a.services - b.services || a.endpoints - b.endpoints || FAMILY_ORDER.indexOf(a.family) - FAMILY_ORDER.indexOf(b.family));
+  }
+
+  /** The family modes of the rows, in FAMILY_ORDER. */
+  families(): FamilyMode[] {
+    return FAMILY_ORDER.filter((f) => this.rows.some((r) => r.family === f));
   }
 
   seriesList(op: string): string[] {
@@ -197,7 +238,7 @@ function labelSources(sources: readonly Source[]): Source[] {
 function runText(s: Source): string {
   const p = s.file.parameters;
   return p
-    ? `services ${p.services.join(', ')} × ${p.endpointsPerService} endpoints, ${p.repeats} repeat(s) + ${p.warmup} warm-up, seed ${p.seed}, cap ${p.capSeconds}s${p.quick ? ', --quick' : ''}, ${p.durationSeconds ?? '?'} s`
+    ? `services ${p.services.join(', ')} × ${p.endpointsPerService} endpoints, ${familyModeOf(s.file)}, ${p.repeats} repeat(s) + ${p.warmup} warm-up, seed ${p.seed}, cap ${p.capSeconds}s${p.quick ? ', --quick' : ''}, ${p.durationSeconds ?? '?'} s`
     : '';
 }
 
@@ -228,6 +269,7 @@ function environmentSection(d: ReportData): string[] {
         ['libnftnl', ...each((s) => env(s).libnftnl)],
         ['commit', ...each((s) => env(s).gitCommit)],
         ['kernel figures', ...each((s) => (env(s).kernelFigures ? 'yes' : `no: ${env(s).kernelFiguresReason ?? ''}`))],
+        ['IP families (`--family`)', ...each((s) => FAMILY_TEXT[familyModeOf(s.file)])],
         ['run', ...each(runText)],
       ],
     ),
@@ -271,7 +313,8 @@ function targetRow(d: ReportData, t: Target, s: Source): string[] {
   if (r && r.median !== null) {
     const against = t.relativeTo && limit !== undefined ? ` (limit ${fmt(limit, t.unit)})` : '';
     const round = t.series === 'every' ? ` (slowest round: ${series.slice(d.prefix(s).length)})` : '';
-    measured = `${fmt(r.median, t.unit)}${against}${round}${share?.median != null ? `, userspace ${fmt(share.median)}%` : ''}`;
+    const family = r.family === 'ipv4' ? '' : ` (${r.family} cluster)`;
+    measured = `${fmt(r.median, t.unit)}${against}${round}${share?.median != null ? `, userspace ${fmt(share.median)}%` : ''}${family}`;
     const withinLimit = t.limit === undefined && !t.relativeTo ? true : limit !== undefined && r.median <= limit;
     const ok = withinLimit && (t.share === undefined || (share?.median != null && share.median <= t.share));
     verdict = ok ? 'met' : 'NOT met';
@@ -291,15 +334,12 @@ function figureSection(d: ReportData, op: string): string[] {
   const unit = d.rows.find((r) => r.operation === op)?.unit ?? 'ms';
   const scales = d.scalesOf(op);
   const about = OP_TEXT.get(op);
-  const rows = d.seriesList(op).map((series) => [
-    series,
-    ...scales.map((sc) => {
-      const [n, e] = sc.split('×').map(Number);
-      return cell(d.find(series, op, n!, e), d.share(series, op, n!, e!));
-    }),
-  ]);
-  const out = [`### ${op} (${unit})`, '', about ? `${about}.` : '', '', table(['backend/layout', ...scales.map((s) => `${s} svc×ep`)], rows)];
-  const notes = uniq(d.rows.filter((r) => r.operation === op && r.notes?.length).flatMap((r) => r.notes!.map((n) => `${d.series(r)} @ ${r.services}: ${n}`)));
+  const rows = d.seriesList(op).map((series) => [series, ...scales.map((sc) => cell(d.find(series, op, sc.services, sc.endpoints, sc.family), d.share(series, op, sc.services, sc.endpoints)))]);
+  const families = uniq(scales.map((sc) => sc.family)).filter((f) => f !== 'ipv4');
+  const heading = `### ${op} (${unit}${families.length ? `; ${families.join(', ')}` : ''})`;
+  const header = ['backend/layout', ...scales.map((sc) => `${sc.services}×${sc.endpoints} svc×ep${sc.family === 'ipv4' ? '' : `, ${sc.family}`}`)];
+  const out = [heading, '', about ? `${about}.` : '', '', table(header, rows)];
+  const notes = uniq(d.rows.filter((r) => r.operation === op && r.notes?.length).flatMap((r) => r.notes!.map((n) => `${d.series(r)} @ ${r.services}${familySuffix(r)}: ${n}`)));
   if (notes.length) out.push('', ...notes.slice(0, 12).map((n) => `- ${n}`), ...(notes.length > 12 ? [`- … ${notes.length - 12} more in results.json`] : []));
   out.push('');
   return out;
@@ -320,7 +360,7 @@ function splitSection(d: ReportData): string[] {
       const share = d.share(s, op, r.services, r.endpointsPerService);
       if (share === undefined) continue;
       const flag = share > SHARE_LIMIT ? FLAG : '';
-      rows.push([op, s, `${r.services}×${r.endpointsPerService}`, fmt(r.median), fmt(part('userspace')), fmt(part('kernel')), `${fmt(share)}%`, flag]);
+      rows.push([op, s, rowScale(r), fmt(r.median), fmt(part('userspace')), fmt(part('kernel')), `${fmt(share)}%`, flag]);
     }
   }
   if (!rows.length) return [];
@@ -347,14 +387,19 @@ function readBackSection(d: ReportData): string[] {
       const verify = at('verify');
       const addon = at('verify/addon');
       const drift = at('drift-check');
-      return [s, `${tool.services}×${tool.endpointsPerService}`, fmt(verify), fmt(tool.median), ratio(verify, tool.median), fmt(addon), ratio(verify, addon), fmt(drift), ratio(drift, at('verify/kernel'))];
+      // Several families: verify reads them at once (verify/kernel), a sync one after the other (drift-check/kernel).
+      const listing = tool.family === 'ipv4' ? at('verify/kernel') : (at('drift-check/kernel') ?? at('verify/kernel'));
+      return [s, rowScale(tool), fmt(verify), fmt(tool.median), ratio(verify, tool.median), fmt(addon), ratio(verify, addon), fmt(drift), ratio(drift, listing)];
     });
   if (!rows.length) return [];
   return [
     '## Read-back against the listing tool alone',
     '',
     'Medians, ms. tool: `nft list table ip kube-proxy` (nft, nftnl) or `iptables-nft-save` / `iptables-legacy-save`, run alone in the same round; ' +
-      "addon: the addon's `listRuleset` alone (what nftnl reads with); drift-check ÷ listing: against the listing the backend reads with (addon for nftnl, the tool for the others).",
+      "addon: the addon's `listRuleset` alone (what nftnl reads with); drift-check ÷ listing: against the listing the backend reads with (addon for nftnl, the tool for the others)." +
+      (d.families().some((f) => f !== 'ipv4')
+        ? ' Rows of several families (dual): tool and addon are each family alone, one after the other, summed (a sync reads them so); verify reads the families at once, so it can take less than their sum.'
+        : ''),
     '',
     table(['backend/layout', 'services×ep', 'verify', 'tool', 'verify ÷ tool', 'addon', 'verify ÷ addon', 'drift-check', 'drift-check ÷ listing'], rows),
     '',
@@ -364,19 +409,18 @@ function readBackSection(d: ReportData): string[] {
 /** Figures compared across variants in the speed-up tables. */
 const SPEED_FIGURES: readonly FigureId[] = ['generate', 'full-sync', 'resync', 'incremental-1', 'churn-1pct', 'verify', 'drift-check', 'flush', 'first-packet-last', 'rss-peak'];
 
-function speedupLines(d: ReportData, op: string, sc: string): string[][] {
-  const [n, e] = sc.split('×').map(Number);
+function speedupLines(d: ReportData, op: string, sc: Scale): string[][] {
   const lines: string[][] = [];
   for (const s of d.labelled) {
     const refSeries = `${d.prefix(s)}${REFERENCE}`;
-    const ref = d.find(refSeries, op, n!, e);
+    const ref = d.find(refSeries, op, sc.services, sc.endpoints, sc.family);
     if (!ref?.median) continue;
     const others = d.seriesList(op).filter((x) => x !== refSeries && (!d.multiHost || x.startsWith(`${s.label}: `)));
     const cells = others.map((x) => {
-      const r = d.find(x, op, n!, e);
+      const r = d.find(x, op, sc.services, sc.endpoints, sc.family);
       return r?.median ? `${x.replace(`${s.label}: `, '')} ${fmt(ref.median! / r.median)}×` : '';
     });
-    if (cells.some(Boolean)) lines.push([op, `${sc}`, ...(d.multiHost ? [s.label] : []), cells.filter(Boolean).join(', ')]);
+    if (cells.some(Boolean)) lines.push([op, scaleText(sc.services, sc.endpoints, sc.family), ...(d.multiHost ? [s.label] : []), cells.filter(Boolean).join(', ')]);
   }
   return lines;
 }
@@ -401,11 +445,10 @@ function pairSection(d: ReportData): string[] {
   for (const op of SPEED_FIGURES.filter((o) => d.ops.includes(o))) {
     for (const layout of ['flat', 'kube-proxy']) {
       for (const sc of d.scalesOf(op)) {
-        const [n, e] = sc.split('×').map(Number);
         for (const s of d.labelled) {
-          const a = d.find(`${d.prefix(s)}nft/${layout}`, op, n!, e);
-          const b = d.find(`${d.prefix(s)}nftnl/${layout}`, op, n!, e);
-          if (a?.median && b?.median) lines.push([op, layout, sc, ...(d.multiHost ? [s.label] : []), `${fmt(a.median / b.median)}×`]);
+          const a = d.find(`${d.prefix(s)}nft/${layout}`, op, sc.services, sc.endpoints, sc.family);
+          const b = d.find(`${d.prefix(s)}nftnl/${layout}`, op, sc.services, sc.endpoints, sc.family);
+          if (a?.median && b?.median) lines.push([op, layout, scaleText(sc.services, sc.endpoints, sc.family), ...(d.multiHost ? [s.label] : []), `${fmt(a.median / b.median)}×`]);
         }
       }
     }
@@ -425,17 +468,19 @@ const LINE_CHARTS: readonly (readonly [FigureId, string])[] = [
 function charts(d: ReportData): [string, string, Promise<string>][] {
   const out: [string, string, Promise<string>][] = [];
   const measured = d.rows.filter((r) => r.median !== null);
+  // A series of a chart is one run's: its family mode named where it is not ipv4.
+  const series = (r: Row) => `${d.series(r)}${r.family === 'ipv4' ? '' : ` (${r.family})`}`;
   for (const [op, title] of LINE_CHARTS) {
-    const pts: Point[] = measured.filter((r) => r.operation === op && r.median! > 0).map((r) => ({ series: d.series(r), services: r.services, value: r.median!, p90: r.p90 ?? undefined }));
+    const pts: Point[] = measured.filter((r) => r.operation === op && r.median! > 0).map((r) => ({ series: series(r), services: r.services, value: r.median!, p90: r.p90 ?? undefined }));
     if (pts.length) out.push([`${op}.svg`, title, renderSvg(lineChartSpec(title, 'ms (log)', pts))]);
   }
   const latBars: Bar[] = measured
     .filter((r) => r.operation === 'first-packet-first' || r.operation === 'first-packet-last')
-    .map((r) => ({ series: d.series(r), group: r.operation === 'first-packet-first' ? 'first service' : 'last service', facet: `${r.services} services`, value: r.median! }));
+    .map((r) => ({ series: series(r), group: r.operation === 'first-packet-first' ? 'first service' : 'last service', facet: `${r.services} services${familySuffix(r)}`, value: r.median! }));
   if (latBars.length) out.push(['first-packet.svg', 'First-packet latency (TCP connect, median)', renderSvg(groupedBarSpec('First-packet latency: first vs last service (median)', 'µs', 'service', latBars))]);
   const splitBars: Bar[] = measured
     .filter((r) => r.operation === 'full-sync/userspace' || r.operation === 'full-sync/kernel')
-    .map((r) => ({ series: d.series(r), group: r.operation.endsWith('kernel') ? 'kernel' : 'userspace', facet: `${r.services} services`, value: r.median! }));
+    .map((r) => ({ series: series(r), group: r.operation.endsWith('kernel') ? 'kernel' : 'userspace', facet: `${r.services} services${familySuffix(r)}`, value: r.median! }));
   if (splitBars.length) out.push(['full-sync-split.svg', 'Full sync, userspace vs kernel', renderSvg(stackedBarSpec('Full sync: userspace vs kernel (medians)', 'ms', splitBars))]);
   return out;
 }
@@ -451,6 +496,18 @@ async function chartsSection(d: ReportData, out: string): Promise<string[]> {
   return md;
 }
 
+/** What a report of runs that are not all IPv4 says up front: the family mode of each run, where the tables name it. */
+function familyLines(d: ReportData): string[] {
+  const modes = d.families();
+  if (modes.length === 1 && modes[0] === 'ipv4') return [];
+  return [
+    `IP families: ${modes.map((m) => FAMILY_TEXT[m]).join('; ')}. ` +
+      'Every figure of a run that is not IPv4-only names its mode (`--family`) in its heading and columns (e.g. `10000×3, dual`); ' +
+      'a dual-stack figure is the work for both families (both plans compiled, rendered, sent, read back).',
+    '',
+  ];
+}
+
 export async function writeReport(dirs: readonly string[], out: string): Promise<string> {
   if (dirs.length === 0) throw new Error('kpb report: no result folder given');
   const d = new ReportData(labelSources(dirs.map(readSource)));
@@ -462,6 +519,7 @@ export async function writeReport(dirs: readonly string[], out: string): Promise
     `Drawn from ${drawnFrom} (schema kpb-bench/1). ` +
       'Times in ms unless marked; cells: **median** (p90) [95% CI of the median, from 6 samples] n=samples. Warm-up runs are discarded.',
     '',
+    ...familyLines(d),
     ...environmentSection(d),
     ...backendsSection(d),
     ...targetsSection(d),
@@ -490,9 +548,9 @@ const READING_FIGURES: readonly FigureId[] = ['full-sync', 'resync', 'incrementa
 /** The flagged figures (kpb share over the limit) and the syncs that fell back to a full apply. */
 function attentionLines(d: ReportData): string[] {
   const flagged = SPLIT_FIGURES.flatMap((op) =>
-    d.rows.filter((r) => r.operation === op && (d.share(d.series(r), op, r.services, r.endpointsPerService) ?? 0) > SHARE_LIMIT).map((r) => `${op} ${d.series(r)} @ ${r.services}`),
+    d.rows.filter((r) => r.operation === op && (d.share(d.series(r), op, r.services, r.endpointsPerService) ?? 0) > SHARE_LIMIT).map((r) => `${op} ${d.series(r)} @ ${r.services}${familySuffix(r)}`),
   );
-  const fellBack = d.rows.filter((r) => r.fullApplies).map((r) => `${r.operation} ${d.series(r)} @ ${r.services} (${r.fullApplies}×)`);
+  const fellBack = d.rows.filter((r) => r.fullApplies).map((r) => `${r.operation} ${d.series(r)} @ ${r.services}${familySuffix(r)} (${r.fullApplies}×)`);
   return [
     ...(flagged.length
       ? [`- ${FLAG} ${flagged.length} figure(s) are mostly kpb (userspace over ${SHARE_LIMIT}%): ${flagged.slice(0, 8).join(', ')}${flagged.length > 8 ? `, … (${flagged.length - 8} more in the split table)` : ''}.`]
@@ -506,24 +564,28 @@ function reading(d: ReportData): string[] {
   const { rows, multiHost } = d;
   const out: string[] = attentionLines(d);
   for (const op of READING_FIGURES) {
-    const at = rows.filter((r) => r.operation === op && r.median !== null);
-    if (!at.length) continue;
-    const top = Math.max(...at.map((r) => r.services));
-    const ranked = at.filter((r) => r.services === top).sort((a, b) => a.median! - b.median!);
-    if (ranked.length < 2) continue;
-    const best = ranked[0]!;
-    const worst = ranked[ranked.length - 1]!;
-    const unit = best.unit;
-    out.push(
-      `- **${op}** at ${top} services: ${seriesOf(best, multiHost)} ${op === 'rss-peak' ? 'uses least' : 'is fastest'} (${fmt(best.median, unit)}), ` +
-        `${seriesOf(worst, multiHost)} ${op === 'rss-peak' ? 'most' : 'slowest'} (${fmt(worst.median, unit)}, ${fmt(worst.median! / best.median!)}×).`,
-    );
+    for (const family of d.families()) {
+      const at = rows.filter((r) => r.operation === op && r.median !== null && r.family === family);
+      if (!at.length) continue;
+      const top = Math.max(...at.map((r) => r.services));
+      const ranked = at.filter((r) => r.services === top).sort((a, b) => a.median! - b.median!);
+      if (ranked.length < 2) continue;
+      const best = ranked[0]!;
+      const worst = ranked[ranked.length - 1]!;
+      const unit = best.unit;
+      out.push(
+        `- **${op}** at ${top} services${familySuffix(best)}: ${seriesOf(best, multiHost)} ${op === 'rss-peak' ? 'uses least' : 'is fastest'} (${fmt(best.median, unit)}), ` +
+          `${seriesOf(worst, multiHost)} ${op === 'rss-peak' ? 'most' : 'slowest'} (${fmt(worst.median, unit)}, ${fmt(worst.median! / best.median!)}×).`,
+      );
+    }
   }
   const firsts = rows.filter((r) => r.operation === 'first-packet-first' && r.median !== null);
   const lat: string[] = [];
   for (const f of firsts) {
-    const l = rows.find((r) => r.operation === 'first-packet-last' && r.host === f.host && r.backend === f.backend && r.layout === f.layout && r.services === f.services && r.median !== null);
-    if (l) lat.push(`${seriesOf(f, multiHost)} @ ${f.services}: ${fmt(f.median, 'µs')} → ${fmt(l.median, 'µs')} (${fmt(l.median! / f.median!)}×)`);
+    const l = rows.find(
+      (r) => r.operation === 'first-packet-last' && r.host === f.host && r.family === f.family && r.backend === f.backend && r.layout === f.layout && r.services === f.services && r.median !== null,
+    );
+    if (l) lat.push(`${seriesOf(f, multiHost)} @ ${f.services}${familySuffix(f)}: ${fmt(f.median, 'µs')} → ${fmt(l.median, 'µs')} (${fmt(l.median! / f.median!)}×)`);
   }
   if (lat.length) out.push(`- **first packet**, first → last service: ${lat.join('; ')}. A linear rule walk (iptables KUBE-SERVICES) grows with the position of the service; map lookups (nft) should not.`);
   const over = rows.filter((r) => r.overCap);

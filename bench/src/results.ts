@@ -10,6 +10,15 @@ export const SCHEMA = 'kpb-bench/1';
 
 export type Unit = 'ms' | 'us' | 'MB' | '%';
 
+/** The IP families of a run's cluster (`--family`): IPv4 only, IPv6 only, or dual-stack. */
+export type FamilyMode = 'ipv4' | 'ipv6' | 'dual';
+export const FAMILY_MODES: readonly FamilyMode[] = ['ipv4', 'ipv6', 'dual'];
+
+/** The family mode of a results file: files written before `--family` existed are IPv4 runs. */
+export function familyModeOf(file: Pick<ResultsFile, 'parameters'>): FamilyMode {
+  return file.parameters?.family ?? 'ipv4';
+}
+
 export interface ResultRow {
   readonly backend: string;
   readonly layout: string;
@@ -75,6 +84,11 @@ export interface RunParameters {
   readonly seed: number;
   readonly capSeconds: number;
   readonly quick: boolean;
+  /**
+   * The cluster's IP families (`--family`); every row of the file is of this run. Absent in
+   * files written before it was recorded: those are IPv4 runs.
+   */
+  readonly family?: FamilyMode;
   readonly command: string;
   readonly durationSeconds?: number;
 }
@@ -179,6 +193,10 @@ export function validateResults(data: unknown): string[] {
     for (const k of ['kernel', 'cpuModel', 'cores', 'memoryMB', 'node', 'iptables', 'nft', 'libnftnl', 'gitCommit']) {
       if (env[k] === undefined) problems.push(`environment.${k} missing`);
     }
+  }
+  const family = d.parameters?.family as unknown;
+  if (family !== undefined && !(FAMILY_MODES as readonly unknown[]).includes(family)) {
+    problems.push(`parameters.family is ${JSON.stringify(family)}, expected one of ${FAMILY_MODES.join(', ')}`);
   }
   if (!Array.isArray(d.results)) problems.push('results is not an array');
   else {

@@ -3,11 +3,12 @@
  * the namespace the parent made), then print its own peak RSS (VmHWM). Run by the parent with a
  * time cap; it touches nothing but that namespace.
  *
- *   node --import tsx rss-child.ts '{"id":"nftnl/flat","services":1000,"endpoints":3,"seed":1,"ns":"kpb-bench-…"}'
+ *   node --import tsx rss-child.ts '{"id":"nftnl/flat","services":1000,"endpoints":3,"seed":1,"family":"dual","ns":"kpb-bench-…"}'
  */
 import { readFileSync } from 'node:fs';
 import { loadVariant, VARIANTS } from './backends.ts';
 import { buildBenchCluster } from './cluster.ts';
+import type { FamilyMode } from './results.ts';
 
 interface Args {
   /** The variant's registry id. */
@@ -15,6 +16,8 @@ interface Args {
   services: number;
   endpoints: number;
   seed: number;
+  /** The run's family mode (default ipv4). */
+  family?: FamilyMode;
   ns?: string;
 }
 
@@ -31,10 +34,10 @@ async function main(): Promise<void> {
   if (args.ns !== undefined && !/^kpb-bench-\d+-\d+$/.test(args.ns)) throw new Error(`refusing namespace ${args.ns}`);
   const { backend } = loadVariant(v);
   const t0 = performance.now();
-  const bc = buildBenchCluster(args.services, args.endpoints, args.seed);
+  const bc = buildBenchCluster(args.services, args.endpoints, args.seed, args.family ?? 'ipv4');
   const mode = args.ns ? 'sync' : 'generate';
-  if (args.ns) await backend.sync({ kind: 'netns', name: args.ns }, undefined, bc.plan);
-  else backend.renderText(bc.plan);
+  if (args.ns) await backend.sync({ kind: 'netns', name: args.ns }, undefined, bc.plans);
+  else backend.renderText(bc.plans);
   process.stdout.write(`${JSON.stringify({ vmHWMkB: vmHWMkB(), ms: performance.now() - t0, mode })}\n`);
 }
 

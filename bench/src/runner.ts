@@ -18,7 +18,7 @@ import { GROUPS, LatencyCluster, REPO_ROOT, type Group, type RunContext } from '
 import { isAborted, onInterrupt } from './kernel.ts';
 import { Progress } from './progress.ts';
 import { collectEnvironment, SCHEMA } from './results.ts';
-import type { ResultsFile, RunParameters } from './results.ts';
+import type { FamilyMode, ResultsFile, RunParameters } from './results.ts';
 
 export interface RunOptions {
   readonly variants: readonly Variant[];
@@ -27,6 +27,8 @@ export interface RunOptions {
   readonly repeats: number;
   readonly warmup: number;
   readonly seed: number;
+  /** The cluster's IP families: `ipv4` (default), `ipv6` or `dual` (one plan per family, sent together). */
+  readonly family?: FamilyMode;
   readonly capSeconds: number;
   readonly quick: boolean;
   /** Folder for results.json (and the report). */
@@ -86,7 +88,7 @@ class Rounds {
   clusterFor(n: number): BenchCluster {
     let c = this.#clusters.get(n);
     if (!c) {
-      c = buildBenchCluster(n, this.o.endpointsPerService, this.o.seed);
+      c = buildBenchCluster(n, this.o.endpointsPerService, this.o.seed, this.o.family ?? 'ipv4');
       this.#clusters.clear(); // keep one scale in memory at a time
       this.#clusters.set(n, c);
     }
@@ -104,7 +106,8 @@ class Rounds {
       for (const st of order) {
         for (const g of this.groups(warm)) {
           if (isAborted()) break;
-          await this.visit(g, st, bc, warm, `${label} · ${n} svc × ${this.o.endpointsPerService} · ${st.v.id}`);
+          const family = bc.family === 'ipv4' ? '' : `, ${bc.family}`;
+          await this.visit(g, st, bc, warm, `${label} · ${n} svc × ${this.o.endpointsPerService}${family} · ${st.v.id}`);
         }
       }
     }
@@ -162,6 +165,7 @@ function parametersOf(o: RunOptions, scales: readonly number[], started: number)
     seed: o.seed,
     capSeconds: o.capSeconds,
     quick: o.quick,
+    family: o.family ?? 'ipv4',
     command: o.command,
     durationSeconds: Math.round((performance.now() - started) / 1000),
   };

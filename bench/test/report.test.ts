@@ -101,6 +101,9 @@ describe('report writer', () => {
     }
     expect(md).toMatch(/\| iptables\/nft \| \*\*4\.00\*\* \(p90 4\.32\) n=3 \|/); // generate at 1000: 3.6, 4, 4.4
     expect(md).toContain('unavailable: Cannot find module @kpb/native');
+    // No family recorded (as in files written before --family): an IPv4 run, and the figures do not say more.
+    expect(md).toMatch(/\| IP families \(`--family`\) \| ipv4 \(IPv4 only\) \|/);
+    expect(md).not.toMatch(/, (dual|ipv6)/);
     expect(md).toContain('> cap (1×)');
     expect(md).toMatch(/nftnl\/flat 4\.00×/); // full-sync speed-up vs iptables/nft
     expect(md).toMatch(/nftnl full-sync userspace ≤ 20%.*\| met \|/);
