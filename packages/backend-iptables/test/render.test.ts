@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { hashName } from '@kpb/backend';
 import {
@@ -20,6 +21,21 @@ describe('chain names', () => {
     expect(endpointChainName('ns1/svc1:p80', 'TCP', '10.180.0.1:80')).toBe('KUBE-SEP-SXIVWICOYRO3J4NJ');
     expect(servicePortHash('ns5/svc5:p80', 'TCP')).toBe('NUKIZ6OKUXPJNT4C');
     expect(servicePortHash('a/b:c', 'UDP')).toBe(hashName('a/b:cudp', 16));
+  });
+  it('IPv6 endpoints hash as kube-proxy writes them: `[ip]:port` (net.JoinHostPort) after the port name and protocol', () => {
+    // kube-proxy's servicePortEndpointChainName: base32(sha256(name + protocol + endpoint))[:16], done here with node:crypto.
+    const kubeProxy = (text: string) => {
+      const digest = createHash('sha256').update(text).digest();
+      let bits = '';
+      for (const b of digest) bits += b.toString(2).padStart(8, '0');
+      const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+      let out = '';
+      for (let i = 0; i < 80; i += 5) out += alphabet[parseInt(bits.slice(i, i + 5), 2)];
+      return out;
+    };
+    expect(endpointChainName('ns1/svc1:p80', 'TCP', '[fd00:10:180::1]:80')).toBe(`KUBE-SEP-${kubeProxy('ns1/svc1:p80tcp[fd00:10:180::1]:80')}`);
+    // The formula checked against kube-proxy's own IPv4 vector above.
+    expect(`KUBE-SEP-${kubeProxy('ns1/svc1:p80tcp10.180.0.1:80')}`).toBe('KUBE-SEP-SXIVWICOYRO3J4NJ');
   });
   it('appear in the rendered rules', () => {
     const text = renderText(planOf(oneServiceCluster()));
