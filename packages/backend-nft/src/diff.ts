@@ -20,7 +20,11 @@
  * script with any `add rule`, `add`/`delete element` or `delete chain` (in a `table { chain { } }`
  * block or JSON too; only `add chain` and `flush chain` need none), and the kernel re-validates
  * the whole table at a commit that adds a jump, goto or nat. Measured at 10k services × 3
- * endpoints, a one-rule script costs as much as a one-service update. The commands never name a
+ * endpoints, a one-rule script costs as much as a one-service update. (There, Linux 6.18: the
+ * chain dump is 5.2 MB in 161 messages for 45k chains, and the kernel's dump of chains, which
+ * walks the chain list again for every message, was 38% of the run's CPU samples; the
+ * commit's table validation ~100 ms. A `list chain` at the end of the script narrows the chain
+ * dump to that chain but makes nft dump every set's elements, slower.) The commands never name a
  * rule by handle, index or position and the script is not run with `--echo`: either would make
  * nft fetch every rule too (and with `--echo`, every set element).
  */
