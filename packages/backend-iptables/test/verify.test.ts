@@ -44,6 +44,20 @@ describe('diffSaved (verify without canonical text)', () => {
   });
 });
 
+/** The save text without the last rule of the first chain named `prefix…` (from `from`), or of the last chain before COMMIT when `prefix` is ''. */
+function dropLastRuleOfChain(save: string, prefix: string, from = 0): string {
+  const lines = save.split('\n');
+  const start = save.slice(0, from).split('\n').length - 1;
+  const chainOf = (l: string) => (l.startsWith('-A ') ? l.split(' ')[1]! : undefined);
+  for (let i = start; i < lines.length - 1; i++) {
+    const chain = chainOf(lines[i]!);
+    if (!chain?.startsWith(`KUBE-${prefix.slice(5)}`) || chainOf(lines[i + 1]!) === chain) continue;
+    if (prefix === '' && lines[i + 1] !== 'COMMIT') continue;
+    return [...lines.slice(0, i), ...lines.slice(i + 1)].join('\n');
+  }
+  throw new Error(`no chain ${prefix}… to cut`);
+}
+
 describe('diffSavedText (one pass over the iptables-save text)', () => {
   const rendered = renderRuleset(planOf(bigCluster(50, 3)));
   const text = rulesetText(rendered);
@@ -62,6 +76,8 @@ describe('diffSavedText (one pass over the iptables-save text)', () => {
     ['a kpb rule missing', (s) => s.replace(/\n-A KUBE-SVC-[^\n]*/, '')],
     ['a jump into KUBE- added to a built-in chain', (s) => s.replace('\n-A INPUT -s 203.0.113.1/32 -j DROP', '\n-A INPUT -s 203.0.113.1/32 -j DROP\n-A INPUT -j KUBE-SERVICES')],
     ['a kpb chain missing', (s) => s.replace(/\n:KUBE-SEP-[^\n]*/, '')],
+    ['the last rule of a kpb chain missing', (s) => dropLastRuleOfChain(s, 'KUBE-SVC-')],
+    ['the last rule of the last kpb chain of a table missing', (s) => dropLastRuleOfChain(s, '', s.indexOf('*nat'))],
     ['a foreign KUBE- chain', (s) => s.replace('\n:KUBE-SERVICES', '\n:KUBE-ZZZ - [0:0]\n:KUBE-SERVICES')],
     ['the nat table missing', (s) => s.slice(0, s.indexOf('*nat'))],
   ];
