@@ -13,8 +13,8 @@ import { diffChangedServicePorts, nftFamily, printCanon, renderCanonical, rulese
 import type { NftFamily, NftLayout, NftOp, NftRuleset } from '@kpb/backend-nft';
 import { NftnlEncoder } from './encode.ts';
 import type { EncodeHooks } from './encode.ts';
-import { listingDifferences } from './compare.ts';
-import { listingToCanon } from './decode.ts';
+import { decodedDifferences } from './compare.ts';
+import { listDecoded, tableToCanon } from './decode.ts';
 import { checkGeneration } from './drift.ts';
 import { traceNftnlTarget } from './trace-target.ts';
 import type { DriftContext, GenerationCheck } from './drift.ts';
@@ -174,7 +174,7 @@ export function createNftnlBackend(options: NftnlBackendOptions = {}): NftnlBack
     encoders: encoders(options.testHooks),
   };
   const { build } = ctx;
-  const list = (target: Target, family: NftFamily) => ctx.netlink.listRuleset(netnsOf(target), family, TABLE);
+  const read = async (target: Target, family: NftFamily) => (await listDecoded((ruleText) => ctx.netlink.listRuleset(netnsOf(target), family, TABLE, { ruleText }))).table;
 
   return {
     name: 'nftnl',
@@ -182,7 +182,7 @@ export function createNftnlBackend(options: NftnlBackendOptions = {}): NftnlBack
     build,
     encodePlan: (plan) => ctx.encoders.full(plan, layout),
     renderCanonical: (plan) => renderCanonical(build(plan)),
-    ...rulesetMethods(build, async (target, rs) => listingDifferences(await list(target, rs.family), rs), { layout }),
+    ...rulesetMethods(build, async (target, rs) => decodedDifferences(await read(target, rs.family), rs), { layout }),
     recorded(target, family = 'ip') {
       const r = ctx.records.recall(target, family);
       return r && { generation: r.generation, digest: r.digest };
@@ -192,7 +192,7 @@ export function createNftnlBackend(options: NftnlBackendOptions = {}): NftnlBack
     traceTarget: (target, packet) => traceNftnlTarget(ctx.netlink, ports.runTool ?? realRunTool, target, packet),
 
     async readBack(target: Target): Promise<string> {
-      const parts = await Promise.all((['ip', 'ip6'] as const).map(async (f) => printCanon(listingToCanon(await list(target, f)))));
+      const parts = await Promise.all((['ip', 'ip6'] as const).map(async (f) => printCanon(tableToCanon(await read(target, f)))));
       return parts.join('');
     },
 

@@ -266,9 +266,11 @@ export interface DecodedTable {
   readonly chains: ReadonlyMap<string, DecodedChain>;
   readonly sets: ReadonlyMap<string, NftSet>;
   readonly maps: ReadonlyMap<string, NftMap>;
+  /** A rule did not decode and the listing has no rule text to print it by (listed without `ruleText`). */
+  readonly lacksText: boolean;
 }
 
-function decodeRules(c: ListedChain, family: NftFamily, sets: ReadonlyMap<string, ListedSet>): DecodedRule[] {
+function decodeRules(c: ListedChain, family: NftFamily, sets: ReadonlyMap<string, ListedSet>, lacks: { text: boolean }): DecodedRule[] {
   return c.rules.map((r): DecodedRule => {
     try {
       const statements = decodeRule(r.exprs, family, sets);
@@ -276,7 +278,8 @@ function decodeRules(c: ListedChain, family: NftFamily, sets: ReadonlyMap<string
       return comment !== undefined ? { statements, comment } : { statements };
     } catch (e) {
       if (!(e instanceof Undecodable)) throw e;
-      return { unknown: `# unknown (${e.message}): ${r.text.split('\n').slice(1).map((x) => x.trim()).join(' ')}` };
+      if (r.text === undefined) lacks.text = true;
+      return { unknown: `# unknown (${e.message}): ${(r.text ?? '').split('\n').slice(1).map((x) => x.trim()).join(' ')}` };
     }
   });
 }
@@ -313,7 +316,8 @@ export function decodeTable(l: Listing): DecodedTable | undefined {
   const family = l.family as NftFamily;
   const setsByName = new Map(l.sets.map((s) => [s.name, s]));
   const chains = new Map<string, DecodedChain>();
-  for (const c of l.chains) chains.set(c.name, { chain: chainOf(c), rules: decodeRules(c, family, setsByName) });
+  const lacks = { text: false };
+  for (const c of l.chains) chains.set(c.name, { chain: chainOf(c), rules: decodeRules(c, family, setsByName, lacks) });
   const sets = new Map<string, NftSet>();
   const maps = new Map<string, NftMap>();
   for (const s of l.sets) {
@@ -322,7 +326,20 @@ export function decodeTable(l: Listing): DecodedTable | undefined {
     if ('map' in d) maps.set(s.name, d.map);
     else sets.set(s.name, d.set);
   }
-  return { family, table: l.table.name, chains, sets, maps };
+  return { family, table: l.table.name, chains, sets, maps, lacksText: lacks.text };
+}
+
+/**
+ * Lists kpb's table (`list(ruleText)`) and decodes it. First without libnftnl's rule text,
+ * which is ~40 % of the listing and which only a rule that does not decode needs (its
+ * `# unknown` line prints it); in that case the table is listed again with the text.
+ */
+export async function listDecoded(list: (ruleText: boolean) => Promise<Listing>): Promise<{ listing: Listing; table: DecodedTable | undefined }> {
+  const listing = await list(false);
+  const table = decodeTable(listing);
+  if (!table?.lacksText) return { listing, table };
+  const again = await list(true);
+  return { listing: again, table: decodeTable(again) };
 }
 
 /** The canonical table object of a listed table. */
@@ -334,9 +351,8 @@ export function decodedChainCanon(c: DecodedChain, family: NftFamily): CanonObje
   return { ...chainCanon(c.chain, family), items };
 }
 
-/** Canonical objects of one table's listing (empty when the table does not exist). */
-export function listingToCanon(l: Listing): CanonObject[] {
-  const t = decodeTable(l);
+/** Canonical objects of one decoded table (empty when the table does not exist). */
+export function tableToCanon(t: DecodedTable | undefined): CanonObject[] {
   if (!t) return [];
   const out = [decodedTableCanon(t)];
   for (const c of t.chains.values()) out.push(decodedChainCanon(c, t.family));
