@@ -1,5 +1,5 @@
 // Times the nftnl read-back at scale: the addon's listRuleset alone and backend.verify.
-// Usage (root): npx tsx native/scripts/time-listing.ts NETNS CLUSTER.json [RUNS]
+// Usage (root): [RULE_TEXT=0] npx tsx native/scripts/time-listing.ts NETNS CLUSTER.json [RUNS] [list|verify]
 // (after `kpb apply --backend nftnl --input CLUSTER.json --netns NETNS`).
 import { readFileSync } from 'node:fs';
 import { listRuleset } from '@kpb/native';
@@ -21,7 +21,7 @@ const verify: number[] = [];
 for (let i = 0; i < runs; i++) {
   if (only !== 'verify') {
     const t0 = performance.now();
-    const l = await listRuleset(netns, 'ip', 'kube-proxy');
+    const l = await listRuleset(netns, 'ip', 'kube-proxy', { ruleText: process.env.RULE_TEXT !== '0' });
     list.push(performance.now() - t0);
     if (i === 0) console.log(`chains ${l.chains.length}, rules ${l.chains.reduce((n, c) => n + c.rules.length, 0)}, sets ${l.sets.length}, elements ${l.sets.reduce((n, s) => n + s.elements.length, 0)}`);
   }
