@@ -43,7 +43,7 @@ interface NativeAddon {
   applyBatch(netns: string | null, batch: Uint8Array, options?: ApplyOptions): Promise<ApplyResult>;
   getGeneration(netns: string | null): Promise<number>;
   /** The listing as JSON text (one JSON.parse is much faster than building it through N-API). */
-  listRuleset(netns: string | null, family: Family, table: string, schema: typeof EXPR_SCHEMA, ruleText?: boolean): Promise<string>;
+  listRuleset(netns: string | null, family: Family, table: string, schema: typeof EXPR_SCHEMA, options?: { ruleText: boolean; dynamicElements: boolean }): Promise<string>;
   constants: Record<string, number>;
 }
 
@@ -102,6 +102,12 @@ export interface ListOptions {
    * 40 % smaller and faster to read; rules then have no `text`.
    */
   ruleText?: boolean;
+  /**
+   * The elements of sets the data path fills (`dynamic`, NFT_SET_EVAL; not maps), e.g. the
+   * session-affinity sets (default true). Without them such a set has `elements: []` and
+   * `elementsListed: false`, and costs no element dump.
+   */
+  dynamicElements?: boolean;
   /** The addon's `stats` (where its time went) on the listing (default false). */
   stats?: boolean;
 }
@@ -109,7 +115,7 @@ export interface ListOptions {
 /** Everything one table holds. A missing table gives `{ exists: false, … }`. */
 export function listRuleset(netns: string | null, family: Family, table: string, options: ListOptions = {}): Promise<Listing> {
   return loadNative()
-    .listRuleset(netns, family, table, EXPR_SCHEMA, options.ruleText ?? true)
+    .listRuleset(netns, family, table, EXPR_SCHEMA, { ruleText: options.ruleText ?? true, dynamicElements: options.dynamicElements ?? true })
     .then((json) => {
       const raw = JSON.parse(json) as RawListing;
       if (!options.stats) delete raw.stats;

@@ -56,6 +56,8 @@ export interface ListedSet {
   concat?: number[];
   userdata?: string;
   elements: ListedElem[];
+  /** false: listed without `dynamicElements`, the set's elements were not read (`elements` is empty). */
+  elementsListed?: false;
 }
 export interface Listing {
   exists: boolean;

@@ -72,10 +72,15 @@ struct SetOut {
   uint64_t handle = 0, timeout = 0;
   uint32_t flags = 0, keyType = 0, keyLen = 0, dataType = 0, dataLen = 0, gcInterval = 0,
            policy = 0, descSize = 0;
-  bool hasData = false;
+  bool hasData = false, elementsSkipped = false;
   std::vector<uint32_t> concat;
   std::vector<ElemOut> elements;
 };
+struct ListOptions {
+  bool ruleText = true;         // libnftnl's rendering of each rule
+  bool dynamicElements = true;  // the elements of sets the data path fills (NFT_SET_EVAL)
+};
+
 // Where the listing's time went (reported as `stats`).
 struct ListStats {
   Query::Stats query;
@@ -455,6 +460,7 @@ void WriteSet(Json& j, const SetOut& s) {
   if (!s.concat.empty()) j.Array("concat", s.concat, [](Json& jj, uint32_t v) { jj.Num(uint64_t(v)); });
   if (!s.userdata.empty()) j.Field("userdata", s.userdata);
   j.Array("elements", s.elements, WriteElem);
+  if (s.elementsSkipped) j.Raw("elementsListed", "false");
   j.Close('}');
 }
 
@@ -503,9 +509,10 @@ std::string ListingJson(const Listing& l, uint8_t family, const std::string& tab
 
 class ListWorker : public Napi::AsyncWorker {
  public:
-  ListWorker(Napi::Env env, std::string netns, uint8_t family, std::string table, ExprSchema schema, bool ruleText)
+  ListWorker(Napi::Env env, std::string netns, uint8_t family, std::string table, ExprSchema schema, ListOptions options)
       : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), netns_(std::move(netns)),
-        family_(family), table_(std::move(table)), schema_(std::move(schema)), ruleText_(ruleText) {}
+        family_(family), table_(std::move(table)), schema_(std::move(schema)), ruleText_(options.ruleText),
+        dynamicElements_(options.dynamicElements) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
 
   void Execute() override {
@@ -623,6 +630,10 @@ class ListWorker : public Napi::AsyncWorker {
     if (split < n) helper = std::thread([&] { helped = ReadRulesOnOwnSocket(ctx, split, n); });
     int e = 0;
     for (SetOut& so : out_.sets) {
+      if (!dynamicElements_ && (so.flags & NFT_SET_EVAL) && !(so.flags & NFT_SET_MAP)) {
+        so.elementsSkipped = true;
+        continue;
+      }
       stage_ = "elements of set " + so.name;
       if ((e = ReadElements(q, so))) break;
     }
@@ -755,11 +766,27 @@ class ListWorker : public Napi::AsyncWorker {
   std::string table_;
   ExprSchema schema_;
   bool ruleText_;
+  bool dynamicElements_;  // also dump the elements of sets the data path fills (NFT_SET_EVAL)
   std::string stage_;
   OpFailure fail_;
   Listing out_;
   std::string json_;  // the listing, written by Execute for OnOK
 };
+
+// { ruleText?: boolean, dynamicElements?: boolean } (both true when absent).
+ListOptions OptionsArg(Napi::Env env, const Napi::Value& v) {
+  ListOptions o;
+  if (v.IsUndefined()) return o;
+  if (!v.IsObject()) throw Napi::TypeError::New(env, "listRuleset: options must be an object");
+  Napi::Object obj = v.As<Napi::Object>();
+  for (auto [key, field] : {std::pair{"ruleText", &o.ruleText}, std::pair{"dynamicElements", &o.dynamicElements}}) {
+    Napi::Value x = obj.Get(key);
+    if (x.IsUndefined()) continue;
+    if (!x.IsBoolean()) throw Napi::TypeError::New(env, std::string("listRuleset: options.") + key + " must be a boolean");
+    *field = x.As<Napi::Boolean>().Value();
+  }
+  return o;
+}
 
 // The EXPR schema from JS: { [expr name]: [[attribute id, name, kind], …] }.
 ExprSchema SchemaArg(const Napi::Value& v) {
@@ -793,7 +820,7 @@ ExprSchema SchemaArg(const Napi::Value& v) {
 Napi::Value ListRuleset(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 4)
-    throw Napi::TypeError::New(env, "listRuleset(netns, family, table, schema[, ruleText]): expected 4 arguments");
+    throw Napi::TypeError::New(env, "listRuleset(netns, family, table, schema[, options]): expected 4 arguments");
   std::string netns = NetnsArg(info, 0, "listRuleset");
   if (!info[1].IsString()) throw Napi::TypeError::New(env, "listRuleset: family must be 'ip', 'ip6' or 'inet'");
   std::string fam = info[1].As<Napi::String>().Utf8Value();
@@ -806,12 +833,8 @@ Napi::Value ListRuleset(const Napi::CallbackInfo& info) {
   std::string table = info[2].As<Napi::String>().Utf8Value();
   if (table.empty() || table.size() >= NFT_TABLE_MAXNAMELEN)
     throw Napi::TypeError::New(env, "listRuleset: table name must have 1.." + std::to_string(NFT_TABLE_MAXNAMELEN - 1) + " bytes");
-  bool ruleText = true;
-  if (info.Length() > 4 && !info[4].IsUndefined()) {
-    if (!info[4].IsBoolean()) throw Napi::TypeError::New(env, "listRuleset: ruleText must be a boolean");
-    ruleText = info[4].As<Napi::Boolean>().Value();
-  }
-  auto* w = new ListWorker(env, std::move(netns), family, std::move(table), SchemaArg(info[3]), ruleText);
+  ListOptions options = OptionsArg(env, info.Length() > 4 ? info[4] : env.Undefined());
+  auto* w = new ListWorker(env, std::move(netns), family, std::move(table), SchemaArg(info[3]), options);
   Napi::Promise p = w->Promise();
   w->Queue();
   return p;

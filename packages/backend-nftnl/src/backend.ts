@@ -174,7 +174,7 @@ export function createNftnlBackend(options: NftnlBackendOptions = {}): NftnlBack
     encoders: encoders(options.testHooks),
   };
   const { build } = ctx;
-  const read = async (target: Target, family: NftFamily) => (await listDecoded((ruleText) => ctx.netlink.listRuleset(netnsOf(target), family, TABLE, { ruleText }))).table;
+  const read = async (target: Target, family: NftFamily) => (await listDecoded((options) => ctx.netlink.listRuleset(netnsOf(target), family, TABLE, options))).table;
 
   return {
     name: 'nftnl',

@@ -15,7 +15,7 @@ import {
   NFT_FIB_F, NFT_FIB_RESULT, NFT_LOOKUP_F_INV, NFT_META_KEY, NFT_NAT_TYPE, NFT_PAYLOAD_BASE, NFT_REG,
   NFT_SET_ELEM_INTERVAL_END, NFT_SET_F, NFT_VERDICT, NFTNL_UDATA_COMMENT, NFTNL_UDATA_SET, RTN_LOCAL,
 } from '@kpb/native';
-import type { ListedChain, ListedExpr, ListedSet, Listing } from '@kpb/native';
+import type { ListedChain, ListedExpr, ListedSet, Listing, ListOptions } from '@kpb/native';
 import { ipFromBytes } from '@kpb/model/net';
 import { cstring, fromHex, intervalsToValues, keyTypesOf, KEY_BYTES, NFTNL_UDATA_SET_ELEM_COMMENT, parseTlvs, PROTO_NAME } from './bytes.ts';
 
@@ -330,15 +330,16 @@ export function decodeTable(l: Listing): DecodedTable | undefined {
 }
 
 /**
- * Lists kpb's table (`list(ruleText)`) and decodes it. First without libnftnl's rule text,
- * which is ~40 % of the listing and which only a rule that does not decode needs (its
- * `# unknown` line prints it); in that case the table is listed again with the text.
+ * Lists kpb's table (`list(options)`) and decodes it, reading only what decoding uses: no
+ * elements of dynamic sets (the decoded set has none), and no libnftnl rule text (~40 % of the
+ * listing), which only a rule that does not decode needs: its `# unknown` line prints it, so
+ * then the table is listed again with the text.
  */
-export async function listDecoded(list: (ruleText: boolean) => Promise<Listing>): Promise<{ listing: Listing; table: DecodedTable | undefined }> {
-  const listing = await list(false);
+export async function listDecoded(list: (options: ListOptions) => Promise<Listing>): Promise<{ listing: Listing; table: DecodedTable | undefined }> {
+  const listing = await list({ ruleText: false, dynamicElements: false });
   const table = decodeTable(listing);
   if (!table?.lacksText) return { listing, table };
-  const again = await list(true);
+  const again = await list({ ruleText: true, dynamicElements: false });
   return { listing: again, table: decodeTable(again) };
 }
 
