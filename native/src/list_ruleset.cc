@@ -25,11 +25,6 @@ namespace {
 
 constexpr int kMaxAttempts = 5;
 
-struct ExprOut {
-  std::string name;
-  std::string attrs;  // the members of its JSON `attrs` object, decoded by the schema
-  std::vector<ExprOut> nested;
-};
 
 // How JS names and decodes an attribute (native/lib/constants.ts EXPR): numbers, strings, hex.
 enum class AttrKind { kUnsigned, kSigned, kStr, kHex };
@@ -37,28 +32,20 @@ struct AttrSpec {
   std::string name;
   AttrKind kind;
 };
-// An expression's attributes by id (ReadExpr reads ids below kMaxAttr).
+// An expression's attributes by id (WriteExpr reads ids below kMaxAttr).
 constexpr uint16_t kMaxAttr = 32;
 struct ExprAttrs {
   AttrSpec byId[kMaxAttr];
   bool known[kMaxAttr] = {};
 };
 using ExprSchema = std::map<std::string, ExprAttrs>;
-struct RuleOut {
-  uint64_t handle = 0;
-  bool hasPosition = false;
-  uint64_t position = 0;
-  std::string userdata, text;
-  bool hasText = false;
-  std::vector<ExprOut> exprs;
-};
 struct ChainOut {
   std::string name, type, userdata;
   uint64_t handle = 0;
   bool base = false, hasPolicy = false;
   uint32_t hook = 0, policy = 0, use = 0, flags = 0;
   int32_t prio = 0;
-  std::vector<RuleOut> rules;
+  std::string rules;  // the JSON of its rules, comma-separated, written as they are read
 };
 struct ElemOut {
   std::string key, keyEnd, data, chain, userdata;
@@ -129,7 +116,7 @@ struct Ctx {
   ExprNames* names;
   bool ruleText;  // libnftnl's rendering of each rule (most of the listing's size) wanted
   Listing* out;
-  std::vector<RuleOut>* rules;  // of the chain being read
+  std::string* rules;  // the JSON of the chain being read's rules, comma-separated
 };
 
 int TableCb(const nlmsghdr* nlh, void* data) {
@@ -205,138 +192,7 @@ int ElemCb(const nlmsghdr* nlh, void* data) {
   return MNL_CB_OK;
 }
 
-struct ExprRead {
-  ExprNames* names;
-  std::vector<ExprOut>* out;
-};
-
-ExprOut ReadExpr(nftnl_expr* e, ExprNames& names);
-
-int ExprCb(nftnl_expr* e, void* data) {
-  auto* r = static_cast<ExprRead*>(data);
-  r->out->push_back(ReadExpr(e, *r->names));
-  return 0;
-}
-
 void AppendJsonString(std::string& out, const char* p, size_t n);
-
-// One attribute as a JSON member, decoded as the JS listing did from hex: numbers by their
-// width (1, 2, 4, 8 bytes, host order; u64 above 2^53 as a decimal string), strings up to NUL.
-void AppendAttr(std::string& out, const AttrSpec* spec, uint16_t id, const uint8_t* p, uint32_t len) {
-  if (!out.empty()) out += ',';
-  if (spec) AppendJsonString(out, spec->name.data(), spec->name.size());
-  else out += "\"attr" + std::to_string(id) + '"';
-  out += ':';
-  AttrKind kind = spec ? spec->kind : AttrKind::kHex;
-  if (kind == AttrKind::kStr) {
-    size_t n = strnlen(reinterpret_cast<const char*>(p), len);
-    AppendJsonString(out, reinterpret_cast<const char*>(p), n);
-    return;
-  }
-  if (kind != AttrKind::kHex && (len == 1 || len == 2 || len == 4 || len == 8)) {
-    uint64_t v = 0;
-    memcpy(&v, p, len);  // little-endian host: the low bytes
-    if (len == 4 && kind == AttrKind::kSigned) out += std::to_string(int32_t(uint32_t(v)));
-    else if (v < (uint64_t(1) << 53)) out += std::to_string(v);
-    else out += '"' + std::to_string(v) + '"';
-    return;
-  }
-  out += '"' + ToHex(p, len) + '"';
-}
-
-ExprOut ReadExpr(nftnl_expr* e, ExprNames& names) {
-  ExprOut o;
-  const char* name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
-  o.name = S(name);
-  const ExprAttrs* known = name ? names.Find(name) : nullptr;
-  bool dynset = o.name == "dynset";
-  for (uint16_t id = NFTNL_EXPR_BASE; id < kMaxAttr; id++) {
-    if (!nftnl_expr_is_set(e, id)) continue;
-    if (dynset && (id == NFTNL_EXPR_DYNSET_EXPR || id == NFTNL_EXPR_DYNSET_EXPRESSIONS)) continue;
-    uint32_t len = 0;
-    const void* p = nftnl_expr_get(e, id, &len);
-    if (!p) continue;
-    const AttrSpec* spec = known && known->known[id] ? &known->byId[id] : nullptr;
-    AppendAttr(o.attrs, spec, id, static_cast<const uint8_t*>(p), len);
-  }
-  if (dynset) {
-    ExprRead nested{&names, &o.nested};
-    nftnl_expr_expr_foreach(e, ExprCb, &nested);
-  }
-  return o;
-}
-
-std::string RuleText(nftnl_rule* r) {
-  std::vector<char> buf(4096);
-  for (int i = 0; i < 8; i++) {
-    int n = nftnl_rule_snprintf(buf.data(), buf.size(), r, NFTNL_OUTPUT_DEFAULT, 0);
-    if (n < 0) break;
-    if (size_t(n) < buf.size()) return std::string(buf.data(), size_t(n));
-    buf.resize(size_t(n) + 1);
-  }
-  return std::string();
-}
-
-int RuleCb(const nlmsghdr* nlh, void* data) {
-  auto* c = static_cast<Ctx*>(data);
-  nftnl_rule* r = nftnl_rule_alloc();
-  if (nftnl_rule_nlmsg_parse(nlh, r) == 0 && c->table == S(nftnl_rule_get_str(r, NFTNL_RULE_TABLE))) {
-    RuleOut o;
-    o.handle = (nftnl_rule_is_set(r, NFTNL_RULE_HANDLE) ? nftnl_rule_get_u64(r, NFTNL_RULE_HANDLE) : 0);
-    if (nftnl_rule_is_set(r, NFTNL_RULE_POSITION)) {
-      o.hasPosition = true;
-      o.position = (nftnl_rule_is_set(r, NFTNL_RULE_POSITION) ? nftnl_rule_get_u64(r, NFTNL_RULE_POSITION) : 0);
-    }
-    o.userdata = HexAttr([&](uint32_t* l) { return nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, l); });
-    ExprRead exprs{c->names, &o.exprs};
-    nftnl_expr_foreach(r, ExprCb, &exprs);
-    if (c->ruleText) o.text = RuleText(r), o.hasText = true;
-    c->rules->push_back(std::move(o));
-  }
-  nftnl_rule_free(r);
-  return MNL_CB_OK;
-}
-
-ElemOut ReadElem(nftnl_set_elem* e) {
-  ElemOut o;
-  o.key = HexAttr([&](uint32_t* l) { return nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, l); });
-  o.keyEnd = HexAttr([&](uint32_t* l) { return nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY_END, l); });
-  o.data = HexAttr([&](uint32_t* l) { return nftnl_set_elem_get(e, NFTNL_SET_ELEM_DATA, l); });
-  o.userdata = HexAttr([&](uint32_t* l) { return nftnl_set_elem_get(e, NFTNL_SET_ELEM_USERDATA, l); });
-  if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_VERDICT)) {
-    o.hasVerdict = true;
-    o.verdict = int32_t(nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_VERDICT));  // is_set checked
-  }
-  if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_CHAIN)) o.chain = S(nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_CHAIN));
-  // nftnl_set_elem_get_u32/u64 dereference NULL for unset attributes: check first.
-  if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_TIMEOUT)) o.timeout = nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_TIMEOUT);
-  if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION))
-    o.expiration = nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_EXPIRATION);
-  if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS)) o.flags = nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS);
-  return o;
-}
-
-// `p[0, n)` as a JSON string: the runs between characters that need escaping in one append.
-void AppendJsonString(std::string& out, const char* p, size_t n) {
-  static const char digits[] = "0123456789abcdef";
-  out += '"';
-  size_t from = 0;
-  for (size_t i = 0; i < n; i++) {
-    auto c = static_cast<unsigned char>(p[i]);
-    if (c != '"' && c != '\\' && c >= 0x20) continue;
-    out.append(p + from, i - from);
-    from = i + 1;
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += char(c);
-    } else {
-      const char esc[] = {'\\', 'u', '0', '0', digits[c >> 4], digits[c & 15]};
-      out.append(esc, sizeof esc);
-    }
-  }
-  out.append(p + from, n - from);
-  out += '"';
-}
 
 // The listing as JSON text, written on the worker thread: one JSON.parse on the main thread
 // builds the objects several times faster than an N-API call per property (10k services:
@@ -391,24 +247,155 @@ class Json {
   bool first_ = true;
 };
 
-void WriteExpr(Json& j, const ExprOut& x) {
+// Expressions are written into their rule's JSON as libnftnl hands them over.
+struct ExprWrite {
+  ExprNames* names;
+  Json* j;
+  bool any = false;
+};
+
+void WriteExpr(Json& j, nftnl_expr* e, ExprNames& names);
+
+int ExprCb(nftnl_expr* e, void* data) {
+  auto* w = static_cast<ExprWrite*>(data);
+  w->j->Next();
+  w->any = true;
+  WriteExpr(*w->j, e, *w->names);
+  return 0;
+}
+
+// One attribute as a JSON member, decoded as the JS listing did from hex: numbers by their
+// width (1, 2, 4, 8 bytes, host order; u64 above 2^53 as a decimal string), strings up to NUL.
+void AppendAttr(std::string& out, const AttrSpec* spec, uint16_t id, const uint8_t* p, uint32_t len) {
+  if (!out.empty()) out += ',';
+  if (spec) AppendJsonString(out, spec->name.data(), spec->name.size());
+  else out += "\"attr" + std::to_string(id) + '"';
+  out += ':';
+  AttrKind kind = spec ? spec->kind : AttrKind::kHex;
+  if (kind == AttrKind::kStr) {
+    size_t n = strnlen(reinterpret_cast<const char*>(p), len);
+    AppendJsonString(out, reinterpret_cast<const char*>(p), n);
+    return;
+  }
+  if (kind != AttrKind::kHex && (len == 1 || len == 2 || len == 4 || len == 8)) {
+    uint64_t v = 0;
+    memcpy(&v, p, len);  // little-endian host: the low bytes
+    if (len == 4 && kind == AttrKind::kSigned) out += std::to_string(int32_t(uint32_t(v)));
+    else if (v < (uint64_t(1) << 53)) out += std::to_string(v);
+    else out += '"' + std::to_string(v) + '"';
+    return;
+  }
+  out += '"' + ToHex(p, len) + '"';
+}
+
+// {"name":…,"attrs":{…}} (attributes by the schema), a dynset's own expressions as "nested".
+void WriteExpr(Json& j, nftnl_expr* e, ExprNames& names) {
+  const char* name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+  std::string attrs;
+  const ExprAttrs* known = name ? names.Find(name) : nullptr;
+  bool dynset = name && strcmp(name, "dynset") == 0;
+  for (uint16_t id = NFTNL_EXPR_BASE; id < kMaxAttr; id++) {
+    if (!nftnl_expr_is_set(e, id)) continue;
+    if (dynset && (id == NFTNL_EXPR_DYNSET_EXPR || id == NFTNL_EXPR_DYNSET_EXPRESSIONS)) continue;
+    uint32_t len = 0;
+    const void* p = nftnl_expr_get(e, id, &len);
+    if (!p) continue;
+    const AttrSpec* spec = known && known->known[id] ? &known->byId[id] : nullptr;
+    AppendAttr(attrs, spec, id, static_cast<const uint8_t*>(p), len);
+  }
   j.Open('{');
-  j.Field("name", x.name);
+  j.Field("name", S(name));
   j.Key("attrs");
-  j.Text('{' + x.attrs + '}');
-  if (!x.nested.empty()) j.Array("nested", x.nested, WriteExpr);
+  j.Open('{');
+  j.Text(attrs);
+  j.Close('}');
+  if (dynset) {
+    Json nested;
+    nested.Open('[');
+    ExprWrite w{&names, &nested};
+    nftnl_expr_expr_foreach(e, ExprCb, &w);
+    nested.Close(']');
+    if (w.any) j.Key("nested"), j.Text(nested.text());
+  }
   j.Close('}');
 }
 
-void WriteRule(Json& j, const RuleOut& r) {
-  j.Open('{');
-  j.Field("handle", r.handle);
-  if (r.hasPosition) j.Field("position", r.position);
-  if (!r.userdata.empty()) j.Field("userdata", r.userdata);
-  j.Array("exprs", r.exprs, WriteExpr);
-  if (r.hasText) j.Field("text", r.text);
-  j.Close('}');
+std::string RuleText(nftnl_rule* r) {
+  std::vector<char> buf(4096);
+  for (int i = 0; i < 8; i++) {
+    int n = nftnl_rule_snprintf(buf.data(), buf.size(), r, NFTNL_OUTPUT_DEFAULT, 0);
+    if (n < 0) break;
+    if (size_t(n) < buf.size()) return std::string(buf.data(), size_t(n));
+    buf.resize(size_t(n) + 1);
+  }
+  return std::string();
 }
+
+int RuleCb(const nlmsghdr* nlh, void* data) {
+  auto* c = static_cast<Ctx*>(data);
+  nftnl_rule* r = nftnl_rule_alloc();
+  if (nftnl_rule_nlmsg_parse(nlh, r) == 0 && c->table == S(nftnl_rule_get_str(r, NFTNL_RULE_TABLE))) {
+    Json j;
+    j.Open('{');
+    j.Field("handle", nftnl_rule_is_set(r, NFTNL_RULE_HANDLE) ? nftnl_rule_get_u64(r, NFTNL_RULE_HANDLE) : 0);
+    if (nftnl_rule_is_set(r, NFTNL_RULE_POSITION)) j.Field("position", nftnl_rule_get_u64(r, NFTNL_RULE_POSITION));
+    std::string userdata = HexAttr([&](uint32_t* l) { return nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, l); });
+    if (!userdata.empty()) j.Field("userdata", userdata);
+    j.Key("exprs");
+    j.Open('[');
+    ExprWrite exprs{c->names, &j};
+    nftnl_expr_foreach(r, ExprCb, &exprs);
+    j.Close(']');
+    if (c->ruleText) j.Field("text", RuleText(r));
+    j.Close('}');
+    if (!c->rules->empty()) *c->rules += ',';
+    *c->rules += j.text();
+  }
+  nftnl_rule_free(r);
+  return MNL_CB_OK;
+}
+
+ElemOut ReadElem(nftnl_set_elem* e) {
+  ElemOut o;
+  o.key = HexAttr([&](uint32_t* l) { return nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, l); });
+  o.keyEnd = HexAttr([&](uint32_t* l) { return nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY_END, l); });
+  o.data = HexAttr([&](uint32_t* l) { return nftnl_set_elem_get(e, NFTNL_SET_ELEM_DATA, l); });
+  o.userdata = HexAttr([&](uint32_t* l) { return nftnl_set_elem_get(e, NFTNL_SET_ELEM_USERDATA, l); });
+  if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_VERDICT)) {
+    o.hasVerdict = true;
+    o.verdict = int32_t(nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_VERDICT));  // is_set checked
+  }
+  if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_CHAIN)) o.chain = S(nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_CHAIN));
+  // nftnl_set_elem_get_u32/u64 dereference NULL for unset attributes: check first.
+  if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_TIMEOUT)) o.timeout = nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_TIMEOUT);
+  if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION))
+    o.expiration = nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_EXPIRATION);
+  if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS)) o.flags = nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS);
+  return o;
+}
+
+// `p[0, n)` as a JSON string: the runs between characters that need escaping in one append.
+void AppendJsonString(std::string& out, const char* p, size_t n) {
+  static const char digits[] = "0123456789abcdef";
+  out += '"';
+  size_t from = 0;
+  for (size_t i = 0; i < n; i++) {
+    auto c = static_cast<unsigned char>(p[i]);
+    if (c != '"' && c != '\\' && c >= 0x20) continue;
+    out.append(p + from, i - from);
+    from = i + 1;
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += char(c);
+    } else {
+      const char esc[] = {'\\', 'u', '0', '0', digits[c >> 4], digits[c & 15]};
+      out.append(esc, sizeof esc);
+    }
+  }
+  out.append(p + from, n - from);
+  out += '"';
+}
+
 
 // Members in the order of the objects the JS side made before (hook, policy and verdict last).
 void WriteChain(Json& j, const ChainOut& c) {
@@ -422,7 +409,10 @@ void WriteChain(Json& j, const ChainOut& c) {
   j.Field("use", uint64_t(c.use));
   j.Field("flags", uint64_t(c.flags));
   if (!c.userdata.empty()) j.Field("userdata", c.userdata);
-  j.Array("rules", c.rules, WriteRule);
+  j.Key("rules");
+  j.Open('[');
+  j.Text(c.rules);
+  j.Close(']');
   if (c.base) j.Field("hook", uint64_t(c.hook));
   if (c.hasPolicy) j.Field("policy", uint64_t(c.policy));
   j.Close('}');
@@ -807,7 +797,7 @@ ExprSchema SchemaArg(const Napi::Value& v) {
       auto kind = kinds.find(a.Get(2u).As<Napi::String>().Utf8Value());
       if (kind == kinds.end()) throw Napi::TypeError::New(v.Env(), "listRuleset: unknown attribute kind in schema");
       uint32_t id = a.Get(0u).As<Napi::Number>().Uint32Value();
-      if (id >= kMaxAttr) continue;  // ReadExpr reads no attribute beyond
+      if (id >= kMaxAttr) continue;  // WriteExpr reads no attribute beyond
       attrsOf.byId[id] = {a.Get(1u).As<Napi::String>().Utf8Value(), kind->second};
       attrsOf.known[id] = true;
     }
