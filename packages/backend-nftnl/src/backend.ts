@@ -183,6 +183,14 @@ export function createNftnlBackend(options: NftnlBackendOptions = {}): NftnlBack
     encodePlan: (plan) => ctx.encoders.full(plan, layout),
     renderCanonical: (plan) => renderCanonical(build(plan)),
     ...rulesetMethods(build, async (target, rs) => decodedDifferences(await read(target, rs.family), rs), { layout }),
+    // rulesetMethods' verify, except that the kernel is read (on the addon's threads) while the
+    // ruleset to compare with is built.
+    async verify(target, plan) {
+      const table = read(target, nftFamily(plan));
+      table.catch(() => undefined); // build's error, if any, is the one thrown
+      const found = decodedDifferences(...(await Promise.all([table, build(plan)])));
+      return { ok: found.length === 0, differences: found };
+    },
     recorded(target, family = 'ip') {
       const r = ctx.records.recall(target, family);
       return r && { generation: r.generation, digest: r.digest };
