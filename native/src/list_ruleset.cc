@@ -25,7 +25,6 @@ namespace {
 
 constexpr int kMaxAttempts = 5;
 
-
 // How JS names and decodes an attribute (native/lib/constants.ts EXPR): numbers, strings, hex.
 enum class AttrKind { kUnsigned, kSigned, kStr, kHex };
 struct AttrSpec {
@@ -396,7 +395,6 @@ void AppendJsonString(std::string& out, const char* p, size_t n) {
   out += '"';
 }
 
-
 // Members in the order of the objects the JS side made before (hook, policy and verdict last).
 void WriteChain(Json& j, const ChainOut& c) {
   j.Open('{');
@@ -617,7 +615,8 @@ class ListWorker : public Napi::AsyncWorker {
     size_t n = out_.chains.size(), split = n >= kHelperMinChains ? n / 2 : n;
     RulesPart helped;
     std::thread helper;
-    if (split < n) helper = std::thread([&] { helped = ReadRulesOnOwnSocket(ctx, split, n); });
+    // The helper gets a copy of ctx taken now: this thread changes ctx.rules as it reads.
+    if (split < n) helper = std::thread([this, &helped, c = ctx, split, n] { helped = ReadRulesOnOwnSocket(c, split, n); });
     int e = 0;
     for (SetOut& so : out_.sets) {
       if (!dynamicElements_ && (so.flags & NFT_SET_EVAL) && !(so.flags & NFT_SET_MAP)) {
@@ -652,7 +651,7 @@ class ListWorker : public Napi::AsyncWorker {
 
   // The helper thread's share: its own socket (opened in the namespace on this thread), query
   // and expression cache; it writes only the rules of its chains.
-  RulesPart ReadRulesOnOwnSocket(const Ctx& shared, size_t from, size_t to) {
+  RulesPart ReadRulesOnOwnSocket(Ctx ctx, size_t from, size_t to) {
     RulesPart part;
     try {
       NetnsSocket sock;
@@ -665,7 +664,6 @@ class ListWorker : public Napi::AsyncWorker {
       sock.Configure(0, 4u << 20);
       Query q(sock);
       ExprNames names(&schema_);
-      Ctx ctx = shared;
       ctx.names = &names;
       part = ReadRulesRange(q, ctx, from, to);
       part.stats = q.stats();
