@@ -43,7 +43,7 @@ interface NativeAddon {
   applyBatch(netns: string | null, batch: Uint8Array, options?: ApplyOptions): Promise<ApplyResult>;
   getGeneration(netns: string | null): Promise<number>;
   /** The listing as JSON text (one JSON.parse is much faster than building it through N-API). */
-  listRuleset(netns: string | null, family: Family, table: string, schema: typeof EXPR_SCHEMA): Promise<string>;
+  listRuleset(netns: string | null, family: Family, table: string, schema: typeof EXPR_SCHEMA, options?: { ruleText: boolean; dynamicElements: boolean }): Promise<string>;
   constants: Record<string, number>;
 }
 
@@ -96,9 +96,31 @@ export function getGeneration(netns: string | null): Promise<number> {
   return loadNative().getGeneration(netns);
 }
 
+export interface ListOptions {
+  /**
+   * Each rule's `text`, libnftnl's rendering (default true). Without it the listing is about
+   * 40 % smaller and faster to read; rules then have no `text`.
+   */
+  ruleText?: boolean;
+  /**
+   * The elements of sets the data path fills (`dynamic`, NFT_SET_EVAL; not maps), e.g. the
+   * session-affinity sets (default true). Without them such a set has `elements: []` and
+   * `elementsListed: false`, and costs no element dump.
+   */
+  dynamicElements?: boolean;
+  /** The addon's `stats` (where its time went) on the listing (default false). */
+  stats?: boolean;
+}
+
 /** Everything one table holds. A missing table gives `{ exists: false, … }`. */
-export function listRuleset(netns: string | null, family: Family, table: string): Promise<Listing> {
-  return loadNative().listRuleset(netns, family, table, EXPR_SCHEMA).then((json) => decodeListing(JSON.parse(json) as RawListing));
+export function listRuleset(netns: string | null, family: Family, table: string, options: ListOptions = {}): Promise<Listing> {
+  return loadNative()
+    .listRuleset(netns, family, table, EXPR_SCHEMA, { ruleText: options.ruleText ?? true, dynamicElements: options.dynamicElements ?? true })
+    .then((json) => {
+      const raw = JSON.parse(json) as RawListing;
+      if (!options.stats) delete raw.stats;
+      return decodeListing(raw);
+    });
 }
 
 /** Constants compiled from the installed headers ({ NFTNL_EXPR_PAYLOAD_DREG: 1, … }). */

@@ -16,8 +16,8 @@ interface ListedRule {
   position?: number;
   userdata?: string;
   exprs: ListedExpr[];
-  /** libnftnl's rendering (nftnl_rule_snprintf, default format). */
-  text: string;
+  /** libnftnl's rendering (nftnl_rule_snprintf, default format); absent when listed without `ruleText`. */
+  text?: string;
 }
 export interface ListedChain {
   name: string;
@@ -56,6 +56,8 @@ export interface ListedSet {
   concat?: number[];
   userdata?: string;
   elements: ListedElem[];
+  /** false: listed without `dynamicElements`, the set's elements were not read (`elements` is empty). */
+  elementsListed?: false;
 }
 export interface Listing {
   exists: boolean;
@@ -65,6 +67,25 @@ export interface Listing {
   table: { name: string; handle: number; flags: number; use: number } | null;
   chains: ListedChain[];
   sets: ListedSet[];
+  /** Where the addon's time went (all attempts' reads, the last one's JSON); only when asked for. */
+  stats?: ListingStats;
+}
+
+export interface ListingStats {
+  /** Netlink requests sent (one per dump) and reply datagrams read. */
+  requests: number;
+  parts: number;
+  /** Listings read (more than one when the generation moved meanwhile). */
+  attempts: number;
+  /** Set element dumps read again because they repeated elements (a hash resize between parts). */
+  elementRedumps: number;
+  /** Milliseconds: reading in all; in sendto, recv and poll; in the reply callbacks (libnftnl parsing, reading the objects); writing the JSON. */
+  readMs: number;
+  sendMs: number;
+  recvMs: number;
+  waitMs: number;
+  parseMs: number;
+  jsonMs: number;
 }
 
 /** Shape returned by the addon before decoding: hooks, policies and verdicts as numbers. */

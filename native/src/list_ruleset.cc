@@ -8,10 +8,9 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 
-#include <unistd.h>
-
 #include <charconv>
 #include <map>
+#include <thread>
 #include <unordered_set>
 #include <vector>
 
@@ -26,33 +25,26 @@ namespace {
 
 constexpr int kMaxAttempts = 5;
 
-struct ExprOut {
-  std::string name;
-  std::string attrs;  // the members of its JSON `attrs` object, decoded by the schema
-  std::vector<ExprOut> nested;
-};
-
 // How JS names and decodes an attribute (native/lib/constants.ts EXPR): numbers, strings, hex.
 enum class AttrKind { kUnsigned, kSigned, kStr, kHex };
 struct AttrSpec {
   std::string name;
   AttrKind kind;
 };
-using ExprSchema = std::map<std::string, std::map<uint16_t, AttrSpec>>;
-struct RuleOut {
-  uint64_t handle = 0;
-  bool hasPosition = false;
-  uint64_t position = 0;
-  std::string userdata, text;
-  std::vector<ExprOut> exprs;
+// An expression's attributes by id (WriteExpr reads ids below kMaxAttr).
+constexpr uint16_t kMaxAttr = 32;
+struct ExprAttrs {
+  AttrSpec byId[kMaxAttr];
+  bool known[kMaxAttr] = {};
 };
+using ExprSchema = std::map<std::string, ExprAttrs>;
 struct ChainOut {
   std::string name, type, userdata;
   uint64_t handle = 0;
   bool base = false, hasPolicy = false;
   uint32_t hook = 0, policy = 0, use = 0, flags = 0;
   int32_t prio = 0;
-  std::vector<RuleOut> rules;
+  std::string rules;  // the JSON of its rules, comma-separated, written as they are read
 };
 struct ElemOut {
   std::string key, keyEnd, data, chain, userdata;
@@ -66,9 +58,20 @@ struct SetOut {
   uint64_t handle = 0, timeout = 0;
   uint32_t flags = 0, keyType = 0, keyLen = 0, dataType = 0, dataLen = 0, gcInterval = 0,
            policy = 0, descSize = 0;
-  bool hasData = false;
+  bool hasData = false, elementsSkipped = false;
   std::vector<uint32_t> concat;
   std::vector<ElemOut> elements;
+};
+struct ListOptions {
+  bool ruleText = true;         // libnftnl's rendering of each rule
+  bool dynamicElements = true;  // the elements of sets the data path fills (NFT_SET_EVAL)
+};
+
+// Where the listing's time went (reported as `stats`).
+struct ListStats {
+  Query::Stats query;
+  uint32_t attempts = 0, elementRedumps = 0;
+  double readMs = 0, jsonMs = 0;
 };
 struct Listing {
   bool exists = false;
@@ -76,6 +79,7 @@ struct Listing {
   uint32_t tableFlags = 0, tableUse = 0, generation = 0;
   std::vector<ChainOut> chains;
   std::vector<SetOut> sets;
+  ListStats stats;
 };
 
 std::string S(const char* p) { return p ? std::string(p) : std::string(); }
@@ -87,11 +91,31 @@ std::string HexAttr(Get get) {
   return p ? ToHex(p, len) : std::string();
 }
 
+// The schema of each expression name, found once per name: libnftnl hands out the name of its
+// expression type (one string per type), so a short list keyed by that pointer finds it again.
+class ExprNames {
+ public:
+  explicit ExprNames(const ExprSchema* schema) : schema_(schema) {}
+  const ExprAttrs* Find(const char* name) {
+    for (const auto& [p, attrs] : seen_)
+      if (p == name) return attrs;
+    auto it = schema_->find(name);
+    const ExprAttrs* attrs = it == schema_->end() ? nullptr : &it->second;
+    if (seen_.size() < 64) seen_.emplace_back(name, attrs);
+    return attrs;
+  }
+
+ private:
+  const ExprSchema* schema_;
+  std::vector<std::pair<const char*, const ExprAttrs*>> seen_;
+};
+
 struct Ctx {
   std::string table;
-  const ExprSchema* schema;
+  ExprNames* names;
+  bool ruleText;  // libnftnl's rendering of each rule (most of the listing's size) wanted
   Listing* out;
-  std::vector<RuleOut>* rules;  // of the chain being read
+  std::string* rules;  // the JSON of the chain being read's rules, comma-separated
 };
 
 int TableCb(const nlmsghdr* nlh, void* data) {
@@ -167,139 +191,7 @@ int ElemCb(const nlmsghdr* nlh, void* data) {
   return MNL_CB_OK;
 }
 
-struct ExprRead {
-  const ExprSchema* schema;
-  std::vector<ExprOut>* out;
-};
-
-ExprOut ReadExpr(nftnl_expr* e, const ExprSchema& schema);
-
-int ExprCb(nftnl_expr* e, void* data) {
-  auto* r = static_cast<ExprRead*>(data);
-  r->out->push_back(ReadExpr(e, *r->schema));
-  return 0;
-}
-
 void AppendJsonString(std::string& out, const char* p, size_t n);
-
-// One attribute as a JSON member, decoded as the JS listing did from hex: numbers by their
-// width (1, 2, 4, 8 bytes, host order; u64 above 2^53 as a decimal string), strings up to NUL.
-void AppendAttr(std::string& out, const AttrSpec* spec, uint16_t id, const uint8_t* p, uint32_t len) {
-  if (!out.empty()) out += ',';
-  if (spec) AppendJsonString(out, spec->name.data(), spec->name.size());
-  else out += "\"attr" + std::to_string(id) + '"';
-  out += ':';
-  AttrKind kind = spec ? spec->kind : AttrKind::kHex;
-  if (kind == AttrKind::kStr) {
-    size_t n = strnlen(reinterpret_cast<const char*>(p), len);
-    AppendJsonString(out, reinterpret_cast<const char*>(p), n);
-    return;
-  }
-  if (kind != AttrKind::kHex && (len == 1 || len == 2 || len == 4 || len == 8)) {
-    uint64_t v = 0;
-    memcpy(&v, p, len);  // little-endian host: the low bytes
-    if (len == 4 && kind == AttrKind::kSigned) out += std::to_string(int32_t(uint32_t(v)));
-    else if (v < (uint64_t(1) << 53)) out += std::to_string(v);
-    else out += '"' + std::to_string(v) + '"';
-    return;
-  }
-  out += '"' + ToHex(p, len) + '"';
-}
-
-ExprOut ReadExpr(nftnl_expr* e, const ExprSchema& schema) {
-  ExprOut o;
-  o.name = S(nftnl_expr_get_str(e, NFTNL_EXPR_NAME));
-  auto known = schema.find(o.name);
-  bool dynset = o.name == "dynset";
-  for (uint16_t id = NFTNL_EXPR_BASE; id < 32; id++) {
-    if (!nftnl_expr_is_set(e, id)) continue;
-    if (dynset && (id == NFTNL_EXPR_DYNSET_EXPR || id == NFTNL_EXPR_DYNSET_EXPRESSIONS)) continue;
-    uint32_t len = 0;
-    const void* p = nftnl_expr_get(e, id, &len);
-    if (!p) continue;
-    const AttrSpec* spec = nullptr;
-    if (known != schema.end()) {
-      auto it = known->second.find(id);
-      if (it != known->second.end()) spec = &it->second;
-    }
-    AppendAttr(o.attrs, spec, id, static_cast<const uint8_t*>(p), len);
-  }
-  if (dynset) {
-    ExprRead nested{&schema, &o.nested};
-    nftnl_expr_expr_foreach(e, ExprCb, &nested);
-  }
-  return o;
-}
-
-int RuleCb(const nlmsghdr* nlh, void* data) {
-  auto* c = static_cast<Ctx*>(data);
-  nftnl_rule* r = nftnl_rule_alloc();
-  if (nftnl_rule_nlmsg_parse(nlh, r) == 0 && c->table == S(nftnl_rule_get_str(r, NFTNL_RULE_TABLE))) {
-    RuleOut o;
-    o.handle = (nftnl_rule_is_set(r, NFTNL_RULE_HANDLE) ? nftnl_rule_get_u64(r, NFTNL_RULE_HANDLE) : 0);
-    if (nftnl_rule_is_set(r, NFTNL_RULE_POSITION)) {
-      o.hasPosition = true;
-      o.position = (nftnl_rule_is_set(r, NFTNL_RULE_POSITION) ? nftnl_rule_get_u64(r, NFTNL_RULE_POSITION) : 0);
-    }
-    o.userdata = HexAttr([&](uint32_t* l) { return nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, l); });
-    ExprRead exprs{c->schema, &o.exprs};
-    nftnl_expr_foreach(r, ExprCb, &exprs);
-    std::vector<char> buf(4096);
-    for (int i = 0; i < 8; i++) {
-      int n = nftnl_rule_snprintf(buf.data(), buf.size(), r, NFTNL_OUTPUT_DEFAULT, 0);
-      if (n < 0) break;
-      if (size_t(n) < buf.size()) {
-        o.text.assign(buf.data(), size_t(n));
-        break;
-      }
-      buf.resize(size_t(n) + 1);
-    }
-    c->rules->push_back(std::move(o));
-  }
-  nftnl_rule_free(r);
-  return MNL_CB_OK;
-}
-
-ElemOut ReadElem(nftnl_set_elem* e) {
-  ElemOut o;
-  o.key = HexAttr([&](uint32_t* l) { return nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, l); });
-  o.keyEnd = HexAttr([&](uint32_t* l) { return nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY_END, l); });
-  o.data = HexAttr([&](uint32_t* l) { return nftnl_set_elem_get(e, NFTNL_SET_ELEM_DATA, l); });
-  o.userdata = HexAttr([&](uint32_t* l) { return nftnl_set_elem_get(e, NFTNL_SET_ELEM_USERDATA, l); });
-  if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_VERDICT)) {
-    o.hasVerdict = true;
-    o.verdict = int32_t(nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_VERDICT));  // is_set checked
-  }
-  if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_CHAIN)) o.chain = S(nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_CHAIN));
-  // nftnl_set_elem_get_u32/u64 dereference NULL for unset attributes: check first.
-  if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_TIMEOUT)) o.timeout = nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_TIMEOUT);
-  if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION))
-    o.expiration = nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_EXPIRATION);
-  if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS)) o.flags = nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS);
-  return o;
-}
-
-// `p[0, n)` as a JSON string: the runs between characters that need escaping in one append.
-void AppendJsonString(std::string& out, const char* p, size_t n) {
-  static const char digits[] = "0123456789abcdef";
-  out += '"';
-  size_t from = 0;
-  for (size_t i = 0; i < n; i++) {
-    auto c = static_cast<unsigned char>(p[i]);
-    if (c != '"' && c != '\\' && c >= 0x20) continue;
-    out.append(p + from, i - from);
-    from = i + 1;
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += char(c);
-    } else {
-      const char esc[] = {'\\', 'u', '0', '0', digits[c >> 4], digits[c & 15]};
-      out.append(esc, sizeof esc);
-    }
-  }
-  out.append(p + from, n - from);
-  out += '"';
-}
 
 // The listing as JSON text, written on the worker thread: one JSON.parse on the main thread
 // builds the objects several times faster than an N-API call per property (10k services:
@@ -354,23 +246,153 @@ class Json {
   bool first_ = true;
 };
 
-void WriteExpr(Json& j, const ExprOut& x) {
+// Expressions are written into their rule's JSON as libnftnl hands them over.
+struct ExprWrite {
+  ExprNames* names;
+  Json* j;
+  bool any = false;
+};
+
+void WriteExpr(Json& j, nftnl_expr* e, ExprNames& names);
+
+int ExprCb(nftnl_expr* e, void* data) {
+  auto* w = static_cast<ExprWrite*>(data);
+  w->j->Next();
+  w->any = true;
+  WriteExpr(*w->j, e, *w->names);
+  return 0;
+}
+
+// One attribute as a JSON member, decoded as the JS listing did from hex: numbers by their
+// width (1, 2, 4, 8 bytes, host order; u64 above 2^53 as a decimal string), strings up to NUL.
+void AppendAttr(std::string& out, const AttrSpec* spec, uint16_t id, const uint8_t* p, uint32_t len) {
+  if (!out.empty()) out += ',';
+  if (spec) AppendJsonString(out, spec->name.data(), spec->name.size());
+  else out += "\"attr" + std::to_string(id) + '"';
+  out += ':';
+  AttrKind kind = spec ? spec->kind : AttrKind::kHex;
+  if (kind == AttrKind::kStr) {
+    size_t n = strnlen(reinterpret_cast<const char*>(p), len);
+    AppendJsonString(out, reinterpret_cast<const char*>(p), n);
+    return;
+  }
+  if (kind != AttrKind::kHex && (len == 1 || len == 2 || len == 4 || len == 8)) {
+    uint64_t v = 0;
+    memcpy(&v, p, len);  // little-endian host: the low bytes
+    if (len == 4 && kind == AttrKind::kSigned) out += std::to_string(int32_t(uint32_t(v)));
+    else if (v < (uint64_t(1) << 53)) out += std::to_string(v);
+    else out += '"' + std::to_string(v) + '"';
+    return;
+  }
+  out += '"' + ToHex(p, len) + '"';
+}
+
+// {"name":…,"attrs":{…}} (attributes by the schema), a dynset's own expressions as "nested".
+void WriteExpr(Json& j, nftnl_expr* e, ExprNames& names) {
+  const char* name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+  std::string attrs;
+  const ExprAttrs* known = name ? names.Find(name) : nullptr;
+  bool dynset = name && strcmp(name, "dynset") == 0;
+  for (uint16_t id = NFTNL_EXPR_BASE; id < kMaxAttr; id++) {
+    if (!nftnl_expr_is_set(e, id)) continue;
+    if (dynset && (id == NFTNL_EXPR_DYNSET_EXPR || id == NFTNL_EXPR_DYNSET_EXPRESSIONS)) continue;
+    uint32_t len = 0;
+    const void* p = nftnl_expr_get(e, id, &len);
+    if (!p) continue;
+    const AttrSpec* spec = known && known->known[id] ? &known->byId[id] : nullptr;
+    AppendAttr(attrs, spec, id, static_cast<const uint8_t*>(p), len);
+  }
   j.Open('{');
-  j.Field("name", x.name);
+  j.Field("name", S(name));
   j.Key("attrs");
-  j.Text('{' + x.attrs + '}');
-  if (!x.nested.empty()) j.Array("nested", x.nested, WriteExpr);
+  j.Open('{');
+  j.Text(attrs);
+  j.Close('}');
+  if (dynset) {
+    Json nested;
+    nested.Open('[');
+    ExprWrite w{&names, &nested};
+    nftnl_expr_expr_foreach(e, ExprCb, &w);
+    nested.Close(']');
+    if (w.any) j.Key("nested"), j.Text(nested.text());
+  }
   j.Close('}');
 }
 
-void WriteRule(Json& j, const RuleOut& r) {
-  j.Open('{');
-  j.Field("handle", r.handle);
-  if (r.hasPosition) j.Field("position", r.position);
-  if (!r.userdata.empty()) j.Field("userdata", r.userdata);
-  j.Array("exprs", r.exprs, WriteExpr);
-  j.Field("text", r.text);
-  j.Close('}');
+std::string RuleText(nftnl_rule* r) {
+  std::vector<char> buf(4096);
+  for (int i = 0; i < 8; i++) {
+    int n = nftnl_rule_snprintf(buf.data(), buf.size(), r, NFTNL_OUTPUT_DEFAULT, 0);
+    if (n < 0) break;
+    if (size_t(n) < buf.size()) return std::string(buf.data(), size_t(n));
+    buf.resize(size_t(n) + 1);
+  }
+  return std::string();
+}
+
+int RuleCb(const nlmsghdr* nlh, void* data) {
+  auto* c = static_cast<Ctx*>(data);
+  nftnl_rule* r = nftnl_rule_alloc();
+  if (nftnl_rule_nlmsg_parse(nlh, r) == 0 && c->table == S(nftnl_rule_get_str(r, NFTNL_RULE_TABLE))) {
+    Json j;
+    j.Open('{');
+    j.Field("handle", nftnl_rule_is_set(r, NFTNL_RULE_HANDLE) ? nftnl_rule_get_u64(r, NFTNL_RULE_HANDLE) : 0);
+    if (nftnl_rule_is_set(r, NFTNL_RULE_POSITION)) j.Field("position", nftnl_rule_get_u64(r, NFTNL_RULE_POSITION));
+    std::string userdata = HexAttr([&](uint32_t* l) { return nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, l); });
+    if (!userdata.empty()) j.Field("userdata", userdata);
+    j.Key("exprs");
+    j.Open('[');
+    ExprWrite exprs{c->names, &j};
+    nftnl_expr_foreach(r, ExprCb, &exprs);
+    j.Close(']');
+    if (c->ruleText) j.Field("text", RuleText(r));
+    j.Close('}');
+    if (!c->rules->empty()) *c->rules += ',';
+    *c->rules += j.text();
+  }
+  nftnl_rule_free(r);
+  return MNL_CB_OK;
+}
+
+ElemOut ReadElem(nftnl_set_elem* e) {
+  ElemOut o;
+  o.key = HexAttr([&](uint32_t* l) { return nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, l); });
+  o.keyEnd = HexAttr([&](uint32_t* l) { return nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY_END, l); });
+  o.data = HexAttr([&](uint32_t* l) { return nftnl_set_elem_get(e, NFTNL_SET_ELEM_DATA, l); });
+  o.userdata = HexAttr([&](uint32_t* l) { return nftnl_set_elem_get(e, NFTNL_SET_ELEM_USERDATA, l); });
+  if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_VERDICT)) {
+    o.hasVerdict = true;
+    o.verdict = int32_t(nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_VERDICT));  // is_set checked
+  }
+  if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_CHAIN)) o.chain = S(nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_CHAIN));
+  // nftnl_set_elem_get_u32/u64 dereference NULL for unset attributes: check first.
+  if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_TIMEOUT)) o.timeout = nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_TIMEOUT);
+  if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION))
+    o.expiration = nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_EXPIRATION);
+  if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS)) o.flags = nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS);
+  return o;
+}
+
+// `p[0, n)` as a JSON string: the runs between characters that need escaping in one append.
+void AppendJsonString(std::string& out, const char* p, size_t n) {
+  static const char digits[] = "0123456789abcdef";
+  out += '"';
+  size_t from = 0;
+  for (size_t i = 0; i < n; i++) {
+    auto c = static_cast<unsigned char>(p[i]);
+    if (c != '"' && c != '\\' && c >= 0x20) continue;
+    out.append(p + from, i - from);
+    from = i + 1;
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += char(c);
+    } else {
+      const char esc[] = {'\\', 'u', '0', '0', digits[c >> 4], digits[c & 15]};
+      out.append(esc, sizeof esc);
+    }
+  }
+  out.append(p + from, n - from);
+  out += '"';
 }
 
 // Members in the order of the objects the JS side made before (hook, policy and verdict last).
@@ -385,7 +407,10 @@ void WriteChain(Json& j, const ChainOut& c) {
   j.Field("use", uint64_t(c.use));
   j.Field("flags", uint64_t(c.flags));
   if (!c.userdata.empty()) j.Field("userdata", c.userdata);
-  j.Array("rules", c.rules, WriteRule);
+  j.Key("rules");
+  j.Open('[');
+  j.Text(c.rules);
+  j.Close(']');
   if (c.base) j.Field("hook", uint64_t(c.hook));
   if (c.hasPolicy) j.Field("policy", uint64_t(c.policy));
   j.Close('}');
@@ -423,10 +448,28 @@ void WriteSet(Json& j, const SetOut& s) {
   if (!s.concat.empty()) j.Array("concat", s.concat, [](Json& jj, uint32_t v) { jj.Num(uint64_t(v)); });
   if (!s.userdata.empty()) j.Field("userdata", s.userdata);
   j.Array("elements", s.elements, WriteElem);
+  if (s.elementsSkipped) j.Raw("elementsListed", "false");
+  j.Close('}');
+}
+
+void WriteStats(Json& j, const ListStats& s) {
+  j.Key("stats");
+  j.Open('{');
+  j.Field("requests", uint64_t(s.query.requests));
+  j.Field("parts", uint64_t(s.query.parts));
+  j.Field("attempts", uint64_t(s.attempts));
+  j.Field("elementRedumps", uint64_t(s.elementRedumps));
+  j.Field("readMs", int64_t(s.readMs));
+  j.Field("sendMs", int64_t(s.query.sendMs));
+  j.Field("recvMs", int64_t(s.query.recvMs));
+  j.Field("waitMs", int64_t(s.query.waitMs));
+  j.Field("parseMs", int64_t(s.query.parseMs));
+  j.Field("jsonMs", int64_t(s.jsonMs));
   j.Close('}');
 }
 
 std::string ListingJson(const Listing& l, uint8_t family, const std::string& table) {
+  double started = NowMs();
   Json j;
   j.Open('{');
   j.Raw("exists", l.exists ? "true" : "false");
@@ -445,15 +488,19 @@ std::string ListingJson(const Listing& l, uint8_t family, const std::string& tab
   }
   j.Array("chains", l.chains, WriteChain);
   j.Array("sets", l.sets, WriteSet);
+  ListStats stats = l.stats;
+  stats.jsonMs = NowMs() - started;  // up to here: the stats are the last member
+  WriteStats(j, stats);
   j.Close('}');
   return std::move(j.text());
 }
 
 class ListWorker : public Napi::AsyncWorker {
  public:
-  ListWorker(Napi::Env env, std::string netns, uint8_t family, std::string table, ExprSchema schema)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)),
-        netns_(std::move(netns)), family_(family), table_(std::move(table)), schema_(std::move(schema)) {}
+  ListWorker(Napi::Env env, std::string netns, uint8_t family, std::string table, ExprSchema schema, ListOptions options)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), netns_(std::move(netns)),
+        family_(family), table_(std::move(table)), schema_(std::move(schema)), ruleText_(options.ruleText),
+        dynamicElements_(options.dynamicElements) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
 
   void Execute() override {
@@ -466,10 +513,15 @@ class ListWorker : public Napi::AsyncWorker {
     sock.Configure(0, 4u << 20);
     // Retry when the ruleset changed while it was being read (generation moved or EINTR).
     for (int attempt = 0; attempt < kMaxAttempts; attempt++) {
+      ListStats stats = out_.stats;
       out_ = Listing();
+      out_.stats = stats;
+      out_.stats.attempts++;
       uint32_t g0 = 0, g1 = 0;
       int e = QueryGeneration(sock, g0);
+      double r0 = NowMs();
       if (!e) e = ReadAll(sock);
+      out_.stats.readMs += NowMs() - r0;
       if (!e) e = QueryGeneration(sock, g1);
       if (e == EINTR || (!e && g0 != g1)) continue;
       if (e) {
@@ -496,7 +548,14 @@ class ListWorker : public Napi::AsyncWorker {
  private:
   int ReadAll(NetnsSocket& sock) {
     Query q(sock);
-    Ctx ctx{table_, &schema_, &out_, nullptr};
+    int e = ReadWith(q);
+    Add(out_.stats.query, q.stats());
+    return e;
+  }
+
+  int ReadWith(Query& q) {
+    ExprNames names(&schema_);
+    Ctx ctx{table_, &names, ruleText_, &out_, nullptr};
     // Table.
     stage_ = "table";
     {
@@ -533,22 +592,91 @@ class ListWorker : public Napi::AsyncWorker {
       nftnl_set_free(s);
       if (int e = q.Run(seq, SetCb, &ctx)) return e;
     }
+    return ReadElementsAndRules(q, ctx);
+  }
+
+  // What one thread's share of the rule dumps gave.
+  struct RulesPart {
+    int err = 0;
+    std::string stage;
+    Query::Stats stats;
+  };
+
+  // Rules chain by chain: a table-wide rule dump costs the kernel O(rules²), because every
+  // continuation re-walks the table's chains and rules from the start to skip those already
+  // sent (10k services on 6.18: 1,200 continuations over 103k rules, 3.9 s in recv; one dump
+  // per chain, 45k of them: 0.65 s in sendto and recv together); a dump of one named chain is
+  // a hash lookup and a walk of that chain alone. The kernel answers a dump on the thread that
+  // asks, so a helper thread with its own socket takes the second half of the chains while
+  // this one reads the set elements and the first half (two cores: both busy).
+  static constexpr size_t kHelperMinChains = 2000;
+
+  int ReadElementsAndRules(Query& q, Ctx& ctx) {
+    size_t n = out_.chains.size(), split = n >= kHelperMinChains ? n / 2 : n;
+    RulesPart helped;
+    std::thread helper;
+    // The helper gets a copy of ctx taken now: this thread changes ctx.rules as it reads.
+    if (split < n) helper = std::thread([this, &helped, c = ctx, split, n] { helped = ReadRulesOnOwnSocket(c, split, n); });
+    int e = 0;
     for (SetOut& so : out_.sets) {
+      if (!dynamicElements_ && (so.flags & NFT_SET_EVAL) && !(so.flags & NFT_SET_MAP)) {
+        so.elementsSkipped = true;
+        continue;
+      }
       stage_ = "elements of set " + so.name;
-      if (int e = ReadElements(q, so)) return e;
+      if ((e = ReadElements(q, so))) break;
     }
-    // Rules chain by chain: a table-wide rule dump costs the kernel O(rules²), because every
-    // continuation re-walks the table's chains and rules from the start to skip those already
-    // sent (10k services: ~1200 continuations over 115k rules, 10+ s); a dump of one named
-    // chain is a hash lookup and a walk of that chain alone.
-    for (ChainOut& co : out_.chains) {
-      if (int e = ReadRules(q, ctx, co)) {
-        stage_ = "rules of chain " + co.name;
-        return e;
+    RulesPart mine;
+    if (!e) mine = ReadRulesRange(q, ctx, 0, split);
+    if (helper.joinable()) helper.join();
+    Add(out_.stats.query, helped.stats);
+    if (e) return e;
+    for (RulesPart* part : {&mine, &helped}) {
+      if (part->err) {
+        stage_ = part->stage;
+        return part->err;
       }
     }
     stage_.clear();
     return 0;
+  }
+
+  RulesPart ReadRulesRange(Query& q, Ctx& ctx, size_t from, size_t to) {
+    RulesPart part;
+    for (size_t i = from; i < to && !part.err; i++) {
+      if ((part.err = ReadRules(q, ctx, out_.chains[i]))) part.stage = "rules of chain " + out_.chains[i].name;
+    }
+    return part;
+  }
+
+  // The helper thread's share: its own socket (opened in the namespace on this thread), query
+  // and expression cache; it writes only the rules of its chains.
+  RulesPart ReadRulesOnOwnSocket(Ctx ctx, size_t from, size_t to) {
+    RulesPart part;
+    try {
+      NetnsSocket sock;
+      std::string err, errName;
+      if (!sock.Open(netns_, err, errName)) {
+        part.err = EIO;
+        part.stage = "rules (a second socket: " + err + ")";
+        return part;
+      }
+      sock.Configure(0, 4u << 20);
+      Query q(sock);
+      ExprNames names(&schema_);
+      ctx.names = &names;
+      part = ReadRulesRange(q, ctx, from, to);
+      part.stats = q.stats();
+    } catch (const std::exception&) {
+      part.err = ENOMEM;
+      part.stage = "rules (the helper thread ran out of memory)";
+    }
+    return part;
+  }
+
+  static void Add(Query::Stats& to, const Query::Stats& qs) {
+    to.requests += qs.requests, to.parts += qs.parts, to.sendMs += qs.sendMs, to.recvMs += qs.recvMs;
+    to.waitMs += qs.waitMs, to.parseMs += qs.parseMs;
   }
 
   int ReadRules(Query& q, Ctx& ctx, ChainOut& co) {
@@ -569,19 +697,23 @@ class ListWorker : public Napi::AsyncWorker {
   // the walk: some elements come twice and as many never come (measured here: 1 in 40 dumps of
   // 10k elements read just after they were added, with 1,451 repeats). With no writer between
   // the parts, a dump without a repeated element therefore holds every element once; a dump
-  // with repeats is read again after a pause that lets the resize finish.
-  static constexpr int kElementDumpAttempts = 12;
+  // with repeats is thrown away and that set alone dumped again at once. Nothing sleeps: a dump
+  // of 10k elements takes a few ms, the time a resize step takes, so each attempt is a wait
+  // that also gets work done; the attempts are bounded by number and by time.
+  static constexpr int kElementDumpAttempts = 200;
+  static constexpr double kElementDumpBudgetMs = 2000;
 
   int ReadElements(Query& q, SetOut& so) {
+    double deadline = NowMs() + kElementDumpBudgetMs;
     for (int attempt = 1;; attempt++) {
       so.elements.clear();
       if (int e = DumpElements(q, so)) return e;
       if (!HasRepeats(so.elements)) return 0;
-      if (attempt == kElementDumpAttempts) {
+      out_.stats.elementRedumps++;
+      if (attempt == kElementDumpAttempts || NowMs() > deadline) {
         stage_ += " (each of " + std::to_string(attempt) + " dumps repeated elements: the set kept resizing)";
         return EAGAIN;
       }
-      usleep(useconds_t(1000) << (attempt < 8 ? attempt : 8));  // 2 ms, 4 ms, … 256 ms: ~1.3 s in all
     }
   }
 
@@ -621,11 +753,28 @@ class ListWorker : public Napi::AsyncWorker {
   uint8_t family_;
   std::string table_;
   ExprSchema schema_;
+  bool ruleText_;
+  bool dynamicElements_;  // also dump the elements of sets the data path fills (NFT_SET_EVAL)
   std::string stage_;
   OpFailure fail_;
   Listing out_;
   std::string json_;  // the listing, written by Execute for OnOK
 };
+
+// { ruleText?: boolean, dynamicElements?: boolean } (both true when absent).
+ListOptions OptionsArg(Napi::Env env, const Napi::Value& v) {
+  ListOptions o;
+  if (v.IsUndefined()) return o;
+  if (!v.IsObject()) throw Napi::TypeError::New(env, "listRuleset: options must be an object");
+  Napi::Object obj = v.As<Napi::Object>();
+  for (auto [key, field] : {std::pair{"ruleText", &o.ruleText}, std::pair{"dynamicElements", &o.dynamicElements}}) {
+    Napi::Value x = obj.Get(key);
+    if (x.IsUndefined()) continue;
+    if (!x.IsBoolean()) throw Napi::TypeError::New(env, std::string("listRuleset: options.") + key + " must be a boolean");
+    *field = x.As<Napi::Boolean>().Value();
+  }
+  return o;
+}
 
 // The EXPR schema from JS: { [expr name]: [[attribute id, name, kind], …] }.
 ExprSchema SchemaArg(const Napi::Value& v) {
@@ -640,12 +789,15 @@ ExprSchema SchemaArg(const Napi::Value& v) {
   for (uint32_t i = 0; i < names.Length(); i++) {
     std::string name = names.Get(i).As<Napi::String>().Utf8Value();
     Napi::Array attrs = o.Get(name).As<Napi::Array>();
-    auto& byId = schema[name];
+    ExprAttrs& attrsOf = schema[name];
     for (uint32_t k = 0; k < attrs.Length(); k++) {
       Napi::Array a = attrs.Get(k).As<Napi::Array>();
       auto kind = kinds.find(a.Get(2u).As<Napi::String>().Utf8Value());
       if (kind == kinds.end()) throw Napi::TypeError::New(v.Env(), "listRuleset: unknown attribute kind in schema");
-      byId[uint16_t(a.Get(0u).As<Napi::Number>().Uint32Value())] = {a.Get(1u).As<Napi::String>().Utf8Value(), kind->second};
+      uint32_t id = a.Get(0u).As<Napi::Number>().Uint32Value();
+      if (id >= kMaxAttr) continue;  // WriteExpr reads no attribute beyond
+      attrsOf.byId[id] = {a.Get(1u).As<Napi::String>().Utf8Value(), kind->second};
+      attrsOf.known[id] = true;
     }
   }
   return schema;
@@ -656,7 +808,7 @@ ExprSchema SchemaArg(const Napi::Value& v) {
 Napi::Value ListRuleset(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 4)
-    throw Napi::TypeError::New(env, "listRuleset(netns, family, table, schema): expected 4 arguments");
+    throw Napi::TypeError::New(env, "listRuleset(netns, family, table, schema[, options]): expected 4 arguments");
   std::string netns = NetnsArg(info, 0, "listRuleset");
   if (!info[1].IsString()) throw Napi::TypeError::New(env, "listRuleset: family must be 'ip', 'ip6' or 'inet'");
   std::string fam = info[1].As<Napi::String>().Utf8Value();
@@ -669,7 +821,8 @@ Napi::Value ListRuleset(const Napi::CallbackInfo& info) {
   std::string table = info[2].As<Napi::String>().Utf8Value();
   if (table.empty() || table.size() >= NFT_TABLE_MAXNAMELEN)
     throw Napi::TypeError::New(env, "listRuleset: table name must have 1.." + std::to_string(NFT_TABLE_MAXNAMELEN - 1) + " bytes");
-  auto* w = new ListWorker(env, std::move(netns), family, std::move(table), SchemaArg(info[3]));
+  ListOptions options = OptionsArg(env, info.Length() > 4 ? info[4] : env.Undefined());
+  auto* w = new ListWorker(env, std::move(netns), family, std::move(table), SchemaArg(info[3]), options);
   Napi::Promise p = w->Promise();
   w->Queue();
   return p;

@@ -20,11 +20,19 @@ class Query {
   // Returns 0, or a positive errno (ETIMEDOUT when the kernel stops answering).
   int Run(uint32_t seq, mnl_cb_t cb, void* data);
 
+  // Where the time of the queries went, for the listing's stats.
+  struct Stats {
+    uint32_t requests = 0, parts = 0;
+    double sendMs = 0, recvMs = 0, waitMs = 0, parseMs = 0;
+  };
+  const Stats& stats() const { return stats_; }
+
  private:
   NetnsSocket& sock_;
   std::vector<char> req_;
   std::vector<char> rsp_;
   uint32_t seq_;
+  Stats stats_;
 };
 
 }  // namespace kpb

@@ -15,8 +15,8 @@ import { diffChangedServicePorts, nftFamily, printCanon, renderCanonical, rulese
 import type { NftFamily, NftLayout, NftOp, NftRuleset } from '@kpb/backend-nft';
 import { NftnlEncoder } from './encode.ts';
 import type { EncodeHooks } from './encode.ts';
-import { listingDifferences } from './compare.ts';
-import { listingToCanon } from './decode.ts';
+import { decodedDifferences } from './compare.ts';
+import { listDecoded, tableToCanon } from './decode.ts';
 import { checkGeneration } from './drift.ts';
 import { traceNftnlTarget } from './trace-target.ts';
 import type { DriftContext, GenerationCheck } from './drift.ts';
@@ -186,7 +186,7 @@ export function createNftnlBackend(options: NftnlBackendOptions = {}): NftnlBack
     encoders: encoders(options.testHooks),
   };
   const { build } = ctx;
-  const list = (target: Target, family: NftFamily) => ctx.netlink.listRuleset(netnsOf(target), family, TABLE);
+  const read = async (target: Target, family: NftFamily) => (await listDecoded((options) => ctx.netlink.listRuleset(netnsOf(target), family, TABLE, options))).table;
 
   return {
     name: 'nftnl',
@@ -194,7 +194,15 @@ export function createNftnlBackend(options: NftnlBackendOptions = {}): NftnlBack
     build,
     encodePlan: (plan) => ctx.encoders.full(plan, layout),
     renderCanonical: (plan) => renderCanonical(build(plan)),
-    ...rulesetMethods(build, async (target, rs) => listingDifferences(await list(target, rs.family), rs), { layout }),
+    ...rulesetMethods(build, async (target, rs) => decodedDifferences(await read(target, rs.family), rs), { layout }),
+    // rulesetMethods' verify, except that the kernel is read (on the addon's threads) while the
+    // ruleset to compare with is built.
+    async verify(target, plan) {
+      const table = read(target, nftFamily(plan));
+      table.catch(() => undefined); // build's error, if any, is the one thrown
+      const found = decodedDifferences(...(await Promise.all([table, build(plan)])));
+      return { ok: found.length === 0, differences: found };
+    },
     recorded(target, family = 'ip') {
       const r = ctx.records.recall(target, family);
       return r && { generation: r.generation, digest: r.digest };
@@ -205,7 +213,7 @@ export function createNftnlBackend(options: NftnlBackendOptions = {}): NftnlBack
     traceTarget: (target, packet) => traceNftnlTarget(ctx.netlink, ports.runTool ?? realRunTool, target, packet),
 
     async readBack(target: Target): Promise<string> {
-      const parts = await Promise.all((['ip', 'ip6'] as const).map(async (f) => printCanon(listingToCanon(await list(target, f)))));
+      const parts = await Promise.all((['ip', 'ip6'] as const).map(async (f) => printCanon(tableToCanon(await read(target, f)))));
       return parts.join('');
     },
 

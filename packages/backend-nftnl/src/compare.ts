@@ -124,15 +124,24 @@ function allMissing(rs: NftRuleset): Difference[] {
   return named.sort(canonOrder).map((o) => ({ kind: 'missing', object: canonKey(o) }));
 }
 
-/** What differs between the addon's listing of kpb's table and `rs`, object by object (none: it holds `rs`). */
-export function listingDifferences(listing: Listing, rs: NftRuleset): Difference[] {
-  const t = decodeTable(listing);
+/** What differs between kpb's table, decoded (undefined: it does not exist), and `rs`, object by object (none: it holds `rs`). */
+export function decodedDifferences(t: DecodedTable | undefined, rs: NftRuleset): Difference[] {
   return t ? tableDifferences(t, rs) : allMissing(rs);
 }
 
-/** Does this addon listing hold exactly `rs`? (The nftnl drift check; `listingHolds` of an `nft list table` output.) */
-export function listingHoldsRuleset(listing: Listing, rs: NftRuleset, readBackBecause?: string): DriftCheck {
+/** What differs between the addon's listing of kpb's table and `rs`, object by object (none: it holds `rs`). */
+export function listingDifferences(listing: Listing, rs: NftRuleset): Difference[] {
+  return decodedDifferences(decodeTable(listing), rs);
+}
+
+/** Does kpb's table, decoded, hold exactly `rs`? (The nftnl drift check; `listingHolds` of an `nft list table` output.) */
+export function decodedHoldsRuleset(t: DecodedTable | undefined, rs: NftRuleset, readBackBecause?: string): DriftCheck {
   const because = readBackBecause ? { readBackBecause } : {};
-  const differences = listingDifferences(listing, rs);
+  const differences = decodedDifferences(t, rs);
   return differences.length === 0 ? { holdsFrom: true, ...because } : { holdsFrom: false, differences, ...because };
+}
+
+/** Does this addon listing hold exactly `rs`? (`decodedHoldsRuleset` of the listing, decoded.) */
+export function listingHoldsRuleset(listing: Listing, rs: NftRuleset, readBackBecause?: string): DriftCheck {
+  return decodedHoldsRuleset(decodeTable(listing), rs, readBackBecause);
 }

@@ -10,7 +10,8 @@ import type { CommitRecords, DriftCheck, PlanDigest, Target } from '@kpb/backend
 import type { Plan } from '@kpb/compiler';
 import { nftFamily, TABLE } from '@kpb/backend-nft';
 import type { NftLayout, NftRuleset } from '@kpb/backend-nft';
-import { listingHoldsRuleset } from './compare.ts';
+import { decodedHoldsRuleset } from './compare.ts';
+import { listDecoded } from './decode.ts';
 import { netnsOf } from './transport.ts';
 import type { NetlinkPort } from './transport.ts';
 
@@ -39,6 +40,6 @@ export async function checkGeneration(ctx: DriftContext, target: Target, from: P
     return { drift: { holdsFrom: true }, generation, fromDigest: rec!.plan === from ? parseDigest(rec!.digest) : planDigest(from) };
   }
   // The listing is consistent with one generation: the one the comparison vouches for.
-  const listing = await ctx.netlink.listRuleset(netnsOf(target), family, TABLE);
-  return { drift: listingHoldsRuleset(listing, ctx.build(from), why), generation: listing.generation, fromDigest: planDigest(from) };
+  const { listing, table } = await listDecoded((options) => ctx.netlink.listRuleset(netnsOf(target), family, TABLE, options));
+  return { drift: decodedHoldsRuleset(table, ctx.build(from), why), generation: listing.generation, fromDigest: planDigest(from) };
 }

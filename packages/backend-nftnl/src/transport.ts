@@ -7,7 +7,7 @@ import { streamRuleset, TABLE } from '@kpb/backend-nft';
 import type { NftFamily, NftLayout, NftRuleset } from '@kpb/backend-nft';
 import type { Plan } from '@kpb/compiler';
 import { applyBatch, getGeneration, listRuleset } from '@kpb/native';
-import type { ApplyOptions, ApplyResult as BatchResult, Family, Listing, NetlinkError } from '@kpb/native';
+import type { ApplyOptions, ApplyResult as BatchResult, Family, ListOptions, Listing, NetlinkError } from '@kpb/native';
 import { encodeStream, estimateStreamBytes, NftnlEncoder } from './encode.ts';
 import type { EncodeHooks } from './encode.ts';
 
@@ -15,7 +15,7 @@ import type { EncodeHooks } from './encode.ts';
 export interface NetlinkPort {
   applyBatch(netns: string | null, batch: Uint8Array, options?: ApplyOptions): Promise<BatchResult>;
   getGeneration(netns: string | null): Promise<number>;
-  listRuleset(netns: string | null, family: Family, table: string): Promise<Listing>;
+  listRuleset(netns: string | null, family: Family, table: string, options?: ListOptions): Promise<Listing>;
 }
 
 export const nativeNetlink: NetlinkPort = { applyBatch, getGeneration, listRuleset };

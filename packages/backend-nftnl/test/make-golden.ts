@@ -22,7 +22,7 @@ try {
       chains: l.chains.map((c) => ({
         name: c.name,
         ...(c.userdata ? { userdata: c.userdata } : {}),
-        rules: c.rules.map((r) => ({ debug: r.text.split('\n').slice(1).filter((x) => x.trim().startsWith('[')).map((x) => x.trim()), ...(r.userdata ? { userdata: r.userdata } : {}), exprs: r.exprs })),
+        rules: c.rules.map((r) => ({ debug: (r.text ?? '').split('\n').slice(1).filter((x) => x.trim().startsWith('[')).map((x) => x.trim()), ...(r.userdata ? { userdata: r.userdata } : {}), exprs: r.exprs })),
       })),
       sets: l.sets.map(({ handle: _h, elements, ...s }) => ({ ...s, elements: [...elements].sort((x, y) => (x.key < y.key ? -1 : 1)) })),
     };
