@@ -71,7 +71,7 @@ export interface Listing {
   stats?: ListingStats;
 }
 
-export interface ListingStats {
+interface ListingStats {
   /** Netlink requests sent (one per dump) and reply datagrams read. */
   requests: number;
   parts: number;

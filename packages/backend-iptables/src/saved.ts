@@ -115,7 +115,7 @@ export function isOwnedRule(table: TableName, rule: SavedRule): boolean {
 }
 
 /** Normalise a saved rule to kpb's canonical form (only the statistic probability differs). */
-export function normaliseRule(line: string): string {
+function normaliseRule(line: string): string {
   const at = line.indexOf('--probability ');
   if (at < 0) return line;
   const from = at + '--probability '.length;

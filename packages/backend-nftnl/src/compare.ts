@@ -129,11 +129,6 @@ export function decodedDifferences(t: DecodedTable | undefined, rs: NftRuleset):
   return t ? tableDifferences(t, rs) : allMissing(rs);
 }
 
-/** What differs between the addon's listing of kpb's table and `rs`, object by object (none: it holds `rs`). */
-export function listingDifferences(listing: Listing, rs: NftRuleset): Difference[] {
-  return decodedDifferences(decodeTable(listing), rs);
-}
-
 /** Does kpb's table, decoded, hold exactly `rs`? (The nftnl drift check; `listingHolds` of an `nft list table` output.) */
 export function decodedHoldsRuleset(t: DecodedTable | undefined, rs: NftRuleset, readBackBecause?: string): DriftCheck {
   const because = readBackBecause ? { readBackBecause } : {};
