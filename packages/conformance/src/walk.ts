@@ -45,8 +45,12 @@ export function randomWalk(services: number, seed: number, families: 'IPv4' | 'd
   return new ClusterWalk(services, seed, families);
 }
 
-/** The walk's fresh IPv6 addresses: pods under fd00:10:200::/64, ClusterIPs under fd00:10:111::/112. */
-const ipv6 = (prefix: string, n: number): string => `${prefix}${Math.floor(n / 65536).toString(16)}:${(n % 65536).toString(16)}`;
+/** The walk's fresh IPv6 addresses in canonical form (`prefix` ends in `::`): pods under fd00:10:200::/64, ClusterIPs under fd00:10:111::/112. */
+function ipv6(prefix: string, n: number): string {
+  const hi = Math.floor(n / 65536);
+  const lo = (n % 65536).toString(16);
+  return hi === 0 ? `${prefix}${lo}` : `${prefix}${hi.toString(16)}:${lo}`;
+}
 
 class ClusterWalk implements Walk {
   readonly #rand: () => number;
