@@ -33,7 +33,7 @@ interface NftPorts extends BackendPorts {
 }
 
 export interface NftBackendOptions {
-  /** `flat` (default): no anonymous set per service. `kube-proxy`: kube-proxy's numgen vmaps. */
+  /** `flat` (default): no anonymous set per service. `kube-proxy`: kube-proxy's numgen vmaps. `maps`: common services as shared set and data-map elements (maps.ts). */
   readonly layout?: NftLayout;
   /** Kill `nft` after this many milliseconds (default 10 minutes). */
   readonly timeoutMs?: number;

@@ -6,13 +6,14 @@ import { hashName } from '@kpb/backend';
 import { masqueradeMark } from '@kpb/compiler';
 import type { Plan, PlanEndpoint, ServicePortPlan } from '@kpb/compiler';
 import type {
-  ChainHook, ElementKey, KeyType, L4Proto, NftChain, NftFamily, NftLayout, NftMap, NftMapElement, NftRule,
+  ChainHook, ElementKey, KeyType, L4Proto, NftChain, NftDataMap, NftFamily, NftLayout, NftMap, NftMapElement, NftRule,
   NftRuleset, NftSet, Statement, Verdict,
 } from './ruleset.ts';
+import { addCommonElements, addFixedRules, commonServicePort, emptyCommonElements, mapsDataMaps, mapsSets } from './maps.ts';
 import { COMMENT_RE, referenceProblems } from './ruleset.ts';
 
 export interface BuildOptions {
-  /** `flat` (default) or `kube-proxy`. */
+  /** `flat` (default), `kube-proxy` or `maps`. */
   readonly layout?: NftLayout;
 }
 
@@ -194,12 +195,16 @@ export interface RulesetStream {
   readonly servicePortSetCount: number;
   /** Number of verdict maps `maps` returns. */
   readonly mapCount: number;
+  /** Number of data maps `dataMaps` returns (layout `maps`; 0 otherwise). */
+  readonly dataMapCount: number;
   /** Builds each service port's objects as it is consumed; once only. */
   servicePorts(): Generator<ServicePortObjects>;
   /** The sets before the service ports' sets: complete once `servicePorts` is consumed. */
   leadingSets(): NftSet[];
   /** The verdict maps: complete once `servicePorts` is consumed. */
   maps(): NftMap[];
+  /** The data maps (layout `maps`): complete once `servicePorts` is consumed. */
+  dataMaps(): NftDataMap[];
 }
 
 /** kpb's table for a plan as a stream of parts (see `RulesetStream`). */
@@ -232,8 +237,15 @@ export function streamRuleset(plan: Plan, layoutOrOptions: NftLayout | BuildOpti
     serviceCIDRs: plan.serviceCIDRs,
   };
   const fixed = fixedChains(fixedCtx);
-  const leadingSetNames = plan.nodePortIPs === 'all' ? [NAMES.clusterIPs] : [NAMES.clusterIPs, NAMES.nodePortIPs];
-  const known = { chains: new Set(fixed.map((c) => c.name)), sets: new Set<string>([...MAP_NAMES, ...leadingSetNames]) };
+  const common = layout === 'maps' ? emptyCommonElements(plan) : undefined;
+  if (common) {
+    const nodePortHead = (fibLocal: boolean) => nodePortMatch(fixedCtx, fibLocal);
+    addFixedRules(fixed, common, { mark: fixedCtx.mark, clusterCIDR: ctx.clusterCIDR, masqueradeAll: ctx.masqueradeAll, nodePortHead });
+  }
+  const commonSets = common ? mapsSets(addrType, common) : [];
+  const commonDataMaps = common ? mapsDataMaps(addrType, common) : [];
+  const leadingSetNames = [...(plan.nodePortIPs === 'all' ? [NAMES.clusterIPs] : [NAMES.clusterIPs, NAMES.nodePortIPs]), ...commonSets.map((x) => x.name)];
+  const known = { chains: new Set(fixed.map((c) => c.name)), sets: new Set<string>([...MAP_NAMES, ...leadingSetNames, ...commonDataMaps.map((m) => m.name)]) };
   refuseDanglingReferences({ chains: fixed, sets: [] }, [], known);
   let servicePortSetCount = 0;
   for (const sp of plan.servicePorts) if (sp.affinityTimeoutSeconds !== undefined) servicePortSetCount += sp.endpoints.length;
@@ -245,16 +257,23 @@ export function streamRuleset(plan: Plan, layoutOrOptions: NftLayout | BuildOpti
     leadingSetCount: leadingSetNames.length,
     servicePortSetCount,
     mapCount: MAP_LISTS.length,
+    dataMapCount: commonDataMaps.length,
     *servicePorts() {
       for (const sp of plan.servicePorts) {
+        if (common && commonServicePort(sp)) {
+          elements.clusterIPs.add(sp.clusterIP);
+          addCommonElements(sp, common);
+          continue;
+        }
         const before = mapElementCounts(elements);
         const objects = servicePortObjects(ctx, sp, elements);
         refuseDanglingReferences(objects, newMapElements(elements, before), known);
         yield objects;
       }
     },
-    leadingSets: () => leadingSets(fixedCtx, elements.clusterIPs),
+    leadingSets: () => [...leadingSets(fixedCtx, elements.clusterIPs), ...(common ? mapsSets(addrType, common) : [])],
     maps: () => verdictMaps(addrType, elements),
+    dataMaps: () => (common ? mapsDataMaps(addrType, common) : []),
   };
 }
 
@@ -332,7 +351,16 @@ export function buildRuleset(plan: Plan, layoutOrOptions: NftLayout | BuildOptio
     for (const c of p.chains) chains.push(c);
     for (const s of p.sets) sets.push(s);
   }
-  return { family: stream.family, table: stream.table, comment: stream.comment, chains, sets: [...stream.leadingSets(), ...sets], maps: stream.maps() };
+  const dataMaps = stream.dataMaps();
+  return {
+    family: stream.family,
+    table: stream.table,
+    comment: stream.comment,
+    chains,
+    sets: [...stream.leadingSets(), ...sets],
+    maps: stream.maps(),
+    ...(dataMaps.length > 0 ? { dataMaps } : {}),
+  };
 }
 
 const ctNewJump = (chain: string): NftRule => rule([{ kind: 'match-ct-new' }, verdict(jump(chain))]);

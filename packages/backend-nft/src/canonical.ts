@@ -83,7 +83,8 @@ export function listedObjects(text: string): CanonObject[] {
     if (obj.kind === 'chain') {
       out.push({ kind: 'chain', name: obj.name, props: [...(obj.base ? [obj.base] : []), ...(obj.comment ? [obj.comment] : [])], items: obj.items });
     } else {
-      const props = [`type ${obj.type ?? '?'}`];
+      // A data map (layout `maps`) is declared and listed by `typeof`.
+      const props = [obj.type?.startsWith('typeof ') ? obj.type : `type ${obj.type ?? '?'}`];
       if (obj.flags) props.push(`flags ${obj.flags}`);
       if (obj.timeout !== undefined) props.push(`timeout ${obj.timeout}s`);
       if (obj.comment) props.push(obj.comment);
@@ -128,6 +129,7 @@ export function listedObjects(text: string): CanonObject[] {
       continue;
     }
     if (line.startsWith('type ')) obj.type = line.slice(5);
+    else if (line.startsWith('typeof ')) obj.type = line;
     else if (line.startsWith('flags ')) obj.flags = line.slice(6);
     else if (line.startsWith('timeout ')) obj.timeout = parseDuration(line.slice(8));
     else if (line.startsWith('comment "')) obj.comment = line;

@@ -28,10 +28,10 @@
  * rule by handle, index or position and the script is not run with `--echo`: either would make
  * nft fetch every rule too (and with `--echo`, every set element).
  */
-import { ScriptWriter, formatKey, formatMapElement, formatRule, formatVerdict } from './render.ts';
+import { ScriptWriter, dataMapType, formatKey, formatMapElement, formatRule, formatVerdict } from './render.ts';
 import { writeOps } from './ops.ts';
 import type { NftOp, NftSink } from './ops.ts';
-import type { ElementKey, KeyType, NftChain, NftFamily, NftMap, NftMapElement, NftRule, NftRuleset, NftSet } from './ruleset.ts';
+import type { ElementKey, KeyType, NftChain, NftDataElement, NftDataMap, NftFamily, NftMap, NftMapElement, NftRule, NftRuleset, NftSet } from './ruleset.ts';
 import { ruleSetRefs } from './ruleset.ts';
 
 export interface RulesetDiff {
@@ -63,6 +63,11 @@ function definitionsDiffer(a: NftRuleset, b: NftRuleset): string | undefined {
   for (const m of b.maps) {
     const old = aMaps.get(m.name);
     if (old && mapDef(old) !== mapDef(m)) return `map ${m.name} definition differs`;
+  }
+  const aData = byName(a.dataMaps ?? []);
+  for (const m of b.dataMaps ?? []) {
+    const old = aData.get(m.name);
+    if (old && (dataMapType(old, a.family) !== dataMapType(m, b.family) || (old.comment ?? null) !== (m.comment ?? null))) return `map ${m.name} definition differs`;
   }
   const aChains = byName(a.chains);
   for (const c of b.chains) {
@@ -102,6 +107,33 @@ function mapElementOps(a: NftRuleset, b: NftRuleset, out: ElementOps): void {
     for (const e of old) if (!now.has(formatKey(e.key, m.keyType, fam))) del.push(e.key);
     if (del.length) out.deletes.push({ op: 'delete-elements', target: 'map', name: m.name, keyType: m.keyType, keys: del });
     if (add.length) out.adds.push({ op: 'add-elements', target: 'map', name: m.name, keyType: m.keyType, elements: add });
+  }
+}
+
+/** Data-map element operations: an element whose endpoint changes is deleted and added again. */
+function dataMapElementOps(a: NftRuleset, b: NftRuleset, out: ElementOps): void {
+  const fam = b.family;
+  const aMaps = byName(a.dataMaps ?? []);
+  for (const m of b.dataMaps ?? []) {
+    const old = aMaps.get(m.name)?.elements ?? [];
+    const value = (e: NftDataElement) => `${e.addr} . ${e.port}`;
+    const before = new Map(old.map((e) => [formatKey(e.key, m.keyType, fam), value(e)]));
+    const del: ElementKey[] = [];
+    const add: NftDataElement[] = [];
+    const now = new Set<string>();
+    for (const e of m.elements) {
+      const k = formatKey(e.key, m.keyType, fam);
+      now.add(k);
+      const v = before.get(k);
+      if (v === undefined) add.push(e);
+      else if (v !== value(e)) {
+        del.push(e.key);
+        add.push(e);
+      }
+    }
+    for (const e of old) if (!now.has(formatKey(e.key, m.keyType, fam))) del.push(e.key);
+    if (del.length) out.deletes.push({ op: 'delete-elements', target: 'map', name: m.name, keyType: m.keyType, keys: del });
+    if (add.length) out.adds.push({ op: 'add-elements', target: 'data-map', name: m.name, keyType: m.keyType, elements: add });
   }
 }
 
@@ -153,13 +185,17 @@ export function diffRulesets(a: NftRuleset, b: NftRuleset): RulesetDiff {
   const chains = chainChanges(a, b, redefined);
   const elements: ElementOps = { deletes: [], adds: [] };
   mapElementOps(a, b, elements);
+  dataMapElementOps(a, b, elements);
   setElementOps(a, b, redefined, elements);
+  const aData = byName(a.dataMaps ?? []);
+  const bData = byName(b.dataMaps ?? []);
 
   const ops: NftOp[] = [];
   // 1. new objects
   for (const c of chains.added) ops.push({ op: 'add-chain', chain: { ...c, rules: [] } });
   for (const s of b.sets) if (!aSets.has(s.name)) ops.push({ op: 'add-set', set: { ...s, elements: [] } });
   for (const m of b.maps) if (!aMaps.has(m.name)) ops.push({ op: 'add-map', map: { ...m, elements: [] } });
+  for (const m of b.dataMaps ?? []) if (!aData.has(m.name)) ops.push({ op: 'add-data-map', map: { ...m, elements: [] } });
   // 2. flush changed and stale chains
   for (const c of chains.changed) ops.push({ op: 'flush-chain', chain: c.name });
   for (const c of chains.removed) if (c.rules.length) ops.push({ op: 'flush-chain', chain: c.name });
@@ -175,6 +211,7 @@ export function diffRulesets(a: NftRuleset, b: NftRuleset): RulesetDiff {
   for (const c of chains.removed) ops.push({ op: 'delete-chain', chain: c.name });
   for (const s of a.sets) if (!bSets.has(s.name)) ops.push({ op: 'delete-set', target: 'set', name: s.name });
   for (const m of a.maps) if (!bMaps.has(m.name)) ops.push({ op: 'delete-set', target: 'map', name: m.name });
+  for (const m of a.dataMaps ?? []) if (!bData.has(m.name)) ops.push({ op: 'delete-set', target: 'map', name: m.name });
 
   const names = (cs: readonly NftChain[]) => cs.map((c) => c.name);
   return { ops, chains: { added: names(chains.added), changed: names(chains.changed), removed: names(chains.removed) } };
@@ -208,6 +245,9 @@ class DescribingSink implements NftSink {
   addMap(map: NftMap): void {
     this.lines.push(`add map ${map.name}`);
   }
+  addDataMap(map: NftDataMap): void {
+    this.lines.push(`add map ${map.name}`);
+  }
   deleteSet(kind: 'set' | 'map', name: string): void {
     this.lines.push(`delete ${kind} ${name}`);
   }
@@ -220,6 +260,9 @@ class DescribingSink implements NftSink {
   addMapElements(name: string, keyType: readonly KeyType[], elements: readonly NftMapElement[]): void {
     const shown = elements.slice(0, 3).map((e) => formatMapElement({ keyType }, e, this.#family));
     this.lines.push(`add ${elements.length} element(s) to map ${name}: ${shown.join(', ')}`);
+  }
+  addDataMapElements(name: string, _keyType: readonly KeyType[], elements: readonly NftDataElement[]): void {
+    this.lines.push(`add ${elements.length} element(s) to map ${name}`);
   }
   deleteElements(target: 'set' | 'map', name: string, _keyType: readonly KeyType[], keys: readonly ElementKey[]): void {
     this.lines.push(`delete ${keys.length} element(s) from ${target} ${name}`);

@@ -1,6 +1,6 @@
 /**
  * @kpb/backend-nft: kube-proxy's nftables mode as an NftRuleset object model, `nft -f` scripts
- * in two layouts (`flat`, `kube-proxy`), atomic apply, read-back/verify, incremental sync, flush
+ * in three layouts (`flat`, `kube-proxy`, `maps`), atomic apply, read-back/verify, incremental sync, flush
  * and an in-memory tracer.
  */
 export type * from './ruleset.ts';
@@ -9,7 +9,7 @@ export { buildRuleset, streamRuleset, servicePortChainBase, endpointChainBase, n
 export type { RulesetStream } from './build.ts';
 export {
   renderScript, renderCanonical, printCanon, formatRule, mergeAddrs, normalizeRuleText,
-  sortAddrs, ScriptWriter, RenderError, tableCanon, chainCanon, setCanon, mapCanon, sortCanon, canonOrder,
+  sortAddrs, ScriptWriter, RenderError, tableCanon, chainCanon, setCanon, mapCanon, dataMapCanon, formatDataElement, sortCanon, canonOrder,
 } from './render.ts';
 export type { CanonObject } from './render.ts';
 export { canonicalizeListing, parseCanon, compareObject, canonKey } from './canonical.ts';

@@ -11,7 +11,8 @@
 import { compareCanon, listedObjects } from './canonical.ts';
 import { rulesetObjects } from './render.ts';
 import type {
-  BaseChainSpec, ChainHook, ElementKey, KeyField, KeyType, L4Proto, NftChain, NftFamily, NftMap, NftMapElement, NftRule, NftRuleset, NftSet, Statement, Verdict,
+  BaseChainSpec, ChainHook, ElementKey, KeyField, KeyType, L4Proto, NftChain, NftDataElement, NftDataMap, NftFamily, NftMap, NftMapElement, NftRule, NftRuleset, NftSet,
+  Statement, Verdict,
 } from './ruleset.ts';
 
 /** A part of the listing kpb's model has no place for. */
@@ -75,6 +76,9 @@ function addrField(left: unknown, family: NftFamily): 'saddr' | 'daddr' | undefi
 function matchOf(v: unknown, family: NftFamily): Statement {
   const m = fields(v, ['op', 'left', 'right'], [], 'match');
   const { op, left, right } = m as { op: unknown; left: unknown; right: unknown };
+  if (op === '==' && isObj(left) && 'concat' in left && typeof right === 'string' && right.startsWith('@')) {
+    return { kind: 'match-key-in', key: keyFields(left, family), set: right.slice(1) };
+  }
   const field = addrField(left, family);
   if (field !== undefined) {
     if (typeof right === 'string' && right.startsWith('@')) return op === '==' ? { kind: 'match-addr-in', field, set: right.slice(1) } : refuse('match', v);
@@ -107,11 +111,12 @@ function matchOf(v: unknown, family: NftFamily): Statement {
   return refuse('match', v);
 }
 
-/** A vmap's key: `ip daddr . meta l4proto . th dport` (or part of it). */
+/** A lookup key: `ip daddr . meta l4proto . th dport` (or part of it), `ip saddr . ip daddr`. */
 function keyFields(key: unknown, family: NftFamily): KeyField[] {
   const parts = isObj(key) && 'concat' in key && Array.isArray(key['concat']) ? key['concat'] : [key];
   return parts.map((p): KeyField => {
-    if (addrField(p, family) === 'daddr') return 'daddr';
+    const addr = addrField(p, family);
+    if (addr !== undefined) return addr;
     if (sameJson(p, { meta: { key: 'l4proto' } })) return 'l4proto';
     if (sameJson(p, { payload: { protocol: 'th', field: 'dport' } })) return 'dport';
     return refuse('vmap key', key);
@@ -140,6 +145,21 @@ function mangleOf(v: unknown): Statement {
   return { kind: op === '|' ? 'mark-or' : 'mark-xor', mark: int(args[1], 'mangle') };
 }
 
+/** `dnat ip to <key> . numgen random mod N map @m` (layout `maps`). */
+function dnatMapOf(v: Obj, family: NftFamily): Statement {
+  const d = fields(v, ['family', 'addr'], [], 'dnat');
+  if (d['family'] !== family) return refuse('dnat', v);
+  const m = fields(fields(d['addr'], ['map'], [], 'dnat')['map'], ['key', 'data'], [], 'dnat map');
+  const key = fields(m['key'], ['concat'], [], 'dnat map key')['concat'];
+  const map = str(m['data'], 'dnat map');
+  if (!Array.isArray(key) || key.length < 2 || !map.startsWith('@')) return refuse('dnat', v);
+  const last = fields(key[key.length - 1], ['numgen'], [], 'dnat map key')['numgen'];
+  const n = fields(last, ['mode', 'mod', 'offset'], [], 'numgen');
+  if (n['mode'] !== 'random' || n['offset'] !== 0) return refuse('dnat', v);
+  const fieldsOnly = key.length === 2 ? key[0] : { concat: key.slice(0, -1) };
+  return { kind: 'dnat-map', key: keyFields(fieldsOnly, family), mod: int(n['mod'], 'numgen'), map: map.slice(1) };
+}
+
 /** One expression of a rule → one statement (nft prints each of kpb's statements as one expression). */
 function statementOf(expr: unknown, family: NftFamily): Statement {
   const [k, v] = single(expr, 'expression');
@@ -157,6 +177,7 @@ function statementOf(expr: unknown, family: NftFamily): Statement {
       return s['op'] === 'update' && field === 'saddr' && set.startsWith('@') ? { kind: 'set-update', set: set.slice(1), field } : refuse('set statement', v);
     }
     case 'dnat': {
+      if (isObj(v) && isObj(v['addr']) && 'map' in v['addr']) return dnatMapOf(v, family);
       const d = fields(v, ['addr', 'port'], [], 'dnat');
       return { kind: 'dnat', addr: str(d['addr'], 'dnat'), port: int(d['port'], 'dnat') };
     }
@@ -177,7 +198,7 @@ function statementOf(expr: unknown, family: NftFamily): Statement {
   }
 }
 
-const KEY_TYPES: readonly string[] = ['ipv4_addr', 'ipv6_addr', 'inet_proto', 'inet_service'];
+const KEY_TYPES: readonly string[] = ['ipv4_addr', 'ipv6_addr', 'inet_proto', 'inet_service', 'integer'];
 function keyTypes(v: unknown): KeyType[] {
   const list = Array.isArray(v) ? v : [v];
   return list.map((t) => (typeof t === 'string' && KEY_TYPES.includes(t) ? (t as KeyType) : refuse('key type', v)));
@@ -189,7 +210,7 @@ function elementKey(v: unknown, types: readonly KeyType[]): ElementKey {
   if (parts.length !== types.length) return refuse('element', v);
   return parts.map((p, i) => {
     const t = types[i]!;
-    if (t === 'inet_service') return int(p, 'element');
+    if (t === 'inet_service' || t === 'integer') return int(p, 'element');
     if (t === 'inet_proto') return proto(p, 'element');
     return addrValue(p);
   });
@@ -204,9 +225,29 @@ function mapElement(key: unknown, verdict: unknown, keyType: readonly KeyType[])
   return { key: elementKey(key, keyType), verdict: verdictOf(verdict) };
 }
 
-function mapOf(m: Obj): NftMap {
+/** The packet field kpb declares each key type of a data map by (`typeof`; the text listing checks it). */
+const FIELD_OF_TYPE: Readonly<Record<string, KeyField>> = { ipv4_addr: 'daddr', ipv6_addr: 'daddr', inet_proto: 'l4proto', inet_service: 'dport' };
+
+/** A data map of layout `maps`: `… . integer : ipv4_addr . inet_service`. */
+function dataMapOf(o: Obj, family: NftFamily): NftDataMap {
+  const keyType = keyTypes(o['type']);
+  const addr = family === 'ip' ? 'ipv4_addr' : 'ipv6_addr';
+  if (o['map'] !== `${addr} . inet_service` || keyType[keyType.length - 1] !== 'integer') return refuse('map', o);
+  const key = keyType.slice(0, -1).map((t) => FIELD_OF_TYPE[t] ?? refuse('data map key', o['type']));
+  const elem = o['elem'] ?? [];
+  const elements = Array.isArray(elem)
+    ? elem.map((e: unknown): NftDataElement => {
+        if (!Array.isArray(e) || e.length !== 2) return refuse('map element', e);
+        const data = elementKey(e[1], [addr, 'inet_service']);
+        return { key: elementKey(e[0], keyType), addr: String(data[0]), port: Number(data[1]) };
+      })
+    : refuse('map', o);
+  return { name: str(o['name'], 'map'), key, keyType, ...(o['comment'] !== undefined ? { comment: str(o['comment'], 'map') } : {}), elements };
+}
+
+function mapOf(m: Obj, family: NftFamily): NftMap | NftDataMap {
   const o = fields(m, ['family', 'name', 'table', 'type', 'handle', 'map'], ['comment', 'elem'], 'map');
-  if (o['map'] !== 'verdict') return refuse('map', m);
+  if (o['map'] !== 'verdict') return dataMapOf(o, family);
   const keyType = keyTypes(o['type']);
   const elem = o['elem'] ?? [];
   const elements = Array.isArray(elem)
@@ -281,6 +322,7 @@ function rulesetFromJson(json: string, family: NftFamily, text: TextOnly): NftRu
   const chains = new Map<string, { chain: NftChain; rules: NftRule[] }>();
   const sets: NftSet[] = [];
   const maps: NftMap[] = [];
+  const dataMaps: NftDataMap[] = [];
   for (const item of items) {
     const [k, v] = single(item, 'listing object');
     if (k === 'metainfo' || k === 'table') continue;
@@ -298,12 +340,16 @@ function rulesetFromJson(json: string, family: NftFamily, text: TextOnly): NftRu
       } catch (e) {
         throw e instanceof NotUnderstood ? new NotUnderstood(`chain ${chain.chain.name}, rule ${chain.rules.length + 1}: ${e.message}`) : e;
       }
-    } else if (k === 'map') maps.push(mapOf(v));
+    } else if (k === 'map') {
+      const m = mapOf(v, family);
+      if ('dataType' in m) maps.push(m);
+      else dataMaps.push(m);
+    }
     else if (k === 'set') sets.push(setOf(v, text.dynamic.has(str(v['name'], 'set'))));
     else return refuse('listing object', item);
   }
   const all = [...chains.values()].map(({ chain, rules }) => ({ ...chain, rules }));
-  return { family, table: 'kube-proxy', ...(text.comment !== undefined ? { comment: text.comment } : {}), chains: all, sets, maps };
+  return { family, table: 'kube-proxy', ...(text.comment !== undefined ? { comment: text.comment } : {}), chains: all, sets, maps, ...(dataMaps.length > 0 ? { dataMaps } : {}) };
 }
 
 /**

@@ -10,7 +10,7 @@ import type { StreamPart } from './stream.ts';
 import type { NftSink } from './ops.ts';
 import { COMMENT_RE, isAddrOrCidr, isPort, isValidName } from './ruleset.ts';
 import type {
-  BaseChainSpec, ElementKey, KeyField, KeyType, NftChain, NftFamily, NftMap, NftMapElement, NftRule, NftRuleset,
+  BaseChainSpec, ElementKey, KeyField, KeyType, NftChain, NftDataElement, NftDataMap, NftFamily, NftMap, NftMapElement, NftRule, NftRuleset,
   NftSet, Statement, Verdict,
 } from './ruleset.ts';
 
@@ -68,6 +68,8 @@ export function formatVerdict(v: Verdict): string {
 
 function keyField(k: KeyField, family: NftFamily): string {
   switch (k) {
+    case 'saddr':
+      return `${family} saddr`;
     case 'daddr':
       return `${family} daddr`;
     case 'l4proto':
@@ -197,6 +199,11 @@ function formatStatement(s: Statement, family: NftFamily): string {
     case 'vmap':
       if (s.key.length === 0) throw new RenderError('empty vmap key');
       return `${s.key.map((k) => keyField(k, family)).join(' . ')} vmap @${checkName(s.map)}`;
+    case 'match-key-in':
+      return `${keyText(s.key, family)} @${checkName(s.set)}`;
+    case 'dnat-map':
+      checkInt(s.mod, 1, 1 << 30, 'numgen modulus');
+      return `dnat ${family} to ${keyText(s.key, family)} . numgen random mod ${s.mod} map @${checkName(s.map)}`;
     case 'numgen-vmap': {
       checkInt(s.mod, 1, 1 << 30, 'numgen modulus');
       if (s.targets.length !== s.mod) throw new RenderError(`numgen vmap with ${s.targets.length} targets for mod ${s.mod}`);
@@ -214,6 +221,12 @@ function formatStatement(s: Statement, family: NftFamily): string {
     case 'verdict':
       return formatVerdict(s.verdict);
   }
+}
+
+/** A concatenated lookup key: `ip daddr . meta l4proto . th dport`. */
+function keyText(key: readonly KeyField[], family: NftFamily): string {
+  if (key.length === 0) throw new RenderError('empty lookup key');
+  return key.map((k) => keyField(k, family)).join(' . ');
 }
 
 /** One rule's text: statements, then the comment. */
@@ -238,6 +251,7 @@ export function formatKey(key: ElementKey, types: readonly KeyType[], family: Nf
         if (typeof v !== 'number' || !isPort(v)) throw new RenderError(`refusing to write port ${String(v)}`);
         return String(v);
       }
+      if (t === 'integer') return String(checkInt(typeof v === 'number' ? v : NaN, 0, 2 ** 32 - 1, 'endpoint index'));
       if (typeof v !== 'string') throw new RenderError(`refusing to write ${String(v)} as ${t}`);
       if (t === 'inet_proto') return checkProto(v);
       if ((t === 'ipv4_addr') !== (family === 'ip')) throw new RenderError(`${t} in an ${family} table`);
@@ -250,6 +264,18 @@ export function formatKey(key: ElementKey, types: readonly KeyType[], family: Nf
 export function formatMapElement(m: Pick<NftMap, 'keyType'>, e: NftMap['elements'][number], family: NftFamily): string {
   const comment = e.comment !== undefined ? ` comment "${checkComment(e.comment)}"` : '';
   return `${formatKey(e.key, m.keyType, family)}${comment} : ${formatVerdict(e.verdict)}`;
+}
+
+/** One data-map element as nft lists it: `10.96.0.1 . tcp . 80 . 0 : 10.1.0.5 . 8080`. */
+export function formatDataElement(m: Pick<NftDataMap, 'keyType'>, e: NftDataElement, family: NftFamily): string {
+  const addr = checkAddr(e.addr, family);
+  if (addr.includes('/')) throw new RenderError(`endpoint ${addr} is a prefix`);
+  return `${formatKey(e.key, m.keyType, family)} : ${addr} . ${checkInt(e.port, 1, 65535, 'port')}`;
+}
+
+/** A data map's `typeof` declaration (without `typeof`): the key fields, the index, the endpoint. */
+export function dataMapType(m: Pick<NftDataMap, 'key'>, family: NftFamily): string {
+  return `${keyText(m.key, family)} . numgen random mod 1 : ${family} daddr . th dport`;
 }
 
 function baseSpec(b: BaseChainSpec): string {
@@ -274,6 +300,12 @@ function setDecl(s: NftSet): string {
 
 function mapDecl(m: NftMap): string {
   const parts = [`type ${formatKeyType(m.keyType)} : ${m.dataType} ;`];
+  if (m.comment !== undefined) parts.push(`comment "${checkComment(m.comment)}" ;`);
+  return ` { ${parts.join(' ')} }`;
+}
+
+function dataMapDecl(m: NftDataMap, family: NftFamily): string {
+  const parts = [`typeof ${dataMapType(m, family)} ;`];
   if (m.comment !== undefined) parts.push(`comment "${checkComment(m.comment)}" ;`);
   return ` { ${parts.join(' ')} }`;
 }
@@ -312,6 +344,9 @@ export class ScriptWriter implements NftSink {
   addMap(m: NftMap): void {
     this.line(`add map ${this.t} ${checkName(m.name)}${mapDecl(m)}`);
   }
+  addDataMap(m: NftDataMap): void {
+    this.line(`add map ${this.t} ${checkName(m.name)}${dataMapDecl(m, this.family)}`);
+  }
   deleteSet(kind: 'set' | 'map', name: string): void {
     this.line(`delete ${kind} ${this.t} ${checkName(name)}`);
   }
@@ -324,6 +359,9 @@ export class ScriptWriter implements NftSink {
   }
   addMapElements(name: string, keyType: readonly KeyType[], elements: readonly NftMapElement[]): void {
     this.elements('add', name, elements.map((e) => formatMapElement({ keyType }, e, this.family)));
+  }
+  addDataMapElements(name: string, keyType: readonly KeyType[], elements: readonly NftDataElement[]): void {
+    this.elements('add', name, elements.map((e) => formatDataElement({ keyType }, e, this.family)));
   }
   deleteElements(_target: 'set' | 'map', name: string, keyType: readonly KeyType[], keys: readonly ElementKey[]): void {
     this.elements('delete', name, keys.map((k) => formatKey(k, keyType, this.family)));
@@ -424,12 +462,20 @@ export function mapCanon(m: NftMap, family: NftFamily): CanonObject {
   };
 }
 
+/** The canonical object of one data map (elements sorted): its `typeof` line as nft lists it. */
+export function dataMapCanon(m: NftDataMap, family: NftFamily): CanonObject {
+  const props = [`typeof ${dataMapType(m, family)}`];
+  if (m.comment !== undefined) props.push(`comment "${m.comment}"`);
+  return { kind: 'map', name: m.name, props, items: m.elements.map((e) => formatDataElement(m, e, family)).sort(byText) };
+}
+
 /** The canonical objects of a ruleset, in the ruleset's order. */
 export function rulesetObjects(rs: NftRuleset): CanonObject[] {
   const out: CanonObject[] = [tableCanon(rs)];
   for (const c of rs.chains) out.push(chainCanon(c, rs.family));
   for (const s of rs.sets) out.push(setCanon(s, rs.family));
   for (const m of rs.maps) out.push(mapCanon(m, rs.family));
+  for (const m of rs.dataMaps ?? []) out.push(dataMapCanon(m, rs.family));
   return out;
 }
 

@@ -43,8 +43,8 @@ export type Verdict =
 /** Packet address fields (`ip saddr` / `ip6 saddr`, `ip daddr` / `ip6 daddr`). */
 type AddrField = 'saddr' | 'daddr';
 
-/** Fields that make up a verdict-map lookup key: `ip daddr`, `meta l4proto`, `th dport`. */
-export type KeyField = 'daddr' | 'l4proto' | 'dport';
+/** Fields that make up a lookup key: `ip saddr`, `ip daddr`, `meta l4proto`, `th dport`. */
+export type KeyField = 'saddr' | 'daddr' | 'l4proto' | 'dport';
 
 /**
  * One statement of a rule. The nft text of each kind (family `ip`; `ip6` swaps the address
@@ -65,6 +65,8 @@ export type KeyField = 'daddr' | 'l4proto' | 'dport';
  * | `mark-xor` | `meta mark set meta mark ^ 0x00004000` |
  * | `set-update` | `update @affinity-… { ip saddr }` |
  * | `vmap` | `ip daddr . meta l4proto . th dport vmap @service-ips` |
+ * | `match-key-in` | `ip daddr . meta l4proto . th dport @service-ips-3` (layout `maps`) |
+ * | `dnat-map` | `dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 3 map @service-endpoints` (layout `maps`) |
  * | `numgen-vmap` | `numgen random mod 2 vmap { 0 : goto a, 1 : goto b }` (anonymous map) |
  * | `dnat` | `dnat to 10.1.0.5:8080` (`dnat to [fd00::5]:8080`) |
  * | `masquerade` | `masquerade fully-random` / `masquerade` |
@@ -85,6 +87,8 @@ export type Statement =
   | { readonly kind: 'mark-xor'; readonly mark: number }
   | { readonly kind: 'set-update'; readonly set: string; readonly field: AddrField }
   | { readonly kind: 'vmap'; readonly key: readonly KeyField[]; readonly map: string }
+  | { readonly kind: 'match-key-in'; readonly key: readonly KeyField[]; readonly set: string }
+  | { readonly kind: 'dnat-map'; readonly key: readonly KeyField[]; readonly mod: number; readonly map: string }
   | { readonly kind: 'numgen-vmap'; readonly mod: number; readonly targets: readonly Verdict[] }
   | { readonly kind: 'dnat'; readonly addr: string; readonly port: number }
   | { readonly kind: 'masquerade'; readonly fullyRandom: boolean }
@@ -111,8 +115,8 @@ export interface NftChain {
   readonly rules: readonly NftRule[];
 }
 
-/** Types a set or map key is made of. */
-export type KeyType = 'ipv4_addr' | 'ipv6_addr' | 'inet_proto' | 'inet_service';
+/** Types a set or map key is made of (`integer`: the endpoint index of a data map's key). */
+export type KeyType = 'ipv4_addr' | 'ipv6_addr' | 'inet_proto' | 'inet_service' | 'integer';
 
 /** One element key: one value per key type (address string, protocol name, port number). */
 export type ElementKey = readonly (string | number)[];
@@ -157,6 +161,28 @@ export interface NftMap {
   readonly elements: readonly NftMapElement[];
 }
 
+/** One element of a data map: the key (field values, then the endpoint index) and the endpoint. */
+export interface NftDataElement {
+  readonly key: ElementKey;
+  readonly addr: string;
+  readonly port: number;
+}
+
+/**
+ * A named data map of layout `maps`: declared `typeof <key fields> . numgen random mod 1 :
+ * ip daddr . th dport` (nft cannot write a numgen key part by `type`), it maps a service address
+ * and an endpoint index to the endpoint's address and port.
+ */
+export interface NftDataMap {
+  readonly name: string;
+  /** The packet fields of the key; a `numgen` index ends every key. */
+  readonly key: readonly KeyField[];
+  /** The key's types, the index's (`integer`) last (what element keys are checked against). */
+  readonly keyType: readonly KeyType[];
+  readonly comment?: string;
+  readonly elements: readonly NftDataElement[];
+}
+
 /** kpb's whole table. */
 export interface NftRuleset {
   /** `ip` or `ip6`. */
@@ -171,10 +197,15 @@ export interface NftRuleset {
   readonly sets: readonly NftSet[];
   /** Named verdict maps. */
   readonly maps: readonly NftMap[];
+  /** Named data maps (layout `maps` only). */
+  readonly dataMaps?: readonly NftDataMap[];
 }
 
-/** The layouts: `flat` (default, no anonymous set per service) and `kube-proxy` (faithful). */
-export type NftLayout = 'flat' | 'kube-proxy';
+/**
+ * The layouts: `flat` (default, no anonymous set per service), `kube-proxy` (faithful) and `maps`
+ * (common services through shared sets and data maps: see the package README).
+ */
+export type NftLayout = 'flat' | 'kube-proxy' | 'maps';
 
 /** Chain, set and map names: what kube-proxy produces (`[A-Za-z0-9_./-]`, not starting with a digit or `-`). */
 const NAME_RE = /^[A-Za-z_.][A-Za-z0-9_./-]*$/;
@@ -214,8 +245,8 @@ function verdictChain(v: Verdict): string | undefined {
 export function ruleSetRefs(rule: NftRule): string[] {
   const out: string[] = [];
   for (const s of rule.statements) {
-    if (s.kind === 'match-addr-in' || s.kind === 'set-update') out.push(s.set);
-    else if (s.kind === 'vmap') out.push(s.map);
+    if (s.kind === 'match-addr-in' || s.kind === 'set-update' || s.kind === 'match-key-in') out.push(s.set);
+    else if (s.kind === 'vmap' || s.kind === 'dnat-map') out.push(s.map);
   }
   return out;
 }
@@ -238,8 +269,8 @@ export function referenceProblems(
       for (const s of r.statements) {
         if (s.kind === 'verdict') chain(`chain ${c.name}`, verdictChain(s.verdict));
         else if (s.kind === 'numgen-vmap') for (const t of s.targets) chain(`chain ${c.name}`, verdictChain(t));
-        else if (s.kind === 'match-addr-in' || s.kind === 'set-update') set(`chain ${c.name}`, s.set);
-        else if (s.kind === 'vmap') set(`chain ${c.name}`, s.map);
+        else if (s.kind === 'match-addr-in' || s.kind === 'set-update' || s.kind === 'match-key-in') set(`chain ${c.name}`, s.set);
+        else if (s.kind === 'vmap' || s.kind === 'dnat-map') set(`chain ${c.name}`, s.map);
       }
     }
   }
@@ -249,7 +280,7 @@ export function referenceProblems(
 /** Check references: every jump/goto target and every named set exists. Returns problems. */
 export function checkReferences(rs: NftRuleset): string[] {
   const chains = new Set(rs.chains.map((c) => c.name));
-  const sets = new Set([...rs.sets.map((s) => s.name), ...rs.maps.map((m) => m.name)]);
+  const sets = new Set([...rs.sets.map((s) => s.name), ...rs.maps.map((m) => m.name), ...(rs.dataMaps ?? []).map((m) => m.name)]);
   const problems: string[] = [];
   referenceProblems(rs.chains, rs.maps, { chain: (n) => chains.has(n), set: (n) => sets.has(n) }, problems);
   return problems;

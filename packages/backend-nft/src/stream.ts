@@ -27,9 +27,12 @@ export function writeStreamReplace(stream: RulesetStream, to: (part: StreamPart)
   }
   const leadingSets = stream.leadingSets();
   const maps = stream.maps();
+  const dataMaps = stream.dataMaps();
   for (const s of leadingSets) to('leadingSets').addSet(s);
   for (const m of maps) to('maps').addMap(m);
+  for (const m of dataMaps) to('maps').addDataMap(m);
   for (const c of stream.fixedChains) to('fixedRules').addRules(c.name, c.rules);
   for (const s of leadingSets) if (s.elements.length) to('leadingElements').addSetElements(s.name, s.keyType, s.elements);
   for (const m of maps) if (m.elements.length) to('mapElements').addMapElements(m.name, m.keyType, m.elements);
+  for (const m of dataMaps) if (m.elements.length) to('mapElements').addDataMapElements(m.name, m.keyType, m.elements);
 }

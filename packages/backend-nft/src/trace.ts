@@ -7,7 +7,7 @@
 import { cidrContains } from '@kpb/model/net';
 import { traceVerdict, type TracePacket, type TraceResult } from '@kpb/backend';
 import { formatRule, formatVerdict } from './render.ts';
-import type { ChainHook, NftChain, NftMap, NftRule, NftRuleset, NftSet, Verdict } from './ruleset.ts';
+import type { ChainHook, NftChain, NftDataElement, NftMap, NftRule, NftRuleset, NftSet, Verdict } from './ruleset.ts';
 
 interface Pkt {
   readonly src: string;
@@ -76,7 +76,8 @@ function inPrefix(ip: string, value: string): boolean {
 
 const field = (p: Pkt, f: 'saddr' | 'daddr') => (f === 'saddr' ? p.src : p.dst);
 const keyOf = (p: Pkt, key: readonly string[]): string =>
-  key.map((k) => (k === 'daddr' ? p.dst : k === 'l4proto' ? p.proto : String(p.dport))).join(' . ');
+  key.map((k) => (k === 'saddr' ? p.src : k === 'daddr' ? p.dst : k === 'l4proto' ? p.proto : String(p.dport))).join(' . ');
+const elementText = (key: readonly (string | number)[]): string => key.map(String).join(' . ');
 const note = (p: Pkt, text: string): Pkt => ({ ...p, path: [...p.path, text] });
 const verdictBranch = (v: Verdict, pkt: Pkt): RuleBranch =>
   v.kind === 'jump' || v.kind === 'goto' ? { kind: v.kind, chain: v.chain, pkt } : { kind: 'end', end: v.kind, pkt };
@@ -88,6 +89,8 @@ class RulesetWalk {
   readonly #maps: Map<string, NftMap>;
   readonly #sets: Map<string, NftSet>;
   readonly #mapIndex = new Map<string, Map<string, Verdict>>();
+  readonly #dataIndex = new Map<string, Map<string, NftDataElement>>();
+  readonly #keyIndex = new Map<string, Set<string>>();
   readonly #local: Set<string>;
   readonly #v6: boolean;
   #budget = MAX_BRANCHES;
@@ -142,6 +145,47 @@ class RulesetWalk {
     return idx.get(key);
   }
 
+  /** A data map's element for `key` (layout `maps`). */
+  #lookupData(name: string, key: string): NftDataElement | undefined {
+    let idx = this.#dataIndex.get(name);
+    if (!idx) {
+      idx = new Map();
+      const m = (this.#rs.dataMaps ?? []).find((d) => d.name === name);
+      if (!m) throw new Error(`trace: data map ${name} does not exist`);
+      for (const e of m.elements) idx.set(elementText(e.key), e);
+      this.#dataIndex.set(name, idx);
+    }
+    return idx.get(key);
+  }
+
+  /** Does the (concatenated, exact-match) set hold `key`? */
+  #setHasKey(name: string, key: string): boolean {
+    let idx = this.#keyIndex.get(name);
+    if (!idx) {
+      const s = this.#sets.get(name);
+      if (!s) throw new Error(`trace: set ${name} does not exist`);
+      idx = new Set(s.elements.map(elementText));
+      this.#keyIndex.set(name, idx);
+    }
+    return idx.has(key);
+  }
+
+  /** `dnat to <key> . numgen random mod N map @m`: one branch per index; an index the map lacks matches nothing. */
+  #dnatMap(s: Extract<NftRule['statements'][number], { kind: 'dnat-map' }>, pkt: Pkt, here: () => Pkt): RuleBranch[] {
+    const key = keyOf(pkt, s.key);
+    const out: RuleBranch[] = [];
+    for (let i = 0; i < s.mod; i++) {
+      const e = this.#lookupData(s.map, `${key} . ${i}`);
+      if (!e) {
+        out.push({ kind: 'nomatch', pkt });
+        continue;
+      }
+      const to = this.#v6 ? `[${e.addr}]:${e.port}` : `${e.addr}:${e.port}`;
+      out.push({ kind: 'end', end: 'accept', pkt: { ...note(here(), `  @${s.map} ${key} . ${i} → ${to}`), dst: e.addr, dport: e.port, dnat: to } });
+    }
+    return out;
+  }
+
   #setHas(name: string, value: string): boolean {
     const s = this.#sets.get(name);
     if (!s || s.flags.includes('dynamic')) return false;
@@ -192,6 +236,10 @@ class RulesetWalk {
         if (!v) return fail;
         return [verdictBranch(v, note(here(), `  @${s.map} → ${formatVerdict(v)}`))];
       }
+      case 'match-key-in':
+        return this.#setHasKey(s.set, keyOf(pkt, s.key)) ? next() : fail;
+      case 'dnat-map':
+        return this.#dnatMap(s, pkt, here);
       case 'numgen-vmap':
         return s.targets.map((t, n) => verdictBranch(t, note(here(), `  numgen ${n} → ${formatVerdict(t)}`)));
       case 'dnat': {

@@ -17,10 +17,12 @@ function recorder(): { sink: NftSink; calls: string[] } {
     deleteChain: (name) => calls.push(`deleteChain ${name}`),
     addSet: (s) => calls.push(`addSet ${s.name}`),
     addMap: (m) => calls.push(`addMap ${m.name}`),
+    addDataMap: (m) => calls.push(`addDataMap ${m.name}`),
     deleteSet: (kind, name) => calls.push(`deleteSet ${kind} ${name}`),
     addRules: (chain, rules) => calls.push(`addRules ${chain} ${rules.length}`),
     addSetElements: (name, _t, keys) => calls.push(`addSetElements ${name} ${keys.length}`),
     addMapElements: (name, _t, elements) => calls.push(`addMapElements ${name} ${elements.length}`),
+    addDataMapElements: (name, _t, elements) => calls.push(`addDataMapElements ${name} ${elements.length}`),
     deleteElements: (target, name, _t, keys) => calls.push(`deleteElements ${target} ${name} ${keys.length}`),
   };
   return { sink, calls };

@@ -34,7 +34,7 @@ interface NftnlPorts {
 }
 
 export interface NftnlBackendOptions {
-  /** `flat` (default): no anonymous set per service. `kube-proxy`: kube-proxy's numgen vmaps. */
+  /** `flat` (default): no anonymous set per service. `kube-proxy`: kube-proxy's numgen vmaps. `maps`: common services as shared set and data-map elements (maps.ts). */
   readonly layout?: NftLayout;
   /** Directory of the state files (default `/run/kpb/state`); ignored when `ports.state` is given. */
   readonly stateDir?: string;

@@ -76,12 +76,12 @@ export function u16be(v: number): Uint8Array {
 // ---- key types -------------------------------------------------------------------------------
 
 /** nft's datatype ids (nft's own numbering, in no kernel or libnftnl header). */
-export const DATATYPE: Readonly<Record<KeyType, number>> = { ipv4_addr: 7, ipv6_addr: 8, inet_proto: 12, inet_service: 13 };
+export const DATATYPE: Readonly<Record<KeyType, number>> = { ipv4_addr: 7, ipv6_addr: 8, inet_proto: 12, inet_service: 13, integer: 4 };
 const DATATYPE_NAME: Readonly<Record<number, KeyType>> = { 7: 'ipv4_addr', 8: 'ipv6_addr', 12: 'inet_proto', 13: 'inet_service' };
 /** nft's datatype id of `integer` (the key of `numgen … vmap` maps). */
 export const NFT_TYPE_INTEGER = 4;
 /** Bytes of a key type's value (unpadded). */
-export const KEY_BYTES: Readonly<Record<KeyType, number>> = { ipv4_addr: 4, ipv6_addr: 16, inet_proto: 1, inet_service: 2 };
+export const KEY_BYTES: Readonly<Record<KeyType, number>> = { ipv4_addr: 4, ipv6_addr: 16, inet_proto: 1, inet_service: 2, integer: 4 };
 
 /** nft's concatenated type id: 6 bits per field. */
 export function keyTypeId(types: readonly KeyType[]): number {

@@ -46,7 +46,7 @@ import {
 import type { Family } from '@kpb/native';
 import { STREAM_PARTS, writeOps, writeReplace, writeStreamReplace } from '@kpb/backend-nft';
 import type { RulesetStream, StreamPart } from '@kpb/backend-nft';
-import type { ElementKey, KeyField, KeyType, NftChain, NftFamily, NftMap, NftMapElement, NftOp, NftRule, NftRuleset, NftSet, NftSink, Statement, Verdict } from '@kpb/backend-nft';
+import type { ElementKey, KeyField, KeyType, NftChain, NftDataMap, NftFamily, NftMap, NftMapElement, NftOp, NftRule, NftRuleset, NftSet, NftSink, Statement, Verdict } from '@kpb/backend-nft';
 import {
   addrBytes,
   addrSetUserdata,
@@ -501,6 +501,14 @@ export class NftnlEncoder implements NftSink {
     this.elements('add', 'set', name, keyType, keys, false);
   }
 
+  addDataMap(m: NftDataMap): void {
+    throw new Error(`map ${m.name}: layout maps is not written by the nftnl backend yet`);
+  }
+
+  addDataMapElements(name: string): void {
+    throw new Error(`map ${name}: layout maps is not written by the nftnl backend yet`);
+  }
+
   addMapElements(name: string, keyType: readonly KeyType[], elements: readonly NftMapElement[]): void {
     this.elements('add', 'map', name, keyType, elements, true);
   }
@@ -590,6 +598,9 @@ export class NftnlEncoder implements NftSink {
         return 3;
       case 'vmap':
         return s.key.length + 1;
+      case 'match-key-in':
+      case 'dnat-map':
+        throw new Error(`statement ${s.kind}: layout maps is not written by the nftnl backend yet`);
       case 'masquerade':
       case 'reject':
       case 'verdict':

@@ -115,6 +115,15 @@ export const BACKEND_CASES: readonly BackendCase[] = [
     create: (o = {}) => createNftBackend({ layout: 'kube-proxy', ...o }),
   },
   {
+    id: 'nft/maps',
+    backend: 'nft',
+    variant: 'maps',
+    description: 'nft -f script, kpb maps layout (common services as set and data-map elements, no chain of their own)',
+    flags: { backend: 'nft', layout: 'maps' },
+    unavailable: always,
+    create: (o = {}) => createNftBackend({ layout: 'maps', ...o }),
+  },
+  {
     id: 'nftnl/flat',
     backend: 'nftnl',
     variant: 'flat',
