@@ -59,9 +59,22 @@ export function commonServicePort(sp: ServicePortPlan): boolean {
   );
 }
 
-export function emptyCommonElements(plan: Plan): CommonElements {
+/** The endpoint counts a plan needs rules for: `PREBUILT_COUNTS`, or its largest common count. */
+export function commonCounts(plan: Plan): number {
   let counts = PREBUILT_COUNTS;
   for (const sp of plan.servicePorts) if (sp.clusterEndpoints.length > counts && commonServicePort(sp)) counts = sp.clusterEndpoints.length;
+  return counts;
+}
+
+/** The endpoint addresses of a plan's common service ports (the `hairpin-endpoints` pairs). */
+export function hairpinAddresses(plan: Plan): Set<string> {
+  const out = new Set<string>();
+  for (const sp of plan.servicePorts) if (commonServicePort(sp)) for (const ep of sp.clusterEndpoints) out.add(ep.ip);
+  return out;
+}
+
+export function emptyCommonElements(plan: Plan): CommonElements {
+  const counts = commonCounts(plan);
   const lists = (): ElementKey[][] => Array.from({ length: counts }, () => []);
   return {
     counts,

@@ -10,7 +10,8 @@ import { buildRuleset, streamRuleset } from './build.ts';
 import type { BuildOptions } from './build.ts';
 import { compareCanon, listedObjects } from './canonical.ts';
 import { renderStreamScript, rulesetObjects } from './render.ts';
-import type { NftFamily, NftRuleset } from './ruleset.ts';
+import type { ElementKey, NftFamily, NftRuleset } from './ruleset.ts';
+import { commonCounts, hairpinAddresses, PREBUILT_COUNTS } from './maps.ts';
 import { traceRuleset } from './trace.ts';
 import { diffRulesets } from './diff.ts';
 import type { RulesetDiff } from './diff.ts';
@@ -34,38 +35,52 @@ export function rulesetBuilder(options: BuildOptions): (plan: Plan) => NftRulese
 /**
  * The ruleset diff of a sync from `from` to `to`, built from the changed service ports alone
  * (their chains, sets and map elements, old and new): the rest of the table is the same on both
- * sides, so building it twice (~0.5 s each at 10k services) would only show that.
+ * sides, so building it twice (~0.5 s each at 10k services) would only show that. Layout `maps`
+ * with an endpoint count above the prebuilt ones: the count rules depend on every service
+ * port, so both whole rulesets are built.
  */
 export function diffChangedServicePorts(build: (plan: Plan) => NftRuleset, from: Plan, to: Plan, changes: PlanDiff): RulesetDiff {
-  const diff = diffRulesets(build({ ...from, servicePorts: changes.before }), build({ ...to, servicePorts: changes.after }));
-  return diff.fullReason ? diff : { ...diff, ops: sharedClusterIPsKept(diff.ops, from, to) };
+  const partialFrom = build({ ...from, servicePorts: changes.before });
+  if (partialFrom.dataMaps !== undefined && Math.max(commonCounts(from), commonCounts(to)) > PREBUILT_COUNTS) {
+    return diffRulesets(build(from), build(to));
+  }
+  const diff = diffRulesets(partialFrom, build({ ...to, servicePorts: changes.after }));
+  return diff.fullReason ? diff : { ...diff, ops: sharedElementsKept(diff.ops, from, to) };
 }
 
 /**
- * The `cluster-ips` element ops of a diff of changed service ports, corrected for the service
- * ports left out: a ClusterIP stays while any service port of `to` has it (another port of the
- * same service), and is not added again when `from` had it already.
+ * Sets whose elements several service ports share: `cluster-ips` (the ClusterIP of every port
+ * of a service) and layout maps' `hairpin-endpoints` (an endpoint of several services), each
+ * with the element's value and the values a plan holds.
  */
-function sharedClusterIPsKept(ops: readonly NftOp[], from: Plan, to: Plan): NftOp[] {
-  const isClusterIPsOp = (op: NftOp) => (op.op === 'delete-elements' || op.op === 'add-elements') && op.target === 'set' && op.name === CLUSTER_IPS;
-  if (!ops.some(isClusterIPsOp)) return [...ops];
-  const held = (plan: Plan) => new Set(plan.servicePorts.map((sp) => sp.clusterIP));
-  const before = held(from);
-  const after = held(to);
+const SHARED_SETS: ReadonlyMap<string, { value: (key: ElementKey) => string; held: (plan: Plan) => Set<string> }> = new Map([
+  ['cluster-ips', { value: (k) => String(k[0]), held: (plan) => new Set(plan.servicePorts.map((sp) => sp.clusterIP)) }],
+  ['hairpin-endpoints', { value: (k) => String(k[0]), held: hairpinAddresses }],
+]);
+
+/**
+ * The shared sets' element ops of a diff of changed service ports, corrected for the service
+ * ports left out: an element stays while any service port of `to` has it, and is not added
+ * again when `from` had it already.
+ */
+function sharedElementsKept(ops: readonly NftOp[], from: Plan, to: Plan): NftOp[] {
+  const shared = (op: NftOp) => ((op.op === 'delete-elements' || op.op === 'add-elements') && op.target === 'set' ? SHARED_SETS.get(op.name) : undefined);
+  if (!ops.some((op) => shared(op) !== undefined)) return [...ops];
   const out: NftOp[] = [];
   for (const op of ops) {
-    if (op.op === 'delete-elements' && isClusterIPsOp(op)) {
-      const keys = op.keys.filter((k) => !after.has(String(k[0])));
+    const set = shared(op);
+    if (set && op.op === 'delete-elements') {
+      const after = set.held(to);
+      const keys = op.keys.filter((k) => !after.has(set.value(k)));
       if (keys.length) out.push({ ...op, keys });
-    } else if (op.op === 'add-elements' && op.target === 'set' && isClusterIPsOp(op)) {
-      const keys = op.keys.filter((k) => !before.has(String(k[0])));
+    } else if (set && op.op === 'add-elements' && op.target === 'set') {
+      const before = set.held(from);
+      const keys = op.keys.filter((k) => !before.has(set.value(k)));
       if (keys.length) out.push({ ...op, keys });
     } else out.push(op);
   }
   return out;
 }
-
-const CLUSTER_IPS = 'cluster-ips';
 
 /** `nft list table FAMILY kube-proxy` in the target; '' when the table does not exist. */
 export async function listTable(runTool: RunTool, target: Target, family: NftFamily, timeoutMs: number): Promise<string> {
