@@ -9,7 +9,7 @@ export { buildRuleset, streamRuleset, servicePortChainBase, endpointChainBase, n
 export type { RulesetStream } from './build.ts';
 export {
   renderScript, renderCanonical, printCanon, formatRule, mergeAddrs, normalizeRuleText,
-  sortAddrs, ScriptWriter, RenderError, tableCanon, chainCanon, setCanon, mapCanon, dataMapCanon, formatDataElement, sortCanon, canonOrder,
+  sortAddrs, ScriptWriter, RenderError, tableCanon, chainCanon, setCanon, mapCanon, sortCanon, canonOrder,
 } from './render.ts';
 export type { CanonObject } from './render.ts';
 export { canonicalizeListing, parseCanon, compareObject, canonKey } from './canonical.ts';
@@ -19,6 +19,7 @@ export { STREAM_PARTS, writeStreamReplace } from './stream.ts';
 export type { StreamPart } from './stream.ts';
 export type { NftOp, NftSink } from './ops.ts';
 export { createNftBackend } from './backend.ts';
+export { commonServicePort, PREBUILT_COUNTS } from './maps.ts';
 export { TABLE, diffChangedServicePorts, rulesetBuilder, rulesetMethods } from './table.ts';
 export type { NftBackend } from './backend.ts';
 export { commitBinding, nativeGeneration } from './binding.ts';

@@ -37,15 +37,28 @@ export function rulesetBuilder(options: BuildOptions): (plan: Plan) => NftRulese
  * (their chains, sets and map elements, old and new): the rest of the table is the same on both
  * sides, so building it twice (~0.5 s each at 10k services) would only show that. Layout `maps`
  * with an endpoint count above the prebuilt ones: the count rules depend on every service
- * port, so both whole rulesets are built.
+ * port, so both whole rulesets are built, and when the counts with rules change, the table is
+ * replaced (`countRulesChange`).
  */
 export function diffChangedServicePorts(build: (plan: Plan) => NftRuleset, from: Plan, to: Plan, changes: PlanDiff): RulesetDiff {
   const partialFrom = build({ ...from, servicePorts: changes.before });
-  if (partialFrom.dataMaps !== undefined && Math.max(commonCounts(from), commonCounts(to)) > PREBUILT_COUNTS) {
-    return diffRulesets(build(from), build(to));
+  if (partialFrom.dataMaps !== undefined) {
+    const counts = [commonCounts(from), commonCounts(to)] as const;
+    if (counts[0] !== counts[1]) return { ops: [], fullReason: countRulesChange(counts), chains: { added: [], changed: [], removed: [] } };
+    if (counts[0] > PREBUILT_COUNTS) return diffRulesets(build(from), build(to));
   }
   const diff = diffRulesets(partialFrom, build({ ...to, servicePorts: changes.after }));
   return diff.fullReason ? diff : { ...diff, ops: sharedElementsKept(diff.ops, from, to) };
+}
+
+/**
+ * Why layout maps replaces the table when its endpoint counts change: nft 1.0.6 cannot add a
+ * rule that uses a data map it reads back from the kernel (the map's `typeof … : ip daddr .
+ * th dport` reads as "conflicting protocols specified: ip vs. th"; declared `tcp dport`
+ * instead, rules added later list back differently from the same rules in a full script).
+ */
+function countRulesChange(counts: readonly [number, number]): string {
+  return `layout maps: rules for endpoint counts up to ${counts[0]} become up to ${counts[1]} (nft cannot add a rule that uses a data map it read back)`;
 }
 
 /**
