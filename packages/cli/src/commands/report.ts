@@ -2,7 +2,7 @@ import { Command } from 'commander';
 
 export function reportCommand(): Command {
   return new Command('report')
-    .description('redraw a benchmark report (report.md + SVG charts) from results.json; several folders are merged into one comparison')
+    .description('redraw a benchmark report (report.md, SVG charts, an offline index.html) from results.json; several folders are merged into one comparison')
     .argument('<dirs...>', 'result folders holding results.json')
     .option('-o, --out <dir>', 'folder for the merged report (default: the first folder)')
     .action(async (dirs: string[], opts: { out?: string }) => {
