@@ -16,7 +16,17 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   }
 }
 
-export interface Point {
+/**
+ * What index.html filters a chart's data by: every datum carries them, the SVGs ignore them.
+ * Optional so that a chart made elsewhere draws unfiltered.
+ */
+export interface Facets {
+  readonly host?: string;
+  readonly kernel?: string;
+  readonly variant?: string;
+}
+
+export interface Point extends Facets {
   readonly series: string;
   readonly services: number;
   readonly value: number;
@@ -41,7 +51,7 @@ export function lineChartSpec(title: string, yTitle: string, points: readonly Po
   };
 }
 
-export interface Bar {
+export interface Bar extends Facets {
   readonly series: string;
   readonly group: string;
   readonly facet: string;
@@ -80,5 +90,40 @@ export function stackedBarSpec(title: string, yTitle: string, bars: readonly Bar
       color: { field: 'group', type: 'nominal', title: 'part' },
     },
     config: { font: 'sans-serif', view: { stroke: null } },
+  };
+}
+
+export interface FitLine extends Facets {
+  readonly series: string;
+  readonly services: number;
+  /** exp(intercept) · services^k: the fitted time at `services`. */
+  readonly fitted: number;
+}
+
+/**
+ * Growth on log–log axes: the measured medians as points and each series' least-squares fit as
+ * a line (on log–log axes a power law n^k is a straight line of slope k).
+ */
+export function growthChartSpec(title: string, yTitle: string, points: readonly Point[], fits: readonly FitLine[]): TopLevelSpec {
+  const x = { field: 'services', type: 'quantitative', title: 'services', scale: { type: 'log' }, axis: { format: '~s' } } as const;
+  const color = { field: 'series', type: 'nominal', title: 'backend/layout' } as const;
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title,
+    width: 520,
+    height: 320,
+    layer: [
+      {
+        data: { values: points.map((p) => ({ ...p })) },
+        mark: { type: 'point', filled: true, tooltip: true },
+        encoding: { x, y: { field: 'value', type: 'quantitative', title: yTitle, scale: { type: 'log' } }, color },
+      },
+      {
+        data: { values: fits.map((f) => ({ ...f })) },
+        mark: { type: 'line', tooltip: true },
+        encoding: { x, y: { field: 'fitted', type: 'quantitative', title: yTitle, scale: { type: 'log' } }, color },
+      },
+    ],
+    config: { font: 'sans-serif' },
   };
 }

@@ -137,7 +137,7 @@ export function program(): Command {
     });
   cmd
     .command('report')
-    .description('redraw report.md and the SVG charts from results.json; several folders merge into one comparison')
+    .description('redraw report.md, the SVG charts and index.html from results.json; several folders merge into one comparison')
     .argument('<dirs...>', 'result folders holding results.json')
     .option('-o, --out <dir>', 'folder for the report (default: the first folder)')
     .action(async (dirs: string[], opts: { out?: string }) => {

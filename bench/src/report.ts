@@ -5,8 +5,12 @@
  */
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { groupedBarSpec, lineChartSpec, renderSvg, stackedBarSpec } from './charts.ts';
-import type { Bar, Point } from './charts.ts';
+import { growthChartSpec, groupedBarSpec, lineChartSpec, renderSvg, stackedBarSpec } from './charts.ts';
+import type { Bar, Facets, FitLine, Point } from './charts.ts';
+import { growthExponent, isWide, WIDE_LIMIT } from './growth.ts';
+import type { Growth } from './growth.ts';
+import { indexHtml } from './html.ts';
+import type { HtmlChart } from './html.ts';
 import { VARIANTS, variantId } from './backends.ts';
 import { FIGURES, type FigureId } from './figures.ts';
 import { familyModeOf, validateResults } from './results.ts';
@@ -22,6 +26,8 @@ interface Row extends ResultRow {
   readonly host: string;
   /** The family mode of the run the row comes from (files without one: ipv4). */
   readonly family: FamilyMode;
+  /** The kernel release of the run's host (index.html filters by it). */
+  readonly kernel: string;
 }
 
 /** A column of a figure's table: a cluster size in a family mode. */
@@ -82,12 +88,15 @@ const FLAG_TEXT =
   `${FLAG}: kpb's own userspace (compile, render, encode, decoding and comparing a read-back, process start-up) is over ${SHARE_LIMIT}% ` +
   'of the figure (median of its userspace share): the figure says more about kpb than about the tool or kernel it is meant to measure.';
 
+const WIDE = '‡';
+const WIDE_TEXT = `${WIDE}: the 95% CI of the median reaches beyond ±${WIDE_LIMIT * 100}% of the median: a noisy figure, read it with care (cells under 6 samples have no CI and are not judged).`;
+
 function cell(r: Row | undefined, share?: number): string {
   if (!r) return '';
   if (r.median === null) return r.overCap ? `> cap (${r.overCap}×)` : r.fullApplies ? `${r.fullApplies}× full apply, no sample` : '–';
   let s = `**${fmt(r.median)}**`;
   if (r.samples.length > 1) s += ` (p90 ${fmt(r.p90)})`;
-  if (r.ci95) s += ` [${fmt(r.ci95[0])}–${fmt(r.ci95[1])}]`;
+  if (r.ci95) s += ` [${fmt(r.ci95[0])}–${fmt(r.ci95[1])}]${isWide(r.median, r.ci95) ? ` ${WIDE}` : ''}`;
   s += ` n=${r.samples.length}`;
   if (r.overCap) s += `, ${r.overCap}× > cap`;
   if (r.fullApplies) s += `, ${r.fullApplies}× full apply`;
@@ -166,7 +175,7 @@ class ReportData {
 
   constructor(readonly labelled: readonly Source[]) {
     this.multiHost = labelled.length > 1;
-    this.rows = labelled.flatMap((s) => s.file.results.map((r) => ({ ...r, host: s.label, family: familyModeOf(s.file) })));
+    this.rows = labelled.flatMap((s) => s.file.results.map((r) => ({ ...r, host: s.label, family: familyModeOf(s.file), kernel: s.file.environment.kernel })));
     this.ops = uniq(this.rows.map((r) => r.operation)).sort((a, b) => {
       const ia = OP_ORDER.indexOf(a);
       const ib = OP_ORDER.indexOf(b);
@@ -464,34 +473,108 @@ const LINE_CHARTS: readonly (readonly [FigureId, string])[] = [
   ['generate', 'Generation in process, compile + render (median)'],
 ];
 
-/** The charts to draw: file name, title, SVG. */
-function charts(d: ReportData): [string, string, Promise<string>][] {
-  const out: [string, string, Promise<string>][] = [];
+/** A chart datum's filter fields (index.html): the host, its kernel, the variant. */
+const facetsOf = (r: Row): Facets => ({ host: r.host, kernel: r.kernel, variant: variantId(r) });
+
+/** A series of a chart is one run's: its family mode named where it is not ipv4. */
+const chartSeries = (d: ReportData, r: Row): string => `${d.series(r)}${r.family === 'ipv4' ? '' : ` (${r.family})`}`;
+
+/** The charts to draw: file name, title, vega-lite spec (the SVGs and index.html draw the same specs). */
+function charts(d: ReportData): HtmlChart[] {
+  const out: HtmlChart[] = [];
   const measured = d.rows.filter((r) => r.median !== null);
-  // A series of a chart is one run's: its family mode named where it is not ipv4.
-  const series = (r: Row) => `${d.series(r)}${r.family === 'ipv4' ? '' : ` (${r.family})`}`;
+  const series = (r: Row) => chartSeries(d, r);
   for (const [op, title] of LINE_CHARTS) {
-    const pts: Point[] = measured.filter((r) => r.operation === op && r.median! > 0).map((r) => ({ series: series(r), services: r.services, value: r.median!, p90: r.p90 ?? undefined }));
-    if (pts.length) out.push([`${op}.svg`, title, renderSvg(lineChartSpec(title, 'ms (log)', pts))]);
+    const pts: Point[] = measured.filter((r) => r.operation === op && r.median! > 0).map((r) => ({ series: series(r), services: r.services, value: r.median!, p90: r.p90 ?? undefined, ...facetsOf(r) }));
+    if (pts.length) out.push({ name: `${op}.svg`, title, spec: lineChartSpec(title, 'ms (log)', pts) });
   }
   const latBars: Bar[] = measured
     .filter((r) => r.operation === 'first-packet-first' || r.operation === 'first-packet-last')
-    .map((r) => ({ series: series(r), group: r.operation === 'first-packet-first' ? 'first service' : 'last service', facet: `${r.services} services${familySuffix(r)}`, value: r.median! }));
-  if (latBars.length) out.push(['first-packet.svg', 'First-packet latency (TCP connect, median)', renderSvg(groupedBarSpec('First-packet latency: first vs last service (median)', 'µs', 'service', latBars))]);
+    .map((r) => ({ series: series(r), group: r.operation === 'first-packet-first' ? 'first service' : 'last service', facet: `${r.services} services${familySuffix(r)}`, value: r.median!, ...facetsOf(r) }));
+  if (latBars.length) out.push({ name: 'first-packet.svg', title: 'First-packet latency (TCP connect, median)', spec: groupedBarSpec('First-packet latency: first vs last service (median)', 'µs', 'service', latBars) });
   const splitBars: Bar[] = measured
     .filter((r) => r.operation === 'full-sync/userspace' || r.operation === 'full-sync/kernel')
-    .map((r) => ({ series: series(r), group: r.operation.endsWith('kernel') ? 'kernel' : 'userspace', facet: `${r.services} services${familySuffix(r)}`, value: r.median! }));
-  if (splitBars.length) out.push(['full-sync-split.svg', 'Full sync, userspace vs kernel', renderSvg(stackedBarSpec('Full sync: userspace vs kernel (medians)', 'ms', splitBars))]);
+    .map((r) => ({ series: series(r), group: r.operation.endsWith('kernel') ? 'kernel' : 'userspace', facet: `${r.services} services${familySuffix(r)}`, value: r.median!, ...facetsOf(r) }));
+  if (splitBars.length) out.push({ name: 'full-sync-split.svg', title: 'Full sync, userspace vs kernel', spec: stackedBarSpec('Full sync: userspace vs kernel (medians)', 'ms', splitBars) });
+  return [...out, ...growthCharts(d)];
+}
+
+/** One fit per series, figure, family and endpoint count, over every kept sample of its sizes. */
+interface GrowthFit {
+  readonly op: string;
+  readonly rows: readonly Row[];
+  readonly growth: Growth;
+}
+
+function growthFits(d: ReportData): GrowthFit[] {
+  const groups = new Map<string, Row[]>();
+  for (const r of d.rows) {
+    if (isSplitPart(r.operation) || r.unit === '%' || !r.samples.length) continue;
+    const key = [r.operation, chartSeries(d, r), r.endpointsPerService].join('\0');
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  const fits: GrowthFit[] = [];
+  for (const rows of groups.values()) {
+    const growth = growthExponent(rows.flatMap((r) => r.samples.map((value) => ({ services: r.services, value }))));
+    if (growth) fits.push({ op: rows[0]!.operation, rows, growth });
+  }
+  const opRank = (op: string) => (d.ops.indexOf(op) < 0 ? 99 : d.ops.indexOf(op));
+  return fits.sort((a, b) => opRank(a.op) - opRank(b.op) || sortVariants(d.series(a.rows[0]!), d.series(b.rows[0]!)));
+}
+
+/** Log–log charts of the line-chart figures with each series' fitted power law. */
+function growthCharts(d: ReportData): HtmlChart[] {
+  const fits = growthFits(d);
+  const out: HtmlChart[] = [];
+  for (const [op] of LINE_CHARTS) {
+    const mine = fits.filter((f) => f.op === op);
+    if (!mine.length) continue;
+    const points: Point[] = mine.flatMap((f) => f.rows.filter((r) => r.median! > 0).map((r) => ({ series: chartSeries(d, r), services: r.services, value: r.median!, ...facetsOf(r) })));
+    const lines: FitLine[] = mine.flatMap((f) => {
+      const sizes = f.rows.map((r) => r.services);
+      return [Math.min(...sizes), Math.max(...sizes)].map((n) => ({ series: chartSeries(d, f.rows[0]!), services: n, fitted: f.growth.scale * n ** f.growth.k, ...facetsOf(f.rows[0]!) }));
+    });
+    const title = `${op}: growth with the number of services (medians, fitted n^k)`;
+    out.push({ name: `growth-${op}.svg`, title, spec: growthChartSpec(title, `${mine[0]!.rows[0]!.unit} (log)`, points, lines) });
+  }
   return out;
 }
 
-async function chartsSection(d: ReportData, out: string): Promise<string[]> {
-  const drawn = charts(d);
+/** The "grows like n^k" table: header and rows (report.md and index.html show the same). */
+function growthTable(d: ReportData): { header: string[]; rows: string[][] } {
+  const rows = growthFits(d).map(({ op, rows: rs, growth: g }) => [
+    op,
+    chartSeries(d, rs[0]!),
+    uniq(rs.map((r) => r.services)).sort((a, b) => a - b).join(', '),
+    `n^${g.k.toFixed(2)}`,
+    g.ci95 ? `${g.ci95[0].toFixed(2)} – ${g.ci95[1].toFixed(2)}` : '– (too few samples)',
+    String(g.n),
+  ]);
+  return { header: ['figure', 'backend/layout', 'services', 'grows like', 'k, 95% interval', 'samples'], rows };
+}
+
+function growthSection(d: ReportData): string[] {
+  const { header, rows } = growthTable(d);
+  if (!rows.length) return [];
+  return [
+    '## Growth: grows like n^k',
+    '',
+    'k: the slope of a least-squares fit of log(time) against log(services) over every kept sample of the sizes measured ' +
+      '(1: linear in the number of services, 2: quadratic, 0: flat); the 95% interval is from the t distribution of the slope. ' +
+      'Two sizes fit a line through two clouds of samples: read k as a rough guide there.',
+    '',
+    table(header, rows),
+    '',
+  ];
+}
+
+async function chartsSection(out: string, drawn: readonly HtmlChart[]): Promise<string[]> {
   if (!drawn.length) return [];
   const md = ['## Charts', ''];
-  for (const [name, title, svg] of drawn) {
-    writeFileSync(path.join(out, name), await svg);
-    md.push(`![${title}](${name})`, '');
+  const svgs = drawn.map((c) => renderSvg(c.spec));
+  for (const [i, c] of drawn.entries()) {
+    writeFileSync(path.join(out, c.name), await svgs[i]!);
+    md.push(`![${c.title}](${c.name})`, '');
   }
   return md;
 }
@@ -512,6 +595,7 @@ export async function writeReport(dirs: readonly string[], out: string): Promise
   if (dirs.length === 0) throw new Error('kpb report: no result folder given');
   const d = new ReportData(labelSources(dirs.map(readSource)));
   mkdirSync(out, { recursive: true });
+  const drawn = charts(d);
   const drawnFrom = d.labelled.map((s) => `\`${path.relative(out, path.join(s.dir, 'results.json')) || 'results.json'}\``).join(', ');
   const md: string[] = [
     '# kpb bench report',
@@ -527,12 +611,15 @@ export async function writeReport(dirs: readonly string[], out: string): Promise
     '',
     FLAG_TEXT,
     '',
+    WIDE_TEXT,
+    '',
     ...d.ops.filter((op) => !isSplitPart(op)).flatMap((op) => figureSection(d, op)),
     ...splitSection(d),
     ...readBackSection(d),
     ...speedupSection(d),
     ...pairSection(d),
-    ...(await chartsSection(d, out)),
+    ...growthSection(d),
+    ...(await chartsSection(out, drawn)),
     '## Reading',
     '',
     ...reading(d),
@@ -540,6 +627,7 @@ export async function writeReport(dirs: readonly string[], out: string): Promise
   ];
   const file = path.join(out, 'report.md');
   writeFileSync(file, `${md.join('\n').replace(/\n{3,}/g, '\n\n').trim()}\n`);
+  writeFileSync(path.join(out, 'index.html'), indexHtml({ title: 'kpb bench report', sources: drawnFrom, charts: drawn, growth: growthTable(d) }));
   return file;
 }
 

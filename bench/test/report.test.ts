@@ -154,6 +154,33 @@ describe('report writer', () => {
     expect(md).not.toContain('## Read-back against the listing tool alone');
   });
 
+  it('grows like n^k: the table holds each fit (the hand-made figures are linear in n), the growth charts are drawn', async () => {
+    const dir = folder('growth', handMade('host-g', 1));
+    const md = readFileSync(await writeReport([dir], dir), 'utf8');
+    expect(md).toContain('## Growth: grows like n^k');
+    // generate: samples t, 1.1t, 0.9t at 1000 and 10 000 with t ∝ n: k = 1, from 6 samples.
+    expect(md).toMatch(/\| generate \| nftnl\/flat \| 1000, 10000 \| n\^1\.00 \| 0\.90 – 1\.10 \| 6 \|/);
+    // rss-peak: one sample per size, no degree of freedom left.
+    expect(md).toMatch(/\| rss-peak \| nftnl\/flat \| 1000, 10000 \| n\^0\.00 \| – \(too few samples\) \| 2 \|/);
+    for (const f of ['growth-full-sync.svg', 'growth-generate.svg']) {
+      expect(wellFormedSvg(readFileSync(path.join(dir, f), 'utf8')), f).toBeUndefined();
+      expect(md).toContain(`](${f})`);
+    }
+    expect(readFileSync(path.join(dir, 'index.html'), 'utf8')).toContain('<h2>Growth: grows like n^k</h2>');
+  });
+
+  it('flags the cells whose 95% CI reaches beyond ±15% of the median, with a legend line', async () => {
+    const data = handMade('host-w', 1);
+    const wide = makeRow({ backend: 'nft', layout: 'flat', services: 1000, endpointsPerService: 3, operation: 'resync', unit: 'ms' }, [50, 100, 100, 100, 100, 200]);
+    const narrow = makeRow({ backend: 'nft', layout: 'flat', services: 10_000, endpointsPerService: 3, operation: 'resync', unit: 'ms' }, [95, 100, 100, 100, 100, 105]);
+    const dir = folder('wide', { ...data, results: [...data.results, wide, narrow] });
+    const md = readFileSync(await writeReport([dir], dir), 'utf8');
+    expect(md).toContain('‡: the 95% CI of the median reaches beyond ±15% of the median');
+    expect(md).toMatch(/\| nft\/flat \| \*\*100\*\* \(p90 150\) \[50\.0–200\] ‡ n=6 \| \*\*100\*\* \(p90 103\) \[95\.0–105\] n=6 \|/);
+    // full-sync's CI [9t, 11t] is ±10%: no cell of it is flagged.
+    expect(md.split('### full-sync')[1]!.split('###')[0]).not.toContain('‡');
+  });
+
   it('refuses a folder without a valid results.json', async () => {
     const dir = path.join(tmp, 'empty');
     mkdirSync(dir, { recursive: true });

@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { ModelError } from '@kpb/model';
 import { applyCommand } from './commands/apply.ts';
 import { compileCommand } from './commands/compile.ts';
+import { deployCommand } from './commands/deploy.ts';
 import { flushCommand } from './commands/flush.ts';
 import { generateCommand } from './commands/generate.ts';
 import { reportCommand } from './commands/report.ts';
@@ -23,7 +24,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ sortSubcommands: false });
-  for (const cmd of [generateCommand(), compileCommand(), applyCommand(), syncCommand(), verifyCommand(), traceCommand(), flushCommand(), reportCommand()]) {
+  for (const cmd of [generateCommand(), compileCommand(), applyCommand(), syncCommand(), verifyCommand(), traceCommand(), flushCommand(), reportCommand(), deployCommand()]) {
     program.addCommand(cmd);
   }
   program.exitOverride();

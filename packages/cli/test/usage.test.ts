@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { kpb } from './run.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'kpb-cli-'));
-const COMMANDS = ['generate', 'compile', 'apply', 'sync', 'verify', 'trace', 'flush', 'report'];
+const COMMANDS = ['generate', 'compile', 'apply', 'sync', 'verify', 'trace', 'flush', 'report', 'deploy'];
 const COMMON = ['--backend', '--netns', '--host', '--node', '--cluster-cidr', '--masquerade-all', '--masquerade-bit'];
 
 describe('kpb usage', () => {
@@ -72,5 +72,22 @@ describe('kpb usage', () => {
     expect(a.stdout).toBe(b.stdout);
     expect(a.stdout).not.toBe(c.stdout);
     expect(JSON.parse(a.stdout).kind).toBe('List');
+  });
+});
+
+describe('kpb deploy and report --collect', () => {
+  it('deploy manifests prints the YAML of the Job for the named nodes', () => {
+    const r = kpb(['deploy', 'manifests', '--nodes', 'node-a,node-b', '--image', 'registry.example/kpb-bench:1']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^kind: Job$/m);
+    expect(r.stdout).toMatch(/^ +completions: 2$/m);
+    expect(r.stdout).toContain('image: registry.example/kpb-bench:1');
+    expect(kpb(['deploy', 'manifests', '--image', 'x']).code).toBe(2);
+  });
+
+  it('report --collect wants -o and no folders; report wants folders or --collect', () => {
+    expect(kpb(['report', '--collect', '-']).stderr).toContain('--collect needs -o DIR');
+    expect(kpb(['report', '--collect', '-', 'dir', '-o', 'x']).code).toBe(2);
+    expect(kpb(['report']).stderr).toContain('give result folders, or --collect LOG');
   });
 });
