@@ -28,7 +28,7 @@ import type { Plan, ServicePortPlan } from '@kpb/compiler';
 import type { ElementKey, KeyField, KeyType, L4Proto, NftChain, NftDataElement, NftDataMap, NftRule, NftSet, Statement } from './ruleset.ts';
 
 /** Endpoint counts whose rules always exist. */
-export const PREBUILT_COUNTS = 16;
+const PREBUILT_COUNTS = 16;
 
 /** The sets' and data maps' elements, collected over every common service port. */
 export interface CommonElements {
