@@ -108,6 +108,16 @@ export function addCommonElements(sp: ServicePortPlan, c: CommonElements): void 
   for (const ep of eps) if (!c.hairpin.has(ep.ip)) c.hairpin.set(ep.ip, [ep.ip, ep.ip]);
 }
 
+/** The set of `endpoint . endpoint` pairs: one element per endpoint address, shared by every service port that has it. */
+export const HAIRPIN_SET = 'hairpin-endpoints';
+
+/** The endpoint addresses `hairpin-endpoints` holds for `plan`: those of its common service ports. */
+export function hairpinAddresses(plan: Plan): Set<string> {
+  const out = new Set<string>();
+  for (const sp of plan.servicePorts) if (commonServicePort(sp)) for (const ep of sp.clusterEndpoints) out.add(ep.ip);
+  return out;
+}
+
 /** The layout's sets, in a fixed order, with the elements collected so far. */
 export function mapsSets(addrType: KeyType, c: CommonElements): NftSet[] {
   const ipKey: KeyType[] = [addrType, 'inet_proto', 'inet_service'];
@@ -118,7 +128,7 @@ export function mapsSets(addrType: KeyType, c: CommonElements): NftSet[] {
   for (let n = 1; n <= c.counts; n++) sets.push(set(`external-ips-${n}`, ipKey, c.externalByCount[n - 1]!));
   for (let n = 1; n <= c.counts; n++) sets.push(set(`service-nodeports-${n}`, portKey, c.nodePortsByCount[n - 1]!));
   sets.push(set('reject-ips', ipKey, c.rejectIPs), set('reject-nodeports', portKey, c.rejectNodePorts));
-  sets.push(set('hairpin-endpoints', [addrType, addrType], [...c.hairpin.values()]));
+  sets.push(set(HAIRPIN_SET, [addrType, addrType], [...c.hairpin.values()]));
   return sets;
 }
 
@@ -193,5 +203,5 @@ export function addFixedRules(chains: NftChain[], c: CommonElements, ctx: Common
     ...rules,
     rule([...ctx.nodePortHead(false), inSet(NODEPORT_KEY, 'reject-nodeports'), { kind: 'reject' }]),
   ]);
-  changeChain(chains, 'masquerading', (rules) => [rule([inSet(['saddr', 'daddr'], 'hairpin-endpoints'), { kind: 'mark-or', mark: ctx.mark }]), ...rules]);
+  changeChain(chains, 'masquerading', (rules) => [rule([inSet(['saddr', 'daddr'], HAIRPIN_SET), { kind: 'mark-or', mark: ctx.mark }]), ...rules]);
 }

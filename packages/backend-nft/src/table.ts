@@ -13,6 +13,7 @@ import { renderStreamScript, rulesetObjects } from './render.ts';
 import type { NftFamily, NftRuleset } from './ruleset.ts';
 import { traceRuleset } from './trace.ts';
 import { diffRulesets } from './diff.ts';
+import { HAIRPIN_SET, hairpinAddresses } from './maps.ts';
 import type { RulesetDiff } from './diff.ts';
 import type { NftOp } from './ops.ts';
 
@@ -38,34 +39,48 @@ export function rulesetBuilder(options: BuildOptions): (plan: Plan) => NftRulese
  */
 export function diffChangedServicePorts(build: (plan: Plan) => NftRuleset, from: Plan, to: Plan, changes: PlanDiff): RulesetDiff {
   const diff = diffRulesets(build({ ...from, servicePorts: changes.before }), build({ ...to, servicePorts: changes.after }));
-  return diff.fullReason ? diff : { ...diff, ops: sharedClusterIPsKept(diff.ops, from, to) };
+  return diff.fullReason ? diff : { ...diff, ops: sharedElementsKept(diff.ops, from, to) };
 }
 
 /**
- * The `cluster-ips` element ops of a diff of changed service ports, corrected for the service
- * ports left out: a ClusterIP stays while any service port of `to` has it (another port of the
- * same service), and is not added again when `from` had it already.
+ * Sets whose elements several service ports share, and the first key field of each element a
+ * plan holds: `cluster-ips` (a ClusterIP, per service, however many ports it has) and layout
+ * maps' `hairpin-endpoints` (an endpoint address, however many service ports have it).
  */
-function sharedClusterIPsKept(ops: readonly NftOp[], from: Plan, to: Plan): NftOp[] {
-  const isClusterIPsOp = (op: NftOp) => (op.op === 'delete-elements' || op.op === 'add-elements') && op.target === 'set' && op.name === CLUSTER_IPS;
-  if (!ops.some(isClusterIPsOp)) return [...ops];
-  const held = (plan: Plan) => new Set(plan.servicePorts.map((sp) => sp.clusterIP));
-  const before = held(from);
-  const after = held(to);
+const SHARED_SETS: Readonly<Record<string, (plan: Plan) => ReadonlySet<string>>> = {
+  'cluster-ips': (plan) => new Set(plan.servicePorts.map((sp) => sp.clusterIP)),
+  [HAIRPIN_SET]: hairpinAddresses,
+};
+
+/**
+ * The element ops of shared sets in a diff of changed service ports, corrected for the service
+ * ports left out: an element stays while any service port of `to` holds it, and is not added
+ * again when `from` held it already.
+ */
+function sharedElementsKept(ops: readonly NftOp[], from: Plan, to: Plan): NftOp[] {
+  const sharedOf = (op: NftOp) => ((op.op === 'delete-elements' || op.op === 'add-elements') && op.target === 'set' ? SHARED_SETS[op.name] : undefined);
+  if (!ops.some(sharedOf)) return [...ops];
+  const held = new Map<string, { before: ReadonlySet<string>; after: ReadonlySet<string> }>();
+  const heldBy = (name: string, of: (plan: Plan) => ReadonlySet<string>) => {
+    let h = held.get(name);
+    if (!h) held.set(name, (h = { before: of(from), after: of(to) }));
+    return h;
+  };
   const out: NftOp[] = [];
   for (const op of ops) {
-    if (op.op === 'delete-elements' && isClusterIPsOp(op)) {
+    const of = sharedOf(op);
+    if (of && op.op === 'delete-elements') {
+      const { after } = heldBy(op.name, of);
       const keys = op.keys.filter((k) => !after.has(String(k[0])));
       if (keys.length) out.push({ ...op, keys });
-    } else if (op.op === 'add-elements' && op.target === 'set' && isClusterIPsOp(op)) {
+    } else if (of && op.op === 'add-elements' && op.target === 'set') {
+      const { before } = heldBy(op.name, of);
       const keys = op.keys.filter((k) => !before.has(String(k[0])));
       if (keys.length) out.push({ ...op, keys });
     } else out.push(op);
   }
   return out;
 }
-
-const CLUSTER_IPS = 'cluster-ips';
 
 /** `nft list table FAMILY kube-proxy` in the target; '' when the table does not exist. */
 export async function listTable(runTool: RunTool, target: Target, family: NftFamily, timeoutMs: number): Promise<string> {
