@@ -58,14 +58,16 @@ function edits(bc: BackendCase): Edit[] {
     ];
   }
   const ns = 'ip kube-proxy';
+  // Layout maps puts the common services' endpoints in a data map, and leaves service-ips empty.
+  const map = bc.id.endsWith('/maps') ? 'service-endpoints' : 'service-ips';
   return [
     {
       what: 'a map element deleted',
       apply: async (t) => {
-        const list = await run(t, ['nft', 'list', 'map', 'ip', 'kube-proxy', 'service-ips']);
+        const list = await run(t, ['nft', 'list', 'map', 'ip', 'kube-proxy', map]);
         const el = /elements = \{ ([^:]+) :/.exec(list)![1]!.trim();
-        await run(t, ['nft', `delete element ${ns} service-ips { ${el} }`]);
-        return new RegExp(`missing\\s+map service-ips element ${el.replace(/\./g, '\\.')}`);
+        await run(t, ['nft', `delete element ${ns} ${map} { ${el} }`]);
+        return new RegExp(`missing\\s+map ${map} element ${el.replace(/\./g, '\\.')}`);
       },
     },
     {
