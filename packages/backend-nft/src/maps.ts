@@ -59,9 +59,15 @@ export function commonServicePort(sp: ServicePortPlan): boolean {
   );
 }
 
-export function emptyCommonElements(plan: Plan): CommonElements {
+/** The largest endpoint count whose rules and sets `plan` has: `PREBUILT_COUNTS`, or its largest common service port's. */
+export function commonCounts(plan: Plan): number {
   let counts = PREBUILT_COUNTS;
   for (const sp of plan.servicePorts) if (sp.clusterEndpoints.length > counts && commonServicePort(sp)) counts = sp.clusterEndpoints.length;
+  return counts;
+}
+
+export function emptyCommonElements(plan: Plan): CommonElements {
+  const counts = commonCounts(plan);
   const lists = (): ElementKey[][] => Array.from({ length: counts }, () => []);
   return {
     counts,

@@ -13,7 +13,7 @@ import { renderStreamScript, rulesetObjects } from './render.ts';
 import type { NftFamily, NftRuleset } from './ruleset.ts';
 import { traceRuleset } from './trace.ts';
 import { diffRulesets } from './diff.ts';
-import { HAIRPIN_SET, hairpinAddresses } from './maps.ts';
+import { commonCounts, HAIRPIN_SET, hairpinAddresses } from './maps.ts';
 import type { RulesetDiff } from './diff.ts';
 import type { NftOp } from './ops.ts';
 
@@ -38,8 +38,27 @@ export function rulesetBuilder(options: BuildOptions): (plan: Plan) => NftRulese
  * sides, so building it twice (~0.5 s each at 10k services) would only show that.
  */
 export function diffChangedServicePorts(build: (plan: Plan) => NftRuleset, from: Plan, to: Plan, changes: PlanDiff): RulesetDiff {
-  const diff = diffRulesets(build({ ...from, servicePorts: changes.before }), build({ ...to, servicePorts: changes.after }));
-  return diff.fullReason ? diff : { ...diff, ops: sharedElementsKept(diff.ops, from, to) };
+  const before = { ...from, servicePorts: changes.before };
+  const after = { ...to, servicePorts: changes.after };
+  const a = build(before);
+  const diff = diffRulesets(a, build(after));
+  if (diff.fullReason) return diff;
+  if (a.dataMaps !== undefined) {
+    const fullReason = countsChangeUnseen(commonCounts(before), commonCounts(after), commonCounts(from), commonCounts(to));
+    if (fullReason) return { ops: [], fullReason, chains: { added: [], changed: [], removed: [] } };
+  }
+  return { ...diff, ops: sharedElementsKept(diff.ops, from, to) };
+}
+
+/**
+ * Layout maps: the fixed rules and sets of endpoint counts above PREBUILT_COUNTS depend on every
+ * service port. The changed ports' diff (largest counts `before` → `after`) changes them right
+ * only when it changes nothing there and the whole plans do not either, or when the changed
+ * ports decide the largest count on both sides (`from` → `to`). Else: why a full apply is needed.
+ */
+function countsChangeUnseen(before: number, after: number, from: number, to: number): string | undefined {
+  if ((before === after && from === to) || (before === from && after === to)) return undefined;
+  return `layout maps: the largest endpoint count goes from ${from} to ${to}, which the changed service ports alone (${before} → ${after}) do not show`;
 }
 
 /**
