@@ -9,7 +9,7 @@ export { buildRuleset, streamRuleset, servicePortChainBase, endpointChainBase, n
 export type { RulesetStream } from './build.ts';
 export {
   renderScript, renderCanonical, printCanon, formatRule, mergeAddrs, normalizeRuleText,
-  sortAddrs, ScriptWriter, RenderError, tableCanon, chainCanon, setCanon, mapCanon, sortCanon, canonOrder,
+  sortAddrs, ScriptWriter, RenderError, tableCanon, chainCanon, setCanon, mapCanon, dataMapCanon, formatDataElement, sortCanon, canonOrder,
 } from './render.ts';
 export type { CanonObject } from './render.ts';
 export { canonicalizeListing, parseCanon, compareObject, canonKey } from './canonical.ts';

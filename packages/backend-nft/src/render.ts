@@ -267,7 +267,7 @@ export function formatMapElement(m: Pick<NftMap, 'keyType'>, e: NftMap['elements
 }
 
 /** One data-map element as nft lists it: `10.96.0.1 . tcp . 80 . 0 : 10.1.0.5 . 8080`. */
-function formatDataElement(m: Pick<NftDataMap, 'keyType'>, e: NftDataElement, family: NftFamily): string {
+export function formatDataElement(m: Pick<NftDataMap, 'keyType'>, e: NftDataElement, family: NftFamily): string {
   const addr = checkAddr(e.addr, family);
   if (addr.includes('/')) throw new RenderError(`endpoint ${addr} is a prefix`);
   return `${formatKey(e.key, m.keyType, family)} : ${addr} . ${checkInt(e.port, 1, 65535, 'port')}`;
@@ -463,7 +463,7 @@ export function mapCanon(m: NftMap, family: NftFamily): CanonObject {
 }
 
 /** The canonical object of one data map (elements sorted): its `typeof` line as nft lists it. */
-function dataMapCanon(m: NftDataMap, family: NftFamily): CanonObject {
+export function dataMapCanon(m: NftDataMap, family: NftFamily): CanonObject {
   const props = [`typeof ${dataMapType(m, family)}`];
   if (m.comment !== undefined) props.push(`comment "${m.comment}"`);
   return { kind: 'map', name: m.name, props, items: m.elements.map((e) => formatDataElement(m, e, family)).sort(byText) };

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { compile, diffPlans } from '@kpb/compiler';
 import type { Plan } from '@kpb/compiler';
 import { buildRuleset, describeOp, diffChangedServicePorts, diffRulesets, renderOps } from '../src/index.ts';
-import { edit, ep, SETTINGS, slice, smallCluster } from './fixtures.ts';
+import { edit, ep, SETTINGS, slice, smallCluster, svc } from './fixtures.ts';
 
 const base = smallCluster();
 const a = buildRuleset(compile(base, SETTINGS));
@@ -108,5 +108,44 @@ describe('map element comments', () => {
       'delete element ip kube-proxy no-endpoint-services { 10.96.0.40 . tcp . 80, 10.96.0.41 . tcp . 80 }',
       'add element ip kube-proxy no-endpoint-services { 10.96.0.40 . tcp . 80 comment "ns9/other:p80" : goto reject-chain, 10.96.0.41 . tcp . 80 comment "ns9/other:p80" : drop }',
     ]);
+  });
+});
+
+describe('diffChangedServicePorts in layout maps', () => {
+  const build = (p: Plan) => buildRuleset(p, 'maps');
+  const webEps = [ep('10.1.1.1', 'node-a'), ep('10.1.2.1'), ep('10.1.2.2')];
+  const twoPorts = edit(base, {
+    services: (s) => s.map((x) => (x.name === 'web' ? { ...x, ports: [...x.ports, { name: 'p443', protocol: 'TCP' as const, port: 443, targetPort: 8443 }] } : x)),
+    slices: (s) => [...s, slice('ns1', 'web', webEps, 8443, 'p443')],
+  });
+  const hairpinOps = (from: Plan, to: Plan) =>
+    diffChangedServicePorts(build, from, to, diffPlans(from, to)).ops.filter((o) => 'name' in o && o.name === 'hairpin-endpoints').map((o) => describeOp(o, 'ip'));
+
+  it('keeps the hairpin element of an endpoint another service port still has, and does not add it twice', () => {
+    const one = compile(base, SETTINGS);
+    const two = compile(twoPorts, SETTINGS);
+    expect(hairpinOps(two, one)).toEqual([]);
+    expect(hairpinOps(one, two)).toEqual([]);
+    const without = compile(edit(base, { services: (s) => s.filter((x) => x.name !== 'web') }), SETTINGS);
+    expect(hairpinOps(one, without)).toEqual(['delete 3 element(s) from set hairpin-endpoints']);
+  });
+
+  const many = (n: number, from = 10) => Array.from({ length: n }, (_, i) => ep(`10.1.3.${from + i}`));
+  const big = (names: readonly string[]) =>
+    edit(base, {
+      services: (s) => [...s, ...names.map((name, i) => svc('ns4', name, `10.96.1.${i + 1}`))],
+      slices: (s) => [...s, ...names.map((name, i) => slice('ns4', name, many(17, 10 + 20 * i)))],
+    });
+
+  it('above 16 endpoints: element ops while the counts with rules hold, a full apply (with the reason) when they change', () => {
+    const both = compile(big(['big1', 'big2']), SETTINGS);
+    const one = compile(big(['big1']), SETTINGS);
+    const none = compile(base, SETTINGS);
+    // big2 leaves, big1 keeps count 17: the whole rulesets are compared, and only elements differ.
+    const d = diffChangedServicePorts(build, both, one, diffPlans(both, one));
+    expect(d.fullReason).toBeUndefined();
+    expect(new Set(d.ops.map((o) => o.op))).toEqual(new Set(['delete-elements']));
+    expect(diffChangedServicePorts(build, one, none, diffPlans(one, none)).fullReason).toMatch(/^layout maps: rules for endpoint counts up to 17 become up to 16/);
+    expect(diffChangedServicePorts(build, none, one, diffPlans(none, one)).fullReason).toMatch(/up to 16 become up to 17/);
   });
 });

@@ -3,9 +3,9 @@
  * (libnftnl `nftnl_udata`: u8 type, u8 length, value). Values learnt with
  * `nft --debug=netlink,mnl -f` (see test/golden.test.ts).
  */
-import { IPPROTO, NFTNL_SET_ELEM_F_INTERVAL_OPEN, NFTNL_UDATA_COMMENT, NFTNL_UDATA_SET, NFTNL_UDATA_SET_ELEM_FLAGS } from '@kpb/native';
+import { IPPROTO, NFT_META_KEY, NFT_REG32_00, NFTNL_SET_ELEM_F_INTERVAL_OPEN, NFTNL_UDATA_COMMENT, NFTNL_UDATA_SET, NFTNL_UDATA_SET_ELEM_FLAGS } from '@kpb/native';
 import { ipFromBytes, ipToBytes, parseCIDR } from '@kpb/model/net';
-import type { KeyType, L4Proto, NftFamily } from '@kpb/backend-nft';
+import type { KeyField, KeyType, L4Proto, NftFamily } from '@kpb/backend-nft';
 
 const v4Cache = new Map<string, Uint8Array>();
 const v6Cache = new Map<string, Uint8Array>();
@@ -77,11 +77,21 @@ export function u16be(v: number): Uint8Array {
 
 /** nft's datatype ids (nft's own numbering, in no kernel or libnftnl header). */
 export const DATATYPE: Readonly<Record<KeyType, number>> = { ipv4_addr: 7, ipv6_addr: 8, inet_proto: 12, inet_service: 13, integer: 4 };
-const DATATYPE_NAME: Readonly<Record<number, KeyType>> = { 7: 'ipv4_addr', 8: 'ipv6_addr', 12: 'inet_proto', 13: 'inet_service' };
+const DATATYPE_NAME: Readonly<Record<number, KeyType>> = { 4: 'integer', 7: 'ipv4_addr', 8: 'ipv6_addr', 12: 'inet_proto', 13: 'inet_service' };
 /** nft's datatype id of `integer` (the key of `numgen … vmap` maps). */
 export const NFT_TYPE_INTEGER = 4;
 /** Bytes of a key type's value (unpadded). */
 export const KEY_BYTES: Readonly<Record<KeyType, number>> = { ipv4_addr: 4, ipv6_addr: 16, inet_proto: 1, inet_service: 2, integer: 4 };
+
+/**
+ * nft's register numbering for a concatenated key: the key starts at NFT_REG_1 (= 32-bit register
+ * 4); a 32-bit word offset within it that falls on a 128-bit register boundary is named NFT_REG_n,
+ * any other NFT_REG32_xx.
+ */
+export function concatReg(word: number): number {
+  const r = 4 + word;
+  return r % 4 === 0 ? r / 4 : r - 4 + NFT_REG32_00;
+}
 
 /** nft's concatenated type id: 6 bits per field. */
 export function keyTypeId(types: readonly KeyType[]): number {
@@ -178,6 +188,105 @@ export const NUMGEN_MAP_USERDATA = concatBytes([
 /** Payload protocol / template field ids nft records in `typeof` userdata (nft's own numbering). */
 const TYPEOF_PROTO = { ip: 12, ip6: 13 } as const;
 const TYPEOF_FIELD = { ip: { saddr: 11, daddr: 12 }, ip6: { saddr: 8, daddr: 9 } } as const;
+
+/**
+ * nft's expression type ids in `typeof` userdata (its enum expr_types) and the protocol / field
+ * ids of `th dport`. Each expression is a TLV list: 0 = the type, 1 = the expression's own TLVs.
+ */
+const TYPEOF_EXPR = { payload: 7, meta: 9, concat: 13, numgen: 23 } as const;
+const TYPEOF_TH = { proto: 11, dport: 2 } as const;
+const TYPEOF_NUMGEN_RANDOM = 1;
+
+const typeofExpr = (type: number, attrs: readonly Uint8Array[]): Uint8Array => concatBytes([tlv(0, u32le(type)), tlv(1, concatBytes(attrs.map((a, i) => tlv(i, a))))]);
+const typeofPayload = (proto: number, field: number): Uint8Array => typeofExpr(TYPEOF_EXPR.payload, [u32le(proto), u32le(field)]);
+/** `a . b . c`: the parts in order, each by its position. */
+const typeofConcat = (parts: readonly Uint8Array[]): Uint8Array => typeofExpr(TYPEOF_EXPR.concat, parts);
+
+function typeofKeyField(field: KeyField, family: NftFamily): Uint8Array {
+  switch (field) {
+    case 'saddr':
+    case 'daddr':
+      return typeofPayload(TYPEOF_PROTO[family], TYPEOF_FIELD[family][field]);
+    case 'l4proto':
+      return typeofExpr(TYPEOF_EXPR.meta, [u32le(NFT_META_KEY.l4proto)]);
+    case 'dport':
+      return typeofPayload(TYPEOF_TH.proto, TYPEOF_TH.dport);
+  }
+}
+
+/**
+ * Data map `typeof <key> . numgen random mod 1 : ip daddr . th dport` (layout maps), as nft
+ * 1.0.6 writes it: byte orders invalid, the key's and the data's typeof concatenations (the
+ * numgen part with its mode, modulus 1 and offset 0), data_interval 0.
+ */
+export function dataMapUserdata(family: NftFamily, key: readonly KeyField[], comment: string | undefined): Uint8Array {
+  const numgen = typeofExpr(TYPEOF_EXPR.numgen, [u32le(TYPEOF_NUMGEN_RANDOM), u32le(1), u32le(0)]);
+  const keyTypeof = typeofConcat([...key.map((f) => typeofKeyField(f, family)), numgen]);
+  const dataTypeof = typeofConcat([typeofKeyField('daddr', family), typeofKeyField('dport', family)]);
+  return concatBytes([
+    tlv(NFTNL_UDATA_SET.keybyteorder, u32le(BYTEORDER.invalid)),
+    tlv(NFTNL_UDATA_SET.databyteorder, u32le(BYTEORDER.invalid)),
+    tlv(NFTNL_UDATA_SET.key_typeof, keyTypeof),
+    tlv(NFTNL_UDATA_SET.data_typeof, dataTypeof),
+    tlv(NFTNL_UDATA_SET.data_interval, u32le(0)),
+    ...(comment !== undefined ? [commentTlv(comment, NFTNL_UDATA_SET.comment)] : []),
+  ]);
+}
+
+/**
+ * Named set declared with a concatenated `type` (`ipv4_addr . inet_proto . inet_service`): nft
+ * 1.0.6 records no byte order (invalid) and a `typeof` of an empty concatenation.
+ */
+export function concatSetUserdata(comment: string | undefined): Uint8Array {
+  return concatBytes([
+    tlv(NFTNL_UDATA_SET.keybyteorder, u32le(BYTEORDER.invalid)),
+    tlv(NFTNL_UDATA_SET.key_typeof, typeofConcat([])),
+    ...(comment !== undefined ? [commentTlv(comment, NFTNL_UDATA_SET.comment)] : []),
+  ]);
+}
+
+const u32At = (b: Uint8Array | undefined): number | undefined => (b?.length === 4 ? new DataView(b.buffer, b.byteOffset, 4).getUint32(0, true) : undefined);
+
+/** The parts of a `typeof` concatenation in userdata, each as [expression type, its TLVs]. */
+function typeofParts(concat: Uint8Array | undefined): [number | undefined, Map<number, Uint8Array>][] | undefined {
+  if (!concat) return undefined;
+  const top = parseTlvs(concat);
+  if (u32At(top.get(0)) !== TYPEOF_EXPR.concat) return undefined;
+  const parts = [...parseTlvs(top.get(1) ?? new Uint8Array(0)).entries()].sort((a, b) => a[0] - b[0]);
+  return parts.map(([, part]) => {
+    const p = parseTlvs(part);
+    return [u32At(p.get(0)), parseTlvs(p.get(1) ?? new Uint8Array(0))];
+  });
+}
+
+function keyFieldOfTypeof(type: number | undefined, attrs: Map<number, Uint8Array>, family: NftFamily): KeyField | undefined {
+  const a0 = u32At(attrs.get(0));
+  const a1 = u32At(attrs.get(1));
+  if (type === TYPEOF_EXPR.meta) return a0 === NFT_META_KEY.l4proto ? 'l4proto' : undefined;
+  if (type !== TYPEOF_EXPR.payload) return undefined;
+  if (a0 === TYPEOF_TH.proto) return a1 === TYPEOF_TH.dport ? 'dport' : undefined;
+  if (a0 !== TYPEOF_PROTO[family]) return undefined;
+  return a1 === TYPEOF_FIELD[family].saddr ? 'saddr' : a1 === TYPEOF_FIELD[family].daddr ? 'daddr' : undefined;
+}
+
+/**
+ * The packet fields of a data map's key, read from its userdata (the inverse of
+ * `dataMapUserdata`): undefined unless the key is `<fields> . numgen random mod 1` and the data
+ * `<family> daddr . th dport`, the only data maps kpb writes.
+ */
+export function dataMapKeyFields(userdataHex: string | undefined, family: NftFamily): KeyField[] | undefined {
+  if (!userdataHex) return undefined;
+  const udata = parseTlvs(fromHex(userdataHex));
+  const key = typeofParts(udata.get(NFTNL_UDATA_SET.key_typeof));
+  const data = typeofParts(udata.get(NFTNL_UDATA_SET.data_typeof));
+  if (!key || key.length < 2 || !data || data.length !== 2) return undefined;
+  const [ngType, ng] = key[key.length - 1]!;
+  const randomMod1 = ngType === TYPEOF_EXPR.numgen && u32At(ng.get(0)) === TYPEOF_NUMGEN_RANDOM && u32At(ng.get(1)) === 1 && u32At(ng.get(2)) === 0;
+  if (!randomMod1) return undefined;
+  if (keyFieldOfTypeof(...data[0]!, family) !== 'daddr' || keyFieldOfTypeof(...data[1]!, family) !== 'dport') return undefined;
+  const fields = key.slice(0, -1).map(([type, attrs]) => keyFieldOfTypeof(type, attrs, family));
+  return fields.every((f) => f !== undefined) ? (fields as KeyField[]) : undefined;
+}
 
 /** Anonymous set of addresses from `ip saddr { … }`: payload typeof, merge flag for intervals. */
 export function anonAddrSetUserdata(family: NftFamily, field: 'saddr' | 'daddr', interval: boolean): Uint8Array {

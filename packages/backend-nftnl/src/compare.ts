@@ -5,8 +5,8 @@
  * differences read exactly as those of a verify through `nft list table`.
  */
 import type { Difference, DriftCheck } from '@kpb/backend';
-import { canonKey, canonOrder, chainCanon, compareObject, formatRule, mapCanon, normalizeRuleText, setCanon, tableCanon } from '@kpb/backend-nft';
-import type { CanonObject, ElementKey, NftChain, NftFamily, NftMap, NftRule, NftRuleset, NftSet } from '@kpb/backend-nft';
+import { canonKey, canonOrder, chainCanon, compareObject, dataMapCanon, formatDataElement, formatRule, mapCanon, normalizeRuleText, setCanon, tableCanon } from '@kpb/backend-nft';
+import type { CanonObject, ElementKey, NftChain, NftDataMap, NftFamily, NftMap, NftRule, NftRuleset, NftSet } from '@kpb/backend-nft';
 import type { Listing } from '@kpb/native';
 import { decodedChainCanon, decodedTableCanon, decodeTable } from './decode.ts';
 import type { DecodedChain, DecodedRule, DecodedTable } from './decode.ts';
@@ -70,6 +70,12 @@ function sameMap(w: NftMap, f: NftMap): boolean {
   return sameElements(w.elements.map(mapElementText), f.elements.map(mapElementText));
 }
 
+/** The same data map: definition, then the elements as nft lists them (addresses canonical). */
+function sameDataMap(w: NftDataMap, f: NftDataMap, family: NftFamily): boolean {
+  if (!sameValue({ ...w, elements: [] }, { ...f, elements: [] })) return false;
+  return sameElements(w.elements.map((e) => formatDataElement(w, e, family)), f.elements.map((e) => formatDataElement(f, e, family)));
+}
+
 /** The differences of one object (its canonical forms compared); none for a false alarm of the fast check. */
 function objectDifferences(w: CanonObject, f: CanonObject | undefined): Difference[] {
   const out: Difference[] = [];
@@ -113,6 +119,8 @@ function tableDifferences(t: DecodedTable, rs: NftRuleset): Difference[] {
   compareKind({ kind: 'chain', wanted: rs.chains, found: t.chains, name: (c) => c.name, same: (w, f) => sameChain(w, f, fam), canonWanted: (w) => chainCanon(w, fam), canonFound: (f) => decodedChainCanon(f, fam) }, changed, unexpected);
   compareKind({ kind: 'set', wanted: rs.sets, found: t.sets, name: (s) => s.name, same: sameSet, canonWanted: (w) => setCanon(w, fam), canonFound: (f) => setCanon(f, fam) }, changed, unexpected);
   compareKind({ kind: 'map', wanted: rs.maps, found: t.maps, name: (m) => m.name, same: sameMap, canonWanted: (w) => mapCanon(w, fam), canonFound: (f) => mapCanon(f, fam) }, changed, unexpected);
+  const dataMaps = { kind: 'map' as const, wanted: rs.dataMaps ?? [], found: t.dataMaps, name: (m: NftDataMap) => m.name };
+  compareKind({ ...dataMaps, same: (w, f) => sameDataMap(w, f, fam), canonWanted: (w) => dataMapCanon(w, fam), canonFound: (f) => dataMapCanon(f, fam) }, changed, unexpected);
   changed.sort((a, b) => canonOrder(a.at, b.at));
   unexpected.sort(canonOrder);
   return [...changed.flatMap((c) => c.diffs), ...unexpected.map((u): Difference => ({ kind: 'unexpected', object: canonKey(u) }))];
@@ -120,7 +128,7 @@ function tableDifferences(t: DecodedTable, rs: NftRuleset): Difference[] {
 
 /** Everything `rs` holds is missing from a table that does not exist, in canonical order. */
 function allMissing(rs: NftRuleset): Difference[] {
-  const named: Named[] = [tableCanon(rs), ...rs.chains.map((c) => ({ kind: 'chain' as const, name: c.name })), ...rs.sets.map((s) => ({ kind: 'set' as const, name: s.name })), ...rs.maps.map((m) => ({ kind: 'map' as const, name: m.name }))];
+  const named: Named[] = [tableCanon(rs), ...rs.chains.map((c) => ({ kind: 'chain' as const, name: c.name })), ...rs.sets.map((s) => ({ kind: 'set' as const, name: s.name })), ...rs.maps.map((m) => ({ kind: 'map' as const, name: m.name })), ...(rs.dataMaps ?? []).map((m) => ({ kind: 'map' as const, name: m.name }))];
   return named.sort(canonOrder).map((o) => ({ kind: 'missing', object: canonKey(o) }));
 }
 

@@ -8,16 +8,17 @@
  * The addon's listing carries no table userdata: the table comment is taken to be the one kpb
  * writes when the table exists (`TABLE_COMMENT`).
  */
-import { chainCanon, formatRule, mapCanon, normalizeRuleText, setCanon, sortCanon, tableCanon } from '@kpb/backend-nft';
-import type { CanonObject, KeyType, NftChain, NftFamily, NftMap, NftMapElement, NftRule, NftSet, Statement, Verdict, ChainHook, ElementKey } from '@kpb/backend-nft';
+import { chainCanon, dataMapCanon, formatRule, mapCanon, normalizeRuleText, setCanon, sortCanon, tableCanon } from '@kpb/backend-nft';
+import type { CanonObject, KeyField, KeyType, NftChain, NftDataMap, NftFamily, NftMap, NftMapElement, NftRule, NftSet, Statement, Verdict, ChainHook, ElementKey } from '@kpb/backend-nft';
 import {
   IP_HEADER_OFFSET, NF_CT_STATE_NEW_BIT, NF_NAT_RANGE, NF_VERDICT, NFT_CMP_OP, NFT_CT_KEY, NFT_DYNSET_OP,
   NFT_FIB_F, NFT_FIB_RESULT, NFT_LOOKUP_F_INV, NFT_META_KEY, NFT_NAT_TYPE, NFT_PAYLOAD_BASE, NFT_REG,
-  NFT_SET_ELEM_INTERVAL_END, NFT_SET_F, NFT_VERDICT, NFTNL_UDATA_COMMENT, NFTNL_UDATA_SET, RTN_LOCAL,
+  NFT_DATA_VERDICT, NFT_NG, NFT_SET_ELEM_INTERVAL_END, NFT_SET_F, NFT_VERDICT, NFTNL_UDATA_COMMENT, NFTNL_UDATA_SET, RTN_LOCAL,
+  TH_DPORT_OFFSET,
 } from '@kpb/native';
 import type { ListedChain, ListedExpr, ListedSet, Listing, ListOptions } from '@kpb/native';
 import { ipFromBytes } from '@kpb/model/net';
-import { cstring, fromHex, intervalsToValues, keyTypesOf, KEY_BYTES, NFTNL_UDATA_SET_ELEM_COMMENT, parseTlvs, PROTO_NAME } from './bytes.ts';
+import { concatReg, cstring, dataMapKeyFields, fromHex, intervalsToValues, keyTypesOf, KEY_BYTES, NFTNL_UDATA_SET_ELEM_COMMENT, parseTlvs, PROTO_NAME } from './bytes.ts';
 
 const TABLE_COMMENT = 'rules for kube-proxy';
 
@@ -92,6 +93,7 @@ function keyValues(bytes: Uint8Array, types: readonly KeyType[]): ElementKey {
     const v = bytes.subarray(at, at + n);
     if (t === 'ipv4_addr' || t === 'ipv6_addr') out.push(ipFromBytes(v));
     else if (t === 'inet_proto') out.push(PROTO_NAME[v[0]!] ?? fail(`protocol ${v[0]}`));
+    else if (t === 'integer') out.push(u32(v));
     else out.push(port(v));
     at += types.length === 1 ? n : (n + 3) & ~3;
   }
@@ -104,6 +106,9 @@ interface Window {
   readonly n1: ListedExpr | undefined;
   readonly n2: ListedExpr | undefined;
   readonly n3: ListedExpr | undefined;
+  /** The rule's expressions and the position of `e` (statements longer than four expressions). */
+  readonly exprs: readonly ListedExpr[];
+  readonly at: number;
   readonly family: NftFamily;
   readonly sets: ReadonlyMap<string, ListedSet>;
 }
@@ -118,18 +123,57 @@ function anonSetValues(set: ListedSet, family: NftFamily): string[] {
   return intervalsToValues(keys, family);
 }
 
-/** `payload` (network header) first: address matches, set lookups and updates, the concatenated vmap key. */
-function decodePayload({ e, n1, n2, n3, family, sets }: Window): Step {
+/** A load into a register of a concatenated key: the field and the 32-bit words it takes. */
+function concatField(e: ListedExpr, family: NftFamily): readonly [KeyField, number] | undefined {
+  if (e.name === 'meta') return e.attrs.key === NFT_META_KEY.l4proto ? ['l4proto', 1] : undefined;
+  if (e.name !== 'payload') return undefined;
+  const { base, offset, len } = e.attrs;
+  if (base === NFT_PAYLOAD_BASE.transport) return offset === TH_DPORT_OFFSET && len === 2 ? ['dport', 1] : undefined;
+  const full = family === 'ip' ? 4 : 16;
+  const field = base === NFT_PAYLOAD_BASE.network && len === full ? (ADDR_FIELD[family] as Record<number, 'saddr' | 'daddr'>)[Number(offset)] : undefined;
+  return field ? [field, full / 4] : undefined;
+}
+
+/**
+ * A concatenated key (loads into the registers nft allocates for it, register 1 on) and what
+ * uses it: a verdict-map lookup (`vmap`), a set lookup (`match-key-in`), or numgen, a data-map
+ * lookup and nat (`dnat-map`). Undefined when `e` starts no concatenation.
+ */
+function decodeConcat({ exprs, at, family }: Window): Step | undefined {
+  const key: KeyField[] = [];
+  let word = 0;
+  let i = at;
+  for (; i < exprs.length; i++) {
+    const f = exprs[i]!.attrs.dreg === concatReg(word) ? concatField(exprs[i]!, family) : undefined;
+    if (!f) break;
+    key.push(f[0]);
+    word += f[1];
+  }
+  if (key.length < 2) return undefined;
+  const used = i - at;
+  const next = exprs[i];
+  if (next?.name === 'lookup' && next.attrs.sreg === NFT_REG.r1) {
+    if (next.attrs.dreg === NFT_REG.verdict) return [{ kind: 'vmap', key, map: String(next.attrs.set) }, used + 1];
+    if (next.attrs.dreg === undefined && (Number(next.attrs.flags ?? 0) & NFT_LOOKUP_F_INV) === 0) return [{ kind: 'match-key-in', key, set: String(next.attrs.set) }, used + 1];
+  }
+  const lookup = exprs[i + 1];
+  const nat = exprs[i + 2];
+  const randomIndex = next?.name === 'numgen' && next.attrs.dreg === concatReg(word) && next.attrs.type === NFT_NG.random && Number(next.attrs.offset ?? 0) === 0;
+  if (!randomIndex || lookup?.name !== 'lookup' || lookup.attrs.dreg !== NFT_REG.r1 || nat?.name !== 'nat' || nat.attrs.type !== NFT_NAT_TYPE.dnat) return fail('concatenated key');
+  if (nat.attrs.reg_addr_min !== NFT_REG.r1 || nat.attrs.reg_proto_min !== concatReg(family === 'ip' ? 1 : 4)) return fail('dnat from a map: registers');
+  return [{ kind: 'dnat-map', key, mod: num(next, 'modulus'), map: String(lookup.attrs.set) }, used + 3];
+}
+
+/** `payload` (network header) first: address matches, set lookups and updates, concatenated keys. */
+function decodePayload(w: Window): Step {
+  const { e, n1, n2, family, sets } = w;
+  const concat = decodeConcat(w);
+  if (concat) return concat;
   if (num(e, 'base') !== NFT_PAYLOAD_BASE.network) fail('payload base');
   const off = num(e, 'offset');
   const len = num(e, 'len');
   const full = family === 'ip' ? 4 : 16;
   const field = (ADDR_FIELD[family] as Record<number, 'saddr' | 'daddr'>)[off] ?? fail(`address offset ${off}`);
-  // concatenation: daddr . l4proto . dport vmap
-  if (n1?.name === 'meta' && n2?.name === 'payload' && n3?.name === 'lookup' && n3.attrs.dreg === NFT_REG.verdict) {
-    if (field !== 'daddr' || len !== full) fail('vmap key');
-    return [{ kind: 'vmap', key: ['daddr', 'l4proto', 'dport'], map: String(n3.attrs.set) }, 4];
-  }
   if (n1?.name === 'cmp') {
     const data = hex(n1, 'data');
     const value = len === full ? ipFromBytes(data) : `${ipFromBytes(padTo(data, full))}/${len * 8}`;
@@ -151,15 +195,17 @@ function decodePayload({ e, n1, n2, n3, family, sets }: Window): Step {
   return fail('payload');
 }
 
-/** `meta` first: protocol and port matches, the protocol . port vmap key, mark matches and updates. */
-function decodeMeta({ e, n1, n2, n3 }: Window): Step {
+/** `meta` first: protocol and port matches, concatenated `meta l4proto . th dport` keys, mark matches and updates. */
+function decodeMeta(w: Window): Step {
+  const { e, n1, n2, n3 } = w;
+  const concat = decodeConcat(w);
+  if (concat) return concat;
   const key = num(e, 'key');
   if (key === NFT_META_KEY.l4proto) {
     if (n1?.name === 'cmp' && n2?.name === 'payload' && n2.attrs.base === NFT_PAYLOAD_BASE.transport && n3?.name === 'cmp') {
       return [{ kind: 'match-dport', protocol: protoOf(hex(n1, 'data')).protocol, port: port(hex(n3, 'data')) }, 4];
     }
     if (n1?.name === 'cmp') return [protoOf(hex(n1, 'data')), 2];
-    if (n1?.name === 'payload' && n2?.name === 'lookup' && n2.attrs.dreg === NFT_REG.verdict) return [{ kind: 'vmap', key: ['l4proto', 'dport'], map: String(n2.attrs.set) }, 3];
     return fail('meta l4proto');
   }
   if (key === NFT_META_KEY.mark && n1?.name === 'bitwise') {
@@ -231,7 +277,7 @@ function decodeRule(exprs: readonly ListedExpr[], family: NftFamily, sets: Reado
   for (let i = 0; i < exprs.length && out.length < 64; ) {
     const e = exprs[i]!;
     const decode = DECODERS.get(e.name) ?? fail(e.name);
-    const [statement, used] = decode({ e, n1: exprs[i + 1], n2: exprs[i + 2], n3: exprs[i + 3], family, sets });
+    const [statement, used] = decode({ e, n1: exprs[i + 1], n2: exprs[i + 2], n3: exprs[i + 3], exprs, at: i, family, sets });
     out.push(statement);
     i += used;
   }
@@ -266,6 +312,8 @@ export interface DecodedTable {
   readonly chains: ReadonlyMap<string, DecodedChain>;
   readonly sets: ReadonlyMap<string, NftSet>;
   readonly maps: ReadonlyMap<string, NftMap>;
+  /** Data maps (layout maps). */
+  readonly dataMaps: ReadonlyMap<string, NftDataMap>;
   /** A rule did not decode and the listing has no rule text to print it by (listed without `ruleText`). */
   readonly lacksText: boolean;
 }
@@ -284,10 +332,26 @@ function decodeRules(c: ListedChain, family: NftFamily, sets: ReadonlyMap<string
   });
 }
 
-/** A named set or verdict map of the listing in the nft backend's model. */
-function decodeSet(s: ListedSet): { set: NftSet } | { map: NftMap } {
+/** Is this map a data map (a value, not a verdict)? */
+const isDataMap = (s: ListedSet): boolean => (s.flags & NFT_SET_F.map) !== 0 && s.dataType !== undefined && s.dataType >>> 0 !== NFT_DATA_VERDICT;
+
+/** A data map of layout maps: its key fields from the userdata's `typeof`, its elements' endpoints from the `addr . port` values. */
+function decodeDataMap(s: ListedSet, keyType: KeyType[], family: NftFamily, comment: string | undefined): NftDataMap {
+  const key = dataMapKeyFields(s.userdata, family) ?? fail(`map ${s.name}: not a data map kpb writes`);
+  const alen = family === 'ip' ? 4 : 16;
+  const elements = s.elements.map((e) => {
+    const data = fromHex(e.data ?? fail(`map ${s.name}: element without data`));
+    if (data.length !== alen + 4) fail(`map ${s.name}: data of ${data.length} bytes`);
+    return { key: keyValues(fromHex(e.key), keyType), addr: ipFromBytes(data.subarray(0, alen)), port: port(data.subarray(alen)) };
+  });
+  return { name: s.name, key, keyType, ...(comment !== undefined ? { comment } : {}), elements };
+}
+
+/** A named set, verdict map or data map of the listing in the nft backend's model. */
+function decodeSet(s: ListedSet, family: NftFamily): { set: NftSet } | { map: NftMap } | { dataMap: NftDataMap } {
   const keyType = keyTypesOf(s.keyType) ?? fail(`key type ${s.keyType}`);
   const comment = udataComment(s.userdata, NFTNL_UDATA_SET.comment);
+  if (isDataMap(s)) return { dataMap: decodeDataMap(s, keyType, family, comment) };
   if (s.flags & NFT_SET_F.map) {
     const elements = s.elements.map((e): NftMapElement => {
       const comment = udataComment(e.userdata, NFTNL_UDATA_SET_ELEM_COMMENT);
@@ -320,13 +384,15 @@ export function decodeTable(l: Listing): DecodedTable | undefined {
   for (const c of l.chains) chains.set(c.name, { chain: chainOf(c), rules: decodeRules(c, family, setsByName, lacks) });
   const sets = new Map<string, NftSet>();
   const maps = new Map<string, NftMap>();
+  const dataMaps = new Map<string, NftDataMap>();
   for (const s of l.sets) {
     if (s.flags & NFT_SET_F.anonymous) continue;
-    const d = decodeSet(s);
+    const d = decodeSet(s, family);
     if ('map' in d) maps.set(s.name, d.map);
+    else if ('dataMap' in d) dataMaps.set(s.name, d.dataMap);
     else sets.set(s.name, d.set);
   }
-  return { family, table: l.table.name, chains, sets, maps, lacksText: lacks.text };
+  return { family, table: l.table.name, chains, sets, maps, dataMaps, lacksText: lacks.text };
 }
 
 /**
@@ -359,6 +425,7 @@ export function tableToCanon(t: DecodedTable | undefined): CanonObject[] {
   for (const c of t.chains.values()) out.push(decodedChainCanon(c, t.family));
   for (const s of t.sets.values()) out.push(setCanon(s, t.family));
   for (const m of t.maps.values()) out.push(mapCanon(m, t.family));
+  for (const m of t.dataMaps.values()) out.push(dataMapCanon(m, t.family));
   return sortCanon(out);
 }
 

@@ -30,7 +30,6 @@ import {
   NFT_NG,
   NFT_PAYLOAD_BASE,
   NFT_REG,
-  NFT_REG32_00,
   NFT_REJECT,
   NFT_SET_ELEM_INTERVAL_END,
   NFT_SET_F,
@@ -46,12 +45,15 @@ import {
 import type { Family } from '@kpb/native';
 import { STREAM_PARTS, writeOps, writeReplace, writeStreamReplace } from '@kpb/backend-nft';
 import type { RulesetStream, StreamPart } from '@kpb/backend-nft';
-import type { ElementKey, KeyField, KeyType, NftChain, NftDataMap, NftFamily, NftMap, NftMapElement, NftOp, NftRule, NftRuleset, NftSet, NftSink, Statement, Verdict } from '@kpb/backend-nft';
+import type { ElementKey, KeyField, KeyType, NftChain, NftDataElement, NftDataMap, NftFamily, NftMap, NftMapElement, NftOp, NftRule, NftRuleset, NftSet, NftSink, Statement, Verdict } from '@kpb/backend-nft';
 import {
   addrBytes,
   addrSetUserdata,
   anonAddrSetUserdata,
   commentTlv,
+  concatReg,
+  concatSetUserdata,
+  dataMapUserdata,
   elemCommentUserdata,
   DATATYPE,
   ELEM_OPEN_INTERVAL_USERDATA,
@@ -97,16 +99,6 @@ const ONES4 = Uint8Array.of(0xff, 0xff, 0xff, 0xff);
 const CT_NEW_MASK = u32le(NF_CT_STATE_NEW_BIT);
 const RTN_LOCAL_DATA = u32le(RTN_LOCAL);
 const PROTO_BYTE: Readonly<Record<string, Uint8Array>> = Object.fromEntries(Object.entries(PROTO_NUM).map(([name, n]) => [name, Uint8Array.of(n)]));
-
-/**
- * nft's register numbering for a concatenated key: the key starts at NFT_REG_1 (= 32-bit register
- * 4); a 32-bit word offset within it that falls on a 128-bit register boundary is named NFT_REG_n,
- * any other NFT_REG32_xx.
- */
-function concatReg(word: number): number {
-  const r = 4 + word;
-  return r % 4 === 0 ? r / 4 : r - 4 + NFT_REG32_00;
-}
 
 const smallU32 = new Map<number, Uint8Array>();
 function u32leCached(v: number): Uint8Array {
@@ -164,6 +156,7 @@ const VERDICT_HEADS = new Map<number, Uint8Array>();
 const VERDICTS = new Map<number, Uint8Array>();
 const NUMGENS = new Map<number, Uint8Array>();
 const DNATS = new Map<number, Uint8Array>();
+const DNATS_FROM_MAP = new Map<number, Uint8Array>();
 const TEMPLATES_MAX = 10_000;
 
 /** The template of `key` in `cache`, written on first use. */
@@ -227,9 +220,9 @@ function writeVerdict(b: BatchBuilder, code: number, chain: string | undefined):
   b.endAttrs();
 }
 
-function writeNumgen(b: BatchBuilder, mod: number): void {
+function writeNumgen(b: BatchBuilder, mod: number, dreg: number): void {
   b.beginExpr('numgen');
-  b.attrU32(NG.dreg.id, REG1);
+  b.attrU32(NG.dreg.id, dreg);
   b.attrU32(NG.modulus.id, mod);
   b.attrU32(NG.type.id, NFT_NG.random);
   b.attrU32(NG.offset.id, 0);
@@ -246,6 +239,27 @@ function writeDnat(b: BatchBuilder, nfproto: number): void {
   b.attrU32(NAT.flags.id, NF_NAT_RANGE.proto_specified);
   b.endAttrs();
 }
+
+/**
+ * The nat expression of `dnat ip to <key> map @m`: address and port from the data map's value
+ * (address in register 1, the port in the 32-bit word after the address). nft sends no flags
+ * here; the kernel derives MAP_IPS and PROTO_SPECIFIED from the registers.
+ */
+function writeDnatFromMap(b: BatchBuilder, nfproto: number, protoReg: number): void {
+  b.beginExpr('nat');
+  b.attrU32(NAT.type.id, NFT_NAT_TYPE.dnat);
+  b.attrU32(NAT.family.id, nfproto);
+  b.attrU32(NAT.reg_addr_min.id, REG1);
+  b.attrU32(NAT.reg_proto_min.id, protoReg);
+  b.endAttrs();
+}
+
+/** Data type and length of a set's value: verdict maps', or a data map's `addr . port`. */
+interface SetData {
+  readonly type: number;
+  readonly len: number;
+}
+const VERDICT_DATA: SetData = { type: NFT_DATA_VERDICT, len: 0 };
 
 /** Test-only hooks (see test/kernel.test.ts). */
 export interface EncodeHooks {
@@ -396,7 +410,7 @@ export class NftnlEncoder implements NftSink {
     this.chainRefOp(NFT_MSG.DELCHAIN, name, `delete chain ${name}`);
   }
 
-  private newSet(name: string, flags: number, keyType: number, keyLen: number, isMap: boolean, userdata: Uint8Array, timeoutMs: number | undefined, size: number | undefined, label: string): number {
+  private newSet(name: string, flags: number, keyType: number, keyLen: number, data: SetData | undefined, userdata: Uint8Array, timeoutMs: number | undefined, size: number | undefined, label: string): number {
     const b = this.b;
     const id = (flags & NFT_SET_F.anonymous) !== 0 && this.nextAnonId !== undefined ? this.nextAnonId++ : this.nextSetId++;
     this.begin(NFT_MSG.NEWSET, this.fam, NLM_F.CREATE, this.full ? label : '');
@@ -406,9 +420,9 @@ export class NftnlEncoder implements NftSink {
     b.attrU32(SET_ATTR.flags, flags);
     b.attrU32(SET_ATTR.key_type, keyType);
     b.attrU32(SET_ATTR.key_len, keyLen);
-    if (isMap) {
-      b.attrU32(SET_ATTR.data_type, NFT_DATA_VERDICT);
-      b.attrU32(SET_ATTR.data_len, 0);
+    if (data) {
+      b.attrU32(SET_ATTR.data_type, data.type);
+      b.attrU32(SET_ATTR.data_len, data.len);
     }
     b.attrU32(SET_ATTR.id, id);
     if (timeoutMs !== undefined) b.attrU64(SET_ATTR.timeout, timeoutMs);
@@ -420,20 +434,22 @@ export class NftnlEncoder implements NftSink {
   }
 
   addSet(s: NftSet): void {
-    if (s.keyType.length !== 1) throw new Error(`set ${s.name}: only single-type address sets are supported`);
+    const concat = s.keyType.length > 1;
     const t = s.keyType[0]!;
-    if (t !== 'ipv4_addr' && t !== 'ipv6_addr') throw new Error(`set ${s.name}: key type ${t} is not supported`);
+    if (!concat && t !== 'ipv4_addr' && t !== 'ipv6_addr') throw new Error(`set ${s.name}: key type ${t} is not supported`);
+    if (concat && (s.flags.length > 0 || s.timeoutSeconds !== undefined)) throw new Error(`set ${s.name}: a concatenated key with flags is not supported`);
     let flags = 0;
     if (s.flags.includes('timeout')) flags |= NFT_SET_F.timeout;
     if (s.flags.includes('dynamic')) flags |= NFT_SET_F.eval;
     const timeoutMs = s.timeoutSeconds !== undefined ? s.timeoutSeconds * 1000 : undefined;
-    const id = this.newSet(s.name, flags, keyTypeId(s.keyType), keyLength(s.keyType), false, addrSetUserdata(s.comment), timeoutMs, undefined, `set ${s.name}`);
+    const userdata = concat ? concatSetUserdata(s.comment) : addrSetUserdata(s.comment);
+    const id = this.newSet(s.name, flags, keyTypeId(s.keyType), keyLength(s.keyType), undefined, userdata, timeoutMs, undefined, `set ${s.name}`);
     this.setIds.set(s.name, id);
   }
 
   addMap(m: NftMap): void {
     if (m.keyType.length < 2) throw new Error(`map ${m.name}: only concatenated keys are supported`);
-    const id = this.newSet(m.name, NFT_SET_F.map, keyTypeId(m.keyType), keyLength(m.keyType), true, verdictMapUserdata(m.comment), undefined, undefined, `map ${m.name}`);
+    const id = this.newSet(m.name, NFT_SET_F.map, keyTypeId(m.keyType), keyLength(m.keyType), VERDICT_DATA, verdictMapUserdata(m.comment), undefined, undefined, `map ${m.name}`);
     this.setIds.set(m.name, id);
   }
 
@@ -494,6 +510,11 @@ export class NftnlEncoder implements NftSink {
         if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 65535) throw new Error(`element field ${String(v)} is not a port`);
         buf[at] = v >> 8;
         buf[at + 1] = v & 0xff;
+        return;
+      case 'integer':
+        // the numgen index: numgen writes its register in host byte order
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new Error(`element field ${String(v)} is not an index`);
+        new DataView(buf.buffer, buf.byteOffset + at, 4).setUint32(0, v, true);
     }
   }
 
@@ -501,12 +522,30 @@ export class NftnlEncoder implements NftSink {
     this.elements('add', 'set', name, keyType, keys, false);
   }
 
+  /** A data map: concatenated key ending in the numgen index, value `addr . port` (each field padded to 4 bytes). */
   addDataMap(m: NftDataMap): void {
-    throw new Error(`map ${m.name}: layout maps is not written by the nftnl backend yet`);
+    if (m.keyType.length !== m.key.length + 1 || m.keyType[m.keyType.length - 1] !== 'integer') throw new Error(`map ${m.name}: the key must end in the endpoint index`);
+    const data: SetData = { type: keyTypeId([this.family === 'ip' ? 'ipv4_addr' : 'ipv6_addr', 'inet_service']), len: addrLen(this.family) + 4 };
+    const id = this.newSet(m.name, NFT_SET_F.map, keyTypeId(m.keyType), keyLength(m.keyType), data, dataMapUserdata(this.family, m.key, m.comment), undefined, undefined, `map ${m.name}`);
+    this.setIds.set(m.name, id);
   }
 
-  addDataMapElements(name: string): void {
-    throw new Error(`map ${name}: layout maps is not written by the nftnl backend yet`);
+  addDataMapElements(name: string, keyType: readonly KeyType[], elements: readonly NftDataElement[]): void {
+    if (elements.length === 0) return;
+    const b = this.b;
+    this.beginElements(NFT_MSG.NEWSETELEM, NLM_F.CREATE, name, this.setIds.get(name), elements.length, this.full ? `elements of map ${name}` : '');
+    const alen = addrLen(this.family);
+    for (const e of elements) {
+      if (!Number.isInteger(e.port) || e.port < 1 || e.port > 65535) throw new Error(`map ${name}: bad port ${e.port}`);
+      b.beginAttrs();
+      b.attrBytes(SET_ELEM_ATTR.key, this.key(e.key, keyType));
+      const data = new Uint8Array(alen + 4);
+      data.set(addrBytes(e.addr, this.family));
+      data.set(portBytes(e.port), alen);
+      b.attrBytes(SET_ELEM_ATTR.data, data);
+      b.endAttrs();
+    }
+    b.endOp();
   }
 
   addMapElements(name: string, keyType: readonly KeyType[], elements: readonly NftMapElement[]): void {
@@ -597,10 +636,10 @@ export class NftnlEncoder implements NftSink {
       case 'dnat':
         return 3;
       case 'vmap':
-        return s.key.length + 1;
       case 'match-key-in':
+        return s.key.length + 1;
       case 'dnat-map':
-        throw new Error(`statement ${s.kind}: layout maps is not written by the nftnl backend yet`);
+        return s.key.length + 3;
       case 'masquerade':
       case 'reject':
       case 'verdict':
@@ -625,7 +664,7 @@ export class NftnlEncoder implements NftSink {
   private numgenMap(mod: number, targets: readonly Verdict[], label: string): number {
     const b = this.b;
     const name = '__map%d';
-    const id = this.newSet(name, NFT_SET_F.anonymous | NFT_SET_F.constant | NFT_SET_F.map, NFT_TYPE_INTEGER, 4, true, NUMGEN_MAP_USERDATA, undefined, mod, label);
+    const id = this.newSet(name, NFT_SET_F.anonymous | NFT_SET_F.constant | NFT_SET_F.map, NFT_TYPE_INTEGER, 4, VERDICT_DATA, NUMGEN_MAP_USERDATA, undefined, mod, label);
     if (targets.length !== mod) throw new Error(`${label}: numgen vmap with ${targets.length} targets for mod ${mod}`);
     this.beginElements(NFT_MSG.NEWSETELEM, NLM_F.CREATE, name, id, targets.length, this.full ? `elements of ${label}` : '');
     for (let i = 0; i < targets.length; i++) {
@@ -643,7 +682,7 @@ export class NftnlEncoder implements NftSink {
     const name = '__set%d';
     const { elements, size } = intervalElements(values, this.family);
     const flags = NFT_SET_F.anonymous | NFT_SET_F.constant | NFT_SET_F.interval;
-    const id = this.newSet(name, flags, this.addrType(), addrLen(this.family), false, anonAddrSetUserdata(this.family, field, true), undefined, size, label);
+    const id = this.newSet(name, flags, this.addrType(), addrLen(this.family), undefined, anonAddrSetUserdata(this.family, field, true), undefined, size, label);
     this.beginElements(NFT_MSG.NEWSETELEM, NLM_F.CREATE, name, id, elements.length, this.full ? `elements of ${label}` : '');
     for (const e of elements) {
       b.beginAttrs();
@@ -661,7 +700,7 @@ export class NftnlEncoder implements NftSink {
     const name = '__set%d';
     const distinct = [...new Set(values)];
     const flags = NFT_SET_F.anonymous | NFT_SET_F.constant;
-    const id = this.newSet(name, flags, this.addrType(), addrLen(this.family), false, anonAddrSetUserdata(this.family, field, false), undefined, distinct.length, label);
+    const id = this.newSet(name, flags, this.addrType(), addrLen(this.family), undefined, anonAddrSetUserdata(this.family, field, false), undefined, distinct.length, label);
     this.beginElements(NFT_MSG.NEWSETELEM, NLM_F.CREATE, name, id, distinct.length, this.full ? `elements of ${label}` : '');
     for (const v of distinct) {
       b.beginAttrs();
@@ -727,8 +766,10 @@ export class NftnlEncoder implements NftSink {
     b.endAttrs();
   }
 
-  private numgen(mod: number): void {
-    this.b.raw(cached(NUMGENS, mod, (b) => writeNumgen(b, mod)));
+  /** `numgen random mod N` into `dreg` (register 1 unless it ends a concatenated key). */
+  private numgen(mod: number, dreg: number = REG1): void {
+    if (dreg === REG1) this.b.raw(cached(NUMGENS, mod, (b) => writeNumgen(b, mod, REG1)));
+    else writeNumgen(this.b, mod, dreg);
   }
 
   private addrMatch(field: 'saddr' | 'daddr', op: '==' | '!=', value: string): void {
@@ -788,7 +829,13 @@ export class NftnlEncoder implements NftSink {
         this.numgen(s.mod);
         return this.cmp(NFT_CMP_OP.eq, u32leCached(s.value));
       case 'vmap':
-        return this.vmap(s.key, s.map);
+        this.concatKey(s.key);
+        return this.lookup(s.map, this.setIds.get(s.map), NFT_REG.verdict, false);
+      case 'match-key-in':
+        this.concatKey(s.key);
+        return this.lookup(s.set, this.setIds.get(s.set), undefined, false);
+      case 'dnat-map':
+        return this.dnatMap(s.key, s.mod, s.map);
       case 'numgen-vmap':
         this.numgen(s.mod);
         return this.lookup('__map%d', anonId, NFT_REG.verdict, false);
@@ -860,14 +907,17 @@ export class NftnlEncoder implements NftSink {
     b.endAttrs();
   }
 
-  /** A verdict-map lookup on a concatenated key, in the registers nft allocates for it. */
-  private vmap(key: readonly KeyField[], map: string): void {
+  /**
+   * Loads a concatenated lookup key into the registers nft allocates for it (from register 1,
+   * each field in whole 32-bit words); returns the number of words.
+   */
+  private concatKey(key: readonly KeyField[]): number {
     let word = 0;
     for (const k of key) {
       const reg = concatReg(word);
-      if (k === 'daddr') {
+      if (k === 'daddr' || k === 'saddr') {
         const len = addrLen(this.family);
-        this.payload(reg, NETWORK, IP_HEADER_OFFSET[this.family].daddr, len);
+        this.payload(reg, NETWORK, IP_HEADER_OFFSET[this.family][k], len);
         word += len / 4;
       } else if (k === 'l4proto') {
         this.meta(NFT_META_KEY.l4proto, reg);
@@ -877,7 +927,15 @@ export class NftnlEncoder implements NftSink {
         word += 1;
       }
     }
-    this.lookup(map, this.setIds.get(map), NFT_REG.verdict, false);
+    return word;
+  }
+
+  /** `dnat ip to <key> . numgen random mod N map @m`: the key, the index after it, the map's value into register 1, nat. */
+  private dnatMap(key: readonly KeyField[], mod: number, map: string): void {
+    const words = this.concatKey(key);
+    this.numgen(mod, concatReg(words));
+    this.lookup(map, this.setIds.get(map), REG1, false);
+    this.b.raw(cached(DNATS_FROM_MAP, NFPROTO[this.family], (b, nfproto) => writeDnatFromMap(b, nfproto, concatReg(addrLen(this.family) / 4))));
   }
 
   private dnat(addr: string, port: number): void {
@@ -911,7 +969,8 @@ export function encodeStream(stream: RulesetStream, table: string, expectedBytes
   const named = stream.leadingSetCount + stream.servicePortSetCount;
   // The fixed chains' anonymous sets (cluster-ips-check's service CIDRs) come first in the whole
   // batch, but their rules are written after the service ports' here.
-  const firstAnon = named + stream.mapCount + 1;
+  const maps = stream.mapCount + stream.dataMapCount;
+  const firstAnon = named + maps + 1;
   enc.numberSets(stream.leadingSetCount + 1, firstAnon + fixedAnonymousSets(stream));
   let current: StreamPart = 'head';
   writeStreamReplace(stream, (part) => {
@@ -920,7 +979,7 @@ export function encodeStream(stream: RulesetStream, table: string, expectedBytes
     enc.writeTo(parts.get(part)!);
     if (part === 'leadingSets') enc.numberSets(1);
     else if (part === 'maps') enc.numberSets(named + 1);
-    else if (part === 'fixedRules') enc.numberSets(named + stream.mapCount + 1, firstAnon);
+    else if (part === 'fixedRules') enc.numberSets(named + maps + 1, firstAnon);
     return enc;
   });
   for (const p of STREAM_PARTS) if (p !== 'head') out.appendOps(parts.get(p)!);

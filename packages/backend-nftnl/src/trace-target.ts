@@ -33,7 +33,8 @@ function decodedRuleset(target: Target, t: DecodedTable): NftRuleset {
   if (unknown.length > 0) {
     throw cannotTrace(target, `table ${t.family} ${TABLE} holds ${unknown.length} rule(s) kpb does not understand: ${unknown.slice(0, SHOWN).join('; ')}`);
   }
-  return { family: t.family, table: TABLE, chains, sets: [...t.sets.values()], maps: [...t.maps.values()] };
+  const dataMaps = [...t.dataMaps.values()];
+  return { family: t.family, table: TABLE, chains, sets: [...t.sets.values()], maps: [...t.maps.values()], ...(dataMaps.length > 0 ? { dataMaps } : {}) };
 }
 
 export async function traceNftnlTarget(netlink: NetlinkPort, runTool: RunTool, target: Target, packet: TracePacket): Promise<TraceResult> {

@@ -15,7 +15,7 @@ import type { Plan } from '@kpb/compiler';
 import { GENERATED_CLUSTER_CIDR, GENERATED_CLUSTER_CIDR_V6, GENERATED_LOCAL_NODE, generateCluster } from '@kpb/model';
 import { canUseKernel } from '@kpb/testing';
 import { createNftnlBackend } from '../src/index.ts';
-import { deleteNetns, listRulesetText, makeNetns, nftIn } from './helpers.ts';
+import { deleteNetns, listRulesetText, makeNetns, nftIn, structure } from './helpers.ts';
 import type { NsTarget } from './helpers.ts';
 
 const SETTINGS = nodeSettings({ nodeName: GENERATED_LOCAL_NODE, nodePortAddresses: ['0.0.0.0/0', '::/0'] });
@@ -69,6 +69,23 @@ describe.skipIf(!canUseKernel())('dual-stack apply on a real kernel', () => {
     for (const t of made.splice(0)) deleteNetns(t);
     rmSync(stateDir, { recursive: true, force: true });
   });
+
+  for (const layout of ['flat', 'maps'] as const) {
+    it(`layout ${layout}: nft -f and the addon print the same \`nft list ruleset\` for a dual-stack cluster`, async () => {
+      const viaNft = ns();
+      const viaNftnl = ns();
+      await createNftBackend({ layout, stateDir }).apply(viaNft, A);
+      const nftnl = createNftnlBackend({ layout, stateDir });
+      await nftnl.apply(viaNftnl, A);
+      const text = listRulesetText(viaNft);
+      expect(text).toContain('table ip6 kube-proxy');
+      expect(listRulesetText(viaNftnl)).toBe(text);
+      // Every object, expression attribute and userdata byte, in both families.
+      for (const family of ['ip', 'ip6'] as const) expect(await structure(viaNftnl, family)).toEqual(await structure(viaNft, family));
+      expect((await nftnl.verify(viaNftnl, A)).differences).toEqual([]);
+      expect(await nftnl.readBack(viaNftnl)).toBe(await createNftBackend({ layout }).readBack(viaNft));
+    }, 180_000);
+  }
 
   for (const c of CASES) {
     it(`${c.name}: a failure in the ip6 half leaves the ip table unchanged too (one transaction)`, async () => {

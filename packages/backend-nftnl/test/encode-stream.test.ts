@@ -22,7 +22,7 @@ describe('encodeStream', () => {
   const small = plan(cluster(20, 3));
   // With a nodeport-ips set and a service CIDR: two sets before the service ports' sets.
   const listed = { ...small, nodePortIPs: ['192.168.0.2'], serviceCIDRs: ['10.96.0.0/12', '172.30.0.0/16'] };
-  for (const layout of ['flat', 'kube-proxy'] as const) {
+  for (const layout of ['flat', 'kube-proxy', 'maps'] as const) {
     it(`writes the bytes replace writes (${layout})`, () => {
       for (const x of [p, small, listed]) {
         const want = wholeRuleset(x, layout);

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { NFT_MSG } from '@kpb/native';
+import { NFT_DATA_VERDICT, NFT_MSG } from '@kpb/native';
 import type { ListedExpr } from '@kpb/native';
 import { NftnlEncoder } from '../src/encode.ts';
 import { kitchenSink } from './kitchen.ts';
@@ -16,7 +16,7 @@ import type { StreamOp } from './stream.ts';
 
 interface Golden {
   chains: { name: string; userdata?: string; rules: { debug: string[]; userdata?: string; exprs: ListedExpr[] }[] }[];
-  sets: { name: string; flags: number; keyType: number; keyLen: number; dataType?: number; timeout?: number; size?: number; userdata?: string; elements: { key: string; flags?: number; userdata?: string }[] }[];
+  sets: { name: string; flags: number; keyType: number; keyLen: number; dataType?: number; dataLen?: number; timeout?: number; size?: number; userdata?: string; elements: { key: string; data?: string; flags?: number; userdata?: string }[] }[];
 }
 
 /**
@@ -29,6 +29,8 @@ const KERNEL_FILLED: Record<string, (golden: Record<string, unknown>, sent: Reco
     if (s.reg_addr_min !== undefined) g.reg_addr_max = undefined;
     if (s.reg_proto_min !== undefined) g.reg_proto_max = undefined;
     if (typeof g.flags === 'number' && s.reg_addr_min !== undefined) g.flags = g.flags & ~0x1;
+    // `dnat ip to … map @m` is sent without flags: the kernel sets PROTO_SPECIFIED for the proto register too
+    if (typeof g.flags === 'number' && s.flags === undefined && s.reg_proto_min !== undefined) g.flags = (g.flags & ~0x2) || undefined;
   },
   dynset: (g, s) => {
     if (s.timeout === undefined && g.timeout === 0) g.timeout = undefined;
@@ -74,15 +76,16 @@ for (const family of ['ip', 'ip6'] as const) {
       });
     }
 
-    it("named sets' and maps' elements: key and userdata (element comments) as nft writes them", () => {
+    it("named sets' and maps' elements: key, data (data maps) and userdata (element comments) as nft writes them", () => {
       const hex = (v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : undefined);
       for (const g of golden.sets.filter((x) => !x.name.startsWith('__') && x.elements.length > 0)) {
         const sent = ops.filter((o) => o.type === NFT_MSG.NEWSETELEM && o.attrs.find((a) => a.id === 1)?.value === g.name).flatMap((o) => o.elems!);
         const elems = sent.map((e) => {
           const ud = hex(e.find((a) => a.id === 7)?.value);
-          return { key: hex(e.find((a) => a.id === 1)?.value)!, ...(ud ? { userdata: ud } : {}) };
+          const data = hex(e.find((a) => a.id === 4)?.value);
+          return { key: hex(e.find((a) => a.id === 1)?.value)!, ...(data ? { data } : {}), ...(ud ? { userdata: ud } : {}) };
         });
-        const gElems = g.elements.map((e) => ({ key: e.key, ...(e.userdata ? { userdata: e.userdata } : {}) }));
+        const gElems = g.elements.map((e) => ({ key: e.key, ...(e.data ? { data: e.data } : {}), ...(e.userdata ? { userdata: e.userdata } : {}) }));
         const sortK = (x: { key: string }[]) => [...x].sort((a, b) => (a.key < b.key ? -1 : 1));
         expect(sortK(elems), g.name).toEqual(sortK(gElems));
       }
@@ -107,6 +110,8 @@ for (const family of ['ip', 'ip6'] as const) {
           keyLen: g.keyLen,
           userdata: g.userdata,
         });
+        // data maps: the value's concatenated type and padded length
+        if (g.dataLen && g.dataType !== NFT_DATA_VERDICT) expect({ dataType: attr(s, 5), dataLen: attr(s, 6) }, g.name).toEqual({ dataType: g.dataType, dataLen: g.dataLen });
         const timeout = attr(s, 11);
         expect(timeout === undefined ? undefined : Number(timeout)).toEqual(g.timeout);
         if (g.name.startsWith('__')) expect(attr(s, 10)).toEqual(g.size);

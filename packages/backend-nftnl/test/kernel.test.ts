@@ -15,7 +15,7 @@ import { listingHoldsRuleset } from '../src/compare.ts';
 import { blocksSorted, cluster, deleteNetns, editCluster, listRulesetText, makeNetns, nftIn, plan, structure } from './helpers.ts';
 import type { NsTarget } from './helpers.ts';
 
-const LAYOUTS = ['flat', 'kube-proxy'] as const;
+const LAYOUTS = ['flat', 'kube-proxy', 'maps'] as const;
 
 describe.skipIf(!canUseKernel())('nftnl backend on a real kernel', () => {
   const made: NsTarget[] = [];

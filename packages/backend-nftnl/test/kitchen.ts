@@ -31,6 +31,11 @@ export function kitchenSink(family: NftFamily): NftRuleset {
     vmap: [{ kind: 'vmap', key: ['daddr', 'l4proto', 'dport'], map: 'ips' }],
     'vmap-proto-port': [{ kind: 'vmap', key: ['l4proto', 'dport'], map: 'ports' }],
     'vmap-proto-port-in-set': [{ kind: 'match-addr-in', field: 'daddr', set: 'cluster-ips' }, { kind: 'vmap', key: ['l4proto', 'dport'], map: 'ports' }],
+    'match-key-in': [{ kind: 'match-key-in', key: ['daddr', 'l4proto', 'dport'], set: 'svc-ips' }, { kind: 'verdict', verdict: { kind: 'accept' } }],
+    'match-key-in-ports': [{ kind: 'match-key-in', key: ['l4proto', 'dport'], set: 'node-ports' }, { kind: 'reject' }],
+    'match-key-in-pairs': [{ kind: 'match-key-in', key: ['saddr', 'daddr'], set: 'pairs' }, { kind: 'mark-or', mark: 0x4000 }],
+    'dnat-map': [{ kind: 'match-key-in', key: ['daddr', 'l4proto', 'dport'], set: 'svc-ips' }, { kind: 'dnat-map', key: ['daddr', 'l4proto', 'dport'], mod: 3, map: 'endpoints' }],
+    'dnat-map-ports': [{ kind: 'mark-or', mark: 0x4000 }, { kind: 'dnat-map', key: ['l4proto', 'dport'], mod: 2, map: 'np-endpoints' }],
     'numgen-vmap': [{ kind: 'numgen-vmap', mod: 2, targets: [{ kind: 'goto', chain: 'target' }, { kind: 'jump', chain: 'target' }] }],
     dnat: [{ kind: 'match-l4proto', protocol: 'tcp' }, { kind: 'dnat', addr: a('10.1.0.5', 'fd00::5'), port: 8080 }],
     masquerade: [{ kind: 'masquerade', fullyRandom: true }],
@@ -52,10 +57,23 @@ export function kitchenSink(family: NftFamily): NftRuleset {
     sets: [
       { name: 'cluster-ips', keyType: [addr], flags: [], comment: 'Active ClusterIPs', elements: [[a('10.96.0.1', 'fd00::1')], [a('10.96.0.2', 'fd00::2')]] },
       { name: 'affinity', keyType: [addr], flags: ['dynamic', 'timeout'], timeoutSeconds: 10800, elements: [] },
+      { name: 'svc-ips', keyType: [addr, 'inet_proto', 'inet_service'], flags: [], elements: [[a('10.96.0.1', 'fd00::1'), 'tcp', 80], [a('10.96.0.2', 'fd00::2'), 'udp', 53]] },
+      { name: 'node-ports', keyType: ['inet_proto', 'inet_service'], flags: [], elements: [['tcp', 30080]] },
+      { name: 'pairs', keyType: [addr, addr], flags: [], elements: [[a('10.1.0.5', 'fd00::5'), a('10.1.0.5', 'fd00::5')]] },
     ],
     maps: [
       { name: 'ips', keyType: [addr, 'inet_proto', 'inet_service'], dataType: 'verdict', comment: 'ips', elements: [{ key: [a('10.96.0.1', 'fd00::1'), 'tcp', 80], verdict: { kind: 'goto', chain: 'target' } }, { key: [a('10.96.0.2', 'fd00::2'), 'udp', 53], comment: 'ns6/svc6', verdict: { kind: 'drop' } }] },
       { name: 'ports', keyType: ['inet_proto', 'inet_service'], dataType: 'verdict', elements: [{ key: ['udp', 30053], verdict: { kind: 'drop' } }, { key: ['tcp', 30054], comment: 'ns2/svc2:p80', verdict: { kind: 'goto', chain: 'target' } }] },
+    ],
+    // layout maps: service address (or NodePort) and endpoint index → endpoint
+    dataMaps: [
+      {
+        name: 'endpoints',
+        key: ['daddr', 'l4proto', 'dport'],
+        keyType: [addr, 'inet_proto', 'inet_service', 'integer'],
+        elements: [0, 1, 2].map((i) => ({ key: [a('10.96.0.1', 'fd00::1'), 'tcp', 80, i], addr: a(`10.1.0.${5 + i}`, `fd00::${5 + i}`), port: 8080 + i })),
+      },
+      { name: 'np-endpoints', key: ['l4proto', 'dport'], keyType: ['inet_proto', 'inet_service', 'integer'], elements: [{ key: ['tcp', 30080, 0], addr: a('10.1.0.5', 'fd00::5'), port: 8080 }, { key: ['tcp', 30080, 1], addr: a('10.1.0.6', 'fd00::6'), port: 443 }] },
     ],
   };
 }

@@ -141,6 +141,15 @@ export const BACKEND_CASES: readonly BackendCase[] = [
     unavailable: nativeMissing,
     create: (o = {}) => createNftnlBackend({ layout: 'kube-proxy', ...o }),
   },
+  {
+    id: 'nftnl/maps',
+    backend: 'nftnl',
+    variant: 'maps',
+    description: 'libnftnl netlink batch, kpb maps layout (common services as set and data-map elements, no chain of their own)',
+    flags: { backend: 'nftnl', layout: 'maps' },
+    unavailable: nativeMissing,
+    create: (o = {}) => createNftnlBackend({ layout: 'maps', ...o }),
+  },
 ];
 
 /** The case's flags as command-line arguments: `--backend nft --layout flat`. */
