@@ -135,7 +135,8 @@ export function listedObjects(text: string): CanonObject[] {
     else if (line.startsWith('comment "')) obj.comment = line;
     else if (line.startsWith('elements = {')) {
       const inner = line.slice('elements = {'.length, line.lastIndexOf('}'));
-      obj.items.push(...splitTop(inner));
+      // One by one: a spread of a big set's elements (300k at 100k services) overflows the stack.
+      for (const item of splitTop(inner)) obj.items.push(item);
     }
     // size, gc-interval, policy, auto-merge: not written by kpb, ignored
   }
