@@ -19,6 +19,7 @@ import type { Collector, VariantState } from './collector.ts';
 import { allows, figuresOf, isBaseFigure, type Figure, type FigureGroup } from './figures.ts';
 import { benchNamespace, capped, dropNamespace, killInNamespace, onInterrupt, type Capped } from './kernel.ts';
 import { timeListings } from './listing.ts';
+import { kernelObjects } from './objects.ts';
 import type { Progress } from './progress.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -142,7 +143,7 @@ class CycleRun {
     return r;
   }
 
-  add(op: string, unit: '%' | 'ms', value: number): void {
+  add(op: string, unit: '%' | 'ms' | 'count', value: number): void {
     if (this.record) this.ctx.collector.add(this.st, this.bc, op, unit, value);
   }
 
@@ -159,7 +160,7 @@ class CycleRun {
     this.add(`${op}/userspace-share`, '%', wallMs > 0 ? (100 * userspace) / wallMs : 0);
   }
 
-  /** full-sync into the empty namespace, then resync over it; both compile + apply. */
+  /** full-sync into the empty namespace (then the kernel objects it left), then resync over it; both compile + apply. */
   async fullLoads(): Promise<boolean> {
     for (const op of ['full-sync', 'resync'] as const) {
       const r = await this.capped(op, async () => {
@@ -168,8 +169,15 @@ class CycleRun {
       });
       if (!r.ok) return false;
       this.split(op, r.ms, r.value.timings.kernel);
+      if (op === 'full-sync' && allows(this.st.v, 'objects/chains')) await this.objects();
     }
     return true;
+  }
+
+  /** The objects/* figures: what the full sync left in the kernel (the same every round). */
+  async objects(): Promise<void> {
+    const counts = await kernelObjects(this.st.v, this.target, this.bc.plans, this.ctx.capMs);
+    for (const [k, n] of Object.entries(counts)) this.add(`objects/${k}`, 'count', n);
   }
 
   /** What a sync sample did: a fall-back to a full apply is counted, a read-back is noted. */

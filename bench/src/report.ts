@@ -149,7 +149,7 @@ interface Target {
 
 const at10k = { services: 10_000, endpoints: 3 } as const;
 
-/** Issue #11's bars: every figure about the backend, kpb's own part small. */
+/** Issue #11's bars (every figure about the backend, kpb's own part small) and issue #13's (layout maps). */
 const TARGETS: readonly Target[] = [
   { what: 'nftnl verify ≤ 0.6 s', series: 'nftnl/flat', op: 'verify', ...at10k, limit: 600, unit: 'ms' },
   { what: 'nft verify ≤ 1.3 × `nft list table` alone', series: 'nft/flat', op: 'verify', ...at10k, relativeTo: { op: 'verify/tool', factor: 1.3 }, unit: 'ms' },
@@ -165,6 +165,15 @@ const TARGETS: readonly Target[] = [
   { what: 'nftnl batch generate ≤ 150 ms', series: 'nftnl/flat', op: 'generate', ...at10k, limit: 150, unit: 'ms' },
   { what: 'iptables-restore text generate ≤ 250 ms', series: 'iptables/nft', op: 'generate', ...at10k, limit: 250, unit: 'ms' },
   { what: 'nftnl full sync at 100k, peak RSS ≤ 1.2 GB', series: 'nftnl/flat', op: 'rss-peak', services: 100_000, endpoints: 3, limit: 1200, unit: 'MB' },
+  // Issue #13's targets for layout maps.
+  { what: 'nftnl/maps full sync ≤ 0.3 s', series: 'nftnl/maps', op: 'full-sync', ...at10k, limit: 300, unit: 'ms' },
+  { what: 'nft/maps full sync ≤ 1 s', series: 'nft/maps', op: 'full-sync', ...at10k, limit: 1000, unit: 'ms' },
+  { what: 'nftnl/maps incremental-1 ≤ 5 ms', series: 'nftnl/maps', op: 'incremental-1', ...at10k, limit: 5, unit: 'ms' },
+  { what: 'nft/maps incremental-1 ≤ 150 ms', series: 'nft/maps', op: 'incremental-1', ...at10k, limit: 150, unit: 'ms' },
+  { what: 'nftnl/maps churn of 1% ≤ 20 ms', series: 'nftnl/maps', op: 'churn-1pct', ...at10k, limit: 20, unit: 'ms' },
+  { what: 'nftnl/maps first packet to the last service ≤ 1.1 × to the first', series: 'nftnl/maps', op: 'first-packet-last', ...at10k, relativeTo: { op: 'first-packet-first', factor: 1.1 }, unit: 'us' },
+  { what: 'nftnl/maps full sync at 100k ≤ 3 s', series: 'nftnl/maps', op: 'full-sync', services: 100_000, endpoints: 3, limit: 3000, unit: 'ms' },
+  { what: 'nftnl/maps full sync at 100k, peak RSS ≤ 800 MB', series: 'nftnl/maps', op: 'rss-peak', services: 100_000, endpoints: 3, limit: 800, unit: 'MB' },
 ];
 
 /** What every section reads: the rows of every source, labelled by host when there are several. */

@@ -8,7 +8,7 @@ import { round, summarize } from './stats.ts';
 
 export const SCHEMA = 'kpb-bench/1';
 
-export type Unit = 'ms' | 'us' | 'MB' | '%';
+export type Unit = 'ms' | 'us' | 'MB' | '%' | 'count';
 
 /** The IP families of a run's cluster (`--family`): IPv4 only, IPv6 only, or dual-stack. */
 export type FamilyMode = 'ipv4' | 'ipv6' | 'dual';
