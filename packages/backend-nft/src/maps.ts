@@ -66,10 +66,12 @@ export function commonCounts(plan: Plan): number {
   return counts;
 }
 
-/** The endpoint addresses of a plan's common service ports (the `hairpin-endpoints` pairs). */
-export function hairpinAddresses(plan: Plan): Set<string> {
+/** Which of `addresses` are an endpoint of a common service port of `plan` (a `hairpin-endpoints` pair). */
+export function hairpinAddresses(plan: Plan, addresses: ReadonlySet<string>): Set<string> {
   const out = new Set<string>();
-  for (const sp of plan.servicePorts) if (commonServicePort(sp)) for (const ep of sp.clusterEndpoints) out.add(ep.ip);
+  for (const sp of plan.servicePorts) {
+    for (const ep of sp.clusterEndpoints) if (addresses.has(ep.ip) && commonServicePort(sp)) out.add(ep.ip);
+  }
   return out;
 }
 
