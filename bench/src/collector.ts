@@ -24,6 +24,7 @@ interface Entry {
   overCap: number;
   fullApplies: number;
   readonly notes: string[];
+  readonly load: (readonly [number, number])[];
 }
 
 export class Collector {
@@ -34,7 +35,7 @@ export class Collector {
     let e = this.#entries.get(k);
     if (!e) {
       const key = { backend: st.v.backend, layout: st.v.variant, services: bc.services, endpointsPerService: bc.endpointsPerService, operation, unit };
-      e = { key, samples: [], overCap: 0, fullApplies: 0, notes: [] };
+      e = { key, samples: [], overCap: 0, fullApplies: 0, notes: [], load: [] };
       this.#entries.set(k, e);
     }
     return e;
@@ -57,7 +58,20 @@ export class Collector {
     this.#entry(st, bc, op, unit).notes.push(note);
   }
 
+  /** The load before and after a visit, on every row the visit added samples to. */
+  visited(st: VariantState, bc: BenchCluster, before: number, after: number, sizesBefore: ReadonlyMap<string, number>): void {
+    const prefix = `${st.v.id}|${bc.services}|`;
+    for (const [k, e] of this.#entries) {
+      if (k.startsWith(prefix) && e.samples.length > (sizesBefore.get(k) ?? 0)) e.load.push([before, after]);
+    }
+  }
+
+  /** How many samples each row holds now (to see what a visit added). */
+  sampleCounts(): Map<string, number> {
+    return new Map([...this.#entries].map(([k, e]) => [k, e.samples.length]));
+  }
+
   rows(): ResultRow[] {
-    return [...this.#entries.values()].map((e) => makeRow(e.key, e.samples, { overCap: e.overCap, notes: e.notes, fullApplies: e.fullApplies }));
+    return [...this.#entries.values()].map((e) => makeRow(e.key, e.samples, { overCap: e.overCap, notes: e.notes, fullApplies: e.fullApplies, load: e.load }));
   }
 }

@@ -38,6 +38,8 @@ export const FIGURES = [
   { id: 'objects/rules', unit: 'count', group: 'sync', about: 'rules in the kernel after full-sync (same listing)' },
   { id: 'objects/sets', unit: 'count', group: 'sync', about: 'named sets and maps in the kernel after full-sync (same listing; anonymous sets are part of their rules)' },
   { id: 'objects/elements', unit: 'count', group: 'sync', about: 'elements of the named sets and maps after full-sync (same listing)' },
+  { id: 'objects/sent', unit: 'count', group: 'sync', about: 'what the full sync sent: lines of `iptables-restore` or `nft -f` input, or netlink messages of the nftnl batch (batch begin and end included)' },
+  { id: 'objects/bytes', unit: 'count', group: 'sync', about: 'bytes the full sync sent: the text given to the tool, or the netlink batch' },
   { id: 'resync', unit: 'ms', group: 'sync', about: 'full load over an existing ruleset of the same size (compile + apply)' },
   { id: 'resync/userspace', unit: 'ms', group: 'sync', about: 'resync wall time minus the kernel stage' },
   { id: 'resync/kernel', unit: 'ms', group: 'sync', about: 'kernel stage of resync' },

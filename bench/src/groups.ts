@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
-import type { Backend, SyncResult, Target } from '@kpb/backend';
+import type { ApplyResult, Backend, SyncResult, Target } from '@kpb/backend';
 import type { Plan } from '@kpb/compiler';
 import { parseCluster, toKubernetesJson } from '@kpb/model';
 import { createVirtualCluster, execIn, type VirtualCluster } from '@kpb/testing';
@@ -169,13 +169,15 @@ class CycleRun {
       });
       if (!r.ok) return false;
       this.split(op, r.ms, r.value.timings.kernel);
-      if (op === 'full-sync' && allows(this.st.v, 'objects/chains')) await this.objects();
+      if (op === 'full-sync' && allows(this.st.v, 'objects/chains')) await this.objects(r.value.size);
     }
     return true;
   }
 
-  /** The objects/* figures: what the full sync left in the kernel (the same every round). */
-  async objects(): Promise<void> {
+  /** The objects/* figures: what the full sync sent, and what it left in the kernel (the same every round). */
+  async objects(sent: ApplyResult['size']): Promise<void> {
+    this.add('objects/sent', 'count', sent.count);
+    if (sent.bytes !== undefined) this.add('objects/bytes', 'count', sent.bytes);
     const counts = await kernelObjects(this.st.v, this.target, this.bc.plans, this.ctx.capMs);
     for (const [k, n] of Object.entries(counts)) this.add(`objects/${k}`, 'count', n);
   }

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { selectVariants, variantId } from './backends.ts';
+import { collectReport, readLog } from './collect.ts';
 import { FIGURE_GROUPS, type FigureGroup } from './figures.ts';
 import { REPO_ROOT } from './groups.ts';
 import { cleanupAll, installSignalHandlers } from './kernel.ts';
@@ -35,6 +36,14 @@ function figureGroups(list: string): FigureGroup[] {
   if (bad) throw new InvalidArgumentError(`unknown figure group ${bad} (${FIGURE_GROUPS.join(', ')})`);
   return names as FigureGroup[];
 }
+
+/**
+ * `--publish`: what a committed comparison needs. 6 rounds, so that every figure taken once a
+ * round has a 95% interval of its median at ≤ 10k (the distribution-free interval needs 6
+ * samples); 3 above, where a round costs minutes. No warm-up round: the rotating order spreads
+ * first-visit costs over the variants, and the load is recorded beside every sample.
+ */
+const PUBLISH = { services: [1000, 3000, 10_000, 30_000], repeats: 6, repeatsAbove10k: 3 } as const;
 
 function defaultOut(): string {
   const base = path.join(REPO_ROOT, 'results', `${new Date().toISOString().slice(0, 10)}-${os.hostname().replace(/[^A-Za-z0-9._-]/g, '_')}`);
@@ -82,6 +91,7 @@ export function program(): Command {
     .option('--services <list>', 'cluster sizes (number of services), comma-separated', intList)
     .option('--endpoints <n>', 'endpoints per service', int(0, 1000))
     .option('--repeats <n>', 'measured rounds (each visits every size and backend)', int(1, 1000))
+    .option('--repeats-above-10k <n>', 'measured rounds at sizes above 10k services, when fewer (default: --repeats)', int(1, 1000))
     .option('--warmup <n>', 'warm-up rounds, discarded', int(0, 100))
     .option('--seed <n>', 'generator seed', int(0, 2 ** 31 - 1))
     .addOption(
@@ -96,11 +106,13 @@ export function program(): Command {
     .option('--figures <list>', 'figure groups: generate, sync (full-sync … flush), first-packet, rss-peak (default all)')
     .option('--out <dir>', 'result folder (default results/<date>-<hostname>)')
     .option('--quick', 'a sub-minute smoke run: 200 services, 1 repeat, short caps')
+    .option('--publish', `the published comparison's defaults: services ${PUBLISH.services.join(',')}, ${PUBLISH.repeats} repeats (${PUBLISH.repeatsAbove10k} above 10k), no warm-up; options given beside it win`)
     .option('--no-kernel', 'generation figures only, even as root')
     .addOption(new Option('--no-progress', 'no progress line on stderr'))
     .option('--no-report', 'write results.json only')
     .action(async (opts: Record<string, unknown>) => {
       const quick = Boolean(opts.quick);
+      const publish = Boolean(opts.publish) && !quick;
       const variants = selectVariants(String(opts.backends).split(',').map((s) => s.trim()).filter(Boolean));
       const figures = opts.figures === undefined ? undefined : figureGroups(String(opts.figures));
       const out = path.resolve((opts.out as string | undefined) ?? defaultOut());
@@ -108,10 +120,11 @@ export function program(): Command {
       try {
         const { file, results } = await runBench({
           variants,
-          services: (opts.services as number[] | undefined) ?? (quick ? [200] : [1000, 10_000, 30_000]),
+          services: (opts.services as number[] | undefined) ?? (quick ? [200] : publish ? PUBLISH.services : [1000, 10_000, 30_000]),
           endpointsPerService: (opts.endpoints as number | undefined) ?? 3,
-          repeats: (opts.repeats as number | undefined) ?? (quick ? 1 : 5),
-          warmup: (opts.warmup as number | undefined) ?? (quick ? 0 : 1),
+          repeats: (opts.repeats as number | undefined) ?? (quick ? 1 : publish ? PUBLISH.repeats : 5),
+          ...(opts.repeatsAbove10k !== undefined || publish ? { repeatsAbove10k: (opts.repeatsAbove10k as number | undefined) ?? PUBLISH.repeatsAbove10k } : {}),
+          warmup: (opts.warmup as number | undefined) ?? (quick || publish ? 0 : 1),
           seed: (opts.seed as number | undefined) ?? 1,
           family: opts.family as FamilyMode,
           capSeconds: (opts.capSeconds as number | undefined) ?? (quick ? 20 : 120),
@@ -135,15 +148,28 @@ export function program(): Command {
         await cleanupAll();
       }
     });
+  addReportCommand(cmd);
+  return cmd;
+}
+
+/** `report DIR…` or `report --collect LOG --out DIR`. */
+function addReportCommand(cmd: Command): void {
   cmd
     .command('report')
     .description('redraw report.md, the SVG charts and index.html from results.json; several folders merge into one comparison')
-    .argument('<dirs...>', 'result folders holding results.json')
-    .option('-o, --out <dir>', 'folder for the report (default: the first folder)')
-    .action(async (dirs: string[], opts: { out?: string }) => {
+    .argument('[dirs...]', 'result folders holding results.json')
+    .option('-o, --out <dir>', 'folder for the report (default: the first folder; required with --collect)')
+    .option('--collect <log>', 'a log of the deploy Job holding `=== kpb-results <host> begin/end ===` blocks (`-`: standard input): a folder per host, one merged report')
+    .action(async (dirs: string[], opts: { out?: string; collect?: string }) => {
+      if (opts.collect !== undefined) {
+        if (!opts.out) throw new Error('report --collect needs --out <dir> (where the host folders and the merged report go)');
+        const { report, hosts } = await collectReport(readLog(opts.collect), opts.out);
+        process.stdout.write(`${report}\nhosts: ${hosts.join(', ')}\n`);
+        return;
+      }
+      if (!dirs.length) throw new Error('report: give result folders, or --collect <log> --out <dir>');
       process.stdout.write(`${await writeReport(dirs, opts.out ?? dirs[0]!)}\n`);
     });
-  return cmd;
 }
 
 const isMain = process.argv[1] && path.resolve(process.argv[1]) === new URL(import.meta.url).pathname;

@@ -28,6 +28,8 @@ interface Row extends ResultRow {
   readonly family: FamilyMode;
   /** The kernel release of the run's host (index.html filters by it). */
   readonly kernel: string;
+  /** CPU cores of the run's host: a load above it means samples queued for the CPU. */
+  readonly cores: number;
 }
 
 /** A column of a figure's table: a cluster size in a family mode. */
@@ -91,6 +93,12 @@ const FLAG_TEXT =
 const WIDE = '‡';
 const WIDE_TEXT = `${WIDE}: the 95% CI of the median reaches beyond ±${WIDE_LIMIT * 100}% of the median: a noisy figure, read it with care (cells under 6 samples have no CI and are not judged).`;
 
+const BUSY = '§';
+const BUSY_TEXT = `${BUSY}: the 1-minute load average was above the host's cores before or after at least one visit that took the cell's samples (recorded per visit in results.json, \`load\`): some samples waited for a CPU. Nothing was discarded.`;
+
+/** Whether a visit of the row ran with more runnable work than cores. */
+const busy = (r: Row): boolean => (r.load ?? []).some(([before, after]) => Math.max(before, after) > r.cores);
+
 function cell(r: Row | undefined, share?: number): string {
   if (!r) return '';
   if (r.median === null) return r.overCap ? `> cap (${r.overCap}×)` : r.fullApplies ? `${r.fullApplies}× full apply, no sample` : '–';
@@ -101,6 +109,7 @@ function cell(r: Row | undefined, share?: number): string {
   if (r.overCap) s += `, ${r.overCap}× > cap`;
   if (r.fullApplies) s += `, ${r.fullApplies}× full apply`;
   if (share !== undefined && share > SHARE_LIMIT) s += ` ${FLAG} kpb ${fmt(share)}%`;
+  if (busy(r)) s += ` ${BUSY}`;
   return s;
 }
 
@@ -184,7 +193,7 @@ class ReportData {
 
   constructor(readonly labelled: readonly Source[]) {
     this.multiHost = labelled.length > 1;
-    this.rows = labelled.flatMap((s) => s.file.results.map((r) => ({ ...r, host: s.label, family: familyModeOf(s.file), kernel: s.file.environment.kernel })));
+    this.rows = labelled.flatMap((s) => s.file.results.map((r) => ({ ...r, host: s.label, family: familyModeOf(s.file), kernel: s.file.environment.kernel, cores: s.file.environment.cores })));
     this.ops = uniq(this.rows.map((r) => r.operation)).sort((a, b) => {
       const ia = OP_ORDER.indexOf(a);
       const ib = OP_ORDER.indexOf(b);
@@ -256,7 +265,7 @@ function labelSources(sources: readonly Source[]): Source[] {
 function runText(s: Source): string {
   const p = s.file.parameters;
   return p
-    ? `services ${p.services.join(', ')} × ${p.endpointsPerService} endpoints, ${familyModeOf(s.file)}, ${p.repeats} repeat(s) + ${p.warmup} warm-up, seed ${p.seed}, cap ${p.capSeconds}s${p.quick ? ', --quick' : ''}, ${p.durationSeconds ?? '?'} s`
+    ? `services ${p.services.join(', ')} × ${p.endpointsPerService} endpoints, ${familyModeOf(s.file)}, ${p.repeats} repeat(s)${p.repeatsAbove10k ? ` (${p.repeatsAbove10k} above 10k)` : ''} + ${p.warmup} warm-up, seed ${p.seed}, cap ${p.capSeconds}s${p.quick ? ', --quick' : ''}, ${p.durationSeconds ?? '?'} s`
     : '';
 }
 
@@ -621,6 +630,8 @@ export async function writeReport(dirs: readonly string[], out: string): Promise
     FLAG_TEXT,
     '',
     WIDE_TEXT,
+    '',
+    BUSY_TEXT,
     '',
     ...d.ops.filter((op) => !isSplitPart(op)).flatMap((op) => figureSection(d, op)),
     ...splitSection(d),

@@ -45,6 +45,13 @@ export interface ResultRow {
    * in `samples`; drift-check: not a sample). Absent in files written before it was counted.
    */
   readonly fullApplies?: number;
+  /**
+   * 1-minute load average before and after each visit that took this row's samples (a visit
+   * takes one sample of most figures, several of incremental-1 and churn-1pct), in the order
+   * taken; absent in files written before it was recorded. Nothing is discarded for load: the
+   * report flags cells whose visits ran on a busy machine.
+   */
+  readonly load?: readonly (readonly [number, number])[];
 }
 
 export interface BackendStatus {
@@ -80,6 +87,8 @@ export interface RunParameters {
   readonly services: readonly number[];
   readonly endpointsPerService: number;
   readonly repeats: number;
+  /** Measured rounds at sizes above 10k services, when fewer than `repeats` (absent: `repeats`). */
+  readonly repeatsAbove10k?: number;
   readonly warmup: number;
   readonly seed: number;
   readonly capSeconds: number;
@@ -106,13 +115,14 @@ interface RowExtras {
   readonly overCap?: number;
   readonly notes?: readonly string[];
   readonly fullApplies?: number;
+  readonly load?: readonly (readonly [number, number])[];
 }
 
 /** Build a row from raw samples; rounds summary values for publication. */
 export function makeRow(
-  key: Omit<ResultRow, 'samples' | 'median' | 'p90' | 'min' | 'max' | 'ci95' | 'overCap' | 'notes' | 'fullApplies'>,
+  key: Omit<ResultRow, 'samples' | 'median' | 'p90' | 'min' | 'max' | 'ci95' | 'overCap' | 'notes' | 'fullApplies' | 'load'>,
   samples: readonly number[],
-  { overCap = 0, notes = [], fullApplies = 0 }: RowExtras = {},
+  { overCap = 0, notes = [], fullApplies = 0, load = [] }: RowExtras = {},
 ): ResultRow {
   const kept = samples.map(round);
   const base = { ...key, samples: kept };
@@ -120,6 +130,7 @@ export function makeRow(
     ...(overCap > 0 ? { overCap } : {}),
     ...(notes.length ? { notes: [...new Set(notes)] } : {}),
     ...(fullApplies > 0 ? { fullApplies } : {}),
+    ...(load.length ? { load: load.map(([a, b]) => [round(a), round(b)] as const) } : {}),
   };
   if (samples.length === 0) return { ...base, median: null, p90: null, min: null, max: null, ...extra };
   const s = summarize(samples);

@@ -25,6 +25,8 @@ export interface RunOptions {
   readonly services: readonly number[];
   readonly endpointsPerService: number;
   readonly repeats: number;
+  /** Measured rounds at sizes above 10k services (default: `repeats`); the big sizes cost the most. */
+  readonly repeatsAbove10k?: number;
   readonly warmup: number;
   readonly seed: number;
   /** The cluster's IP families: `ipv4` (default), `ipv6` or `dual` (one plan per family, sent together). */
@@ -79,10 +81,15 @@ class Rounds {
     return GROUPS.filter((g) => (this.kernel || !g.kernel) && (!warm || g.warmup));
   }
 
+  /** Measured rounds at a size. */
+  repeatsAt(n: number): number {
+    return n > 10_000 ? Math.min(this.o.repeats, this.o.repeatsAbove10k ?? this.o.repeats) : this.o.repeats;
+  }
+
   /** Steps of the progress line: every group visit counts one, run or skipped. */
-  totalSteps(scales: number): number {
-    const perVariant = this.o.warmup * this.groups(true).length + this.o.repeats * this.groups(false).length;
-    return scales * this.live.length * perVariant;
+  totalSteps(scales: readonly number[]): number {
+    const warm = this.o.warmup * this.groups(true).length;
+    return scales.reduce((sum, n) => sum + this.live.length * (warm + this.repeatsAt(n) * this.groups(false).length), 0);
   }
 
   clusterFor(n: number): BenchCluster {
@@ -100,6 +107,7 @@ class Rounds {
     const label = warm ? `warm-up ${round + 1}/${this.o.warmup}` : `repeat ${round - this.o.warmup + 1}/${this.o.repeats}`;
     for (const n of scales) {
       if (isAborted()) break;
+      if (!warm && round - this.o.warmup >= this.repeatsAt(n)) continue;
       const bc = this.clusterFor(n);
       // Rotate the order every round so that no variant always goes first.
       const order = this.live.map((_, i) => this.live[(i + round) % this.live.length]!);
@@ -122,8 +130,11 @@ class Rounds {
         if (!warm && !st.kernelError) this.noteSkipped(g, st, bc);
       } else {
         ctx.progress.step(`${where} · ${g.label}`);
+        const counts = ctx.collector.sampleCounts();
+        const before = os.loadavg()[0]!;
         try {
           await g.run(ctx, st, bc, !warm);
+          if (!warm) ctx.collector.visited(st, bc, before, os.loadavg()[0]!, counts);
         } catch (e) {
           st.kernelError = `${g.label}: ${describeError(e)}`;
           ctx.progress.note(`kpb bench: ${st.v.id}: ${st.kernelError} (no more kernel figures for it)`);
@@ -161,6 +172,7 @@ function parametersOf(o: RunOptions, scales: readonly number[], started: number)
     services: scales,
     endpointsPerService: o.endpointsPerService,
     repeats: o.repeats,
+    ...(o.repeatsAbove10k !== undefined && o.repeatsAbove10k < o.repeats && scales.some((n) => n > 10_000) ? { repeatsAbove10k: o.repeatsAbove10k } : {}),
     warmup: o.warmup,
     seed: o.seed,
     capSeconds: o.capSeconds,
@@ -202,7 +214,7 @@ export async function runBench(o: RunOptions): Promise<{ file: string; results: 
   };
   const rounds = new Rounds(o, ctx, states.filter((s) => s.loaded), kernel);
   const scales = [...o.services].sort((a, b) => a - b);
-  progress.setTotal(rounds.totalSteps(scales.length));
+  progress.setTotal(rounds.totalSteps(scales));
   const offInterrupt = onInterrupt(() => latencyCluster.drop());
   try {
     for (let round = 0; round < o.warmup + o.repeats && !isAborted(); round++) await rounds.round(round, scales);

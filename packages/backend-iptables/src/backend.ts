@@ -53,7 +53,7 @@ async function applyPlan(ctx: TablesContext, target: Target, plan: Plan): Promis
   const r = await replaceOwned(ctx, target, plan.family, ruleset);
   const t1 = ctx.clock();
   await ctx.binding?.committed(target, [{ plan, digest: planDigest(plan) }], r.before, r.steps);
-  return { timings: { render, kernel: r.kernel, other: r.other + (ctx.clock() - t1) }, size: { unit: 'lines', count: r.lines } };
+  return { timings: { render, kernel: r.kernel, other: r.other + (ctx.clock() - t1) }, size: { unit: 'lines', count: r.lines, bytes: r.bytes } };
 }
 
 /**

@@ -128,7 +128,7 @@ export async function restoreFilter(ctx: TablesContext, target: Target, family: 
 export async function replaceOwned(ctx: TablesContext, target: Target, family: Family, ruleset: RenderedRuleset | undefined) {
   const t0 = ctx.clock();
   const saved = await saveForeign(ctx, target, family);
-  if (!ruleset && !holdsOwned(saved)) return { other: ctx.clock() - t0, kernel: 0, lines: 0, before: undefined, steps: 0 };
+  if (!ruleset && !holdsOwned(saved)) return { other: ctx.clock() - t0, kernel: 0, lines: 0, bytes: 0, before: undefined, steps: 0 };
   const input = mergedRestoreInput(saved, ruleset);
   // legacy: the full save is at hand; nft: saveForeign does not list kpb's chains, save filter.
   const filterBefore = ctx.variant === 'nft' ? await saveFilter(ctx, target, family) : undefined;
@@ -142,5 +142,5 @@ export async function replaceOwned(ctx: TablesContext, target: Target, family: F
     else if (filterBefore !== undefined) await restoreFilter(ctx, target, family, filterBefore);
     throw e;
   }
-  return { other: t1 - t0, kernel: ctx.clock() - t1, lines: input.lines, before, steps: restoreSteps(input.text) };
+  return { other: t1 - t0, kernel: ctx.clock() - t1, lines: input.lines, bytes: Buffer.byteLength(input.text), before, steps: restoreSteps(input.text) };
 }

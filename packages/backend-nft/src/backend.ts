@@ -86,7 +86,7 @@ async function applyRuleset(ctx: NftContext, target: Target, plans: Plans): Prom
   const render = parts.reduce((ms, p) => ms + p.render, 0);
   return {
     timings: { render, kernel: c.kernel, other: t2 - t1 + c.other },
-    size: { unit: 'lines', count: countLines(script) },
+    size: { unit: 'lines', count: countLines(script), bytes: Buffer.byteLength(script) },
     ...(parts.length > 1 ? { families: parts.map(({ family, render, count }) => ({ family, render, count })) } : {}),
   };
 }

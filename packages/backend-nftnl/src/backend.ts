@@ -103,7 +103,7 @@ async function applyFull(ctx: NftnlContext, target: Target, plans: Plans): Promi
   const t4 = clock();
   return {
     timings: { render: t2 - t1 + r.buildMs, kernel: r.sendMs, other: t3 - t2 - r.sendMs - r.buildMs + (t4 - t3) },
-    size: { unit: 'messages', count: r.messages },
+    size: { unit: 'messages', count: r.messages, bytes: r.bytes },
     ...(streams.length > 1 ? { families: streams.map(({ family, render, count }) => ({ family, render, count })) } : {}),
   };
 }

@@ -41,9 +41,10 @@ export function joinApplied(parts: readonly { readonly family: IPFamily; readonl
   if (parts.length === 1) return parts[0]!.result;
   const timings = parts.map((p) => p.result.timings).reduce(addStages);
   const count = parts.reduce((n, p) => n + p.result.size.count, 0);
+  const bytes = parts.every((p) => p.result.size.bytes !== undefined) ? parts.reduce((n, p) => n + p.result.size.bytes!, 0) : undefined;
   return {
     timings,
-    size: { unit: parts[0]!.result.size.unit, count },
+    size: { unit: parts[0]!.result.size.unit, count, ...(bytes !== undefined ? { bytes } : {}) },
     families: parts.map((p) => ({ family: p.family, render: p.result.timings.render, count: p.result.size.count })),
   };
 }

@@ -21,8 +21,11 @@ export interface StageTimings {
 
 export interface ApplyResult {
   readonly timings: StageTimings;
-  /** Size of what was sent: lines of text or netlink messages. */
-  readonly size: { readonly unit: 'lines' | 'messages'; readonly count: number };
+  /**
+   * Size of what was sent: lines of text or netlink messages, and its bytes (the text given to
+   * the tool, or the netlink batch) where the backend measures them (full applies).
+   */
+  readonly size: { readonly unit: 'lines' | 'messages'; readonly count: number; readonly bytes?: number };
   /** Each family's part, when more than one family was sent (dual-stack). */
   readonly families?: readonly FamilyPart[];
 }
