@@ -10,7 +10,7 @@ import { collectReport, readLog } from './collect.ts';
 import { FIGURE_GROUPS, type FigureGroup } from './figures.ts';
 import { REPO_ROOT } from './groups.ts';
 import { cleanupAll, installSignalHandlers } from './kernel.ts';
-import { writeReport } from './report.ts';
+import { headlineMarkdown, writeReport } from './report.ts';
 import { FAMILY_MODES, familyModeOf, type FamilyMode, type ResultsFile } from './results.ts';
 import { runBench } from './runner.ts';
 
@@ -152,8 +152,16 @@ export function program(): Command {
   return cmd;
 }
 
-/** `report DIR…` or `report --collect LOG --out DIR`. */
+/** `report DIR…` or `report --collect LOG --out DIR`; `headline DIR`. */
 function addReportCommand(cmd: Command): void {
+  cmd
+    .command('headline')
+    .description("print the README's headline tables (markdown) from one results folder")
+    .argument('<dir>', 'result folder holding results.json')
+    .option('--services <n>', 'cluster size of the tables', int(2, 1_000_000), 10_000)
+    .action((dir: string, opts: { services: number }) => {
+      process.stdout.write(headlineMarkdown(dir, opts.services));
+    });
   cmd
     .command('report')
     .description('redraw report.md, the SVG charts and index.html from results.json; several folders merge into one comparison')

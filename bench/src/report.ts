@@ -558,6 +558,12 @@ function growthCharts(d: ReportData): HtmlChart[] {
   return out;
 }
 
+/** The smallest size at which a fit's series went over the cap with no sample (where its line stops), or ''. */
+function stoppedAt(d: ReportData, op: string, r: Row): string {
+  const over = d.rows.filter((x) => x.operation === op && chartSeries(d, x) === chartSeries(d, r) && x.endpointsPerService === r.endpointsPerService && x.median === null && x.overCap);
+  return over.length ? `over the cap from ${Math.min(...over.map((x) => x.services))}` : '';
+}
+
 /** The "grows like n^k" table: header and rows (report.md and index.html show the same). */
 function growthTable(d: ReportData): { header: string[]; rows: string[][] } {
   const rows = growthFits(d).map(({ op, rows: rs, growth: g }) => [
@@ -567,8 +573,9 @@ function growthTable(d: ReportData): { header: string[]; rows: string[][] } {
     `n^${g.k.toFixed(2)}`,
     g.ci95 ? `${g.ci95[0].toFixed(2)} – ${g.ci95[1].toFixed(2)}` : '– (too few samples)',
     String(g.n),
+    stoppedAt(d, op, rs[0]!),
   ]);
-  return { header: ['figure', 'backend/layout', 'services', 'grows like', 'k, 95% interval', 'samples'], rows };
+  return { header: ['figure', 'backend/layout', 'services', 'grows like', 'k, 95% interval', 'samples', 'stopped'], rows };
 }
 
 function growthSection(d: ReportData): string[] {
@@ -700,4 +707,58 @@ function reading(d: ReportData): string[] {
   if (over.length) out.push(`- ${over.length} figure(s) have samples over the time cap (see the tables).`);
   if (!out.length) out.push('- Not enough figures to compare.');
   return out;
+}
+
+/** The headline's time columns: label and figure (kpb's share is shown where it is over the limit). */
+const HEADLINE_TIMES: readonly (readonly [string, FigureId])[] = [
+  ['full sync', 'full-sync'],
+  ['full sync over itself', 'resync'],
+  ['one service changes', 'incremental-1'],
+  ['1% of services change', 'churn-1pct'],
+  ['verify', 'verify'],
+  ['… its listing alone', 'verify/kernel'],
+  ['drift check', 'drift-check'],
+];
+
+/** A time for a table cell: ms below a second, s above. */
+function fmtTime(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return '–';
+  return ms >= 1000 ? `${fmt(ms / 1000)} s` : `${fmt(ms)} ms`;
+}
+
+/**
+ * The README's headline from one results folder: one row per variant at `services`, the
+ * medians of the main figures (the report has their intervals), first → last packet, peak RSS,
+ * what the full sync sent and left in the kernel, and how full sync grows over the run's sizes.
+ */
+export function headlineMarkdown(dir: string, services: number): string {
+  const d = new ReportData(labelSources([readSource(dir)]));
+  const fits = growthFits(d).filter((f) => f.op === 'full-sync');
+  const variants = uniq(d.rows.filter((r) => r.services === services).map((r) => d.series(r))).sort(sortVariants);
+  if (!variants.length) throw new Error(`kpb report: ${dir} has no figures at ${services} services`);
+  const at = (v: string, op: string) => d.find(v, op, services);
+  const time = (v: string, op: string): string => {
+    const r = at(v, op);
+    if (r?.median === null && r.overCap) return '> cap';
+    const share = op.includes('/') ? undefined : d.share(v, op, services, r?.endpointsPerService ?? 3);
+    return `${fmtTime(r?.median)}${share !== undefined && share > SHARE_LIMIT ? ` (${Math.round(share)}%)` : ''}`;
+  };
+  const count = (v: string, op: string) => {
+    const m = at(v, op)?.median;
+    return m === null || m === undefined ? '–' : Math.round(m).toLocaleString('en-US');
+  };
+  const growth = (v: string) => {
+    const g = fits.find((f) => d.series(f.rows[0]!) === v)?.growth;
+    return g ? `n^${g.k.toFixed(2)}${g.ci95 ? ` [${g.ci95[0].toFixed(2)}–${g.ci95[1].toFixed(2)}]` : ''}` : '–';
+  };
+  const packets = (v: string) => `${fmt(at(v, 'first-packet-first')?.median)} → ${fmt(at(v, 'first-packet-last')?.median)} µs`;
+  const times = table(
+    [`at ${services.toLocaleString('en-US')} services`, ...HEADLINE_TIMES.map(([label]) => label), 'connect, first → last service', 'peak RSS', 'full sync grows like'],
+    variants.map((v) => [v, ...HEADLINE_TIMES.map(([, op]) => time(v, op)), packets(v), `${fmt(at(v, 'rss-peak')?.median)} MB`, growth(v)]),
+  );
+  const objects = table(
+    ['what a full sync sends and leaves', 'lines / messages sent', 'bytes sent', 'chains', 'rules', 'sets and maps', 'elements'],
+    variants.map((v) => [v, ...['objects/sent', 'objects/bytes', 'objects/chains', 'objects/rules', 'objects/sets', 'objects/elements'].map((op) => count(v, op))]),
+  );
+  return `${times}\n\n${objects}\n`;
 }

@@ -65,6 +65,11 @@ function loadStates(variants: readonly Variant[], progress: Progress): VariantSt
   });
 }
 
+/** Measured rounds at a size: `repeatsAbove10k` above 10k services when it is fewer, else `repeats`. */
+export function repeatsAt(o: Pick<RunOptions, 'repeats' | 'repeatsAbove10k'>, services: number): number {
+  return services > 10_000 ? Math.min(o.repeats, o.repeatsAbove10k ?? o.repeats) : o.repeats;
+}
+
 /** The rounds of a run over the live variants, with what each visit of a group needs. */
 class Rounds {
   readonly #clusters = new Map<number, BenchCluster>();
@@ -81,9 +86,8 @@ class Rounds {
     return GROUPS.filter((g) => (this.kernel || !g.kernel) && (!warm || g.warmup));
   }
 
-  /** Measured rounds at a size. */
   repeatsAt(n: number): number {
-    return n > 10_000 ? Math.min(this.o.repeats, this.o.repeatsAbove10k ?? this.o.repeats) : this.o.repeats;
+    return repeatsAt(this.o, n);
   }
 
   /** Steps of the progress line: every group visit counts one, run or skipped. */

@@ -58,6 +58,8 @@ describe.skipIf(!canUseKernel())('bench --quick end to end (root)', () => {
         expect(row!.samples.length, `${id} ${op} samples`).toBeGreaterThan(0);
         // No sync sample fell back to a full apply (a drift check that did is no sample at all).
         expect(row!.fullApplies ?? 0, `${id} ${op} full applies`).toBe(0);
+        // One load pair per visit that sampled the row: one visit in a one-round run.
+        expect(row!.load, `${id} ${op} load`).toHaveLength(1);
         if (/^objects\/(sets|elements)$/.test(op)) {
           // iptables has no sets.
           expect(row!.median, `${id} ${op}`).toBeGreaterThanOrEqual(b.backend === 'iptables' ? 0 : 1);

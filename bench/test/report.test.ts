@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSyn
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { writeReport } from '../src/report.ts';
+import { headlineMarkdown, writeReport } from '../src/report.ts';
 import { makeRow, SCHEMA, validateResults } from '../src/results.ts';
 import type { ResultsFile } from '../src/results.ts';
 
@@ -159,7 +159,9 @@ describe('report writer', () => {
     const md = readFileSync(await writeReport([dir], dir), 'utf8');
     expect(md).toContain('## Growth: grows like n^k');
     // generate: samples t, 1.1t, 0.9t at 1000 and 10 000 with t ∝ n: k = 1, from 6 samples.
-    expect(md).toMatch(/\| generate \| nftnl\/flat \| 1000, 10000 \| n\^1\.00 \| 0\.90 – 1\.10 \| 6 \|/);
+    expect(md).toMatch(/\| generate \| nftnl\/flat \| 1000, 10000 \| n\^1\.00 \| 0\.90 – 1\.10 \| 6 \| {2}\|/);
+    // nftnl/flat's full sync went over the cap at 30k: its line stops there, and the table says so.
+    expect(md).toMatch(/\| full-sync \| nftnl\/flat \| 1000, 10000 \| n\^1\.00 \| [^|]* \| 12 \| over the cap from 30000 \|/);
     // rss-peak: one sample per size, no degree of freedom left.
     expect(md).toMatch(/\| rss-peak \| nftnl\/flat \| 1000, 10000 \| n\^0\.00 \| – \(too few samples\) \| 2 \|/);
     for (const f of ['growth-full-sync.svg', 'growth-generate.svg']) {
@@ -179,6 +181,27 @@ describe('report writer', () => {
     expect(md).toMatch(/\| nft\/flat \| \*\*100\*\* \(p90 150\) \[50\.0–200\] ‡ n=6 \| \*\*100\*\* \(p90 103\) \[95\.0–105\] n=6 \|/);
     // full-sync's CI [9t, 11t] is ±10%: no cell of it is flagged.
     expect(md.split('### full-sync')[1]!.split('###')[0]).not.toContain('‡');
+  });
+
+  it('marks the cells whose visits ran with the load above the cores (§), with a legend line', async () => {
+    const data = handMade('host-l', 1);
+    const key = { backend: 'nft', layout: 'flat', services: 1000, endpointsPerService: 3, unit: 'ms' } as const;
+    const busy = makeRow({ ...key, operation: 'resync' }, [100, 101], { load: [[0.5, 0.7], [1.9, 2.4]] });
+    const calm = makeRow({ ...key, services: 10_000, operation: 'resync' }, [100, 101], { load: [[1.9, 2]] });
+    const dir = folder('load', { ...data, results: [...data.results, busy, calm] });
+    const md = readFileSync(await writeReport([dir], dir), 'utf8');
+    expect(md).toContain('§: the 1-minute load average was above');
+    // 2 cores: 2.4 after the second visit is busy, 2.0 is not.
+    expect(md).toMatch(/\| nft\/flat \| \*\*101\*\* \(p90 [^|]*\) n=2 § \| \*\*101\*\* \(p90 [^|]*\) n=2 \|/);
+  });
+
+  it('headline: a row per variant at one size, kpb shares over 20%, counts, and the full-sync growth', () => {
+    const dir = folder('headline', handMade('host-h', 1));
+    const md = headlineMarkdown(dir, 10_000);
+    // nftnl/flat at 10k (t = 10): full sync 100 ms, 20% share (not over), incremental 1.06 ms with 60%.
+    expect(md).toMatch(/\| nftnl\/flat \| 100 ms \| – \| 1\.06 ms \(60%\) \| – \| 30\.0 ms \| 10\.0 ms \| 40\.0 ms \| 105 → 113 µs \| 100 MB \| n\^1\.00 \[[\d.]+–[\d.]+\] \|/);
+    expect(md).toContain('| what a full sync sends and leaves |');
+    expect(() => headlineMarkdown(dir, 5)).toThrow(/no figures at 5 services/);
   });
 
   it('refuses a folder without a valid results.json', async () => {

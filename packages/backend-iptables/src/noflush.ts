@@ -136,7 +136,7 @@ export function createNoflushBackend(options: IptablesBackendOptions = {}): Back
     loaded.set(loadedKey(target, plan.family), { chains: nf.chains, jumps: nf.jumps });
     return {
       timings: { render: t1 - t0, kernel: t2 - t1 },
-      size: { unit: 'lines', count: countLines(nf.text) },
+      size: { unit: 'lines', count: countLines(nf.text), bytes: Buffer.byteLength(nf.text) },
     };
   };
 
