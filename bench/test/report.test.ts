@@ -186,12 +186,12 @@ describe('report writer', () => {
   it('marks the cells whose visits ran with the load above the cores (§), with a legend line', async () => {
     const data = handMade('host-l', 1);
     const key = { backend: 'nft', layout: 'flat', services: 1000, endpointsPerService: 3, unit: 'ms' } as const;
-    const busy = makeRow({ ...key, operation: 'resync' }, [100, 101], { load: [[0.5, 0.7], [1.9, 2.4]] });
-    const calm = makeRow({ ...key, services: 10_000, operation: 'resync' }, [100, 101], { load: [[1.9, 2]] });
+    const busy = makeRow({ ...key, operation: 'resync' }, [100, 101], { load: [[0.5, 0.7], [3.9, 4.4]] });
+    const calm = makeRow({ ...key, services: 10_000, operation: 'resync' }, [100, 101], { load: [[3.9, 4]] });
     const dir = folder('load', { ...data, results: [...data.results, busy, calm] });
     const md = readFileSync(await writeReport([dir], dir), 'utf8');
-    expect(md).toContain('§: the 1-minute load average was above');
-    // 2 cores: 2.4 after the second visit is busy, 2.0 is not.
+    expect(md).toContain('§: the 1-minute load average was above twice');
+    // 2 cores: 4.4 after the second visit is busy, 4.0 is not.
     expect(md).toMatch(/\| nft\/flat \| \*\*101\*\* \(p90 [^|]*\) n=2 § \| \*\*101\*\* \(p90 [^|]*\) n=2 \|/);
   });
 
