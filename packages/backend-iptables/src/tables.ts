@@ -56,7 +56,7 @@ export function restoreSteps(input: string): number {
 
 /** iptables-save of the target, as printed. */
 export async function saveText(ctx: TablesContext, target: Target, family: Family): Promise<string> {
-  const { stdout } = await ctx.runTool(target, iptablesTools(ctx.variant, family).save, [], { timeoutMs: ctx.timeoutMs });
+  const { stdout } = await ctx.runTool(target, iptablesTools(ctx.variant, family).save, [], { timeoutMs: ctx.timeoutMs, stdoutToFile: true });
   return stdout;
 }
 

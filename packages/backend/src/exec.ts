@@ -40,6 +40,8 @@ export interface RunOptions {
   readonly timeoutMs?: number;
   /** Resolve with the result instead of throwing when the tool exits non-zero. */
   readonly allowFailure?: boolean;
+  /** Its output through a file, not a pipe (`ProcessOptions.stdoutToFile`): for listings kpb reads while it works. */
+  readonly stdoutToFile?: boolean;
 }
 
 /** Run a tool in the target and collect its output. Throws ToolError on a non-zero exit. */
@@ -54,6 +56,7 @@ export async function runTool(
     timeoutMs: options.timeoutMs ?? 600_000,
     ...(options.input !== undefined ? { input: options.input } : {}),
     allowFailure: options.allowFailure ?? false,
+    stdoutToFile: options.stdoutToFile ?? false,
     what: `${tool} ${where}`,
     failure: (r) => new ToolError(`${[tool, ...args].join(' ')} ${where}`, { code: r.code, stdout: r.stdout, stderr: r.stderr }),
   });

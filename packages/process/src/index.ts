@@ -4,7 +4,7 @@
  * cannot depend on @kpb/backend (the compiler's tests use the harness).
  */
 import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -15,6 +15,14 @@ export interface ProcessOptions {
   readonly timeoutMs: number;
   /** Keep at most this many bytes of output (stdout and stderr together); the rest is dropped. */
   readonly maxOutputBytes?: number;
+  /**
+   * Standard output goes to an (already unlinked) file, read when the process has exited, instead
+   * of a pipe. A pipe holds 64 KiB: a tool that prints megabytes (a listing) stops whenever kpb's
+   * thread is busy and has not read it, so work kpb does meanwhile (rendering what it will compare
+   * the listing with) adds to the tool's time instead of overlapping it. Not for a process whose
+   * output is unbounded: `maxOutputBytes` then limits what is read, not what is written.
+   */
+  readonly stdoutToFile?: boolean;
 }
 
 export interface ProcessResult {
@@ -44,17 +52,50 @@ function inputFile(input: string | undefined): number | undefined {
   }
 }
 
+/** An unlinked file for a process's output: the descriptor it writes, and one kpb reads from the start. */
+function outputFile(): { write: number; read: number } {
+  const dir = mkdtempSync(join(tmpdir(), 'kpb-output-'));
+  try {
+    const file = join(dir, 'output');
+    const write = openSync(file, 'w', 0o600);
+    return { write, read: openSync(file, 'r') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** At most `limit` bytes of an output file, from the start; the descriptor is closed. */
+function readOutput(fd: number, limit: number): Buffer {
+  try {
+    const buf = Buffer.allocUnsafe(Math.min(fstatSync(fd).size, limit));
+    let n = 0;
+    while (n < buf.length) {
+      const got = readSync(fd, buf, n, buf.length - n, n);
+      if (got === 0) break;
+      n += got;
+    }
+    return buf.subarray(0, n);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Run argv and collect its output. Resolves whatever the exit code; rejects only when it cannot start. */
 export function runProcess(argv: readonly string[], options: ProcessOptions): Promise<ProcessResult> {
   if (argv.length === 0) return Promise.reject(new Error('runProcess: empty argv'));
   const t0 = performance.now();
   const stdinFd = inputFile(options.input);
+  const stdoutFile = options.stdoutToFile ? outputFile() : undefined;
   return new Promise((resolve, reject) => {
     let child;
     try {
-      child = spawn(argv[0]!, argv.slice(1), { stdio: [stdinFd ?? 'pipe', 'pipe', 'pipe'] });
+      child = spawn(argv[0]!, argv.slice(1), { stdio: [stdinFd ?? 'pipe', stdoutFile?.write ?? 'pipe', 'pipe'] });
+    } catch (e) {
+      if (stdoutFile) closeSync(stdoutFile.read);
+      throw e;
     } finally {
       if (stdinFd !== undefined) closeSync(stdinFd);
+      if (stdoutFile) closeSync(stdoutFile.write);
     }
     const out: Buffer[] = [];
     const err: Buffer[] = [];
@@ -64,19 +105,29 @@ export function runProcess(argv: readonly string[], options: ProcessOptions): Pr
       size += b.length;
       if (size <= limit) into.push(b);
     };
-    child.stdout!.on('data', collect(out));
+    child.stdout?.on('data', collect(out));
     child.stderr!.on('data', collect(err));
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill('SIGKILL');
     }, options.timeoutMs);
+    // The output file is read (and closed) once: after an error, 'close' may still come.
+    let outputFd = stdoutFile?.read;
+    const takeOutput = (): Buffer | undefined => {
+      const fd = outputFd;
+      outputFd = undefined;
+      return fd === undefined ? undefined : readOutput(fd, Math.max(0, limit - size));
+    };
     child.on('error', (e) => {
       clearTimeout(timer);
+      takeOutput();
       reject(e);
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      const file = takeOutput();
+      if (file) out.push(file);
       const killed = timedOut ? `\n(killed after ${options.timeoutMs} ms)` : signal ? `\n(killed by ${signal})` : '';
       resolve({
         code: code ?? 128,

@@ -22,6 +22,32 @@ describe('runProcess', () => {
   });
   it('rejects when the command cannot start', async () => {
     await expect(runProcess(['/no/such/command'], { timeoutMs: 1000 })).rejects.toThrow(/ENOENT/);
+    await expect(runProcess(['/no/such/command'], { timeoutMs: 1000, stdoutToFile: true })).rejects.toThrow(/ENOENT/);
+  });
+});
+
+describe('runProcess with stdoutToFile', () => {
+  it('collects all of a large output, and stderr through its pipe', async () => {
+    const r = await runProcess(['sh', '-c', 'seq 1 200000; echo done >&2'], { timeoutMs: 10_000, stdoutToFile: true });
+    const lines = r.stdout.split('\n');
+    expect(lines.length).toBe(200_001);
+    expect(lines[199_999]).toBe('200000');
+    expect(r.stderr).toBe('done\n');
+  });
+  it('lets the process finish while this thread is busy (a pipe would hold it at 64 KiB)', async () => {
+    // The process prints 4 MB, then the time it finished; this thread does not read for 1.5 s.
+    const run = runProcess(['sh', '-c', 'head -c 4000000 /dev/zero; date +%s%3N >&2'], { timeoutMs: 10_000, stdoutToFile: true });
+    const busyUntil = Date.now() + 1500;
+    while (Date.now() < busyUntil) {
+      /* busy: no event is handled */
+    }
+    const r = await run;
+    expect(r.stdout.length).toBe(4_000_000);
+    expect(Number(r.stderr.trim())).toBeLessThan(busyUntil);
+  });
+  it('keeps at most maxOutputBytes of it', async () => {
+    const r = await runProcess(['sh', '-c', 'head -c 100000 /dev/zero'], { timeoutMs: 10_000, maxOutputBytes: 1000, stdoutToFile: true });
+    expect(r.stdout.length).toBe(1000);
   });
 });
 
