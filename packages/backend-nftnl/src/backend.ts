@@ -186,7 +186,10 @@ export function createNftnlBackend(options: NftnlBackendOptions = {}): NftnlBack
     encoders: encoders(options.testHooks),
   };
   const { build } = ctx;
-  const read = async (target: Target, family: NftFamily) => (await listDecoded((options) => ctx.netlink.listRuleset(netnsOf(target), family, TABLE, options))).table;
+  const read = async (target: Target, family: NftFamily, decode?: { elements: false }) =>
+    (await listDecoded((options) => ctx.netlink.listRuleset(netnsOf(target), family, TABLE, options), decode)).table;
+  // What is compared with a ruleset: its sets' and maps' elements as listed (compare.ts).
+  const readToCompare = (target: Target, family: NftFamily) => read(target, family, { elements: false });
 
   return {
     name: 'nftnl',
@@ -194,12 +197,12 @@ export function createNftnlBackend(options: NftnlBackendOptions = {}): NftnlBack
     build,
     encodePlan: (plan) => ctx.encoders.full(plan, layout),
     renderCanonical: (plan) => renderCanonical(build(plan)),
-    ...rulesetMethods(build, async (target, rs) => decodedDifferences(await read(target, rs.family), rs), { layout }),
+    ...rulesetMethods(build, async (target, rs) => decodedDifferences(await readToCompare(target, rs.family), rs), { layout }),
     // rulesetMethods' verify, except that the kernel is read (on the addon's threads) while the
     // ruleset to compare with is built.
     verify: (target, plans) =>
       verifyFamilies(plans, async (plan) => {
-        const table = read(target, nftFamily(plan));
+        const table = readToCompare(target, nftFamily(plan));
         table.catch(() => undefined); // build's error, if any, is the one thrown
         const found = decodedDifferences(...(await Promise.all([table, build(plan)])));
         return { ok: found.length === 0, differences: found };

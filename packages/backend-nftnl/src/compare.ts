@@ -8,7 +8,8 @@ import type { Difference, DriftCheck } from '@kpb/backend';
 import { canonKey, canonOrder, chainCanon, compareObject, dataMapCanon, formatDataElement, formatRule, mapCanon, normalizeRuleText, setCanon, tableCanon } from '@kpb/backend-nft';
 import type { CanonObject, ElementKey, NftChain, NftDataMap, NftFamily, NftMap, NftRule, NftRuleset, NftSet } from '@kpb/backend-nft';
 import type { Listing } from '@kpb/native';
-import { decodedChainCanon, decodedTableCanon, decodeTable } from './decode.ts';
+import { decodedChainCanon, decodedTableCanon, decodeSet, decodeTable } from './decode.ts';
+import { keyHex, listedDataElements, listedMapElements, sameElementTexts, wantedDataElements, wantedMapElements } from './elements.ts';
 import type { DecodedChain, DecodedRule, DecodedTable } from './decode.ts';
 
 /** Structural equality of plain values (statements, verdicts, chain specs); undefined fields count as absent. */
@@ -47,33 +48,41 @@ function sameChain(w: NftChain, f: DecodedChain, family: NftFamily): boolean {
 
 const keyText = (k: ElementKey): string => k.join(' . ');
 
-/** The same element texts, each side taken as a set (as the canonical comparison does). */
-function sameElements(wanted: readonly string[], found: readonly string[]): boolean {
-  const w = new Set(wanted);
-  const f = new Set(found);
-  if (w.size !== f.size) return false;
-  for (const e of f) if (!w.has(e)) return false;
-  return true;
-}
+/** The heads of two sets or maps (everything but the elements) are the same. */
+const sameHead = <T extends { readonly elements: readonly unknown[] }>(w: T, f: T): boolean => sameValue({ ...w, elements: [] }, { ...f, elements: [] });
 
-function sameSet(w: NftSet, f: NftSet): boolean {
-  const head = { ...w, elements: [] };
-  if (!sameValue(head, { ...f, elements: [] })) return false;
-  return w.flags.includes('dynamic') || sameElements(w.elements.map(keyText), f.elements.map(keyText));
+function sameSet(w: NftSet, f: NftSet, t: DecodedTable): boolean {
+  if (!sameHead(w, f)) return false;
+  if (w.flags.includes('dynamic')) return true;
+  const listed = t.listedSets?.get(f.name);
+  if (listed) return sameElementTexts(w.elements.map((k) => keyHex(k, w.keyType, t.family)), listed.elements.map((e) => e.key));
+  return sameElementTexts(w.elements.map(keyText), f.elements.map(keyText));
 }
 
 const mapElementText = (e: NftMap['elements'][number]): string =>
   `${keyText(e.key)}${e.comment !== undefined ? ` comment ${JSON.stringify(e.comment)}` : ''} : ${e.verdict.kind} ${'chain' in e.verdict ? e.verdict.chain : ''}`;
 
-function sameMap(w: NftMap, f: NftMap): boolean {
-  if (!sameValue({ ...w, elements: [] }, { ...f, elements: [] })) return false;
-  return sameElements(w.elements.map(mapElementText), f.elements.map(mapElementText));
+function sameMap(w: NftMap, f: NftMap, t: DecodedTable): boolean {
+  if (!sameHead(w, f)) return false;
+  const listed = t.listedSets?.get(f.name);
+  if (listed) return sameElementTexts(wantedMapElements(w.elements, w.keyType, t.family), listedMapElements(listed));
+  return sameElementTexts(w.elements.map(mapElementText), f.elements.map(mapElementText));
 }
 
 /** The same data map: definition, then the elements as nft lists them (addresses canonical). */
-function sameDataMap(w: NftDataMap, f: NftDataMap, family: NftFamily): boolean {
-  if (!sameValue({ ...w, elements: [] }, { ...f, elements: [] })) return false;
-  return sameElements(w.elements.map((e) => formatDataElement(w, e, family)), f.elements.map((e) => formatDataElement(f, e, family)));
+function sameDataMap(w: NftDataMap, f: NftDataMap, t: DecodedTable): boolean {
+  if (!sameHead(w, f)) return false;
+  const listed = t.listedSets?.get(f.name);
+  if (listed) return sameElementTexts(wantedDataElements(w.elements, w.keyType, t.family), listedDataElements(listed));
+  return sameElementTexts(w.elements.map((e) => formatDataElement(w, e, t.family)), f.elements.map((e) => formatDataElement(f, e, t.family)));
+}
+
+/** A found set, map or data map with its elements: as decoded, or (a table decoded without elements) decoded again from the listing. */
+function withElements<K extends 'set' | 'map' | 'dataMap', T extends { readonly name: string }>(t: DecodedTable, f: T, kind: K): T {
+  const listed = t.listedSets?.get(f.name);
+  if (!listed) return f;
+  const d = decodeSet(listed, t.family) as Partial<Record<K, T>>;
+  return d[kind] ?? f;
 }
 
 /** The differences of one object (its canonical forms compared); none for a false alarm of the fast check. */
@@ -117,10 +126,12 @@ function tableDifferences(t: DecodedTable, rs: NftRuleset): Difference[] {
   changed.push({ at: tableCanon(rs), diffs: objectDifferences(tableCanon(rs), decodedTableCanon(t)) });
   const fam = rs.family;
   compareKind({ kind: 'chain', wanted: rs.chains, found: t.chains, name: (c) => c.name, same: (w, f) => sameChain(w, f, fam), canonWanted: (w) => chainCanon(w, fam), canonFound: (f) => decodedChainCanon(f, fam) }, changed, unexpected);
-  compareKind({ kind: 'set', wanted: rs.sets, found: t.sets, name: (s) => s.name, same: sameSet, canonWanted: (w) => setCanon(w, fam), canonFound: (f) => setCanon(f, fam) }, changed, unexpected);
-  compareKind({ kind: 'map', wanted: rs.maps, found: t.maps, name: (m) => m.name, same: sameMap, canonWanted: (w) => mapCanon(w, fam), canonFound: (f) => mapCanon(f, fam) }, changed, unexpected);
+  const sets = { kind: 'set' as const, wanted: rs.sets, found: t.sets, name: (s: NftSet) => s.name };
+  compareKind({ ...sets, same: (w, f) => sameSet(w, f, t), canonWanted: (w) => setCanon(w, fam), canonFound: (f) => setCanon(withElements(t, f, 'set'), fam) }, changed, unexpected);
+  const maps = { kind: 'map' as const, wanted: rs.maps, found: t.maps, name: (m: NftMap) => m.name };
+  compareKind({ ...maps, same: (w, f) => sameMap(w, f, t), canonWanted: (w) => mapCanon(w, fam), canonFound: (f) => mapCanon(withElements(t, f, 'map'), fam) }, changed, unexpected);
   const dataMaps = { kind: 'map' as const, wanted: rs.dataMaps ?? [], found: t.dataMaps, name: (m: NftDataMap) => m.name };
-  compareKind({ ...dataMaps, same: (w, f) => sameDataMap(w, f, fam), canonWanted: (w) => dataMapCanon(w, fam), canonFound: (f) => dataMapCanon(f, fam) }, changed, unexpected);
+  compareKind({ ...dataMaps, same: (w, f) => sameDataMap(w, f, t), canonWanted: (w) => dataMapCanon(w, fam), canonFound: (f) => dataMapCanon(withElements(t, f, 'dataMap'), fam) }, changed, unexpected);
   changed.sort((a, b) => canonOrder(a.at, b.at));
   unexpected.sort(canonOrder);
   return [...changed.flatMap((c) => c.diffs), ...unexpected.map((u): Difference => ({ kind: 'unexpected', object: canonKey(u) }))];

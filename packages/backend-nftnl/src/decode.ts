@@ -290,7 +290,7 @@ function padTo(b: Uint8Array, n: number): Uint8Array {
   return out;
 }
 
-function udataComment(hexText: string | undefined, type: number): string | undefined {
+export function udataComment(hexText: string | undefined, type: number): string | undefined {
   if (!hexText) return undefined;
   const v = parseTlvs(fromHex(hexText)).get(type);
   return v ? cstring(v) : undefined;
@@ -316,6 +316,11 @@ export interface DecodedTable {
   readonly dataMaps: ReadonlyMap<string, NftDataMap>;
   /** A rule did not decode and the listing has no rule text to print it by (listed without `ruleText`). */
   readonly lacksText: boolean;
+  /**
+   * Decoded without elements (`decodeTable(l, { elements: false })`): the named sets and maps
+   * have none, and here they are as listed (compared as the kernel's bytes: elements.ts).
+   */
+  readonly listedSets?: ReadonlyMap<string, ListedSet>;
 }
 
 function decodeRules(c: ListedChain, family: NftFamily, sets: ReadonlyMap<string, ListedSet>, lacks: { text: boolean }): DecodedRule[] {
@@ -336,10 +341,10 @@ function decodeRules(c: ListedChain, family: NftFamily, sets: ReadonlyMap<string
 const isDataMap = (s: ListedSet): boolean => (s.flags & NFT_SET_F.map) !== 0 && s.dataType !== undefined && s.dataType >>> 0 !== NFT_DATA_VERDICT;
 
 /** A data map of layout maps: its key fields from the userdata's `typeof`, its elements' endpoints from the `addr . port` values. */
-function decodeDataMap(s: ListedSet, keyType: KeyType[], family: NftFamily, comment: string | undefined): NftDataMap {
+function decodeDataMap(s: ListedSet, keyType: KeyType[], family: NftFamily, comment: string | undefined, withElements: boolean): NftDataMap {
   const key = dataMapKeyFields(s.userdata, family) ?? fail(`map ${s.name}: not a data map kpb writes`);
   const alen = family === 'ip' ? 4 : 16;
-  const elements = s.elements.map((e) => {
+  const elements = (withElements ? s.elements : []).map((e) => {
     const data = fromHex(e.data ?? fail(`map ${s.name}: element without data`));
     if (data.length !== alen + 4) fail(`map ${s.name}: data of ${data.length} bytes`);
     return { key: keyValues(fromHex(e.key), keyType), addr: ipFromBytes(data.subarray(0, alen)), port: port(data.subarray(alen)) };
@@ -347,13 +352,13 @@ function decodeDataMap(s: ListedSet, keyType: KeyType[], family: NftFamily, comm
   return { name: s.name, key, keyType, ...(comment !== undefined ? { comment } : {}), elements };
 }
 
-/** A named set, verdict map or data map of the listing in the nft backend's model. */
-function decodeSet(s: ListedSet, family: NftFamily): { set: NftSet } | { map: NftMap } | { dataMap: NftDataMap } {
+/** A named set, verdict map or data map of the listing in the nft backend's model (`withElements` false: without elements). */
+export function decodeSet(s: ListedSet, family: NftFamily, withElements = true): { set: NftSet } | { map: NftMap } | { dataMap: NftDataMap } {
   const keyType = keyTypesOf(s.keyType) ?? fail(`key type ${s.keyType}`);
   const comment = udataComment(s.userdata, NFTNL_UDATA_SET.comment);
-  if (isDataMap(s)) return { dataMap: decodeDataMap(s, keyType, family, comment) };
+  if (isDataMap(s)) return { dataMap: decodeDataMap(s, keyType, family, comment, withElements) };
   if (s.flags & NFT_SET_F.map) {
-    const elements = s.elements.map((e): NftMapElement => {
+    const elements = (withElements ? s.elements : []).map((e): NftMapElement => {
       const comment = udataComment(e.userdata, NFTNL_UDATA_SET_ELEM_COMMENT);
       return { key: keyValues(fromHex(e.key), keyType), ...(comment !== undefined ? { comment } : {}), verdict: verdictOf(e.verdict?.kind, e.verdict?.chain) };
     });
@@ -369,13 +374,17 @@ function decodeSet(s: ListedSet, family: NftFamily): { set: NftSet } | { map: Nf
       flags,
       ...(s.timeout !== undefined ? { timeoutSeconds: s.timeout / 1000 } : {}),
       ...(comment !== undefined ? { comment } : {}),
-      elements: flags.includes('dynamic') ? [] : s.elements.map((e) => keyValues(fromHex(e.key), keyType)),
+      elements: flags.includes('dynamic') || !withElements ? [] : s.elements.map((e) => keyValues(fromHex(e.key), keyType)),
     },
   };
 }
 
-/** One table's listing, decoded (undefined when the table does not exist). */
-export function decodeTable(l: Listing): DecodedTable | undefined {
+/**
+ * One table's listing, decoded (undefined when the table does not exist). `elements: false`:
+ * named sets and maps without their elements, which stay as listed (`listedSets`).
+ */
+export function decodeTable(l: Listing, options: { readonly elements?: boolean } = {}): DecodedTable | undefined {
+  const withElements = options.elements ?? true;
   if (!l.exists || !l.table) return undefined;
   const family = l.family as NftFamily;
   const setsByName = new Map(l.sets.map((s) => [s.name, s]));
@@ -387,12 +396,13 @@ export function decodeTable(l: Listing): DecodedTable | undefined {
   const dataMaps = new Map<string, NftDataMap>();
   for (const s of l.sets) {
     if (s.flags & NFT_SET_F.anonymous) continue;
-    const d = decodeSet(s, family);
+    const d = decodeSet(s, family, withElements);
     if ('map' in d) maps.set(s.name, d.map);
     else if ('dataMap' in d) dataMaps.set(s.name, d.dataMap);
     else sets.set(s.name, d.set);
   }
-  return { family, table: l.table.name, chains, sets, maps, dataMaps, lacksText: lacks.text };
+  const listed = withElements ? {} : { listedSets: new Map(l.sets.filter((s) => !(s.flags & NFT_SET_F.anonymous)).map((s) => [s.name, s])) };
+  return { family, table: l.table.name, chains, sets, maps, dataMaps, lacksText: lacks.text, ...listed };
 }
 
 /**
@@ -401,12 +411,12 @@ export function decodeTable(l: Listing): DecodedTable | undefined {
  * listing), which only a rule that does not decode needs: its `# unknown` line prints it, so
  * then the table is listed again with the text.
  */
-export async function listDecoded(list: (options: ListOptions) => Promise<Listing>): Promise<{ listing: Listing; table: DecodedTable | undefined }> {
+export async function listDecoded(list: (options: ListOptions) => Promise<Listing>, decode: { readonly elements?: boolean } = {}): Promise<{ listing: Listing; table: DecodedTable | undefined }> {
   const listing = await list({ ruleText: false, dynamicElements: false });
-  const table = decodeTable(listing);
+  const table = decodeTable(listing, decode);
   if (!table?.lacksText) return { listing, table };
   const again = await list({ ruleText: true, dynamicElements: false });
-  return { listing: again, table: decodeTable(again) };
+  return { listing: again, table: decodeTable(again, decode) };
 }
 
 /** The canonical table object of a listed table. */

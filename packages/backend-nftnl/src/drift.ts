@@ -40,6 +40,6 @@ export async function checkGeneration(ctx: DriftContext, target: Target, from: P
     return { drift: { holdsFrom: true }, generation, fromDigest: rec!.plan === from ? parseDigest(rec!.digest) : planDigest(from) };
   }
   // The listing is consistent with one generation: the one the comparison vouches for.
-  const { listing, table } = await listDecoded((options) => ctx.netlink.listRuleset(netnsOf(target), family, TABLE, options));
+  const { listing, table } = await listDecoded((options) => ctx.netlink.listRuleset(netnsOf(target), family, TABLE, options), { elements: false });
   return { drift: decodedHoldsRuleset(table, ctx.build(from), why), generation: listing.generation, fromDigest: planDigest(from) };
 }

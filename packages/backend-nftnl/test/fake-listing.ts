@@ -65,6 +65,7 @@ function elementOf(a: StreamOp['attrs']): ListedSet['elements'][number] {
     key: hex(attr(e, SET_ELEM_ATTR.key))!,
     keyEnd: hex(attr(e, SET_ELEM_ATTR.key_end)),
     verdict: kind === undefined ? undefined : chain === undefined ? { kind } : { kind, chain },
+    data: hex(attr(e, SET_ELEM_ATTR.data)),
     flags: int(attr(e, SET_ELEM_ATTR.flags)),
     timeout: int(attr(e, SET_ELEM_ATTR.timeout)),
     userdata: hex(attr(e, SET_ELEM_ATTR.userdata)),
