@@ -26,7 +26,7 @@ export interface Figure {
 const TRUSTING_SYNC = 'generation-trusting sync: no read-back unless the ruleset generation moved (nf_tables backends); iptables-legacy reads back';
 
 export const FIGURES = [
-  { id: 'generate', unit: 'ms', group: 'generate', about: 'model → backend output in process (compile + render; nftnl: its netlink batch, `encodePlan`), tinybench' },
+  { id: 'generate', unit: 'ms', group: 'generate', about: 'model → backend output (compile + render; nftnl: its netlink batch, `encodePlan`), tinybench in a child process that holds one cluster, as a kpb run does (so are render, compile and parse-kubectl)' },
   { id: 'render', unit: 'ms', group: 'generate', about: 'plan → backend output only (renderText / batch), tinybench' },
   { id: 'compile', unit: 'ms', group: 'generate', about: 'cluster → plan alone (`compile`; the same work for every backend, measured in each one\'s round), tinybench' },
   { id: 'parse-kubectl', unit: 'ms', group: 'generate', about: 'the cluster as a `kubectl get services,endpointslices,nodes -A -o json` List → validated model (`parseCluster`; backend-independent), tinybench' },

@@ -8,15 +8,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Bench } from 'tinybench';
 import type { ApplyResult, Backend, SyncResult, Target } from '@kpb/backend';
 import type { Plan } from '@kpb/compiler';
-import { parseCluster, toKubernetesJson } from '@kpb/model';
 import { createVirtualCluster, execIn, type VirtualCluster } from '@kpb/testing';
 import { describeError, freshBackend } from './backends.ts';
 import { PROBE_POD_IP, PROBE_POD_PORT, PROBE_SERVICE_PORT, type BenchCluster } from './cluster.ts';
 import type { Collector, VariantState } from './collector.ts';
 import { allows, figuresOf, isBaseFigure, type Figure, type FigureGroup } from './figures.ts';
+import type { GenerateArgs, GenerateOutput } from './generate-child.ts';
 import { benchNamespace, capped, dropNamespace, killInNamespace, onInterrupt, type Capped } from './kernel.ts';
 import { timeListings } from './listing.ts';
 import { kernelObjects } from './objects.ts';
@@ -26,6 +25,7 @@ import type { Unit } from './results.ts';
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const AGENT = fileURLToPath(new URL('./agents/connect-latency.mjs', import.meta.url));
 const RSS_CHILD = fileURLToPath(new URL('./rss-child.ts', import.meta.url));
+const GENERATE_CHILD = fileURLToPath(new URL('./generate-child.ts', import.meta.url));
 
 /** What every group's run needs from the run. */
 export interface RunContext {
@@ -65,49 +65,22 @@ function markOver(ctx: RunContext, st: VariantState, bc: BenchCluster): void {
 
 // ---------- generate, render, compile, parse-kubectl ----------
 
-const kubectlTexts = new WeakMap<BenchCluster, string>();
-
-/** The cluster as `kubectl get … -o json` prints it (made once per cluster). */
-function kubectlText(bc: BenchCluster): string {
-  let text = kubectlTexts.get(bc);
-  if (text === undefined) {
-    text = toKubernetesJson(bc.cluster);
-    kubectlTexts.set(bc, text);
-  }
-  return text;
-}
-
+/** Timed in a child of its own (generate-child.ts says why); its samples, or a note when it failed or ran past the cap. */
 async function generate(ctx: RunContext, st: VariantState, bc: BenchCluster): Promise<void> {
-  const { render, renderNote } = st.loaded!;
-  if (renderNote !== undefined) {
-    ctx.collector.note(st, bc, 'generate', 'ms', renderNote);
-    ctx.collector.note(st, bc, 'render', 'ms', renderNote);
+  const args: GenerateArgs = { id: st.v.id, services: bc.services, endpoints: bc.endpointsPerService, seed: ctx.seed, family: bc.family, ms: ctx.generateMs, iterations: ctx.quick ? 2 : 3 };
+  const r = await runChild(ctx, GENERATE_CHILD, JSON.stringify(args), async () => {});
+  if (r.code === undefined) {
+    ctx.collector.over(st, bc, 'generate', 'ms');
+    ctx.collector.note(st, bc, 'generate', 'ms', `child killed at the ${ctx.capSeconds}s cap`);
+    return;
   }
-  const bench = new Bench({
-    time: ctx.generateMs,
-    iterations: ctx.quick ? 2 : 3,
-    warmup: true,
-    warmupIterations: 1,
-    warmupTime: 0,
-    retainSamples: true,
-    throws: true,
-  });
-  bench.add('generate', () => {
-    render(bc.compile());
-  });
-  bench.add('render', () => {
-    render(bc.plans);
-  });
-  if (allows(st.v, 'compile')) bench.add('compile', () => void bc.compile());
-  if (allows(st.v, 'parse-kubectl')) {
-    const text = kubectlText(bc);
-    bench.add('parse-kubectl', () => void parseCluster(text, 'bench cluster'));
+  if (r.code !== 0) throw new Error(`generate child exited ${r.code}: ${r.err.trim()}`);
+  const got = JSON.parse(r.out.trim().split('\n').pop()!) as GenerateOutput;
+  if (got.renderNote !== undefined) {
+    ctx.collector.note(st, bc, 'generate', 'ms', got.renderNote);
+    ctx.collector.note(st, bc, 'render', 'ms', got.renderNote);
   }
-  await bench.run();
-  for (const t of bench.tasks) {
-    const r = t.result;
-    if (r.state === 'completed' && r.latency.samples) ctx.collector.add(st, bc, t.name, 'ms', ...r.latency.samples);
-  }
+  for (const [figure, samples] of Object.entries(got.samples)) ctx.collector.add(st, bc, figure, 'ms', ...samples);
 }
 
 // ---------- the sync cycle: full-sync, resync, incremental-1, churn-1pct, verify, drift-check, flush ----------
@@ -393,9 +366,9 @@ async function firstPacket(ctx: RunContext, st: VariantState, bc: BenchCluster):
 
 // ---------- rss-peak ----------
 
-/** Runs the rss child in the namespace under the cap; its exit code, or undefined when killed at the cap. */
-async function runRssChild(ctx: RunContext, arg: string, ns: string): Promise<{ code?: number; out: string; err: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', RSS_CHILD, arg], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Runs a child script (rss-child, generate-child) under the cap; its exit code, or undefined when killed at the cap (then `atCap` runs). */
+async function runChild(ctx: RunContext, script: string, arg: string, atCap: () => Promise<void>): Promise<{ code?: number; out: string; err: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, arg], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const off = onInterrupt(async () => {
     child.kill('SIGKILL');
   });
@@ -408,7 +381,7 @@ async function runRssChild(ctx: RunContext, arg: string, ns: string): Promise<{ 
   const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? 128)));
   const r = await capped(() => exited, ctx.capMs, async () => {
     child.kill('SIGKILL');
-    await killInNamespace(ns);
+    await atCap();
   });
   off();
   return r.ok ? { code: r.value, out, err } : { out, err };
@@ -418,7 +391,7 @@ async function rssPeak(ctx: RunContext, st: VariantState, bc: BenchCluster): Pro
   const ns = await benchNamespace();
   try {
     const arg = JSON.stringify({ id: st.v.id, services: bc.services, endpoints: bc.endpointsPerService, seed: ctx.seed, family: bc.family, ns });
-    const r = await runRssChild(ctx, arg, ns);
+    const r = await runChild(ctx, RSS_CHILD, arg, async () => void (await killInNamespace(ns)));
     if (r.code === undefined) {
       ctx.collector.over(st, bc, 'rss-peak', 'MB');
       ctx.collector.note(st, bc, 'rss-peak', 'MB', `child killed at the ${ctx.capSeconds}s cap (it includes tsx start-up)`);
