@@ -55,7 +55,22 @@ export interface Group {
 }
 
 const baseFigures = (g: FigureGroup) => figuresOf(g).filter(isBaseFigure);
-const backendOf = (st: VariantState): Backend => st.loaded!.backend;
+
+/**
+ * Runs `f` with a new instance of the variant's backend (its state files in a folder of its own),
+ * dropped afterwards. An instance keeps what it built and committed (rulesets per plan, commit
+ * records with their plans) for as long as it lives: one kept for the whole run held every
+ * variant's rulesets of the scale, and every visit's records, in the bench's heap, where V8's
+ * full collections mark them during every later figure's userspace work.
+ */
+async function withVisitBackend<T>(st: VariantState, f: (backend: Backend) => Promise<T>): Promise<T> {
+  const stateDir = mkdtempSync(path.join(os.tmpdir(), 'kpb-bench-state-'));
+  try {
+    return await f(freshBackend(st.v, stateDir));
+  } finally {
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+}
 
 /** A sample ran past the cap: kernel figures of this variant stop at this scale. */
 function markOver(ctx: RunContext, st: VariantState, bc: BenchCluster): void {
@@ -96,13 +111,10 @@ class CycleRun {
     readonly bc: BenchCluster,
     readonly record: boolean,
     readonly ns: string,
+    readonly backend: Backend,
   ) {
     this.#current = bc.plans;
     this.target = { kind: 'netns', name: ns };
-  }
-
-  get backend(): Backend {
-    return backendOf(this.st);
   }
 
   /** Run `f` under the cap; false (and the figure marked over the cap) when it ran past. */
@@ -266,8 +278,10 @@ class CycleRun {
 async function syncCycle(ctx: RunContext, st: VariantState, bc: BenchCluster, record: boolean): Promise<void> {
   const ns = await benchNamespace();
   try {
-    const cycle = new CycleRun(ctx, st, bc, record, ns);
-    if ((await cycle.fullLoads()) && (await cycle.syncs()) && (await cycle.readBacks())) await cycle.flush();
+    await withVisitBackend(st, async (backend) => {
+      const cycle = new CycleRun(ctx, st, bc, record, ns, backend);
+      if ((await cycle.fullLoads()) && (await cycle.syncs()) && (await cycle.readBacks())) await cycle.flush();
+    });
   } catch (e) {
     st.kernelError = `load/sync in a namespace: ${describeError(e)}`;
     ctx.progress.note(`kpb bench: ${st.v.id}: ${st.kernelError} (no more kernel figures for it)`);
@@ -345,7 +359,10 @@ async function firstPacket(ctx: RunContext, st: VariantState, bc: BenchCluster):
     for (const op of ['first-packet-first', 'first-packet-last']) ctx.collector.note(st, bc, op, 'us', 'not measured: the probe cluster is IPv4 only (an IPv6-only run)');
     return;
   }
-  const b = backendOf(st);
+  await withVisitBackend(st, (b) => firstPacketWith(ctx, st, bc, b));
+}
+
+async function firstPacketWith(ctx: RunContext, st: VariantState, bc: BenchCluster, b: Backend): Promise<void> {
   const c = await ctx.latencyCluster.ensure();
   const target: Target = { kind: 'netns', name: c.nodeNs };
   // Every family's plan is loaded (as a node would hold them); the connects are IPv4.
