@@ -85,7 +85,8 @@ export function nativeAvailable(): boolean {
  * Sends the op stream built by BatchBuilder as ONE netlink batch in network namespace `netns`
  * (a name under /var/run/netns; null = the current namespace). Atomic: on any error nothing
  * changes and the promise rejects with a NetlinkError naming the op (errno 'ERESTART' when
- * the batch was bound to a generation that has moved).
+ * the batch was bound to a generation that has moved). The addon reads `batch` in place on its
+ * thread (no copy): do not change it until the promise settles.
  */
 export function applyBatch(netns: string | null, batch: Uint8Array, options?: ApplyOptions): Promise<ApplyResult> {
   return loadNative().applyBatch(netns, batch, options);

@@ -27,10 +27,13 @@ constexpr size_t kRcvBuf = 16u << 20;
 
 class ApplyBatchWorker : public Napi::AsyncWorker {
  public:
-  ApplyBatchWorker(Napi::Env env, std::string netns, const uint8_t* data, size_t len,
-                   uint32_t genid)
+  // The op stream is read in place on the worker thread, not copied (at 100k services it is
+  // hundreds of MB): the reference keeps the JS array alive until the worker is deleted (on the
+  // JS thread, after OnOK/OnError), and the caller does not change it meanwhile.
+  ApplyBatchWorker(Napi::Env env, std::string netns, Napi::Uint8Array batch, uint32_t genid)
       : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)),
-        netns_(std::move(netns)), stream_(data, data + len), genid_(genid) {}
+        netns_(std::move(netns)), batchRef_(Napi::Persistent(batch)), data_(batch.Data()),
+        len_(batch.ByteLength()), genid_(genid) {}
 
   Napi::Promise Promise() { return deferred_.Promise(); }
 
@@ -39,14 +42,12 @@ class ApplyBatchWorker : public Napi::AsyncWorker {
     BuiltBatch built;
     std::string err;
     uint32_t baseSeq = static_cast<uint32_t>(time(nullptr));
-    if (!DecodeAndBuild(stream_.data(), stream_.size(), baseSeq, built, err, genid_)) {
+    if (!DecodeAndBuild(data_, len_, baseSeq, built, err, genid_)) {
       fail_.failed = true;
       fail_.message = err;
       fail_.errnoName = "EINVAL";
       return;
     }
-    stream_.clear();
-    stream_.shrink_to_fit();
     buildMs_ = NowMs() - t0;
     messages_ = built.msgs.size();
     bytes_ = built.bytes;
@@ -205,7 +206,9 @@ class ApplyBatchWorker : public Napi::AsyncWorker {
 
   Napi::Promise::Deferred deferred_;
   std::string netns_;
-  std::vector<uint8_t> stream_;
+  Napi::Reference<Napi::Uint8Array> batchRef_;
+  const uint8_t* data_;
+  size_t len_;
   uint32_t genid_;  // 0: not bound to a generation
   OpFailure fail_;
   double buildMs_ = 0, sendMs_ = 0;
@@ -239,7 +242,7 @@ Napi::Value ApplyBatch(const Napi::CallbackInfo& info) {
   if (arr.TypedArrayType() != napi_uint8_array)
     throw Napi::TypeError::New(env, "applyBatch: batch must be a Buffer/Uint8Array");
   uint32_t genid = GenerationOption(info, 2);
-  auto* w = new ApplyBatchWorker(env, std::move(netns), arr.Data(), arr.ByteLength(), genid);
+  auto* w = new ApplyBatchWorker(env, std::move(netns), arr, genid);
   Napi::Promise p = w->Promise();
   w->Queue();
   return p;
