@@ -39,8 +39,8 @@ async function timed(work: () => Promise<unknown>): Promise<number> {
 
 async function listTool(v: Variant, target: Target, plan: Plan, timeoutMs: number): Promise<void> {
   const [tool, args] = listingTool(v, plan);
-  // The iptables backend reads its save tool's output through a file (it renders meanwhile), so the tool alone is timed that way too.
-  await runTool(target, tool, args, { timeoutMs, stdoutToFile: v.backend === 'iptables' });
+  // The backends read a listing tool's output through a file (they build what they compare with meanwhile), so the tool alone is timed that way too.
+  await runTool(target, tool, args, { timeoutMs, stdoutToFile: true });
 }
 
 async function listAddon(target: Target, plan: Plan): Promise<void> {

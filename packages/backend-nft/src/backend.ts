@@ -147,7 +147,7 @@ export function createNftBackend(options: NftBackendOptions = {}): NftBackend {
     variant: layout,
     build,
     renderCanonical: (plan) => renderCanonical(build(plan)),
-    ...rulesetMethods(build, async (target, rs) => listingDifferences(await listTable(ctx.runTool, target, rs.family, ctx.timeoutMs), rs), { layout }),
+    ...rulesetMethods(build, { read: (target, family) => listTable(ctx.runTool, target, family, ctx.timeoutMs), differences: listingDifferences }, { layout }),
     apply: (target, plans) => applyRuleset(ctx, target, plans),
     sync: (target, from, to) =>
       syncFamilies(from, to, (f, t) => runSync(syncHooks(ctx, target), f, t, ctx.clock), (families) => flushTables(ctx, target, families)),

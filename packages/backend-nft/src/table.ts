@@ -6,7 +6,7 @@
 import type { Backend, Difference, DriftCheck, RunTool, Target } from '@kpb/backend';
 import { familyPlans, traceFamilies, verifyFamilies } from '@kpb/backend';
 import type { Plan, PlanDiff } from '@kpb/compiler';
-import { buildRuleset, streamRuleset } from './build.ts';
+import { buildRuleset, nftFamily, streamRuleset } from './build.ts';
 import type { BuildOptions } from './build.ts';
 import { compareCanon, listedObjects } from './canonical.ts';
 import { renderStreamScript, rulesetObjects } from './render.ts';
@@ -103,9 +103,9 @@ function sharedElementsKept(ops: readonly NftOp[], from: Plan, to: Plan): NftOp[
   return out;
 }
 
-/** `nft list table FAMILY kube-proxy` in the target; '' when the table does not exist. */
+/** `nft list table FAMILY kube-proxy` in the target; '' when the table does not exist. Printed into a file: kpb builds what it compares with meanwhile. */
 export async function listTable(runTool: RunTool, target: Target, family: NftFamily, timeoutMs: number): Promise<string> {
-  const r = await runTool(target, 'nft', ['list', 'table', family, TABLE], { timeoutMs, allowFailure: true });
+  const r = await runTool(target, 'nft', ['list', 'table', family, TABLE], { timeoutMs, allowFailure: true, stdoutToFile: true });
   if (r.code === 0) return r.stdout;
   if (/No such file or directory/.test(r.stderr)) return '';
   throw new Error(`nft list table ${family} ${TABLE} failed: ${r.stderr.trim()}`);
@@ -123,21 +123,28 @@ export function listingHolds(listing: string, rs: NftRuleset, readBackBecause?: 
   return differences.length === 0 ? { holdsFrom: true, ...because } : { holdsFrom: false, differences, ...because };
 }
 
-/** What differs between kpb's table of `rs`'s family in a target and `rs` (none: it holds `rs`). */
-type TableDifferences = (target: Target, rs: NftRuleset) => Promise<readonly Difference[]>;
+/** How a backend reads kpb's table of one family in a target, and what differs between what it read and a ruleset (none: it holds it). */
+export interface TableReader<T> {
+  read(target: Target, family: NftFamily): Promise<T>;
+  differences(found: T, rs: NftRuleset): readonly Difference[];
+}
 
 /**
  * The backend methods both nft backends share: the `nft -f` script of a plan, verify (the
- * backends differ only in how they read and compare the table: `differences`) and the in-memory tracer.
+ * backends differ only in how they read and compare the table: `reader`) and the in-memory tracer.
  */
-export function rulesetMethods(build: (plan: Plan) => NftRuleset, differences: TableDifferences, options: BuildOptions): Pick<Backend, 'renderText' | 'verify' | 'trace'> {
+export function rulesetMethods<T>(build: (plan: Plan) => NftRuleset, reader: TableReader<T>, options: BuildOptions): Pick<Backend, 'renderText' | 'verify' | 'trace'> {
   return {
     // Written one service port at a time: a script needs no whole NftRuleset.
     renderText: (plans) => familyPlans(plans).map((plan) => renderStreamScript(streamRuleset(plan, options))).join(''),
     verify: (target, plans) =>
       verifyFamilies(plans, async (plan) => {
-        const found = await differences(target, build(plan));
-        return { ok: found.length === 0, differences: found };
+        // The table is read (by `nft`, or on the addon's threads) while the ruleset to compare with is built.
+        const found = reader.read(target, nftFamily(plan));
+        found.catch(() => undefined); // awaited below; build's error, if any, is the one thrown
+        const rs = build(plan);
+        const differences = reader.differences(await found, rs);
+        return { ok: differences.length === 0, differences: [...differences] };
       }),
     trace: (plans, packet) => traceFamilies(plans, packet, (plan) => traceRuleset(build(plan), { nodeIPs: plan.nodeIPs }, packet)),
   };

@@ -6,7 +6,7 @@
  * after each commit that generation + 1 and a digest of the plan are recorded (@kpb/backend's
  * generation.ts), so that `sync` can trust the kernel without reading it back (drift.ts).
  */
-import { ALL_FAMILIES, commitRecords, familyPlans, fileStateStore, planDigest, runSync, runTool as realRunTool, syncFamilies, systemClock, updateDigest, verifyFamilies } from '@kpb/backend';
+import { ALL_FAMILIES, commitRecords, familyPlans, fileStateStore, planDigest, runSync, runTool as realRunTool, syncFamilies, systemClock, updateDigest } from '@kpb/backend';
 import type { ApplyResult, Backend, Clock, Plans, RunTool, StateStore, SyncHooks, Target } from '@kpb/backend';
 import type { Plan, PlanDiff } from '@kpb/compiler';
 import type { IPFamily } from '@kpb/model';
@@ -197,16 +197,7 @@ export function createNftnlBackend(options: NftnlBackendOptions = {}): NftnlBack
     build,
     encodePlan: (plan) => ctx.encoders.full(plan, layout),
     renderCanonical: (plan) => renderCanonical(build(plan)),
-    ...rulesetMethods(build, async (target, rs) => decodedDifferences(await readToCompare(target, rs.family), rs), { layout }),
-    // rulesetMethods' verify, except that the kernel is read (on the addon's threads) while the
-    // ruleset to compare with is built.
-    verify: (target, plans) =>
-      verifyFamilies(plans, async (plan) => {
-        const table = readToCompare(target, nftFamily(plan));
-        table.catch(() => undefined); // build's error, if any, is the one thrown
-        const found = decodedDifferences(...(await Promise.all([table, build(plan)])));
-        return { ok: found.length === 0, differences: found };
-      }),
+    ...rulesetMethods(build, { read: readToCompare, differences: decodedDifferences }, { layout }),
     recorded(target, family = 'ip') {
       const r = ctx.records.recall(target, family);
       return r && { generation: r.generation, digest: r.digest };
