@@ -172,9 +172,11 @@ export function verdictMapUserdata(comment: string | undefined): Uint8Array {
   ]);
 }
 
-/** Named set of addresses (big-endian key). */
+const BIG_KEY_BYTEORDER = tlv(NFTNL_UDATA_SET.keybyteorder, u32le(BYTEORDER.big));
+
+/** Named set of addresses (big-endian key). Built once without a comment: every affinity set has none. */
 export function addrSetUserdata(comment: string | undefined): Uint8Array {
-  return concatBytes([tlv(NFTNL_UDATA_SET.keybyteorder, u32le(BYTEORDER.big)), ...(comment !== undefined ? [commentTlv(comment, NFTNL_UDATA_SET.comment)] : [])]);
+  return comment === undefined ? BIG_KEY_BYTEORDER : concatBytes([BIG_KEY_BYTEORDER, commentTlv(comment, NFTNL_UDATA_SET.comment)]);
 }
 
 /** Anonymous `numgen … vmap { … }` map: host-order integer key. */
