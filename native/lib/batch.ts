@@ -9,6 +9,10 @@ import type { AttrKind, Family } from './constants.ts';
 export const STREAM_MAGIC = 'KPBN';
 const STREAM_VERSION = 1;
 const HEADER_BYTES = 12;
+/** Strings up to this length are written char by char (cheaper than a native write call for short ones). */
+const SHORT_STR = 24;
+/** Buffer's own UTF-8 writer (what `write(s, at, 'utf8')` calls after its argument checks; not in @types/node). */
+type FastWrite = Buffer & { utf8Write(s: string, offset: number): number };
 
 /** A value of an attribute: numbers (u8..u64, s32), bigint (u64), strings, raw bytes. */
 export type AttrValue = number | bigint | string | Uint8Array;
@@ -530,37 +534,40 @@ export class BatchBuilder {
     }
     this.pos += 8;
   }
-  /** u16 length, bytes, NUL. */
+  /** u16 length, UTF-8 bytes, NUL. */
   str(s: string): void {
+    if (s.length > SHORT_STR || !this.shortAscii(s)) this.longStr(s);
+  }
+
+  /** Writes `s` char by char when it is all ASCII without NUL; false (nothing written) otherwise. */
+  private shortAscii(s: string): boolean {
     const n = s.length;
     this.ensure(n + 3);
-    let ascii = true;
     const b = this.buf;
     let p = this.pos + 2;
     for (let i = 0; i < n; i++) {
       const c = s.charCodeAt(i);
-      if (c > 0x7f || c === 0) {
-        ascii = false;
-        break;
-      }
+      if (c > 0x7f || c === 0) return false;
       b[p++] = c;
     }
-    if (!ascii) {
-      if (s.includes('\0')) throw new TypeError(`string contains NUL: ${JSON.stringify(s)}`);
-      const len = Buffer.byteLength(s, 'utf8');
-      if (len > 0xfffe) throw new RangeError('string too long');
-      this.ensure(len + 3);
-      this.buf.writeUInt16LE(len, this.pos);
-      this.buf.write(s, this.pos + 2, 'utf8');
-      this.buf[this.pos + 2 + len] = 0;
-      this.pos += len + 3;
-      return;
-    }
-    if (n > 0xfffe) throw new RangeError('string too long');
     b.writeUInt16LE(n, this.pos);
     b[p] = 0;
     this.pos = p + 1;
+    return true;
   }
+
+  /** One bulk UTF-8 write: for long strings (chain names) a char loop costs more, above all on concatenated strings. */
+  private longStr(s: string): void {
+    if (s.includes('\0')) throw new TypeError(`string contains NUL: ${JSON.stringify(s)}`);
+    // Room for the worst case (3 bytes per UTF-16 unit), so that the write is never cut short.
+    this.ensure(3 * s.length + 3);
+    const len = (this.buf as FastWrite).utf8Write(s, this.pos + 2);
+    if (len > 0xfffe) throw new RangeError('string too long');
+    this.buf.writeUInt16LE(len, this.pos);
+    this.buf[this.pos + 2 + len] = 0;
+    this.pos += len + 3;
+  }
+
   /**
    * Appends bytes as they are: an encoding written once (by these methods, into another builder)
    * and copied wherever it recurs. `attrs`: how many attributes of the open list they hold.
