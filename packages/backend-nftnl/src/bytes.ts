@@ -25,6 +25,40 @@ export function addrBytes(ip: string, family: NftFamily): Uint8Array {
   return b;
 }
 
+/**
+ * A canonical dotted-quad IPv4 address (what `ipToBytes` accepts: four parts 0..255, no leading
+ * zeros) as an unsigned 32-bit number; -1 for any other text. Parsed in place: cheaper than the
+ * cache lookup of `addrBytes`, which misses the CPU caches at every one of the ~10⁵ addresses of
+ * a large table.
+ */
+export function ipv4Word(s: string): number {
+  const n = s.length;
+  if (n < 7 || n > 15) return -1;
+  let word = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46 /* . */) {
+      if (digits === 0 || dots === 3) return -1;
+      word = word * 256 + part;
+      part = 0;
+      digits = 0;
+      dots++;
+      continue;
+    }
+    const d = c - 48;
+    // a digit after a leading 0 would be a leading zero
+    if (d < 0 || d > 9 || (digits === 1 && part === 0)) return -1;
+    part = part * 10 + d;
+    digits++;
+    if (part > 255) return -1;
+  }
+  if (dots !== 3 || digits === 0) return -1;
+  return word * 256 + part;
+}
+
 export interface Prefix {
   readonly addr: Uint8Array;
   /** Prefix length; undefined for a plain address. */

@@ -58,6 +58,7 @@ import {
   DATATYPE,
   ELEM_OPEN_INTERVAL_USERDATA,
   intervalElements,
+  ipv4Word,
   KEY_BYTES,
   keyLength,
   keyTypeId,
@@ -294,6 +295,9 @@ export class NftnlEncoder implements NftSink {
   private readonly chainTableAttr: Uint8Array;
   /** Key scratch buffer for map elements (the builder copies it). */
   private readonly keyBuf = new Uint8Array(40);
+  /** Scratch buffers of an IPv4 address (`addr`) and of a data map value (the builder copies them). */
+  private readonly addr4 = new Uint8Array(4);
+  private readonly dataBuf: Uint8Array;
 
   /**
    * `labels`: true writes a readable label per op (`rule 3 in chain X`); false writes none, so the
@@ -309,6 +313,7 @@ export class NftnlEncoder implements NftSink {
     this.fam = family;
     this.full = options.labels ?? true;
     this.hooks = options.hooks ?? {};
+    this.dataBuf = new Uint8Array(addrLen(family) + 4);
     this.ruleTableAttr = template((t) => t.attrStr(RULE_ATTR.table, table));
     this.chainTableAttr = template((t) => t.attrStr(CHAIN_ATTR.table, table));
   }
@@ -476,12 +481,27 @@ export class NftnlEncoder implements NftSink {
     b.u32(count);
   }
 
+  /**
+   * An address's bytes, valid until the next call (every caller hands them to the builder, which
+   * copies them): IPv4 parsed into a scratch array, anything else from `addrBytes`, which checks it.
+   */
+  private addr(ip: string): Uint8Array {
+    const w = this.family === 'ip' ? ipv4Word(ip) : -1;
+    if (w < 0) return addrBytes(ip, this.family);
+    const b = this.addr4;
+    b[0] = w >>> 24;
+    b[1] = (w >>> 16) & 0xff;
+    b[2] = (w >>> 8) & 0xff;
+    b[3] = w & 0xff;
+    return b;
+  }
+
   /** A key's bytes: one address alone, or a concatenation written into the scratch buffer. */
   private key(key: ElementKey, types: readonly KeyType[]): Uint8Array {
     if (types.length === 1) {
       const v = key[0];
       if (typeof v !== 'string') throw new Error(`element ${String(v)} is not an address`);
-      return addrBytes(v, this.family);
+      return this.addr(v);
     }
     const buf = this.keyBuf;
     buf.fill(0);
@@ -499,7 +519,7 @@ export class NftnlEncoder implements NftSink {
       case 'ipv4_addr':
       case 'ipv6_addr':
         if (typeof v !== 'string') throw new Error(`element field ${String(v)} is not an address`);
-        return buf.set(addrBytes(v, this.family), at);
+        return this.addrInto(buf, at, v);
       case 'inet_proto': {
         const n = PROTO_NUM[v as string];
         if (n === undefined) throw new Error(`element field ${String(v)} is not a protocol`);
@@ -514,8 +534,17 @@ export class NftnlEncoder implements NftSink {
       case 'integer':
         // the numgen index: numgen writes its register in host byte order
         if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new Error(`element field ${String(v)} is not an index`);
-        new DataView(buf.buffer, buf.byteOffset + at, 4).setUint32(0, v, true);
+        buf[at] = v & 0xff;
+        buf[at + 1] = (v >>> 8) & 0xff;
+        buf[at + 2] = (v >>> 16) & 0xff;
+        buf[at + 3] = v >>> 24;
     }
+  }
+
+  /** Copies an address's bytes into `buf` at `at` (a loop: TypedArray#set costs more for 4 or 16 bytes). */
+  private addrInto(buf: Uint8Array, at: number, ip: string): void {
+    const a = this.addr(ip);
+    for (let i = 0; i < a.length; i++) buf[at + i] = a[i]!;
   }
 
   addSetElements(name: string, keyType: readonly KeyType[], keys: readonly ElementKey[]): void {
@@ -539,9 +568,12 @@ export class NftnlEncoder implements NftSink {
       if (!Number.isInteger(e.port) || e.port < 1 || e.port > 65535) throw new Error(`map ${name}: bad port ${e.port}`);
       b.beginAttrs();
       b.attrBytes(SET_ELEM_ATTR.key, this.key(e.key, keyType));
-      const data = new Uint8Array(alen + 4);
-      data.set(addrBytes(e.addr, this.family));
-      data.set(portBytes(e.port), alen);
+      const data = this.dataBuf;
+      this.addrInto(data, 0, e.addr);
+      data[alen] = e.port >> 8;
+      data[alen + 1] = e.port & 0xff;
+      data[alen + 2] = 0;
+      data[alen + 3] = 0;
       b.attrBytes(SET_ELEM_ATTR.data, data);
       b.endAttrs();
     }
@@ -704,7 +736,7 @@ export class NftnlEncoder implements NftSink {
     this.beginElements(NFT_MSG.NEWSETELEM, NLM_F.CREATE, name, id, distinct.length, this.full ? `elements of ${label}` : '');
     for (const v of distinct) {
       b.beginAttrs();
-      b.attrBytes(SET_ELEM_ATTR.key, addrBytes(v, this.family));
+      b.attrBytes(SET_ELEM_ATTR.key, this.addr(v));
       b.endAttrs();
     }
     b.endOp();
@@ -778,7 +810,7 @@ export class NftnlEncoder implements NftSink {
     const cmpOp = op === '!=' ? NFT_CMP_OP.neq : NFT_CMP_OP.eq;
     if (value.indexOf('/') < 0) {
       this.payload(REG1, NETWORK, off, full);
-      this.cmp(cmpOp, addrBytes(value, this.family));
+      this.cmp(cmpOp, this.addr(value));
       return;
     }
     const { addr, bits } = parsePrefix(value, this.family);
@@ -941,7 +973,7 @@ export class NftnlEncoder implements NftSink {
   private dnat(addr: string, port: number): void {
     const b = this.b;
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`bad port ${port}`);
-    this.immediateData(REG1, addrBytes(addr, this.family));
+    this.immediateData(REG1, this.addr(addr));
     this.immediateData(REG2, portBytes(port));
     b.raw(cached(DNATS, NFPROTO[this.family], writeDnat));
   }
