@@ -83,6 +83,42 @@ export function parsePrefix(value: string, family: NftFamily): Prefix {
   return p;
 }
 
+/** What a match of a CIDR loads and compares, as nft writes it. */
+export interface PrefixMatch {
+  /** Bytes of the address to load: the prefix's when it is whole bytes (nft shortens the load), else all. */
+  readonly len: number;
+  /** The `bitwise` mask, for a prefix that is not whole bytes. */
+  readonly mask: Uint8Array | undefined;
+  /** What `cmp` compares: the prefix's bytes, or the masked address. */
+  readonly data: Uint8Array;
+}
+
+const prefixMatchCache: Readonly<Record<NftFamily, Map<string, PrefixMatch>>> = { ip: new Map(), ip6: new Map() };
+
+/**
+ * The match of a CIDR of the family, cached by text: the same few prefixes (the cluster CIDR)
+ * recur in thousands of rules, and each would otherwise allocate its mask and masked address.
+ * Never mutate the result.
+ */
+export function prefixMatch(value: string, family: NftFamily): PrefixMatch {
+  const cache = prefixMatchCache[family];
+  let m = cache.get(value);
+  if (m) return m;
+  const { addr, bits } = parsePrefix(value, family);
+  const full = addr.length;
+  const b = bits ?? full * 8;
+  if (b > 0 && b % 8 === 0) m = { len: b / 8, mask: undefined, data: addr.subarray(0, b / 8) };
+  else {
+    const mask = prefixMask(b, full);
+    const data = new Uint8Array(full);
+    for (let i = 0; i < full; i++) data[i] = addr[i]! & mask[i]!;
+    m = { len: full, mask, data };
+  }
+  if (cache.size > CACHE_MAX) cache.clear();
+  cache.set(value, m);
+  return m;
+}
+
 /** Mask of a prefix length over `len` bytes. */
 export function prefixMask(bits: number, len: number): Uint8Array {
   const m = new Uint8Array(len);

@@ -64,8 +64,7 @@ import {
   keyTypeId,
   NFT_TYPE_INTEGER,
   NUMGEN_MAP_USERDATA,
-  parsePrefix,
-  prefixMask,
+  prefixMatch,
   PROTO_NUM,
   u16be,
   u32le,
@@ -681,8 +680,7 @@ export class NftnlEncoder implements NftSink {
 
   private addrMatchCount(value: string): number {
     if (value.indexOf('/') < 0) return 2;
-    const { bits } = parsePrefix(value, this.family);
-    return bits! > 0 && bits! % 8 === 0 ? 2 : 3;
+    return prefixMatch(value, this.family).mask ? 3 : 2;
   }
 
   /** The anonymous set or map a statement needs, written before its rule; returns its id. */
@@ -813,19 +811,11 @@ export class NftnlEncoder implements NftSink {
       this.cmp(cmpOp, this.addr(value));
       return;
     }
-    const { addr, bits } = parsePrefix(value, this.family);
-    if (bits! > 0 && bits! % 8 === 0) {
-      // nft shortens the load to the prefix's bytes.
-      this.payload(REG1, NETWORK, off, bits! / 8);
-      this.cmp(cmpOp, addr.subarray(0, bits! / 8));
-      return;
-    }
-    const mask = prefixMask(bits!, full);
-    const net = new Uint8Array(full);
-    for (let i = 0; i < full; i++) net[i] = addr[i]! & mask[i]!;
-    this.payload(REG1, NETWORK, off, full);
-    this.bitwise(full, mask, full === 4 ? ZERO4 : ZERO16);
-    this.cmp(cmpOp, net);
+    // A CIDR: nft shortens the load to a prefix of whole bytes, else masks the address.
+    const m = prefixMatch(value, this.family);
+    this.payload(REG1, NETWORK, off, m.len);
+    if (m.mask) this.bitwise(full, m.mask, full === 4 ? ZERO4 : ZERO16);
+    this.cmp(cmpOp, m.data);
   }
 
   private protoByte(protocol: string): Uint8Array {
