@@ -103,9 +103,6 @@ interface EndpointNames {
   readonly base: string;
 }
 
-/** The names of a service port's endpoints, by endpoint object. */
-type EndpointNameMap = Map<PlanEndpoint, EndpointNames>;
-
 const endpointNamesOf = nameCache((name): EndpointNames => {
   const base = hashAndTruncate(name);
   return { chain: `endpoint-${base}`, base };
@@ -117,17 +114,48 @@ function endpointNamesFor(sp: Pick<ServicePortPlan, 'namespace' | 'serviceName' 
   return endpointNamesOf(`${sp.namespace}/${sp.serviceName}/${sp.protocol.toLowerCase()}/${sp.portName}__${ip}/${ep.port}`);
 }
 
-function endpointNames(sp: ServicePortPlan): EndpointNameMap {
-  const names: EndpointNameMap = new Map();
-  for (const ep of sp.endpoints) names.set(ep, endpointNamesFor(sp, ep));
-  return names;
+/** A service port's names and its endpoints' (by address), with what the names are made of besides. */
+interface ServicePortEntry {
+  readonly namespace: string;
+  readonly serviceName: string;
+  readonly protocol: ServicePortPlan['protocol'];
+  readonly portName: string;
+  readonly names: ServicePortNames;
+  readonly endpoints: Map<string, { readonly ip: string; readonly port: number; readonly names: EndpointNames }>;
 }
 
-/** The names of `ep` (an endpoint of `sp`; one that is not the same object, as in a plan read back from JSON, is hashed again). */
-function namesOf(names: EndpointNameMap, sp: ServicePortPlan, ep: PlanEndpoint): EndpointNames {
-  let n = names.get(ep);
-  if (!n) names.set(ep, (n = endpointNamesFor(sp, ep)));
-  return n;
+/**
+ * The names of every service port built, by `sp.key`, and of its endpoints, by `ep.address`:
+ * strings the compiler made once (their hashes are kept), looked up in small maps. The text the
+ * names are hashed from would be a new ~60-character string per endpoint and build, looked up
+ * in a map of every endpoint (~1 µs each at 10k services). What else the text is made of is
+ * compared, so a changed protocol or target port gets its own names.
+ */
+const byServicePort = new Map<string, ServicePortEntry>();
+let cachedEndpoints = 0;
+
+function servicePortEntry(sp: ServicePortPlan): ServicePortEntry {
+  const e = byServicePort.get(sp.key);
+  if (e && e.namespace === sp.namespace && e.serviceName === sp.serviceName && e.protocol === sp.protocol && e.portName === sp.portName) return e;
+  if (e) cachedEndpoints -= e.endpoints.size;
+  if (byServicePort.size + cachedEndpoints >= NAME_CACHE_MAX) {
+    byServicePort.clear();
+    cachedEndpoints = 0;
+  }
+  const { namespace, serviceName, protocol, portName } = sp;
+  const entry: ServicePortEntry = { namespace, serviceName, protocol, portName, names: servicePortChainNames(sp), endpoints: new Map() };
+  byServicePort.set(sp.key, entry);
+  return entry;
+}
+
+/** The names of `ep`, an endpoint of the service port of `entry`. */
+function namesOf(entry: ServicePortEntry, ep: PlanEndpoint): EndpointNames {
+  const e = entry.endpoints.get(ep.address);
+  if (e && e.ip === ep.ip && e.port === ep.port) return e.names;
+  if (!e) cachedEndpoints++;
+  const names = endpointNamesFor(entry, ep);
+  entry.endpoints.set(ep.address, { ip: ep.ip, port: ep.port, names });
+  return names;
 }
 
 export function nftFamily(plan: Plan): NftFamily {
@@ -297,13 +325,13 @@ function inLoopback(ip: string, loopback: string): boolean {
 function servicePortObjects(ctx: BuildContext, sp: ServicePortPlan, elements: MapElements): ServicePortObjects {
   const chains: NftChain[] = [];
   const sets: NftSet[] = [];
-  const names = servicePortChainNames(sp);
-  const epNames = endpointNames(sp);
+  const epNames = servicePortEntry(sp);
+  const { names } = epNames;
   addMapElements(ctx, sp, names, elements);
   policyChains(ctx, sp, names, epNames, chains);
   if (sp.flags.usesExternalChain) chains.push(externalChain(ctx, sp, names));
   if (sp.flags.usesFirewallChain) chains.push(firewallChain(ctx, sp, names));
-  for (const ep of sp.endpoints) chains.push(endpointChain(ctx, sp, namesOf(epNames, sp, ep), ep, sets));
+  for (const ep of sp.endpoints) chains.push(endpointChain(ctx, sp, namesOf(epNames, ep), ep, sets));
   return { chains, sets };
 }
 
@@ -499,7 +527,7 @@ function addExternalElements(sp: ServicePortPlan, ips: readonly string[], names:
 }
 
 /** The cluster and local policy chains: masquerade of off-cluster ClusterIP traffic, then the endpoint choice. */
-function policyChains(ctx: BuildContext, sp: ServicePortPlan, names: ServicePortNames, epNames: EndpointNameMap, out: NftChain[]): void {
+function policyChains(ctx: BuildContext, sp: ServicePortPlan, names: ServicePortNames, epNames: ServicePortEntry, out: NftChain[]): void {
   const { flags } = sp;
   const affinity = sp.affinityTimeoutSeconds !== undefined;
   // The masquerade rule heads the internal policy chain (cluster or local).
@@ -514,12 +542,12 @@ function policyChains(ctx: BuildContext, sp: ServicePortPlan, names: ServicePort
   }
   const masqLocal = flags.internalPolicy === 'local';
   if (flags.usesClusterPolicyChain) {
-    const rules = endpointRules(sp, epNames, sp.clusterEndpoints, ctx.layout, affinity);
+    const rules = endpointRules(epNames, sp.clusterEndpoints, ctx.layout, affinity);
     if (masq && !masqLocal) rules.unshift(masq);
     out.push({ name: names.cluster, rules });
   }
   if (flags.usesLocalPolicyChain) {
-    const rules = endpointRules(sp, epNames, sp.localEndpoints, ctx.layout, affinity);
+    const rules = endpointRules(epNames, sp.localEndpoints, ctx.layout, affinity);
     if (masq && masqLocal) rules.unshift(masq);
     out.push({ name: names.local, rules });
   }
@@ -589,12 +617,12 @@ function verdictMaps(addrType: KeyType, e: MapElements): NftMap[] {
 }
 
 /** Affinity checks, then the endpoint choice (one anonymous vmap, or chained numgen rules). */
-function endpointRules(sp: ServicePortPlan, epNames: EndpointNameMap, endpoints: readonly PlanEndpoint[], layout: NftLayout, affinity: boolean): NftRule[] {
+function endpointRules(epNames: ServicePortEntry, endpoints: readonly PlanEndpoint[], layout: NftLayout, affinity: boolean): NftRule[] {
   const rules: NftRule[] = [];
   const n = endpoints.length;
   if (n === 0) return rules;
   const targets: EndpointNames[] = [];
-  for (const ep of endpoints) targets.push(namesOf(epNames, sp, ep));
+  for (const ep of endpoints) targets.push(namesOf(epNames, ep));
   if (affinity) {
     for (const t of targets) rules.push(rule([{ kind: 'match-addr-in', field: 'saddr', set: `affinity-${t.base}` }, verdict(goto(t.chain))]));
   }

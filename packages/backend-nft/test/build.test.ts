@@ -33,6 +33,21 @@ describe('kube-proxy chain names', () => {
     expect(endpointChainBase(sp('ns1', 'svc1'), { ip: 'fd00:10:180::2:1', port: 80 })).toBe('2CRNCTTE-ns1/svc1/tcp/p80__fd00.10.180..2.1/80');
   });
 
+  it('a service port or endpoint whose key or address stays but whose protocol or port changes gets new names', () => {
+    // The build keeps names by sp.key and ep.address; the other parts of the hashed text are compared.
+    const plan = compile(
+      { services: [svc('ns1', 'svc1', '172.30.0.41', { ports: [{ name: 'p80', protocol: 'TCP', port: 80, targetPort: 80 }] })], endpointSlices: [{ ...slice('ns1', 'svc1', [ep('10.180.0.1')], 80), namespace: 'ns1' }], nodes: NODES },
+      nodeSettings({ nodeName: 'node-a' }),
+    );
+    const chainNames = (p: typeof plan) => buildRuleset(p).chains.map((c) => c.name).filter((n) => /^(service|endpoint)-[A-Z2-7]{8}-/.test(n));
+    expect(chainNames(plan)).toEqual([`service-${servicePortChainBase(sp('ns1', 'svc1'))}`, `endpoint-${endpointChainBase(sp('ns1', 'svc1'), { ip: '10.180.0.1', port: 80 })}`]);
+    const sp0 = plan.servicePorts[0]!;
+    const udp = { ...sp0, protocol: 'UDP' as const, endpoints: sp0.endpoints.map((e) => ({ ...e, port: 81 })) };
+    const edited = { ...plan, servicePorts: [{ ...udp, clusterEndpoints: udp.endpoints }] };
+    const udpSp = { ...sp('ns1', 'svc1'), protocol: 'UDP' as const };
+    expect(chainNames(edited)).toEqual([`service-${servicePortChainBase(udpSp)}`, `endpoint-${endpointChainBase(udpSp, { ip: '10.180.0.1', port: 81 })}`]);
+  });
+
   it('replace IPv6 colons with dots', () => {
     expect(endpointChainBase(sp('ns', 's'), { ip: 'fd00::1', port: 80 })).toMatch(/^[A-Z2-7]{8}-ns\/s\/tcp\/p80__fd00..1\/80$/);
   });
