@@ -38,6 +38,25 @@ describe('BatchBuilder', () => {
     expect(buf.includes(Buffer.from('täble', 'utf8'))).toBe(true);
   });
 
+  it('prependOps puts parts in front, in the room left for them or else by copying', () => {
+    const chains = (b: BatchBuilder, names: string[]) => names.forEach((name) => b.addChain({ family: 'ip', table: 't', name }));
+    const whole = new BatchBuilder();
+    chains(whole, ['a', 'b', 'c', 'd', 'e']);
+    const expected = Buffer.from(whole.finish());
+    for (const room of [0, 10, 4096]) {
+      const out = new BatchBuilder(64, room);
+      chains(out, ['d', 'e']);
+      const p1 = new BatchBuilder(64);
+      chains(p1, ['a', 'b']);
+      const p2 = new BatchBuilder(64, 100);
+      chains(p2, ['c']);
+      out.prependOps([p1, p2]);
+      expect(out.opCount).toBe(5);
+      expect(out.byteLength).toBe(expected.length);
+      expect(Buffer.from(out.finish()).equals(expected), `room ${room}`).toBe(true);
+    }
+  });
+
   it('writes short and long strings alike: u16 byte length, UTF-8, NUL', () => {
     // Long strings (chain names) take a bulk write, short ones a char loop: both the same bytes.
     for (const s of ['c', 'payload', 'ä', `service-${'x'.repeat(50)}`, `chain-${'ü'.repeat(40)}-€`, 'y'.repeat(0xfffe)]) {

@@ -981,13 +981,15 @@ export function estimateStreamBytes(servicePorts: number, endpoints: number): nu
 /**
  * The op stream that replaces kpb's table with `stream`'s, op for op what `replace` writes for
  * the whole ruleset, but one service port at a time (`writeStreamReplace`): the parts are
- * written into builders of their own and put together in the order they are sent. Sets are
- * numbered as in the whole batch: named sets in part order, anonymous ones after all of them.
+ * written into builders of their own and put together in the order they are sent. The rules,
+ * ~85% of the stream, are written in their final place: into `out`, behind room for the parts
+ * sent before them, so that only the smaller parts are copied. Sets are numbered as in the whole
+ * batch: named sets in part order, anonymous ones after all of them.
  */
 export function encodeStream(stream: RulesetStream, table: string, expectedBytes: number, hooks?: EncodeHooks): Buffer {
-  const out = new BatchBuilder(expectedBytes);
-  const parts = new Map<StreamPart, BatchBuilder>(STREAM_PARTS.map((p) => [p, p === 'head' ? out : new BatchBuilder(Math.ceil(expectedBytes * (PART_SHARE[p] ?? 0)))]));
-  const enc = new NftnlEncoder(stream.family, table, { labels: false, builder: out, ...(hooks ? { hooks } : {}) });
+  const out = new BatchBuilder(expectedBytes, Math.ceil(expectedBytes * BEFORE_RULES_SHARE));
+  const parts = new Map<StreamPart, BatchBuilder>(STREAM_PARTS.map((p) => [p, p === 'rules' ? out : new BatchBuilder(Math.ceil(expectedBytes * (PART_SHARE[p] ?? 0)))]));
+  const enc = new NftnlEncoder(stream.family, table, { labels: false, builder: parts.get('head')!, ...(hooks ? { hooks } : {}) });
   const named = stream.leadingSetCount + stream.servicePortSetCount;
   // The fixed chains' anonymous sets (cluster-ips-check's service CIDRs) come first in the whole
   // batch, but their rules are written after the service ports' here.
@@ -1004,7 +1006,9 @@ export function encodeStream(stream: RulesetStream, table: string, expectedBytes
     else if (part === 'fixedRules') enc.numberSets(named + maps + 1, firstAnon);
     return enc;
   });
-  for (const p of STREAM_PARTS) if (p !== 'head') out.appendOps(parts.get(p)!);
+  const rules = STREAM_PARTS.indexOf('rules');
+  out.prependOps(STREAM_PARTS.slice(0, rules).map((p) => parts.get(p)!));
+  for (const p of STREAM_PARTS.slice(rules + 1)) out.appendOps(parts.get(p)!);
   return out.finish();
 }
 
@@ -1015,5 +1019,7 @@ function fixedAnonymousSets(stream: RulesetStream): number {
   return n;
 }
 
-/** The share of the stream's bytes a part takes (to size its buffer; the rest start small). */
-const PART_SHARE: Partial<Record<StreamPart, number>> = { sets: 0.02, rules: 0.9, mapElements: 0.05 };
+/** The share of the stream's bytes a part takes (to size its buffer; the rest start small). Measured at 10k × 3: head 12% flat, 7% maps. */
+const PART_SHARE: Partial<Record<StreamPart, number>> = { head: 0.15, sets: 0.02, mapElements: 0.05 };
+/** Room for the parts before the rules (11% flat, 11% maps of the stream at 10k × 3); less room only costs a copy. */
+const BEFORE_RULES_SHARE = 0.2;
