@@ -10,7 +10,8 @@ import type {
   NftRuleset, NftSet, Statement, Verdict,
 } from './ruleset.ts';
 import { addCommonElements, addFixedRules, commonServicePort, emptyCommonElements, mapsDataMaps, mapsSets } from './maps.ts';
-import { COMMENT_RE, referenceProblems } from './ruleset.ts';
+import { COMMENT_RE, l4Proto, referenceProblems } from './ruleset.ts';
+import type { ReferenceLookup } from './ruleset.ts';
 
 export interface BuildOptions {
   /** `flat` (default), `kube-proxy` or `maps`. */
@@ -166,7 +167,7 @@ const goto = (chain: string): Verdict => ({ kind: 'goto', chain });
 const jump = (chain: string): Verdict => ({ kind: 'jump', chain });
 const verdict = (v: Verdict): Statement => ({ kind: 'verdict', verdict: v });
 const rule = (statements: Statement[], comment?: string): NftRule => (comment ? { statements, comment } : { statements });
-const l4 = (sp: ServicePortPlan): L4Proto => sp.protocol.toLowerCase() as L4Proto;
+const l4 = (sp: ServicePortPlan): L4Proto => l4Proto(sp.protocol);
 
 /** What every service port's chains depend on besides the service port itself. */
 interface BuildContext {
@@ -274,7 +275,8 @@ export function streamRuleset(plan: Plan, layoutOrOptions: NftLayout | BuildOpti
   const commonDataMaps = common ? mapsDataMaps(addrType, common) : [];
   const leadingSetNames = [...(plan.nodePortIPs === 'all' ? [NAMES.clusterIPs] : [NAMES.clusterIPs, NAMES.nodePortIPs]), ...commonSets.map((x) => x.name)];
   const known = { chains: new Set(fixed.map((c) => c.name)), sets: new Set<string>([...MAP_NAMES, ...leadingSetNames, ...commonDataMaps.map((m) => m.name)]) };
-  refuseDanglingReferences({ chains: fixed, sets: [] }, [], known);
+  const references = new ReferenceCheck(known, elements);
+  references.check({ chains: fixed, sets: [] });
   let servicePortSetCount = 0;
   for (const sp of plan.servicePorts) if (sp.affinityTimeoutSeconds !== undefined) servicePortSetCount += sp.endpoints.length;
   return {
@@ -293,9 +295,9 @@ export function streamRuleset(plan: Plan, layoutOrOptions: NftLayout | BuildOpti
           addCommonElements(sp, common);
           continue;
         }
-        const before = mapElementCounts(elements);
+        references.mark();
         const objects = servicePortObjects(ctx, sp, elements);
-        refuseDanglingReferences(objects, newMapElements(elements, before), known);
+        references.check(objects);
         yield objects;
       }
     },
@@ -345,29 +347,44 @@ const MAP_LISTS = [
 ] as const;
 const MAP_NAMES = MAP_LISTS.map(([, name]) => name);
 
-const mapElementCounts = (e: MapElements): number[] => MAP_LISTS.map(([list]) => e[list].length);
-
-/** The map elements added since `before` (`mapElementCounts`), by map. */
-function newMapElements(e: MapElements, before: readonly number[]): { name: string; elements: NftMapElement[] }[] {
-  return MAP_LISTS.map(([list, name], i) => ({ name, elements: e[list].slice(before[i]) }));
-}
+const hasName = (list: readonly { readonly name: string }[], name: string): boolean => {
+  for (const o of list) if (o.name === name) return true;
+  return false;
+};
 
 /**
- * Throws when a service port's objects refer to a chain or set that is neither theirs nor one
- * of the table's fixed ones (a bug here: every name is made in this file).
+ * Refuses service port objects that refer to a chain or set that is neither theirs nor one of
+ * the table's fixed ones (a bug here: every name is made in this file). One per stream: checking
+ * a service port allocates nothing unless a reference is missing.
  */
-function refuseDanglingReferences(
-  objects: ServicePortObjects,
-  maps: readonly { name: string; elements: readonly NftMapElement[] }[],
-  known: { readonly chains: ReadonlySet<string>; readonly sets: ReadonlySet<string> },
-): void {
-  const problems: string[] = [];
-  const own = (list: readonly { name: string }[], name: string) => list.some((o) => o.name === name);
-  referenceProblems(objects.chains, maps, {
-    chain: (n) => known.chains.has(n) || own(objects.chains, n),
-    set: (n) => known.sets.has(n) || own(objects.sets, n),
-  }, problems);
-  if (problems.length) throw new Error(`nft ruleset refers to missing objects: ${problems.slice(0, 5).join('; ')}`);
+class ReferenceCheck {
+  private objects: ServicePortObjects = { chains: [], sets: [] };
+  /** The verdict maps' element lists (growing as service ports are built), and where the current service port's start. */
+  private readonly maps: readonly { readonly name: string; readonly elements: readonly NftMapElement[] }[];
+  private readonly starts: number[];
+  private readonly has: ReferenceLookup;
+  private readonly problems: string[] = [];
+
+  constructor(known: { readonly chains: ReadonlySet<string>; readonly sets: ReadonlySet<string> }, elements: MapElements) {
+    this.maps = MAP_LISTS.map(([list, name]) => ({ name, elements: elements[list] }));
+    this.starts = MAP_LISTS.map(() => 0);
+    this.has = {
+      chain: (n) => known.chains.has(n) || hasName(this.objects.chains, n),
+      set: (n) => known.sets.has(n) || hasName(this.objects.sets, n),
+    };
+  }
+
+  /** Before a service port's objects are built: its map elements start here. */
+  mark(): void {
+    for (let i = 0; i < this.maps.length; i++) this.starts[i] = this.maps[i]!.elements.length;
+  }
+
+  /** Throws when `objects`, or the map elements added since `mark`, refer to a missing chain or set. */
+  check(objects: ServicePortObjects): void {
+    this.objects = objects;
+    referenceProblems(objects.chains, this.maps, this.has, this.problems, this.starts);
+    if (this.problems.length) throw new Error(`nft ruleset refers to missing objects: ${this.problems.slice(0, 5).join('; ')}`);
+  }
 }
 
 /** Build kpb's whole nftables table for a plan (references checked). */

@@ -13,6 +13,7 @@ import {
 } from '../src/index.ts';
 import type { NftRuleset } from '../src/index.ts';
 import { ep, NODES, slice, smallPlan, svc } from './fixtures.ts';
+import { referenceProblems } from '../src/ruleset.ts';
 
 const sp = (namespace: string, serviceName: string, portName = 'p80') => ({ namespace, serviceName, protocol: 'TCP' as const, portName });
 
@@ -103,6 +104,24 @@ describe('kube-proxy rule contents', () => {
   it('masquerade bit comes from the settings', () => {
     const p = compile({ services: [], endpointSlices: [], nodes: NODES }, nodeSettings({ nodeName: 'node-a', masqueradeBit: 5 }));
     expect(rules(buildRuleset(p), 'mark-for-masquerade')).toEqual(['meta mark set meta mark | 0x00000020']);
+  });
+});
+
+describe('reference checks', () => {
+  it('name each missing chain and set; map elements are checked from mapStarts on', () => {
+    const goto = (chain: string) => ({ kind: 'goto', chain }) as const;
+    const chains = [
+      { name: 'a', rules: [{ statements: [{ kind: 'verdict', verdict: goto('b') }, { kind: 'match-addr-in', field: 'daddr', set: 's' }] as const }] },
+      { name: 'b', rules: [{ statements: [{ kind: 'verdict', verdict: goto('x') }, { kind: 'vmap', key: ['daddr'], map: 'm' }] as const }] },
+    ];
+    const maps = [{ name: 'm', elements: [{ key: ['10.0.0.1'], verdict: goto('y') }, { key: ['10.0.0.2'], verdict: goto('z') }] }];
+    const has = { chain: (n: string) => n === 'a' || n === 'b', set: (n: string) => n === 'm' };
+    const problems: string[] = [];
+    referenceProblems(chains, maps, has, problems);
+    expect(problems).toEqual(['chain a refers to missing set s', 'chain b refers to missing chain x', 'map m refers to missing chain y', 'map m refers to missing chain z']);
+    const fromSecond: string[] = [];
+    referenceProblems([], maps, has, fromSecond, [1]);
+    expect(fromSecond).toEqual(['map m refers to missing chain z']);
   });
 });
 
