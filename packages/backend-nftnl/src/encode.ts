@@ -973,9 +973,16 @@ export class NftnlEncoder implements NftSink {
 const STREAM_BYTES_PER_SERVICE_PORT = 1200;
 const STREAM_BYTES_PER_ENDPOINT = 900;
 
-/** A generous estimate of the op-stream size of a table of `servicePorts` service ports with `endpoints` endpoints. */
-export function estimateStreamBytes(servicePorts: number, endpoints: number): number {
-  return 64 * 1024 + servicePorts * STREAM_BYTES_PER_SERVICE_PORT + endpoints * STREAM_BYTES_PER_ENDPOINT;
+/** How large a full encode's op stream is, and how much of it is sent before the rules (to size its builders). */
+export interface StreamSizes {
+  readonly total: number;
+  readonly beforeRules: number;
+}
+
+/** A generous estimate of the op stream of a table of `servicePorts` service ports with `endpoints` endpoints. */
+export function estimateStreamSizes(servicePorts: number, endpoints: number): StreamSizes {
+  const total = 64 * 1024 + servicePorts * STREAM_BYTES_PER_SERVICE_PORT + endpoints * STREAM_BYTES_PER_ENDPOINT;
+  return { total, beforeRules: Math.ceil(total * BEFORE_RULES_SHARE) };
 }
 
 /**
@@ -986,9 +993,9 @@ export function estimateStreamBytes(servicePorts: number, endpoints: number): nu
  * sent before them, so that only the smaller parts are copied. Sets are numbered as in the whole
  * batch: named sets in part order, anonymous ones after all of them.
  */
-export function encodeStream(stream: RulesetStream, table: string, expectedBytes: number, hooks?: EncodeHooks): Buffer {
-  const out = new BatchBuilder(expectedBytes, Math.ceil(expectedBytes * BEFORE_RULES_SHARE));
-  const parts = new Map<StreamPart, BatchBuilder>(STREAM_PARTS.map((p) => [p, p === 'rules' ? out : new BatchBuilder(Math.ceil(expectedBytes * (PART_SHARE[p] ?? 0)))]));
+export function encodeStream(stream: RulesetStream, table: string, expected: StreamSizes, hooks?: EncodeHooks): { readonly buf: Buffer; readonly sizes: StreamSizes } {
+  const out = new BatchBuilder(expected.total - expected.beforeRules, expected.beforeRules);
+  const parts = new Map<StreamPart, BatchBuilder>(STREAM_PARTS.map((p) => [p, p === 'rules' ? out : new BatchBuilder(Math.ceil(expected.total * (PART_SHARE[p] ?? 0)))]));
   const enc = new NftnlEncoder(stream.family, table, { labels: false, builder: parts.get('head')!, ...(hooks ? { hooks } : {}) });
   const named = stream.leadingSetCount + stream.servicePortSetCount;
   // The fixed chains' anonymous sets (cluster-ips-check's service CIDRs) come first in the whole
@@ -1007,9 +1014,13 @@ export function encodeStream(stream: RulesetStream, table: string, expectedBytes
     return enc;
   });
   const rules = STREAM_PARTS.indexOf('rules');
-  out.prependOps(STREAM_PARTS.slice(0, rules).map((p) => parts.get(p)!));
+  const before = STREAM_PARTS.slice(0, rules).map((p) => parts.get(p)!);
+  let beforeRules = 0;
+  for (const b of before) beforeRules += b.byteLength;
+  out.prependOps(before);
   for (const p of STREAM_PARTS.slice(rules + 1)) out.appendOps(parts.get(p)!);
-  return out.finish();
+  const buf = out.finish();
+  return { buf, sizes: { total: buf.length, beforeRules } };
 }
 
 /** The number of anonymous sets the rules of the stream's fixed chains need. */
