@@ -120,7 +120,7 @@ export function prefixMatch(value: string, family: NftFamily): PrefixMatch {
 }
 
 /** Mask of a prefix length over `len` bytes. */
-export function prefixMask(bits: number, len: number): Uint8Array {
+function prefixMask(bits: number, len: number): Uint8Array {
   const m = new Uint8Array(len);
   for (let i = 0; i < len; i++) {
     const b = bits - 8 * i;
