@@ -294,6 +294,8 @@ export class NftnlEncoder implements NftSink {
   private readonly chainTableAttr: Uint8Array;
   /** Key scratch buffer for map elements (the builder copies it). */
   private readonly keyBuf = new Uint8Array(40);
+  /** Views of the key scratch buffer by key length (a key's bytes without a new view per element). */
+  private readonly keyViews: Uint8Array[] = [];
   /** Scratch buffers of an IPv4 address (`addr`) and of a data map value (the builder copies them). */
   private readonly addr4 = new Uint8Array(4);
   private readonly dataBuf: Uint8Array;
@@ -502,15 +504,15 @@ export class NftnlEncoder implements NftSink {
       if (typeof v !== 'string') throw new Error(`element ${String(v)} is not an address`);
       return this.addr(v);
     }
+    // Every byte of the key is written (fields and their padding), so the scratch needs no clearing.
     const buf = this.keyBuf;
-    buf.fill(0);
     let at = 0;
     for (let i = 0; i < types.length; i++) {
       const t = types[i]!;
       this.keyField(buf, at, t, key[i]);
       at += (KEY_BYTES[t] + 3) & ~3;
     }
-    return buf.subarray(0, at);
+    return (this.keyViews[at] ??= buf.subarray(0, at));
   }
 
   private keyField(buf: Uint8Array, at: number, t: KeyType, v: string | number | undefined): void {
@@ -523,12 +525,14 @@ export class NftnlEncoder implements NftSink {
         const n = PROTO_NUM[v as string];
         if (n === undefined) throw new Error(`element field ${String(v)} is not a protocol`);
         buf[at] = n;
+        buf[at + 1] = buf[at + 2] = buf[at + 3] = 0;
         return;
       }
       case 'inet_service':
         if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 65535) throw new Error(`element field ${String(v)} is not a port`);
         buf[at] = v >> 8;
         buf[at + 1] = v & 0xff;
+        buf[at + 2] = buf[at + 3] = 0;
         return;
       case 'integer':
         // the numgen index: numgen writes its register in host byte order
