@@ -159,13 +159,14 @@ const DNATS = new Map<number, Uint8Array>();
 const DNATS_FROM_MAP = new Map<number, Uint8Array>();
 const TEMPLATES_MAX = 10_000;
 
-/** The template of `key` in `cache`, written on first use. */
-function cached(cache: Map<number, Uint8Array>, key: number, write: (b: BatchBuilder, key: number) => void, trim = 0): Uint8Array {
-  let t = cache.get(key);
-  if (!t) {
-    if (cache.size > TEMPLATES_MAX) cache.clear();
-    cache.set(key, (t = template((b) => write(b, key), trim)));
-  }
+/**
+ * Writes the template of `key` and keeps it in `cache`: called as `cache.get(key) ?? remember(…)`,
+ * so that the writer closure is made on first use only, not for each of ~10⁵ expressions.
+ */
+function remember(cache: Map<number, Uint8Array>, key: number, write: (b: BatchBuilder) => void, trim = 0): Uint8Array {
+  if (cache.size > TEMPLATES_MAX) cache.clear();
+  const t = template(write, trim);
+  cache.set(key, t);
   return t;
 }
 
@@ -753,7 +754,7 @@ export class NftnlEncoder implements NftSink {
 
   private payload(dreg: number, base: number, offset: number, len: number): void {
     const key = ((dreg * 256 + base) * 256 + offset) * 256 + len;
-    this.b.raw(cached(PAYLOADS, key, (b) => writePayload(b, dreg, base, offset, len)));
+    this.b.raw(PAYLOADS.get(key) ?? remember(PAYLOADS, key, (b) => writePayload(b, dreg, base, offset, len)));
   }
 
   /** Loads an address field of the network header into register 1. */
@@ -762,12 +763,12 @@ export class NftnlEncoder implements NftSink {
   }
 
   private cmp(op: number, data: Uint8Array): void {
-    this.b.raw(cached(CMP_HEADS, op, (b) => writeCmp(b, op, EMPTY), EMPTY_BYTES_TAIL));
+    this.b.raw(CMP_HEADS.get(op) ?? remember(CMP_HEADS, op, (b) => writeCmp(b, op, EMPTY), EMPTY_BYTES_TAIL));
     this.b.bytes(data);
   }
 
   private meta(key: number, dreg: number): void {
-    this.b.raw(cached(METAS, key * 256 + dreg, (b) => writeMeta(b, key, dreg)));
+    this.b.raw(METAS.get(key * 256 + dreg) ?? remember(METAS, key * 256 + dreg, (b) => writeMeta(b, key, dreg)));
   }
 
   private bitwise(len: number, mask: Uint8Array, xor: Uint8Array): void {
@@ -775,17 +776,17 @@ export class NftnlEncoder implements NftSink {
   }
 
   private immediateData(dreg: number, data: Uint8Array): void {
-    this.b.raw(cached(IMMEDIATE_HEADS, dreg, (b) => writeImmediateData(b, dreg, EMPTY), EMPTY_BYTES_TAIL));
+    this.b.raw(IMMEDIATE_HEADS.get(dreg) ?? remember(IMMEDIATE_HEADS, dreg, (b) => writeImmediateData(b, dreg, EMPTY), EMPTY_BYTES_TAIL));
     this.b.bytes(data);
   }
 
   private verdict(v: Verdict): void {
     const code = verdictCode(v);
     if (v.kind === 'jump' || v.kind === 'goto') {
-      this.b.raw(cached(VERDICT_HEADS, code, (b) => writeVerdict(b, code, ''), EMPTY_STR_TAIL));
+      this.b.raw(VERDICT_HEADS.get(code) ?? remember(VERDICT_HEADS, code, (b) => writeVerdict(b, code, ''), EMPTY_STR_TAIL));
       this.b.str(v.chain);
     } else {
-      this.b.raw(cached(VERDICTS, code, (b) => writeVerdict(b, code, undefined)));
+      this.b.raw(VERDICTS.get(code) ?? remember(VERDICTS, code, (b) => writeVerdict(b, code, undefined)));
     }
   }
 
@@ -802,7 +803,7 @@ export class NftnlEncoder implements NftSink {
 
   /** `numgen random mod N` into `dreg` (register 1 unless it ends a concatenated key). */
   private numgen(mod: number, dreg: number = REG1): void {
-    if (dreg === REG1) this.b.raw(cached(NUMGENS, mod, (b) => writeNumgen(b, mod, REG1)));
+    if (dreg === REG1) this.b.raw(NUMGENS.get(mod) ?? remember(NUMGENS, mod, (b) => writeNumgen(b, mod, REG1)));
     else writeNumgen(this.b, mod, dreg);
   }
 
@@ -961,7 +962,8 @@ export class NftnlEncoder implements NftSink {
     const words = this.concatKey(key);
     this.numgen(mod, concatReg(words));
     this.lookup(map, this.setIds.get(map), REG1, false);
-    this.b.raw(cached(DNATS_FROM_MAP, NFPROTO[this.family], (b, nfproto) => writeDnatFromMap(b, nfproto, concatReg(addrLen(this.family) / 4))));
+    const nfproto = NFPROTO[this.family];
+    this.b.raw(DNATS_FROM_MAP.get(nfproto) ?? remember(DNATS_FROM_MAP, nfproto, (b) => writeDnatFromMap(b, nfproto, concatReg(addrLen(this.family) / 4))));
   }
 
   private dnat(addr: string, port: number): void {
@@ -969,7 +971,8 @@ export class NftnlEncoder implements NftSink {
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`bad port ${port}`);
     this.immediateData(REG1, this.addr(addr));
     this.immediateData(REG2, portBytes(port));
-    b.raw(cached(DNATS, NFPROTO[this.family], writeDnat));
+    const nfproto = NFPROTO[this.family];
+    b.raw(DNATS.get(nfproto) ?? remember(DNATS, nfproto, (t) => writeDnat(t, nfproto)));
   }
 }
 
