@@ -9,6 +9,10 @@ import type { AttrKind, Family } from './constants.ts';
 export const STREAM_MAGIC = 'KPBN';
 const STREAM_VERSION = 1;
 const HEADER_BYTES = 12;
+/** Strings up to this length are written char by char (cheaper than a native write call for short ones). */
+const SHORT_STR = 24;
+/** Buffer's own UTF-8 writer (what `write(s, at, 'utf8')` calls after its argument checks; not in @types/node). */
+type FastWrite = Buffer & { utf8Write(s: string, offset: number): number };
 
 /** A value of an attribute: numbers (u8..u64, s32), bigint (u64), strings, raw bytes. */
 export type AttrValue = number | bigint | string | Uint8Array;
@@ -138,7 +142,9 @@ const EXPR_SCHEMA = EXPR as unknown as Record<string, Record<string, { id: numbe
  */
 export class BatchBuilder {
   private buf: Buffer;
-  private pos = HEADER_BYTES;
+  /** Where the stream (its header) starts in `buf`: 0 unless room was left for `prependOps`. */
+  private start: number;
+  private pos: number;
   private ops = 0;
   private opStart = -1;
   private attrCountPos = -1;
@@ -147,15 +153,21 @@ export class BatchBuilder {
   private nextSetId = 1;
   private usedSetIds = new Set<number>();
 
-  constructor(initialSize = 64 * 1024) {
-    this.buf = Buffer.allocUnsafe(Math.max(initialSize, 64));
+  /**
+   * `room`: bytes left free in front of the stream, where `prependOps` puts ops written apart
+   * without moving these (a large part written first in its final place).
+   */
+  constructor(initialSize = 64 * 1024, room = 0) {
+    this.buf = Buffer.allocUnsafe(room + Math.max(initialSize, 64));
+    this.start = room;
+    this.pos = room + HEADER_BYTES;
   }
 
   get opCount(): number {
     return this.ops;
   }
   get byteLength(): number {
-    return this.pos;
+    return this.pos - this.start;
   }
 
   // ---- high-level ops -------------------------------------------------------------------
@@ -309,11 +321,12 @@ export class BatchBuilder {
   /** The finished stream (a view of the internal buffer; the addon copies it). */
   finish(): Buffer {
     if (this.opStart >= 0) throw new Error('BatchBuilder.finish: an op is still open');
-    this.buf.write(STREAM_MAGIC, 0, 'latin1');
-    this.buf.writeUInt16LE(STREAM_VERSION, 4);
-    this.buf.writeUInt16LE(0, 6);
-    this.buf.writeUInt32LE(this.ops, 8);
-    return this.buf.subarray(0, this.pos);
+    const at = this.start;
+    this.buf.write(STREAM_MAGIC, at, 'latin1');
+    this.buf.writeUInt16LE(STREAM_VERSION, at + 4);
+    this.buf.writeUInt16LE(0, at + 6);
+    this.buf.writeUInt32LE(this.ops, at + 8);
+    return this.buf.subarray(at, this.pos);
   }
 
   /**
@@ -338,11 +351,35 @@ export class BatchBuilder {
   /** Appends every op of `other`, a part of the batch written apart (in another order than it is sent). */
   appendOps(other: BatchBuilder): void {
     if (this.opStart >= 0 || other.opStart >= 0) throw new Error('BatchBuilder.appendOps: an op is still open');
-    const n = other.pos - HEADER_BYTES;
+    const n = other.pos - other.start - HEADER_BYTES;
     this.ensure(n);
-    other.buf.copy(this.buf, this.pos, HEADER_BYTES, other.pos);
+    other.buf.copy(this.buf, this.pos, other.start + HEADER_BYTES, other.pos);
     this.pos += n;
     this.ops += other.ops;
+  }
+
+  /**
+   * Puts every op of `parts`, in order, before this builder's ops: into the room left in front
+   * of them (see the constructor) when it is large enough, else everything is copied into a new
+   * buffer.
+   */
+  prependOps(parts: readonly BatchBuilder[]): void {
+    if (this.opStart >= 0 || parts.some((p) => p.opStart >= 0 || p === this)) throw new Error('BatchBuilder.prependOps: an op is still open, or a part is this builder');
+    let n = 0;
+    for (const p of parts) n += p.pos - p.start - HEADER_BYTES;
+    if (n > this.start) {
+      const next = Buffer.allocUnsafe(n + (this.buf.length - this.start));
+      this.buf.copy(next, n + HEADER_BYTES, this.start + HEADER_BYTES, this.pos);
+      this.pos += n - this.start;
+      this.start = n;
+      this.buf = next;
+    }
+    let at = this.start + HEADER_BYTES - n;
+    for (const p of parts) {
+      at += p.buf.copy(this.buf, at, p.start + HEADER_BYTES, p.pos);
+      this.ops += p.ops;
+    }
+    this.start -= n;
   }
 
   // ---- low-level encoding ---------------------------------------------------------------
@@ -501,7 +538,7 @@ export class BatchBuilder {
     let size = this.buf.length * 2;
     while (size < this.pos + n) size *= 2;
     const next = Buffer.allocUnsafe(size);
-    this.buf.copy(next, 0, 0, this.pos);
+    this.buf.copy(next, this.start, this.start, this.pos);
     this.buf = next;
   }
 
@@ -530,37 +567,40 @@ export class BatchBuilder {
     }
     this.pos += 8;
   }
-  /** u16 length, bytes, NUL. */
+  /** u16 length, UTF-8 bytes, NUL. */
   str(s: string): void {
+    if (s.length > SHORT_STR || !this.shortAscii(s)) this.longStr(s);
+  }
+
+  /** Writes `s` char by char when it is all ASCII without NUL; false (nothing written) otherwise. */
+  private shortAscii(s: string): boolean {
     const n = s.length;
     this.ensure(n + 3);
-    let ascii = true;
     const b = this.buf;
     let p = this.pos + 2;
     for (let i = 0; i < n; i++) {
       const c = s.charCodeAt(i);
-      if (c > 0x7f || c === 0) {
-        ascii = false;
-        break;
-      }
+      if (c > 0x7f || c === 0) return false;
       b[p++] = c;
     }
-    if (!ascii) {
-      if (s.includes('\0')) throw new TypeError(`string contains NUL: ${JSON.stringify(s)}`);
-      const len = Buffer.byteLength(s, 'utf8');
-      if (len > 0xfffe) throw new RangeError('string too long');
-      this.ensure(len + 3);
-      this.buf.writeUInt16LE(len, this.pos);
-      this.buf.write(s, this.pos + 2, 'utf8');
-      this.buf[this.pos + 2 + len] = 0;
-      this.pos += len + 3;
-      return;
-    }
-    if (n > 0xfffe) throw new RangeError('string too long');
     b.writeUInt16LE(n, this.pos);
     b[p] = 0;
     this.pos = p + 1;
+    return true;
   }
+
+  /** One bulk UTF-8 write: for long strings (chain names) a char loop costs more, above all on concatenated strings. */
+  private longStr(s: string): void {
+    if (s.includes('\0')) throw new TypeError(`string contains NUL: ${JSON.stringify(s)}`);
+    // Room for the worst case (3 bytes per UTF-16 unit), so that the write is never cut short.
+    this.ensure(3 * s.length + 3);
+    const len = (this.buf as FastWrite).utf8Write(s, this.pos + 2);
+    if (len > 0xfffe) throw new RangeError('string too long');
+    this.buf.writeUInt16LE(len, this.pos);
+    this.buf[this.pos + 2 + len] = 0;
+    this.pos += len + 3;
+  }
+
   /**
    * Appends bytes as they are: an encoding written once (by these methods, into another builder)
    * and copied wherever it recurs. `attrs`: how many attributes of the open list they hold.
@@ -582,7 +622,7 @@ export class BatchBuilder {
   /** The bytes written so far after the stream header (a template for `raw`; no op may be open). */
   written(): Uint8Array {
     if (this.opStart >= 0) throw new Error('BatchBuilder.written: an op is still open');
-    return this.buf.subarray(HEADER_BYTES, this.pos);
+    return this.buf.subarray(this.start + HEADER_BYTES, this.pos);
   }
 
   /** u32 length + bytes. */

@@ -10,7 +10,8 @@ import type {
   NftRuleset, NftSet, Statement, Verdict,
 } from './ruleset.ts';
 import { addCommonElements, addFixedRules, commonServicePort, emptyCommonElements, mapsDataMaps, mapsSets } from './maps.ts';
-import { COMMENT_RE, referenceProblems } from './ruleset.ts';
+import { COMMENT_RE, l4Proto, referenceProblems } from './ruleset.ts';
+import type { ReferenceLookup } from './ruleset.ts';
 
 export interface BuildOptions {
   /** `flat` (default), `kube-proxy` or `maps`. */
@@ -103,9 +104,6 @@ interface EndpointNames {
   readonly base: string;
 }
 
-/** The names of a service port's endpoints, by endpoint object. */
-type EndpointNameMap = Map<PlanEndpoint, EndpointNames>;
-
 const endpointNamesOf = nameCache((name): EndpointNames => {
   const base = hashAndTruncate(name);
   return { chain: `endpoint-${base}`, base };
@@ -117,17 +115,48 @@ function endpointNamesFor(sp: Pick<ServicePortPlan, 'namespace' | 'serviceName' 
   return endpointNamesOf(`${sp.namespace}/${sp.serviceName}/${sp.protocol.toLowerCase()}/${sp.portName}__${ip}/${ep.port}`);
 }
 
-function endpointNames(sp: ServicePortPlan): EndpointNameMap {
-  const names: EndpointNameMap = new Map();
-  for (const ep of sp.endpoints) names.set(ep, endpointNamesFor(sp, ep));
-  return names;
+/** A service port's names and its endpoints' (by address), with what the names are made of besides. */
+interface ServicePortEntry {
+  readonly namespace: string;
+  readonly serviceName: string;
+  readonly protocol: ServicePortPlan['protocol'];
+  readonly portName: string;
+  readonly names: ServicePortNames;
+  readonly endpoints: Map<string, { readonly ip: string; readonly port: number; readonly names: EndpointNames }>;
 }
 
-/** The names of `ep` (an endpoint of `sp`; one that is not the same object, as in a plan read back from JSON, is hashed again). */
-function namesOf(names: EndpointNameMap, sp: ServicePortPlan, ep: PlanEndpoint): EndpointNames {
-  let n = names.get(ep);
-  if (!n) names.set(ep, (n = endpointNamesFor(sp, ep)));
-  return n;
+/**
+ * The names of every service port built, by `sp.key`, and of its endpoints, by `ep.address`:
+ * strings the compiler made once (their hashes are kept), looked up in small maps. The text the
+ * names are hashed from would be a new ~60-character string per endpoint and build, looked up
+ * in a map of every endpoint (~1 µs each at 10k services). What else the text is made of is
+ * compared, so a changed protocol or target port gets its own names.
+ */
+const byServicePort = new Map<string, ServicePortEntry>();
+let cachedEndpoints = 0;
+
+function servicePortEntry(sp: ServicePortPlan): ServicePortEntry {
+  const e = byServicePort.get(sp.key);
+  if (e && e.namespace === sp.namespace && e.serviceName === sp.serviceName && e.protocol === sp.protocol && e.portName === sp.portName) return e;
+  if (e) cachedEndpoints -= e.endpoints.size;
+  if (byServicePort.size + cachedEndpoints >= NAME_CACHE_MAX) {
+    byServicePort.clear();
+    cachedEndpoints = 0;
+  }
+  const { namespace, serviceName, protocol, portName } = sp;
+  const entry: ServicePortEntry = { namespace, serviceName, protocol, portName, names: servicePortChainNames(sp), endpoints: new Map() };
+  byServicePort.set(sp.key, entry);
+  return entry;
+}
+
+/** The names of `ep`, an endpoint of the service port of `entry`. */
+function namesOf(entry: ServicePortEntry, ep: PlanEndpoint): EndpointNames {
+  const e = entry.endpoints.get(ep.address);
+  if (e && e.ip === ep.ip && e.port === ep.port) return e.names;
+  if (!e) cachedEndpoints++;
+  const names = endpointNamesFor(entry, ep);
+  entry.endpoints.set(ep.address, { ip: ep.ip, port: ep.port, names });
+  return names;
 }
 
 export function nftFamily(plan: Plan): NftFamily {
@@ -138,7 +167,7 @@ const goto = (chain: string): Verdict => ({ kind: 'goto', chain });
 const jump = (chain: string): Verdict => ({ kind: 'jump', chain });
 const verdict = (v: Verdict): Statement => ({ kind: 'verdict', verdict: v });
 const rule = (statements: Statement[], comment?: string): NftRule => (comment ? { statements, comment } : { statements });
-const l4 = (sp: ServicePortPlan): L4Proto => sp.protocol.toLowerCase() as L4Proto;
+const l4 = (sp: ServicePortPlan): L4Proto => l4Proto(sp.protocol);
 
 /** What every service port's chains depend on besides the service port itself. */
 interface BuildContext {
@@ -246,7 +275,8 @@ export function streamRuleset(plan: Plan, layoutOrOptions: NftLayout | BuildOpti
   const commonDataMaps = common ? mapsDataMaps(addrType, common) : [];
   const leadingSetNames = [...(plan.nodePortIPs === 'all' ? [NAMES.clusterIPs] : [NAMES.clusterIPs, NAMES.nodePortIPs]), ...commonSets.map((x) => x.name)];
   const known = { chains: new Set(fixed.map((c) => c.name)), sets: new Set<string>([...MAP_NAMES, ...leadingSetNames, ...commonDataMaps.map((m) => m.name)]) };
-  refuseDanglingReferences({ chains: fixed, sets: [] }, [], known);
+  const references = new ReferenceCheck(known, elements);
+  references.check({ chains: fixed, sets: [] });
   let servicePortSetCount = 0;
   for (const sp of plan.servicePorts) if (sp.affinityTimeoutSeconds !== undefined) servicePortSetCount += sp.endpoints.length;
   return {
@@ -265,9 +295,9 @@ export function streamRuleset(plan: Plan, layoutOrOptions: NftLayout | BuildOpti
           addCommonElements(sp, common);
           continue;
         }
-        const before = mapElementCounts(elements);
+        references.mark();
         const objects = servicePortObjects(ctx, sp, elements);
-        refuseDanglingReferences(objects, newMapElements(elements, before), known);
+        references.check(objects);
         yield objects;
       }
     },
@@ -297,13 +327,13 @@ function inLoopback(ip: string, loopback: string): boolean {
 function servicePortObjects(ctx: BuildContext, sp: ServicePortPlan, elements: MapElements): ServicePortObjects {
   const chains: NftChain[] = [];
   const sets: NftSet[] = [];
-  const names = servicePortChainNames(sp);
-  const epNames = endpointNames(sp);
+  const epNames = servicePortEntry(sp);
+  const { names } = epNames;
   addMapElements(ctx, sp, names, elements);
   policyChains(ctx, sp, names, epNames, chains);
   if (sp.flags.usesExternalChain) chains.push(externalChain(ctx, sp, names));
   if (sp.flags.usesFirewallChain) chains.push(firewallChain(ctx, sp, names));
-  for (const ep of sp.endpoints) chains.push(endpointChain(ctx, sp, namesOf(epNames, sp, ep), ep, sets));
+  for (const ep of sp.endpoints) chains.push(endpointChain(ctx, sp, namesOf(epNames, ep), ep, sets));
   return { chains, sets };
 }
 
@@ -317,29 +347,44 @@ const MAP_LISTS = [
 ] as const;
 const MAP_NAMES = MAP_LISTS.map(([, name]) => name);
 
-const mapElementCounts = (e: MapElements): number[] => MAP_LISTS.map(([list]) => e[list].length);
-
-/** The map elements added since `before` (`mapElementCounts`), by map. */
-function newMapElements(e: MapElements, before: readonly number[]): { name: string; elements: NftMapElement[] }[] {
-  return MAP_LISTS.map(([list, name], i) => ({ name, elements: e[list].slice(before[i]) }));
-}
+const hasName = (list: readonly { readonly name: string }[], name: string): boolean => {
+  for (const o of list) if (o.name === name) return true;
+  return false;
+};
 
 /**
- * Throws when a service port's objects refer to a chain or set that is neither theirs nor one
- * of the table's fixed ones (a bug here: every name is made in this file).
+ * Refuses service port objects that refer to a chain or set that is neither theirs nor one of
+ * the table's fixed ones (a bug here: every name is made in this file). One per stream: checking
+ * a service port allocates nothing unless a reference is missing.
  */
-function refuseDanglingReferences(
-  objects: ServicePortObjects,
-  maps: readonly { name: string; elements: readonly NftMapElement[] }[],
-  known: { readonly chains: ReadonlySet<string>; readonly sets: ReadonlySet<string> },
-): void {
-  const problems: string[] = [];
-  const own = (list: readonly { name: string }[], name: string) => list.some((o) => o.name === name);
-  referenceProblems(objects.chains, maps, {
-    chain: (n) => known.chains.has(n) || own(objects.chains, n),
-    set: (n) => known.sets.has(n) || own(objects.sets, n),
-  }, problems);
-  if (problems.length) throw new Error(`nft ruleset refers to missing objects: ${problems.slice(0, 5).join('; ')}`);
+class ReferenceCheck {
+  private objects: ServicePortObjects = { chains: [], sets: [] };
+  /** The verdict maps' element lists (growing as service ports are built), and where the current service port's start. */
+  private readonly maps: readonly { readonly name: string; readonly elements: readonly NftMapElement[] }[];
+  private readonly starts: number[];
+  private readonly has: ReferenceLookup;
+  private readonly problems: string[] = [];
+
+  constructor(known: { readonly chains: ReadonlySet<string>; readonly sets: ReadonlySet<string> }, elements: MapElements) {
+    this.maps = MAP_LISTS.map(([list, name]) => ({ name, elements: elements[list] }));
+    this.starts = MAP_LISTS.map(() => 0);
+    this.has = {
+      chain: (n) => known.chains.has(n) || hasName(this.objects.chains, n),
+      set: (n) => known.sets.has(n) || hasName(this.objects.sets, n),
+    };
+  }
+
+  /** Before a service port's objects are built: its map elements start here. */
+  mark(): void {
+    for (let i = 0; i < this.maps.length; i++) this.starts[i] = this.maps[i]!.elements.length;
+  }
+
+  /** Throws when `objects`, or the map elements added since `mark`, refer to a missing chain or set. */
+  check(objects: ServicePortObjects): void {
+    this.objects = objects;
+    referenceProblems(objects.chains, this.maps, this.has, this.problems, this.starts);
+    if (this.problems.length) throw new Error(`nft ruleset refers to missing objects: ${this.problems.slice(0, 5).join('; ')}`);
+  }
 }
 
 /** Build kpb's whole nftables table for a plan (references checked). */
@@ -499,7 +544,7 @@ function addExternalElements(sp: ServicePortPlan, ips: readonly string[], names:
 }
 
 /** The cluster and local policy chains: masquerade of off-cluster ClusterIP traffic, then the endpoint choice. */
-function policyChains(ctx: BuildContext, sp: ServicePortPlan, names: ServicePortNames, epNames: EndpointNameMap, out: NftChain[]): void {
+function policyChains(ctx: BuildContext, sp: ServicePortPlan, names: ServicePortNames, epNames: ServicePortEntry, out: NftChain[]): void {
   const { flags } = sp;
   const affinity = sp.affinityTimeoutSeconds !== undefined;
   // The masquerade rule heads the internal policy chain (cluster or local).
@@ -514,12 +559,12 @@ function policyChains(ctx: BuildContext, sp: ServicePortPlan, names: ServicePort
   }
   const masqLocal = flags.internalPolicy === 'local';
   if (flags.usesClusterPolicyChain) {
-    const rules = endpointRules(sp, epNames, sp.clusterEndpoints, ctx.layout, affinity);
+    const rules = endpointRules(epNames, sp.clusterEndpoints, ctx.layout, affinity);
     if (masq && !masqLocal) rules.unshift(masq);
     out.push({ name: names.cluster, rules });
   }
   if (flags.usesLocalPolicyChain) {
-    const rules = endpointRules(sp, epNames, sp.localEndpoints, ctx.layout, affinity);
+    const rules = endpointRules(epNames, sp.localEndpoints, ctx.layout, affinity);
     if (masq && masqLocal) rules.unshift(masq);
     out.push({ name: names.local, rules });
   }
@@ -589,12 +634,12 @@ function verdictMaps(addrType: KeyType, e: MapElements): NftMap[] {
 }
 
 /** Affinity checks, then the endpoint choice (one anonymous vmap, or chained numgen rules). */
-function endpointRules(sp: ServicePortPlan, epNames: EndpointNameMap, endpoints: readonly PlanEndpoint[], layout: NftLayout, affinity: boolean): NftRule[] {
+function endpointRules(epNames: ServicePortEntry, endpoints: readonly PlanEndpoint[], layout: NftLayout, affinity: boolean): NftRule[] {
   const rules: NftRule[] = [];
   const n = endpoints.length;
   if (n === 0) return rules;
   const targets: EndpointNames[] = [];
-  for (const ep of endpoints) targets.push(namesOf(epNames, sp, ep));
+  for (const ep of endpoints) targets.push(namesOf(epNames, ep));
   if (affinity) {
     for (const t of targets) rules.push(rule([{ kind: 'match-addr-in', field: 'saddr', set: `affinity-${t.base}` }, verdict(goto(t.chain))]));
   }

@@ -26,6 +26,7 @@
  */
 import type { Plan, ServicePortPlan } from '@kpb/compiler';
 import type { ElementKey, KeyField, KeyType, L4Proto, NftChain, NftDataElement, NftDataMap, NftRule, NftSet, Statement } from './ruleset.ts';
+import { l4Proto } from './ruleset.ts';
 
 /** Endpoint counts whose rules always exist. */
 export const PREBUILT_COUNTS = 16;
@@ -91,36 +92,45 @@ export function emptyCommonElements(plan: Plan): CommonElements {
   };
 }
 
-const l4 = (sp: ServicePortPlan): L4Proto => sp.protocol.toLowerCase() as L4Proto;
+const l4 = (sp: ServicePortPlan): L4Proto => l4Proto(sp.protocol);
 
-/** A common service port's elements. */
+/** A common service port's elements. (Loops, no closure or spread: this runs for most of 10⁴ service ports.) */
 export function addCommonElements(sp: ServicePortPlan, c: CommonElements): void {
   const proto = l4(sp);
   const eps = sp.clusterEndpoints;
   const n = eps.length;
-  const external = [...sp.externalIPs, ...sp.loadBalancerIPs];
   if (n === 0) {
     if (sp.flags.internalFilter) c.rejectIPs.push([sp.clusterIP, proto, sp.port]);
     if (sp.flags.externalFilter) {
-      for (const ip of external) c.rejectIPs.push([ip, proto, sp.port]);
+      for (const ip of sp.externalIPs) c.rejectIPs.push([ip, proto, sp.port]);
+      for (const ip of sp.loadBalancerIPs) c.rejectIPs.push([ip, proto, sp.port]);
       if (sp.nodePort !== undefined) c.rejectNodePorts.push([proto, sp.nodePort]);
     }
     return;
   }
-  const addAddress = (ip: string) => {
-    for (let i = 0; i < n; i++) c.endpoints.push({ key: [ip, proto, sp.port, i], addr: eps[i]!.ip, port: eps[i]!.port });
-  };
   c.clusterByCount[n - 1]!.push([sp.clusterIP, proto, sp.port]);
-  addAddress(sp.clusterIP);
-  for (const ip of external) {
-    c.externalByCount[n - 1]!.push([ip, proto, sp.port]);
-    addAddress(ip);
-  }
+  addressEndpoints(c, sp.clusterIP, proto, sp);
+  addExternal(c, sp.externalIPs, proto, sp);
+  addExternal(c, sp.loadBalancerIPs, proto, sp);
   if (sp.nodePort !== undefined) {
     c.nodePortsByCount[n - 1]!.push([proto, sp.nodePort]);
     for (let i = 0; i < n; i++) c.nodePortEndpoints.push({ key: [proto, sp.nodePort, i], addr: eps[i]!.ip, port: eps[i]!.port });
   }
   for (const ep of eps) if (!c.hairpin.has(ep.ip)) c.hairpin.set(ep.ip, [ep.ip, ep.ip]);
+}
+
+/** External addresses (externalIPs, load-balancer IPs) of a common service port with endpoints. */
+function addExternal(c: CommonElements, ips: readonly string[], proto: L4Proto, sp: ServicePortPlan): void {
+  for (const ip of ips) {
+    c.externalByCount[sp.clusterEndpoints.length - 1]!.push([ip, proto, sp.port]);
+    addressEndpoints(c, ip, proto, sp);
+  }
+}
+
+/** The `service-endpoints` elements of one address of a service port: one per endpoint index. */
+function addressEndpoints(c: CommonElements, ip: string, proto: L4Proto, sp: ServicePortPlan): void {
+  const eps = sp.clusterEndpoints;
+  for (let i = 0; i < eps.length; i++) c.endpoints.push({ key: [ip, proto, sp.port, i], addr: eps[i]!.ip, port: eps[i]!.port });
 }
 
 /** The layout's sets, in a fixed order, with the elements collected so far. */

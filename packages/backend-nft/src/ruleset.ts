@@ -17,6 +17,16 @@ export type NftFamily = 'ip' | 'ip6';
 /** Layer-4 protocol as nft spells it. */
 export type L4Proto = 'tcp' | 'udp' | 'sctp';
 
+const L4_OF: Readonly<Record<string, L4Proto>> = { TCP: 'tcp', UDP: 'udp', SCTP: 'sctp' };
+
+/**
+ * A service port's protocol as nft writes it. The constant strings, not `toLowerCase()`'s new
+ * string per call: the encoders look protocols up by name, and a new string is hashed anew.
+ */
+export function l4Proto(protocol: string): L4Proto {
+  return L4_OF[protocol] ?? (protocol.toLowerCase() as L4Proto);
+}
+
 /** Base chain types kpb uses. */
 type ChainType = 'filter' | 'nat';
 
@@ -249,30 +259,46 @@ export function ruleSetRefs(rule: NftRule): string[] {
   return out;
 }
 
-/** Adds to `problems` every reference of `chains` (and of `maps`' elements) to a chain or set that `has` does not know. */
+/** Which chains and sets exist, for `referenceProblems`. */
+export interface ReferenceLookup {
+  readonly chain: (name: string) => boolean;
+  readonly set: (name: string) => boolean;
+}
+
+/**
+ * Adds to `problems` every reference of `chains` (and of `maps`' elements, from `mapStarts[i]` on
+ * in map i) to a chain or set that `has` does not know. No closure or string per reference
+ * unless one is missing: the build checks every service port's objects.
+ */
 export function referenceProblems(
   chains: readonly NftChain[],
   maps: readonly Pick<NftMap, 'name' | 'elements'>[],
-  has: { readonly chain: (name: string) => boolean; readonly set: (name: string) => boolean },
+  has: ReferenceLookup,
   problems: string[],
+  mapStarts?: readonly number[],
 ): void {
-  const chain = (from: string, t: string | undefined) => {
-    if (t !== undefined && !has.chain(t)) problems.push(`${from} refers to missing chain ${t}`);
-  };
-  const set = (from: string, t: string) => {
-    if (!has.set(t)) problems.push(`${from} refers to missing set ${t}`);
-  };
   for (const c of chains) {
     for (const r of c.rules) {
       for (const s of r.statements) {
-        if (s.kind === 'verdict') chain(`chain ${c.name}`, verdictChain(s.verdict));
-        else if (s.kind === 'numgen-vmap') for (const t of s.targets) chain(`chain ${c.name}`, verdictChain(t));
-        else if (s.kind === 'match-addr-in' || s.kind === 'set-update' || s.kind === 'match-key-in') set(`chain ${c.name}`, s.set);
-        else if (s.kind === 'vmap' || s.kind === 'dnat-map') set(`chain ${c.name}`, s.map);
+        if (s.kind === 'verdict') missingChain('chain', c.name, verdictChain(s.verdict), has, problems);
+        else if (s.kind === 'numgen-vmap') for (const t of s.targets) missingChain('chain', c.name, verdictChain(t), has, problems);
+        else if (s.kind === 'match-addr-in' || s.kind === 'set-update' || s.kind === 'match-key-in') missingSet(c.name, s.set, has, problems);
+        else if (s.kind === 'vmap' || s.kind === 'dnat-map') missingSet(c.name, s.map, has, problems);
       }
     }
   }
-  for (const m of maps) for (const e of m.elements) chain(`map ${m.name}`, verdictChain(e.verdict));
+  for (let m = 0; m < maps.length; m++) {
+    const { name, elements } = maps[m]!;
+    for (let i = mapStarts?.[m] ?? 0; i < elements.length; i++) missingChain('map', name, verdictChain(elements[i]!.verdict), has, problems);
+  }
+}
+
+function missingChain(kind: 'chain' | 'map', from: string, target: string | undefined, has: ReferenceLookup, problems: string[]): void {
+  if (target !== undefined && !has.chain(target)) problems.push(`${kind} ${from} refers to missing chain ${target}`);
+}
+
+function missingSet(chain: string, target: string, has: ReferenceLookup, problems: string[]): void {
+  if (!has.set(target)) problems.push(`chain ${chain} refers to missing set ${target}`);
 }
 
 /** Check references: every jump/goto target and every named set exists. Returns problems. */

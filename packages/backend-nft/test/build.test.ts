@@ -13,6 +13,7 @@ import {
 } from '../src/index.ts';
 import type { NftRuleset } from '../src/index.ts';
 import { ep, NODES, slice, smallPlan, svc } from './fixtures.ts';
+import { referenceProblems } from '../src/ruleset.ts';
 
 const sp = (namespace: string, serviceName: string, portName = 'p80') => ({ namespace, serviceName, protocol: 'TCP' as const, portName });
 
@@ -31,6 +32,21 @@ describe('kube-proxy chain names', () => {
   it('match the IPv6 hashes in kube-proxy nftables proxier_test.go (its ip6 dump; colons become dots)', () => {
     expect(endpointChainBase(sp('ns1', 'svc1'), { ip: 'fd00:10:180::1', port: 80 })).toBe('ZVRFLKHO-ns1/svc1/tcp/p80__fd00.10.180..1/80');
     expect(endpointChainBase(sp('ns1', 'svc1'), { ip: 'fd00:10:180::2:1', port: 80 })).toBe('2CRNCTTE-ns1/svc1/tcp/p80__fd00.10.180..2.1/80');
+  });
+
+  it('a service port or endpoint whose key or address stays but whose protocol or port changes gets new names', () => {
+    // The build keeps names by sp.key and ep.address; the other parts of the hashed text are compared.
+    const plan = compile(
+      { services: [svc('ns1', 'svc1', '172.30.0.41', { ports: [{ name: 'p80', protocol: 'TCP', port: 80, targetPort: 80 }] })], endpointSlices: [{ ...slice('ns1', 'svc1', [ep('10.180.0.1')], 80), namespace: 'ns1' }], nodes: NODES },
+      nodeSettings({ nodeName: 'node-a' }),
+    );
+    const chainNames = (p: typeof plan) => buildRuleset(p).chains.map((c) => c.name).filter((n) => /^(service|endpoint)-[A-Z2-7]{8}-/.test(n));
+    expect(chainNames(plan)).toEqual([`service-${servicePortChainBase(sp('ns1', 'svc1'))}`, `endpoint-${endpointChainBase(sp('ns1', 'svc1'), { ip: '10.180.0.1', port: 80 })}`]);
+    const sp0 = plan.servicePorts[0]!;
+    const udp = { ...sp0, protocol: 'UDP' as const, endpoints: sp0.endpoints.map((e) => ({ ...e, port: 81 })) };
+    const edited = { ...plan, servicePorts: [{ ...udp, clusterEndpoints: udp.endpoints }] };
+    const udpSp = { ...sp('ns1', 'svc1'), protocol: 'UDP' as const };
+    expect(chainNames(edited)).toEqual([`service-${servicePortChainBase(udpSp)}`, `endpoint-${endpointChainBase(udpSp, { ip: '10.180.0.1', port: 81 })}`]);
   });
 
   it('replace IPv6 colons with dots', () => {
@@ -88,6 +104,24 @@ describe('kube-proxy rule contents', () => {
   it('masquerade bit comes from the settings', () => {
     const p = compile({ services: [], endpointSlices: [], nodes: NODES }, nodeSettings({ nodeName: 'node-a', masqueradeBit: 5 }));
     expect(rules(buildRuleset(p), 'mark-for-masquerade')).toEqual(['meta mark set meta mark | 0x00000020']);
+  });
+});
+
+describe('reference checks', () => {
+  it('name each missing chain and set; map elements are checked from mapStarts on', () => {
+    const goto = (chain: string) => ({ kind: 'goto', chain }) as const;
+    const chains = [
+      { name: 'a', rules: [{ statements: [{ kind: 'verdict', verdict: goto('b') }, { kind: 'match-addr-in', field: 'daddr', set: 's' }] as const }] },
+      { name: 'b', rules: [{ statements: [{ kind: 'verdict', verdict: goto('x') }, { kind: 'vmap', key: ['daddr'], map: 'm' }] as const }] },
+    ];
+    const maps = [{ name: 'm', elements: [{ key: ['10.0.0.1'], verdict: goto('y') }, { key: ['10.0.0.2'], verdict: goto('z') }] }];
+    const has = { chain: (n: string) => n === 'a' || n === 'b', set: (n: string) => n === 'm' };
+    const problems: string[] = [];
+    referenceProblems(chains, maps, has, problems);
+    expect(problems).toEqual(['chain a refers to missing set s', 'chain b refers to missing chain x', 'map m refers to missing chain y', 'map m refers to missing chain z']);
+    const fromSecond: string[] = [];
+    referenceProblems([], maps, has, fromSecond, [1]);
+    expect(fromSecond).toEqual(['map m refers to missing chain z']);
   });
 });
 

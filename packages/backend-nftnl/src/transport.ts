@@ -8,8 +8,8 @@ import type { NftFamily, NftLayout, NftRuleset } from '@kpb/backend-nft';
 import type { Plan } from '@kpb/compiler';
 import { applyBatch, getGeneration, listRuleset } from '@kpb/native';
 import type { ApplyOptions, ApplyResult as BatchResult, Family, ListOptions, Listing, NetlinkError } from '@kpb/native';
-import { encodeStream, estimateStreamBytes, NftnlEncoder } from './encode.ts';
-import type { EncodeHooks } from './encode.ts';
+import { encodeStream, estimateStreamSizes, NftnlEncoder } from './encode.ts';
+import type { EncodeHooks, StreamSizes } from './encode.ts';
 
 /** The addon calls the backend makes. */
 export interface NetlinkPort {
@@ -67,8 +67,27 @@ export interface Encoders {
   full(plan: Plan, layout: NftLayout): Buffer;
 }
 
+/** A full encode's size, and what it was for: the service ports and endpoints it had. */
+interface LastFull {
+  readonly entries: number;
+  readonly sizes: StreamSizes;
+}
+
+/**
+ * The sizes to expect from the last full encode of the same family and layout, scaled to the
+ * plan's service ports and endpoints, with margins: a stream larger than expected costs a copy
+ * of it, room left unused only address space. (The estimate per service port suits flat and is
+ * ~5 times too large for maps, which adds to the external memory that brings on full GCs.)
+ */
+function sizesFrom(last: LastFull | undefined, servicePorts: number, endpoints: number): StreamSizes {
+  if (!last) return estimateStreamSizes(servicePorts, endpoints);
+  const f = (servicePorts + endpoints) / last.entries;
+  return { total: Math.ceil(last.sizes.total * f * 1.1) + 64 * 1024, beforeRules: Math.ceil(last.sizes.beforeRules * f * 1.2) + 16 * 1024 };
+}
+
 export function encoders(hooks: EncodeHooks | undefined): Encoders {
   const forTable = (rs: { family: NftFamily; table: string }, labels: boolean) => new NftnlEncoder(rs.family, rs.table, { labels, ...(hooks ? { hooks } : {}) });
+  const last = new Map<string, LastFull>();
   return {
     forTable,
     labelled(rs) {
@@ -79,7 +98,10 @@ export function encoders(hooks: EncodeHooks | undefined): Encoders {
     full(plan, layout) {
       let endpoints = 0;
       for (const sp of plan.servicePorts) endpoints += sp.endpoints.length;
-      return encodeStream(streamRuleset(plan, { layout }), TABLE, estimateStreamBytes(plan.servicePorts.length, endpoints), hooks);
+      const key = `${plan.family}/${layout}`;
+      const { buf, sizes } = encodeStream(streamRuleset(plan, { layout }), TABLE, sizesFrom(last.get(key), plan.servicePorts.length, endpoints), hooks);
+      last.set(key, { entries: Math.max(1, plan.servicePorts.length + endpoints), sizes });
+      return buf;
     },
   };
 }

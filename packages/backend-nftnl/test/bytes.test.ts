@@ -2,7 +2,8 @@
 // what the nft renderer accepts.
 import { describe, expect, it } from 'vitest';
 import { isAddrOrCidr } from '@kpb/backend-nft';
-import { addrBytes, parsePrefix, PROTO_NAME, PROTO_NUM } from '../src/bytes.ts';
+import { ipToBytes } from '@kpb/model/net';
+import { addrBytes, ipv4Word, parsePrefix, PROTO_NAME, PROTO_NUM } from '../src/bytes.ts';
 
 describe('addrBytes and parsePrefix', () => {
   it('network-order bytes of addresses and prefixes', () => {
@@ -21,6 +22,24 @@ describe('addrBytes and parsePrefix', () => {
     for (const [value, family] of bad) {
       expect(isAddrOrCidr(value, family), value).toBe(false);
       expect(() => parsePrefix(value, family), value).toThrow();
+    }
+  });
+
+  it('ipv4Word takes exactly the canonical IPv4 text ipToBytes takes, with the same bytes', () => {
+    const texts = [
+      '0.0.0.0', '255.255.255.255', '10.96.0.1', '1.2.3.4', '192.168.100.200', '100.64.0.10',
+      '010.1.1.1', '1.02.3.4', '1.2.3.00', '256.1.1.1', '1.2.3.256', '1.2.3', '1.2.3.4.5', '1..2.3', '.1.2.3', '1.2.3.',
+      '1.2.3.4 ', ' 1.2.3.4', '1.2.3.4/32', 'a.b.c.d', '1.2.3.-4', '::1', 'fd00::1', '1000.1.1.1', '', '1.2.3.4x',
+    ];
+    for (const t of texts) {
+      const bytes = ipToBytes(t);
+      const w = ipv4Word(t);
+      if (bytes?.length === 4) expect(w, t).toBe(((bytes[0]! << 24) >>> 0) + (bytes[1]! << 16) + (bytes[2]! << 8) + bytes[3]!);
+      else expect(w, t).toBe(-1);
+    }
+    for (let i = 0; i < 2000; i++) {
+      const parts = [0, 1, 2, 3].map(() => Math.floor(Math.random() * 256));
+      expect(ipv4Word(parts.join('.'))).toBe(((parts[0]! << 24) >>> 0) + (parts[1]! << 16) + (parts[2]! << 8) + parts[3]!);
     }
   });
 

@@ -8,6 +8,7 @@ import { buildRuleset, streamRuleset, TABLE } from '@kpb/backend-nft';
 import type { NftLayout } from '@kpb/backend-nft';
 import type { Plan } from '@kpb/compiler';
 import { encodeStream, NftnlEncoder } from '../src/encode.ts';
+import { encoders } from '../src/transport.ts';
 import { cluster, plan } from './helpers.ts';
 
 const wholeRuleset = (p: Plan, layout: NftLayout): Buffer => {
@@ -26,10 +27,20 @@ describe('encodeStream', () => {
     it(`writes the bytes replace writes (${layout})`, () => {
       for (const x of [p, small, listed]) {
         const want = wholeRuleset(x, layout);
-        expect(Buffer.compare(encodeStream(streamRuleset(x, layout), TABLE, 1024), want)).toBe(0);
+        expect(Buffer.compare(encodeStream(streamRuleset(x, layout), TABLE, { total: 1024, beforeRules: 0 }).buf, want)).toBe(0);
       }
     });
   }
+
+  it('sizes each full encode from the last one, whether the next is smaller or larger', () => {
+    // The builders are sized from the last encode of the family and layout: a larger plan
+    // after a small one outgrows them (buffer growth, parts copied), and the bytes stay right.
+    const big = plan(cluster(600, 7));
+    for (const layout of ['flat', 'maps'] as const) {
+      const enc = encoders(undefined);
+      for (const x of [small, p, small, big, p]) expect(Buffer.compare(enc.full(x, layout), wholeRuleset(x, layout))).toBe(0);
+    }
+  });
 
   it('the plans cover affinity sets, anonymous sets and firewall chains', () => {
     const rs = buildRuleset(p, 'kube-proxy');
